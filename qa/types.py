@@ -1,0 +1,157 @@
+"""Plain dataclasses that cross module lines: Page -> Article -> Chunk -> Hit -> Answer.
+
+Dates are ISO strings ``YYYY-MM-DD`` everywhere; pages are 1-based ints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Page:
+    """One printed page (版) of one issue, or one JSONL article export treated as its own page.
+
+    ``page_id`` is the stable identity of the page in the index: the source path for page
+    files (``seeds/000_4456a7331ac78358.txt``), ``<jsonl path>#<id or line number>`` for JSONL.
+    ``root`` is the PATH given to ``qa index`` that the page was found under; a page whose
+    file disappears from under that root is dropped from the next index version.
+    ``articles`` is pre-filled only for JSONL exports (one article each); page files get
+    theirs from ``qa.segment.segment_page``.
+    """
+
+    page_id: str
+    paper: str
+    date: str
+    page: int | None
+    text: str
+    source: str
+    root: str = ""
+    page_name: str | None = None
+    issue_no: str | None = None
+    articles: list[Article] = field(default_factory=list)
+
+
+@dataclass
+class Article:
+    """One article on a page, or an untitled section where the split was uncertain.
+
+    ``article_id`` is stable for the same page text: ``<page_id>#a<ordinal>`` for segmented
+    pages, the export's own ``id`` for JSONL. ``body`` is the article text without title and
+    byline, paragraphs joined with ``\\n``. ``refs`` holds cross-page references
+    (「下转第7版」); ``captions`` photo captions.
+    """
+
+    article_id: str
+    title: str | None
+    body: str
+    pre_title: str | None = None
+    subtitle: str | None = None
+    byline: str | None = None
+    captions: list[str] = field(default_factory=list)
+    refs: list[str] = field(default_factory=list)
+
+    @property
+    def heading(self) -> str:
+        """Title with 引题/副题, as shown in citations: 「问需于企 精准滴灌——聊城…」 -> title only here."""
+        return self.title or ""
+
+    def char_count(self) -> int:
+        """Non-whitespace characters this article accounts for (title, byline, body, captions, refs)."""
+        parts = [self.pre_title, self.title, self.subtitle, self.byline, self.body, *self.captions, *self.refs]
+        return sum(len("".join((p or "").split())) for p in parts)
+
+
+@dataclass
+class Skipped:
+    """A file (or line) that could not be read, with the reason in plain Chinese."""
+
+    source: str
+    reason: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class Chunk:
+    """A retrievable passage: a few sentences of one article, embedded with its title as context."""
+
+    chunk_id: str
+    article_id: str
+    page_id: str
+    ordinal: int
+    text: str
+    title: str | None
+
+
+@dataclass
+class Citation:
+    paper: str
+    date: str
+    issue_no: str | None
+    page: int | None
+    page_name: str | None
+    title: str | None
+    article_id: str
+    source: str
+
+    def label(self) -> str:
+        """``聊城日报 2026-04-01 第1版《问需于企 精准滴灌》`` — the human citation line."""
+        page = f" 第{self.page}版" if self.page is not None else ""
+        name = f" {self.page_name}" if self.page_name else ""
+        title = f"《{self.title}》" if self.title else ""
+        return f"{self.paper} {self.date}{page}{name}{title}"
+
+
+@dataclass
+class Hit:
+    """A retrieved passage with its fused score. ``row`` is the chunk's position in the index."""
+
+    row: int
+    chunk_id: str
+    score: float
+    text: str
+    citation: Citation
+    dense_rank: int | None = None
+    bm25_rank: int | None = None
+
+
+@dataclass
+class Filters:
+    date_from: str | None = None
+    date_to: str | None = None
+    paper: str | None = None
+    page: int | None = None
+
+    def is_empty(self) -> bool:
+        return not any(v is not None for v in asdict(self).values())
+
+
+@dataclass
+class Answer:
+    """What ``qa ask --json`` prints and ``POST /api/ask`` returns (see DESIGN.md)."""
+
+    question: str
+    answer: str
+    found: bool
+    filters: Filters
+    passages: list[Hit]
+    took_ms: float
+    index_version: str
+
+    def to_json(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "found": self.found,
+            "filters": asdict(self.filters),
+            "passages": [
+                {"n": n, "score": round(h.score, 4), "text": h.text, "citation": asdict(h.citation)}
+                for n, h in enumerate(self.passages, start=1)
+            ],
+            "took_ms": round(self.took_ms, 1),
+            "index_version": self.index_version,
+        }
