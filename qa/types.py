@@ -117,6 +117,8 @@ class Hit:
     citation: Citation
     dense_rank: int | None = None
     bm25_rank: int | None = None
+    dense_score: float | None = None  # cosine similarity question·passage, when the dense search found it
+    bm25_score: float | None = None
 
 
 @dataclass
