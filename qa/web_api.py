@@ -1,0 +1,186 @@
+"""The JSON API blueprint: ``/api/ask``, ``/api/health``, ``/api/issues``, ``/api/pages/<date>/<page>``,
+``/api/openapi.json``.
+
+Request validation lives here (``validate_ask``), so that everything a client can get wrong is
+answered with a 4xx and a Chinese message naming the field, before the service is called.
+
+Choices (also in the OpenAPI document):
+
+* ``POST /api/ask`` takes JSON only. Another ``Content-Type`` (or none) -> **415**
+  ``unsupported_media_type``; a body that is not valid UTF-8 JSON, or not an object -> **400**
+  ``bad_json``; field errors -> **400** ``bad_request`` with the field named in the message.
+* Optional fields may be ``null`` (same as absent), so the ``filters`` object of an answer can be
+  sent back as is.
+* ``paper`` is stripped; an empty string means "no paper filter". ``page`` is 1–999.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date as _date
+
+from flask import Blueprint, current_app, jsonify, request
+
+from qa.config import DEFAULT_TOP_K, MAX_TOP_K
+from qa.errors import BadInput, IndexMissing
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+MAX_QUESTION_CHARS = 500
+MAX_PAPER_CHARS = 50
+MAX_PAGE = 999
+ASK_FIELDS = ("question", "top_k", "date_from", "date_to", "paper", "page")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+class UnsupportedMediaType(BadInput):
+    code = "unsupported_media_type"
+    http_status = 415
+
+
+class BadJSON(BadInput):
+    code = "bad_json"
+    http_status = 400
+
+
+class NotFound(BadInput):
+    code = "not_found"
+    http_status = 404
+
+
+def get_service():
+    """The app's one Service; raises IndexMissing (503) while no index has been published yet."""
+    svc = current_app.extensions.get("qa_service")
+    if svc is None:
+        raise IndexMissing("索引尚未建立：请先运行 qa index 建立档案索引，服务会自动加载。")
+    return svc
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def parse_iso_date(value, field: str) -> str:
+    """``YYYY-MM-DD`` and a real calendar date, else BadInput naming ``field``."""
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise BadInput(f"字段 {field} 应为 YYYY-MM-DD 格式的日期，例如 2026-04-01。")
+    try:
+        _date.fromisoformat(value)
+    except ValueError:
+        raise BadInput(f"字段 {field} 不是有效的日期：{value}。") from None
+    return value
+
+
+def parse_page(value, field: str = "page") -> int:
+    if not _is_int(value) or not 1 <= value <= MAX_PAGE:
+        raise BadInput(f"字段 {field} 应为 1 到 {MAX_PAGE} 之间的整数（版次）。")
+    return value
+
+
+def read_json_object() -> dict:
+    """The request body as a JSON object (415 / 400 / 413 otherwise)."""
+    if not request.is_json:
+        raise UnsupportedMediaType("请求体必须是 JSON，并带有 Content-Type: application/json。")
+    raw = request.get_data(cache=False)  # raises 413 past MAX_CONTENT_LENGTH
+
+    def _no_constants(name):
+        raise ValueError(name)
+
+    try:
+        body = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BadJSON("请求体不是有效的 JSON（须为 UTF-8 编码）。") from None
+    if not isinstance(body, dict):
+        raise BadJSON("请求体应为 JSON 对象，例如 {\"question\": \"…\"}。")
+    return body
+
+
+def validate_ask(body: dict) -> dict:
+    """Checked keyword arguments for ``Service.ask`` from a decoded request body."""
+    unknown = [k for k in body if k not in ASK_FIELDS]
+    if unknown:
+        names = "、".join(str(k)[:40] for k in unknown[:5])
+        raise BadInput(f"未知字段：{names}。可用字段：{', '.join(ASK_FIELDS)}。")
+    q = body.get("question")
+    if q is None:
+        raise BadInput("缺少字段 question（要提问的问题）。")
+    if not isinstance(q, str):
+        raise BadInput("字段 question 应为字符串。")
+    q = q.strip()
+    if not q:
+        raise BadInput("问题不能为空。")
+    if len(q) > MAX_QUESTION_CHARS:
+        raise BadInput(f"问题太长：最多 {MAX_QUESTION_CHARS} 个字，现在是 {len(q)} 个字。")
+    out: dict = {"question": q, "top_k": DEFAULT_TOP_K}
+    top_k = body.get("top_k")
+    if top_k is not None:
+        if not _is_int(top_k) or not 1 <= top_k <= MAX_TOP_K:
+            raise BadInput(f"字段 top_k 应为 1 到 {MAX_TOP_K} 之间的整数。")
+        out["top_k"] = top_k
+    for f in ("date_from", "date_to"):
+        out[f] = None if body.get(f) is None else parse_iso_date(body[f], f)
+    if out["date_from"] and out["date_to"] and out["date_from"] > out["date_to"]:
+        raise BadInput("起始日期 date_from 不能晚于结束日期 date_to。")
+    paper = body.get("paper")
+    if paper is not None:
+        if not isinstance(paper, str):
+            raise BadInput("字段 paper 应为字符串（报纸名称）。")
+        paper = paper.strip()
+        if len(paper) > MAX_PAPER_CHARS:
+            raise BadInput(f"字段 paper 太长：最多 {MAX_PAPER_CHARS} 个字。")
+        paper = paper or None
+    out["paper"] = paper
+    out["page"] = None if body.get("page") is None else parse_page(body["page"])
+    return out
+
+
+def _no_store(resp):
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+@bp.post("/ask")
+def ask():
+    args = validate_ask(read_json_object())
+    answer = get_service().ask(**args)
+    return _no_store(jsonify(answer.to_json()))
+
+
+@bp.get("/health")
+def health():
+    svc = current_app.extensions.get("qa_service")
+    if svc is None:
+        body = {"status": "no_index", "index_version": None, "counts": {}, "embedder": None}
+        return _no_store(jsonify(body)), 503
+    return _no_store(jsonify(svc.health()))
+
+
+@bp.get("/issues")
+def issues():
+    reader = get_service().reader  # one reader for the whole request, even if a reload swaps it
+    return _no_store(jsonify({"index_version": reader.version, "issues": reader.issues()}))
+
+
+@bp.get("/pages/<date>/<page>")
+def page(date: str, page: str):
+    date = parse_iso_date(date, "date")
+    if not re.fullmatch(r"[0-9]{1,3}", page):
+        raise BadInput(f"版次应为 1 到 {MAX_PAGE} 之间的整数。")
+    page_no = parse_page(int(page))
+    paper = request.args.get("paper") or None
+    if paper is not None and len(paper) > MAX_PAPER_CHARS:
+        raise BadInput(f"参数 paper 太长：最多 {MAX_PAPER_CHARS} 个字。")
+    reader = get_service().reader
+    found = reader.page(date, page_no, paper=paper)
+    if found is None:
+        who = f"{paper} " if paper else ""
+        raise NotFound(f"档案中没有 {who}{date} 第{page_no}版。")
+    return _no_store(jsonify({**found, "index_version": reader.version}))
+
+
+@bp.get("/openapi.json")
+def openapi():
+    from qa.openapi import openapi_document
+
+    return jsonify(openapi_document())

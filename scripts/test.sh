@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The test command: install everything, then run the whole suite (unit, index, web, browser).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install.sh
+.venv/bin/python -m pytest -q "$@"
