@@ -109,10 +109,6 @@ def _month_end(y: int, m: int) -> dt.date:
     return dt.date(y, m, calendar.monthrange(y, m)[1])
 
 
-def _span(a: dt.date, b: dt.date) -> tuple[dt.date, dt.date]:
-    return a, b
-
-
 def _label(a: dt.date, b: dt.date) -> str:
     """Chinese name of a period: a day, a month, a year, a half, a quarter, or 「A至B」."""
     day = f"{a.year}年{a.month}月{a.day}日"
@@ -128,6 +124,8 @@ def _label(a: dt.date, b: dt.date) -> str:
             return f"{a.year}年{'上' if a.month == 1 else '下'}半年"
         if a.month % 3 == 1 and b.month == a.month + 2:
             return f"{a.year}年第{'一二三四'[a.month // 3]}季度"
+    if whole_months:
+        return f"{a.year}年{a.month}月至{b.year}年{b.month}月"
     return f"{day}至{b.year}年{b.month}月{b.day}日"
 
 
@@ -167,10 +165,8 @@ def _resolve(kind: str, g: dict[str, str | None], ref: dt.date) -> tuple[dt.date
             return dt.date(year, first, 1), _month_end(year, first + 2)
     except ValueError:
         return None
-    if kind in ("year", "year_part") and year is not None:
+    if year is not None:
         return dt.date(year, 1, 1), dt.date(year, 12, 31)
-    if kind == "day_rel":
-        return None  # handled by the caller, which has the matched word
     return None
 
 
@@ -246,7 +242,7 @@ def parse_date_range(question: str, reference: dt.date) -> DateRange | None:
     >>> parse_date_range("今年一季度的报道", dt.date(2026, 4, 1)).date_to
     '2026-03-31'
     >>> parse_date_range("2025年3月到5月", dt.date(2026, 4, 1)).label
-    '2025年3月至2025年5月31日'
+    '2025年3月至2025年5月'
     """
     q = question.translate(_WIDE)
     cands = _candidates(q, reference)

@@ -58,3 +58,21 @@ def seeds_dir() -> Path:
 @pytest.fixture
 def shared_dir() -> Path:
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def seeds_index(tmp_path_factory) -> Path:
+    """An index of seeds/ built once per test session with the real bundled embedder (~30 s on 2 cores)."""
+    from qa.index import build_index
+
+    index = tmp_path_factory.mktemp("seeds-index")
+    build_index([str(SEEDS)], index, progress=False)
+    return index
+
+
+@pytest.fixture(scope="session")
+def seeds_service(seeds_index):
+    """The real ask pipeline (bundled model) over the seeds index, loaded once."""
+    from qa.service import Service
+
+    return Service(seeds_index)
