@@ -34,7 +34,8 @@ Rules (each decided here, and tested):
 * Only years 1900-2099 count, so 「1050亿元」 and 「2200余家」 never become years.
 * 「M.D」 without a year is never a date (「7.28%」 is a percentage).
 * Periods are whole calendar units: 「本周」 is Monday..Sunday, 「本月」 the whole month.
-* Two dates joined by 至/到/~/— make one range: 「2025年3月到5月」 -> 2025-03-01..2025-05-31.
+* Two dates joined by 至/到/~/— make one range: 「2025年3月到5月」 -> 2025-03-01..2025-05-31;
+  「2025年以来」「2025年至今」 run up to the reference.
 * The first date in the question wins; the others stay in the question text.
 """
 
@@ -83,6 +84,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("month_rel", re.compile(r"(?P<mo>本月|这个月|这月|上个月|上月)")),
     ("recent", re.compile(rf"(?:最近|近)(?P<n>\d+|[一二两三四五六七八九十]+)(?P<unit>天|日|周|星期|个月|年)")),
 ]
+_SINCE = re.compile(r"(?:至今|到现在|到今天|以来)")
 _CONNECTOR = re.compile(r"\s*(?:至|到|~|～|—|－|-)\s*")
 # After a connector the second end may be partial: 「3月到5月」「28日至30日」.
 _TAIL = re.compile(rf"(?:(?P<y>{_Y4})年)?(?:(?P<m>{_MD})月)?(?:(?P<d>{_MD})[日号])?")
@@ -124,6 +126,8 @@ def _label(a: dt.date, b: dt.date) -> str:
             return f"{a.year}年{'上' if a.month == 1 else '下'}半年"
         if a.month % 3 == 1 and b.month == a.month + 2:
             return f"{a.year}年第{'一二三四'[a.month // 3]}季度"
+    if whole_months and (a.month, b.month) == (1, 12):
+        return f"{a.year}年至{b.year}年"
     if whole_months:
         return f"{a.year}年{a.month}月至{b.year}年{b.month}月"
     return f"{day}至{b.year}年{b.month}月{b.day}日"
@@ -217,8 +221,11 @@ def _candidates(q: str, ref: dt.date) -> list[tuple[int, int, dt.date, dt.date]]
     return found
 
 
-def _extend_range(q: str, end: int, a: dt.date) -> tuple[int, dt.date] | None:
-    """「…到5月」「…至30日」 right after a date: the range's last day, inheriting the year/month of ``a``."""
+def _extend_range(q: str, end: int, a: dt.date, ref: dt.date) -> tuple[int, dt.date] | None:
+    """「…到5月」「…至30日」「…以来」 right after a date: the range's last day, inheriting ``a``'s year/month."""
+    since = _SINCE.match(q, end)
+    if since:
+        return (since.end(), ref) if ref >= a else None
     c = _CONNECTOR.match(q, end)
     if not c:
         return None
@@ -226,7 +233,7 @@ def _extend_range(q: str, end: int, a: dt.date) -> tuple[int, dt.date] | None:
     if not t or t.end() == c.end():
         return None
     y = _num(t["y"]) if t["y"] else a.year
-    m = _num(t["m"]) if t["m"] else (a.month if t["d"] else None)
+    m = _num(t["m"]) if t["m"] else (a.month if t["d"] else 12 if t["y"] else None)
     if y is None or m is None or not 1900 <= y <= 2099 or not 1 <= m <= 12:
         return None
     try:
@@ -250,7 +257,7 @@ def parse_date_range(question: str, reference: dt.date) -> DateRange | None:
         return None
     # Leftmost first; at one position the longest match wins (「2025年7月28日」 over 「2025年」).
     start, end, a, b = min(cands, key=lambda c: (c[0], -(c[1] - c[0])))
-    ext = _extend_range(q, end, a)
+    ext = _extend_range(q, end, a, reference)
     if ext is not None:
         end, b = ext
     return DateRange(a.isoformat(), b.isoformat(), question[start:end], _label(a, b))
@@ -267,5 +274,5 @@ def strip_dates(question: str, rng: DateRange | None) -> str:
     i = question.index(rng.text)
     before, after = question[:i], question[i + len(rng.text):]
     before = re.sub(r"(?:在|于|从)$", "", before)
-    after = re.sub(r"^(?:的|期间|以来|，|,)", "", after)
+    after = re.sub(r"^(?:的|期间|，|,)", "", after)
     return (before + after).strip()

@@ -1,0 +1,61 @@
+"""Rank fusion, duplicate collapsing and filters applied inside the hybrid search."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.retrieve import is_near_duplicate, rrf_scores, search, shingles
+from qa.types import Article, Filters, Page
+
+
+def test_rrf_rewards_agreement_between_searches():
+    scores = rrf_scores([[1, 2, 3], [3, 2]], k=60)
+    assert max(scores, key=scores.get) in (2, 3)
+    assert scores[3] > scores[1]
+
+
+def test_rrf_weights_scale_each_list():
+    scores = rrf_scores([[1], [2]], k=0, weights=[2.0, 1.0])
+    assert scores == {1: 2.0, 2: 1.0}
+
+
+@pytest.mark.parametrize(
+    "a, b, dup",
+    [
+        ("全市新增省级以上专精特新中小企业207家。", "全市新增省级以上专精特新中小企业207家。", True),
+        ("全市新增省级以上专精特新中小企业207家。", "本报讯 全市新增省级以上专精特新中小企业207家。记者 王培源", True),
+        ("全市新增省级以上专精特新中小企业207家。", "习近平对防汛救灾工作作出重要指示。", False),
+        ("", "甲", False),
+    ],
+)
+def test_near_duplicates(a, b, dup):
+    assert is_near_duplicate(shingles(a), shingles(b)) is dup
+
+
+def _pages() -> list[Page]:
+    pages = []
+    # Many strongly matching passages on other dates, one weakly matching passage on the asked date.
+    for day in range(1, 10):
+        text = "防汛抗旱 防汛抗旱 防汛抗旱 水库安全度汛。"
+        pages.append(Page(f"/a/{day}.txt", "聊城日报", f"2025-08-0{day}", 1, text, f"a/{day}.txt", "/a",
+                          articles=[Article(f"p{day}#a1", "防汛", text)]))
+    text = "汛期检查：各地做好防汛准备。"
+    pages.append(Page("/a/x.txt", "聊城日报", "2025-07-28", 2, text, "a/x.txt", "/a",
+                      articles=[Article("x#a1", "检查", text)]))
+    return pages
+
+
+def test_filters_apply_inside_both_searches(tmp_path, fake_embedder):
+    from qa.index import build_from_pages
+    from qa.store import IndexReader
+
+    build_from_pages(_pages(), ["/a"], [], tmp_path, embedder=fake_embedder, progress=False)
+    reader = IndexReader.open(tmp_path)
+    hits = search(reader, fake_embedder, "防汛抗旱", Filters(date_from="2025-07-28", date_to="2025-07-28"), top_k=1)
+    assert [h.citation.date for h in hits] == ["2025-07-28"]
+    hits = search(reader, fake_embedder, "防汛抗旱", Filters(page=2), top_k=1)
+    assert [h.citation.page for h in hits] == [2]
+    assert search(reader, fake_embedder, "防汛抗旱", Filters(paper="人民日报")) == []
+    unfiltered = search(reader, fake_embedder, "防汛抗旱", Filters(), top_k=3)
+    assert len(unfiltered) == 1  # nine identical reprints collapse to one
+    assert unfiltered[0].citation.date != "2025-07-28"
