@@ -46,8 +46,13 @@ def reference_date(reader, given: str | None = None) -> dt.date:
 
 
 def mention_patterns(rng: DateRange) -> list[str]:
-    """Words that name a whole year or month in text: 2025-01-01..2025-12-31 -> ["2025年"]; a day names nothing."""
+    """Words that name the period in text: a year -> ["2025年"], a month -> ["2025年7月"], a day -> ["7月28日"].
+
+    Other spans (「上周」, 「今年上半年」) name nothing: they are publication periods only.
+    """
     start, end = dt.date.fromisoformat(rng.date_from), dt.date.fromisoformat(rng.date_to)
+    if start == end:
+        return [f"{start.month}月{start.day}日"]
     if start.year != end.year:
         return [f"{y}年" for y in range(start.year, end.year + 1)][:3]
     if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31):

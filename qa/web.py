@@ -12,7 +12,7 @@
   new index version to load; ``qa serve`` also runs a watcher thread so an idle server picks up a
   new ``CURRENT`` too. Requests in flight keep the reader they started with.
 * Rate limit: ``settings.rate_limit`` per client address on ``/api/*`` (``/api/health`` exempt),
-  in-memory storage; ``rate_limit=None`` or ``""`` disables it (tests, benches).
+  in-memory storage; ``rate_limit=None``, ``""`` or ``"off"`` disables it (tests, benches).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from flask import Flask, jsonify, send_from_directory
+from flask import Flask, jsonify, request, send_from_directory
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
@@ -49,6 +49,11 @@ HTTP_ERRORS = {
     415: ("unsupported_media_type", "请求体必须是 JSON，并带有 Content-Type: application/json。"),
     429: ("rate_limited", "请求过于频繁，请稍后再试。"),
 }
+
+
+def rate_limit_enabled(value) -> bool:
+    """``None``, ``""``, ``"off"``, ``"none"``, ``"0"``, ``"false"`` disable the limit (tests, benches)."""
+    return bool(value) and str(value).strip().lower() not in ("", "off", "none", "0", "false")
 
 
 def error_response(code: str, message: str, status: int):
@@ -168,7 +173,7 @@ def create_app(settings: Settings | None = None, service=None) -> Flask:
     from qa.web_api import bp as api_bp
 
     limiter = None
-    if settings.rate_limit:
+    if rate_limit_enabled(settings.rate_limit):
         limiter = Limiter(
             get_remote_address,
             app=app,
@@ -176,11 +181,9 @@ def create_app(settings: Settings | None = None, service=None) -> Flask:
             headers_enabled=True,
             strategy="fixed-window",
         )
-        limiter.limit(settings.rate_limit)(api_bp)
+        limiter.shared_limit(settings.rate_limit, scope="api", exempt_when=lambda: request.endpoint == "api.health")(api_bp)
     app.extensions["qa_limiter"] = limiter
     app.register_blueprint(api_bp)
-    if limiter is not None:
-        limiter.exempt(app.view_functions["api.health"])
 
     @app.before_request
     def _reload_hook():

@@ -91,6 +91,10 @@ def read_json_object() -> dict:
         body = json.loads(raw.decode("utf-8"), parse_constant=_no_constants)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise BadJSON("请求体不是有效的 JSON（须为 UTF-8 编码）。") from None
+    try:  # "\ud800" escapes decode to lone surrogates, which no UTF-8 response can echo back
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, RecursionError, ValueError):
+        raise BadJSON("请求体包含无效的 Unicode 字符或嵌套过深。") from None
     if not isinstance(body, dict):
         raise BadJSON("请求体应为 JSON 对象，例如 {\"question\": \"…\"}。")
     return body

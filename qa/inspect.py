@@ -1,0 +1,59 @@
+"""Text for ``qa inspect PATH``: what ingestion and segmentation made of each page, and what was skipped.
+
+Formatting only; the click command lives in ``qa.cli``. Example output::
+
+    聊城日报 2026-04-01 第1版 要闻  seeds/000_4456a7331ac78358.txt
+      [1] 问需于企 精准滴灌 ——聊城全周期服务托起中小企业“上扬曲线”
+          ■ 本报记者 王培源 · 1234字 · 下转第7版
+    跳过 1 个文件：
+      bad.txt: 空文件
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from qa.segment import segment_page
+
+if TYPE_CHECKING:  # only for the annotation: keeps qa.inspect importable without a cycle
+    from qa.ingest import IngestReport
+
+UNTITLED = "（无标题部分）"
+
+
+def page_header(page) -> str:
+    """``聊城日报 2026-04-01 第1版 要闻  seeds/000_….txt`` (版名 and 期号 only when known)."""
+    parts = [page.paper, page.date]
+    if page.page is not None:
+        parts.append(f"第{page.page}版")
+    if page.page_name:
+        parts.append(page.page_name)
+    if page.issue_no:
+        parts.append(f"第{page.issue_no}期")
+    return " ".join(parts) + f"  {page.source}"
+
+
+def format_article(n: int, article) -> list[str]:
+    """Two lines: heading (引题/主题/副题), then byline · 字数 · cross-page references."""
+    heading = " ".join(p for p in (article.pre_title, article.title or UNTITLED, article.subtitle) if p)
+    facts = [article.byline or "（无署名）", f"{article.char_count()}字"]
+    if article.refs:
+        facts.append("、".join(article.refs))
+    if article.captions:
+        facts.append(f"图片说明{len(article.captions)}条")
+    return [f"  [{n}] {heading}", f"      {' · '.join(facts)}"]
+
+
+def format_inspect(report: IngestReport) -> str:
+    """The whole ``qa inspect`` text: every page with its articles, then every skipped input."""
+    lines: list[str] = []
+    for page in report.pages:
+        lines.append(page_header(page))
+        for n, article in enumerate(segment_page(page), start=1):
+            lines.extend(format_article(n, article))
+    total = sum(1 for _ in report.pages)
+    lines.append(f"共 {total} 版")
+    if report.skipped:
+        lines.append(f"跳过 {len(report.skipped)} 项：")
+        lines.extend(f"  {s}" for s in report.skipped)
+    return "\n".join(lines)

@@ -1,0 +1,420 @@
+"""One index version on disk: FAISS vectors, BM25, and page/article/chunk metadata in SQLite.
+
+Files in a version folder (``index/v000007/``), all written by :func:`write_store`:
+
+- ``vectors.npy`` float32 (n, dim), L2-normalised — kept so the next build reuses vectors;
+- ``dense.faiss`` ``IndexFlatIP`` (exact) below ``HNSW_THRESHOLD`` vectors, ``IndexHNSWFlat``
+  with the inner-product metric above it (faiss.write_index, no pickle);
+- ``bm25/`` bm25s' own JSON + .npy files (saved and loaded with ``allow_pickle=False``);
+- ``meta.sqlite`` tables pages, articles, chunks (``chunks.row`` = position in the three above);
+- ``row_date.npy``/``row_page.npy``/``row_paper.npy`` int32 per row, so filters are numpy masks.
+
+Reading is :class:`IndexReader` (below); building and atomic publishing are in qa/index.py.
+
+Example::
+
+    >>> r = IndexReader.open(Path("index"))           # the live version named by index/CURRENT
+    >>> rows = r.rows_matching("2025-07-29", "2025-07-29", None, None)
+    >>> r.dense_search(embedder.encode_queries(["防汛要求"])[0], k=5, allowed=rows)
+    [(12, 0.87), (3, 0.85), ...]
+    >>> r.chunk_records([12])[0]["title"]
+    '全力以赴做好防汛工作'
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from pathlib import Path
+
+import bm25s
+import faiss
+import numpy as np
+
+from .errors import BadInput, EmbedderMismatch, IndexFormatError, IndexMissing
+
+HNSW_THRESHOLD = 200_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
+BM25_PARAMS = {"method": "lucene", "k1": 1.2, "b": 0.75}
+
+SCHEMA = """
+CREATE TABLE pages (page_id TEXT PRIMARY KEY, paper TEXT NOT NULL, date TEXT NOT NULL, page INTEGER,
+    page_name TEXT, issue_no TEXT, source TEXT, root TEXT, content_hash TEXT, text TEXT);
+CREATE TABLE articles (article_id TEXT NOT NULL, page_id TEXT NOT NULL, ordinal INTEGER, title TEXT,
+    pre_title TEXT, subtitle TEXT, byline TEXT, body TEXT, captions TEXT, refs TEXT);
+CREATE TABLE chunks (row INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL, article_id TEXT NOT NULL,
+    page_id TEXT NOT NULL, ordinal INTEGER, text TEXT, title TEXT, text_hash TEXT, tokens TEXT);
+CREATE INDEX pages_date ON pages(date);
+CREATE INDEX pages_paper ON pages(paper, date);
+CREATE INDEX pages_page ON pages(date, page);
+CREATE INDEX articles_page ON articles(page_id, ordinal);
+CREATE INDEX articles_id ON articles(article_id);
+CREATE INDEX chunks_hash ON chunks(text_hash);
+CREATE INDEX chunks_page ON chunks(page_id);
+"""
+
+PAGE_COLS = ("page_id", "paper", "date", "page", "page_name", "issue_no", "source", "root", "content_hash", "text")
+ARTICLE_COLS = ("article_id", "page_id", "ordinal", "title", "pre_title", "subtitle", "byline", "body", "captions", "refs")
+CHUNK_COLS = ("row", "chunk_id", "article_id", "page_id", "ordinal", "text", "title", "text_hash", "tokens")
+
+
+def date_int(date: str) -> int:
+    """``"2025-07-29"`` -> ``20250729`` (how dates sit in ``row_date.npy``)."""
+    return int(date.replace("-", "")[:8])
+
+
+def build_faiss(vectors: np.ndarray, threshold: int = HNSW_THRESHOLD) -> faiss.Index:
+    """Exact inner-product index for small archives, HNSW (inner product) for large ones."""
+    dim = vectors.shape[1]
+    if len(vectors) < threshold:
+        index = faiss.IndexFlatIP(dim)
+    else:
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def write_store(
+    folder: Path,
+    *,
+    vectors: np.ndarray,
+    tokens: list[list[str]],
+    pages: list[dict],
+    articles: list[dict],
+    chunks: list[dict],
+    hnsw_threshold: int = HNSW_THRESHOLD,
+) -> dict:
+    """Write every data file of one version into ``folder``; return what meta.json should record.
+
+    ``chunks[i]`` must be row ``i`` of ``vectors`` and ``tokens``. Dict keys follow the SQLite
+    columns (``captions``/``refs`` as lists, ``tokens`` is taken from the ``tokens`` argument).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    assert len(vectors) == len(chunks) == len(tokens), "rows of vectors, tokens and chunks must line up"
+    np.save(folder / "vectors.npy", vectors, allow_pickle=False)
+    index = build_faiss(vectors, hnsw_threshold)
+    faiss.write_index(index, str(folder / "dense.faiss"))
+
+    if chunks:
+        # bm25s needs at least one token per corpus; "" is its own placeholder for empty docs.
+        retriever = bm25s.BM25(**BM25_PARAMS)
+        retriever.index([t for t in tokens], show_progress=False)
+        retriever.save(str(folder / "bm25"), allow_pickle=False)
+
+    page_by_id = {p["page_id"]: p for p in pages}
+    papers = sorted({p["paper"] for p in pages})
+    paper_ix = {name: i for i, name in enumerate(papers)}
+    row_page = [page_by_id[c["page_id"]] for c in chunks]
+    np.save(folder / "row_date.npy", np.array([date_int(p["date"]) for p in row_page], dtype=np.int32))
+    np.save(folder / "row_page.npy", np.array([-1 if p["page"] is None else p["page"] for p in row_page], dtype=np.int32))
+    np.save(folder / "row_paper.npy", np.array([paper_ix[p["paper"]] for p in row_page], dtype=np.int32))
+
+    db = sqlite3.connect(folder / "meta.sqlite")
+    try:
+        db.executescript(SCHEMA)
+        db.executemany(f"INSERT INTO pages VALUES ({','.join('?' * len(PAGE_COLS))})", [tuple(p[c] for c in PAGE_COLS) for p in pages])
+        db.executemany(
+            f"INSERT INTO articles VALUES ({','.join('?' * len(ARTICLE_COLS))})",
+            [
+                tuple(json.dumps(a[c], ensure_ascii=False) if c in ("captions", "refs") else a[c] for c in ARTICLE_COLS)
+                for a in articles
+            ],
+        )
+        db.executemany(
+            f"INSERT INTO chunks VALUES ({','.join('?' * len(CHUNK_COLS))})",
+            [
+                (i, c["chunk_id"], c["article_id"], c["page_id"], c["ordinal"], c["text"], c["title"], c["text_hash"],
+                 json.dumps(tokens[i], ensure_ascii=False))
+                for i, c in enumerate(chunks)
+            ],
+        )
+        db.commit()
+    finally:
+        db.close()
+
+    issues = {(p["paper"], p["date"]) for p in pages}
+    return {
+        "vector_index": {
+            "type": type(index).__name__,
+            "metric": "inner_product",
+            "hnsw_threshold": hnsw_threshold,
+            **({"hnsw_m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, "ef_search": HNSW_EF_SEARCH}
+               if isinstance(index, faiss.IndexHNSWFlat) else {}),
+        },
+        "bm25": {**BM25_PARAMS, "library": "bm25s", "vocab": len(retriever.vocab_dict) if chunks else 0},
+        "papers": papers,
+        "counts": {
+            "papers": len(papers),
+            "issues": len(issues),
+            "pages": len(pages),
+            "articles": len(articles),
+            "chunks": len(chunks),
+        },
+    }
+
+
+def read_rows(db_path: Path, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+    """One-off read of an older version's SQLite (used by incremental builds)."""
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    db.row_factory = sqlite3.Row
+    try:
+        return db.execute(sql, params).fetchall()
+    finally:
+        db.close()
+
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+
+
+def current_version(index_dir: Path) -> str | None:
+    """Name of the live version folder (contents of ``CURRENT``), or None when there is none."""
+    try:
+        name = (Path(index_dir) / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name or None
+
+
+class IndexReader:
+    """Read-only view of one complete index version; safe to share between many threads.
+
+    FAISS and numpy searches are read-only; SQLite gets one connection per thread.
+    """
+
+    def __init__(self, path: Path, meta: dict) -> None:
+        self.path = Path(path)
+        self.version = self.path.name
+        self.meta = meta
+        self.embedder_name: str = meta["embedder"]["name"]
+        self.dim: int = int(meta["embedder"]["dim"])
+        self.n_chunks: int = int(meta["counts"]["chunks"])
+        self._papers: list[str] = list(meta.get("papers", []))
+        self._faiss = faiss.read_index(str(self.path / "dense.faiss"))
+        self._is_hnsw = isinstance(self._faiss, faiss.IndexHNSWFlat)
+        self._vectors = np.load(self.path / "vectors.npy", mmap_mode="r", allow_pickle=False)
+        self._row_date = np.load(self.path / "row_date.npy", allow_pickle=False)
+        self._row_page = np.load(self.path / "row_page.npy", allow_pickle=False)
+        self._row_paper = np.load(self.path / "row_paper.npy", allow_pickle=False)
+        self._bm25 = None
+        if self.n_chunks:
+            self._bm25 = bm25s.BM25.load(str(self.path / "bm25"), load_corpus=False, mmap=False, allow_pickle=False)
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+
+    @classmethod
+    def open(cls, index_dir: Path) -> "IndexReader":
+        """Open the version named by ``index_dir/CURRENT``."""
+        index_dir = Path(index_dir)
+        name = current_version(index_dir)
+        if name is None:
+            raise IndexMissing(f"索引不存在：{index_dir} 下没有已发布的索引。请先运行 `qa index seeds/` 建立索引。")
+        path = index_dir / name
+        try:
+            meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+        except FileNotFoundError as e:
+            raise IndexMissing(f"索引版本 {name} 不完整或已被删除（{path}）。请重新运行 `qa index seeds/`。") from e
+        except ValueError as e:
+            raise IndexFormatError(f"索引 {path} 的 meta.json 已损坏：{e}。请运行 `qa index --rebuild` 重建。") from e
+        if meta.get("format_version") != FORMAT_VERSION:
+            raise IndexFormatError(
+                f"索引 {path} 的格式版本为 {meta.get('format_version')}，本程序需要 {FORMAT_VERSION}。"
+                "请运行 `qa index --rebuild 路径…` 重建索引。"
+            )
+        try:
+            return cls(path, meta)
+        except (OSError, RuntimeError, KeyError, ValueError) as e:
+            raise IndexFormatError(f"索引 {path} 无法读取（{e}）。请运行 `qa index --rebuild` 重建。") from e
+
+    # --- SQLite, one connection per thread -------------------------------------------------
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            # The version folder never changes once published, so read-only + immutable is safe
+            # and skips file locking entirely.
+            db = sqlite3.connect(f"file:{self.path / 'meta.sqlite'}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+            db.row_factory = sqlite3.Row
+            self._local.db = db
+            with self._conns_lock:
+                self._conns.append(db)
+        return db
+
+    def close(self) -> None:
+        """Close every thread's SQLite connection and drop the in-memory indexes."""
+        with self._conns_lock:
+            for db in self._conns:
+                db.close()
+            self._conns.clear()
+        self._local = threading.local()
+
+    def __enter__(self) -> "IndexReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- filters -----------------------------------------------------------------------------
+    def rows_matching(self, date_from: str | None = None, date_to: str | None = None,
+                      paper: str | None = None, page: int | None = None) -> np.ndarray | None:
+        """Sorted int64 rows meeting every given filter; None when no filter is given.
+
+        Dates may be ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY`` (a partial ``date_to`` covers its month/year).
+        """
+        if date_from is None and date_to is None and paper is None and page is None:
+            return None
+        mask = np.ones(self.n_chunks, dtype=bool)
+        if date_from is not None:
+            mask &= self._row_date >= _date_bound(date_from, low=True)
+        if date_to is not None:
+            mask &= self._row_date <= _date_bound(date_to, low=False)
+        if paper is not None:
+            if paper not in self._papers:
+                return np.zeros(0, dtype=np.int64)
+            mask &= self._row_paper == self._papers.index(paper)
+        if page is not None:
+            mask &= self._row_page == int(page)
+        return np.flatnonzero(mask).astype(np.int64)
+
+    # --- searches ----------------------------------------------------------------------------
+    def dense_search(self, qvec: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top-``k`` rows by inner product; ``allowed`` restricts the search itself (IDSelector)."""
+        q = np.ascontiguousarray(np.asarray(qvec, dtype=np.float32).reshape(1, -1))
+        if q.shape[1] != self.dim:
+            raise BadInput(f"查询向量维度 {q.shape[1]} 与索引维度 {self.dim} 不符。")
+        if self.n_chunks == 0 or k <= 0 or (allowed is not None and len(allowed) == 0):
+            return []
+        k = min(k, self.n_chunks if allowed is None else len(allowed))
+        params = None
+        if allowed is not None:
+            sel = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+            params = (faiss.SearchParametersHNSW(sel=sel, efSearch=max(HNSW_EF_SEARCH, 2 * k))
+                      if self._is_hnsw else faiss.SearchParameters(sel=sel))
+        elif self._is_hnsw:
+            params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, 2 * k))
+        scores, ids = self._faiss.search(q, k, params=params)
+        hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        if self._is_hnsw and allowed is not None and len(hits) < k:
+            # A very selective filter can starve the HNSW graph walk; score the allowed rows exactly.
+            rows = np.asarray(allowed, dtype=np.int64)
+            s = np.asarray(self._vectors[rows]) @ q[0]
+            top = np.argsort(-s, kind="stable")[:k]
+            hits = [(int(rows[i]), float(s[i])) for i in top]
+        return hits
+
+    def bm25_search(self, tokens: list[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top-``k`` rows by BM25 over ``tokens`` (see qa.tokenize), score > 0 only; filter inside scoring."""
+        if self._bm25 is None or k <= 0 or not tokens or (allowed is not None and len(allowed) == 0):
+            return []
+        ids = self._bm25.get_tokens_ids([t for t in tokens if t])
+        if not ids:
+            return []
+        mask = None
+        if allowed is not None:
+            mask = np.zeros(self.n_chunks, dtype=np.float32)
+            mask[np.asarray(allowed, dtype=np.int64)] = 1.0
+        scores = self._bm25.get_scores_from_ids(ids, weight_mask=mask)
+        cand = np.flatnonzero(scores > 0)
+        if len(cand) > k:
+            cand = cand[np.argpartition(-scores[cand], k - 1)[:k]]
+        cand = cand[np.lexsort((cand, -scores[cand]))]
+        return [(int(r), float(scores[r])) for r in cand]
+
+    # --- records -----------------------------------------------------------------------------
+    def chunk_records(self, rows: list[int]) -> list[dict]:
+        """Chunk text and citation fields for ``rows``, in the order given (unknown rows left out)."""
+        rows = [int(r) for r in rows]
+        found: dict[int, dict] = {}
+        db = self._db()
+        for i in range(0, len(rows), 500):
+            part = rows[i : i + 500]
+            sql = (
+                "SELECT c.row, c.chunk_id, c.text, c.title, c.article_id, c.page_id, p.paper, p.date, p.issue_no,"
+                " p.page, p.page_name, p.source FROM chunks c JOIN pages p ON p.page_id = c.page_id"
+                f" WHERE c.row IN ({','.join('?' * len(part))})"
+            )
+            for r in db.execute(sql, part):
+                found[r["row"]] = dict(r)
+        return [found[r] for r in rows if r in found]
+
+    def issues(self) -> list[dict]:
+        """Every issue with its pages and article counts, by date then paper."""
+        sql = (
+            "SELECT p.paper, p.date, p.issue_no, p.page, p.page_name, COUNT(a.article_id) AS n FROM pages p"
+            " LEFT JOIN articles a ON a.page_id = p.page_id GROUP BY p.page_id ORDER BY p.date, p.paper, p.page"
+        )
+        out: dict[tuple, dict] = {}
+        for r in self._db().execute(sql):
+            issue = out.setdefault((r["date"], r["paper"]), {"paper": r["paper"], "date": r["date"], "issue_no": None, "pages": {}})
+            issue["issue_no"] = issue["issue_no"] or r["issue_no"]
+            pg = issue["pages"].setdefault(r["page"], {"page": r["page"], "page_name": r["page_name"], "articles": 0})
+            pg["page_name"] = pg["page_name"] or r["page_name"]
+            pg["articles"] += r["n"]
+        result = []
+        for key in sorted(out):
+            issue = out[key]
+            issue["pages"] = sorted(issue["pages"].values(), key=lambda p: (p["page"] is None, p["page"] or 0))
+            result.append(issue)
+        return result
+
+    def issue_dates(self, paper: str | None = None) -> list[str]:
+        """Distinct issue dates, ascending (of one paper when given)."""
+        sql, args = "SELECT DISTINCT date FROM pages", ()
+        if paper is not None:
+            sql, args = sql + " WHERE paper = ?", (paper,)
+        return [r[0] for r in self._db().execute(sql + " ORDER BY date", args)]
+
+    def page(self, date: str, page: int, paper: str | None = None) -> dict | None:
+        """One printed page with its articles in page order; pages split over several records are merged."""
+        db = self._db()
+        sql, args = "SELECT * FROM pages WHERE date = ? AND page = ?", [date, int(page)]
+        if paper is not None:
+            sql, args = sql + " AND paper = ?", args + [paper]
+        recs = db.execute(sql + " ORDER BY paper, page_id", args).fetchall()
+        if not recs:
+            return None
+        recs = [r for r in recs if r["paper"] == recs[0]["paper"]]
+        first = recs[0]
+        articles = []
+        for r in recs:
+            for a in db.execute("SELECT * FROM articles WHERE page_id = ? ORDER BY ordinal", (r["page_id"],)):
+                d = {k: a[k] for k in ("article_id", "title", "pre_title", "subtitle", "byline", "body")}
+                d["captions"] = json.loads(a["captions"] or "[]")
+                d["refs"] = json.loads(a["refs"] or "[]")
+                articles.append(d)
+        return {
+            "paper": first["paper"], "date": first["date"], "page": first["page"],
+            "page_name": next((r["page_name"] for r in recs if r["page_name"]), None),
+            "issue_no": next((r["issue_no"] for r in recs if r["issue_no"]), None),
+            "source": first["source"], "text": "\n\n".join(r["text"] or "" for r in recs), "articles": articles,
+        }
+
+    def counts(self) -> dict:
+        """papers, issues, pages, articles, chunks of this version."""
+        return dict(self.meta["counts"])
+
+
+def check_embedder(reader: IndexReader, embedder) -> None:
+    """Raise EmbedderMismatch unless ``embedder`` is the one the index was built with (name and dim)."""
+    if reader.embedder_name != embedder.name or reader.dim != int(embedder.dim):
+        raise EmbedderMismatch(
+            f"索引 {reader.version} 是用向量模型「{reader.embedder_name}」（{reader.dim} 维）建立的，"
+            f"不能用「{embedder.name}」（{embedder.dim} 维）查询。请改用「{reader.embedder_name}」，"
+            f"或运行 `qa index 路径… --model {embedder.name}` 用新模型重建索引。"
+        )
+
+
+def _date_bound(value: str, *, low: bool) -> int:
+    """``2025-07`` -> 20250700 (low) / 20250799 (high); full dates map to themselves."""
+    digits = value.replace("-", "")
+    if not digits.isdigit() or len(digits) not in (4, 6, 8):
+        raise BadInput(f"日期「{value}」格式不对，应为 YYYY-MM-DD。")
+    pad = "0" if low else "9"
+    return int(digits + pad * (8 - len(digits)))

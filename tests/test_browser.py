@@ -1,0 +1,261 @@
+"""The chat page in a real headless Chromium (selenium), served by waitress on loopback.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (``/usr/bin/chromium``, ``/usr/bin/chromedriver``);
+``fonts-noto-cjk`` makes the screenshot readable. The index is built from the seeds with the
+deterministic fake embedder. Saves ``docs/screenshot.png`` (an answered chat, 1200x900).
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists() or not Path(CHROMEDRIVER).exists(),
+                       reason="needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver)"),
+]
+
+from selenium import webdriver  # noqa: E402
+from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
+from selenium.webdriver.chrome.service import Service as ChromeService  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+from conftest import SEEDS, FakeEmbedder  # noqa: E402
+from qa.config import Settings  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED_Q = "2025年聊城新增省级以上专精特新中小企业多少家？"
+XSS_SCRIPT = "<script>alert(1)</script>"
+XSS_IMG = "<img src=x onerror=alert(1)>"
+
+
+def _serve(index: Path):
+    """waitress on 127.0.0.1:<free port> in a daemon thread; returns (base_url, server)."""
+    from qa.serve import create_server
+    from qa.service import Service
+
+    svc = Service(index, embedder=FakeEmbedder())
+    settings = Settings(index=index, host="127.0.0.1", port=0, threads=4, rate_limit=None)
+    server, _app = create_server(settings, service=svc, access_log_enabled=False)
+    threading.Thread(target=server.run, name="waitress-test", daemon=True).start()
+    return f"http://127.0.0.1:{server.effective_port}", server
+
+
+@pytest.fixture(scope="module")
+def seeds_server(tmp_path_factory):
+    from qa.index import build_index
+
+    index = tmp_path_factory.mktemp("browser-seeds-index")
+    build_index([str(SEEDS)], index, embedder=FakeEmbedder(), progress=False)
+    base, server = _serve(index)
+    yield base
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def xss_server(tmp_path_factory):
+    from qa.index import build_index
+
+    root = tmp_path_factory.mktemp("xss-archive")
+    issue = root / "测试日报" / "2026-05-01"
+    issue.mkdir(parents=True)
+    (issue / "01_要闻.txt").write_text(
+        f"恶意标题{XSS_SCRIPT}测试\n\n"
+        "■ 本报记者 张三\n\n"
+        f"这篇报道的正文里有一段脚本{XSS_SCRIPT}，还有一张图片{XSS_IMG}，它们都应当原样显示为文字。"
+        "跨站脚本攻击测试报道说明网页必须把档案文本当作纯文本插入。\n\n"
+        "第二段正文：聊城市开展网络安全宣传周活动，提醒市民注意防范网络诈骗。\n",
+        encoding="utf-8",
+    )
+    index = tmp_path_factory.mktemp("browser-xss-index")
+    build_index([str(root)], index, embedder=FakeEmbedder(), progress=False)
+    base, server = _serve(index)
+    yield base
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--lang=zh-CN", "--window-size=1200,900",
+                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    d = webdriver.Chrome(service=ChromeService(CHROMEDRIVER), options=opts)
+    d.set_window_size(1200, 900)
+    d.set_page_load_timeout(30)
+    yield d
+    d.quit()
+
+
+def wait(driver, timeout=20):
+    return WebDriverWait(driver, timeout)
+
+
+def last_answer(driver):
+    """Wait for the newest answer bubble to finish loading and return it."""
+    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".bubble.answer")
+                       and "loading" not in d.find_elements(By.CSS_SELECTOR, ".bubble.answer")[-1].get_attribute("class"))
+    return driver.find_elements(By.CSS_SELECTOR, ".bubble.answer")[-1]
+
+
+def ask_via_ui(driver, question: str):
+    box = driver.find_element(By.ID, "question")
+    box.clear()
+    box.send_keys(question)
+    box.send_keys(Keys.ENTER)
+    return last_answer(driver)
+
+
+def assert_no_alert(driver):
+    with pytest.raises(NoAlertPresentException):
+        driver.switch_to.alert.text  # noqa: B018
+
+
+def csp_violations(driver) -> list[str]:
+    try:
+        logs = driver.get_log("browser")
+    except Exception:  # pragma: no cover - logging not supported
+        return []
+    return [e["message"] for e in logs if "Content Security Policy" in e["message"] or "Refused to" in e["message"]]
+
+
+def open_home(driver, base):
+    driver.get(base + "/")
+    wait(driver).until(lambda d: "档案" in d.find_element(By.ID, "status").text
+                       and "连接" not in d.find_element(By.ID, "status").text)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def test_ask_seed_question_shows_answer_and_source(driver, seeds_server):
+    open_home(driver, seeds_server)
+    assert driver.title == "报纸档案问答"
+    bubble = ask_via_ui(driver, SEED_Q)
+    assert "refusal" not in bubble.get_attribute("class")
+    cites = bubble.find_elements(By.CSS_SELECTOR, "button.cite")
+    assert cites and cites[0].text == "[1]"
+    lines = [e.text for e in bubble.find_elements(By.CSS_SELECTOR, ".card .cite-line")]
+    assert lines[0].startswith("聊城日报 · 2026-04-01 · 第1版"), lines
+    # the question's words are highlighted in the passages, as <mark> elements
+    assert bubble.find_elements(By.CSS_SELECTOR, ".card .passage mark.q")
+    # clicking [1] highlights card 1
+    cites[0].click()
+    card1 = bubble.find_element(By.CSS_SELECTOR, ".sources .card")
+    wait(driver, 5).until(lambda d: "flash" in card1.get_attribute("class"))
+    # the URL now carries the question (shareable)
+    assert "q=" in driver.current_url and quote(SEED_Q[:4]) in driver.current_url
+    # user bubble shows the question; nothing broke CSP
+    assert driver.find_elements(By.CSS_SELECTOR, ".bubble.user")[-1].text == SEED_Q
+    assert csp_violations(driver) == []
+    time.sleep(1.7)  # let the highlight animation finish for the screenshot
+    driver.execute_script("document.getElementById('chat').scrollTop = 0")
+    (ROOT / "docs").mkdir(exist_ok=True)
+    driver.save_screenshot(str(ROOT / "docs" / "screenshot.png"))
+
+
+def test_view_whole_page(driver, seeds_server):
+    open_home(driver, seeds_server)
+    bubble = ask_via_ui(driver, SEED_Q)
+    bubble.find_element(By.CSS_SELECTOR, ".card .view-page").click()
+    dialog = driver.find_element(By.ID, "page-dialog")
+    wait(driver).until(lambda d: dialog.find_elements(By.CSS_SELECTOR, ".page-article"))
+    assert dialog.is_displayed()
+    assert driver.find_element(By.ID, "page-title").text.startswith("聊城日报 · 2026-04-01 · 第1版")
+    articles = dialog.find_elements(By.CSS_SELECTOR, ".page-article")
+    assert len(articles) >= 2  # article boundaries shown
+    cited = dialog.find_elements(By.CSS_SELECTOR, ".page-article.cited")
+    assert len(cited) == 1
+    marks = dialog.find_elements(By.CSS_SELECTOR, "mark.passage")
+    assert marks and marks[0].text.strip()
+    assert "问需于企" in dialog.text
+    driver.find_element(By.ID, "page-close").click()
+    wait(driver, 5).until(lambda d: not dialog.is_displayed())
+    assert csp_violations(driver) == []
+
+
+def test_date_filter_is_applied(driver, seeds_server):
+    open_home(driver, seeds_server)
+    driver.execute_script(
+        "for (const id of ['date-from', 'date-to']) {"
+        "  const e = document.getElementById(id); e.value = '2025-07-29';"
+        "  e.dispatchEvent(new Event('change', {bubbles: true})); }"
+    )
+    page = driver.find_element(By.ID, "page")
+    page.clear()
+    page.send_keys("1")
+    bubble = ask_via_ui(driver, "聊城 中小企业 发展")
+    applied = bubble.find_element(By.CSS_SELECTOR, ".filters-applied").text
+    assert "2025-07-29" in applied and "第1版" in applied
+    lines = [e.text for e in bubble.find_elements(By.CSS_SELECTOR, ".card .cite-line")]
+    assert lines and all("2025-07-29" in line for line in lines), lines
+    assert "from=2025-07-29" in driver.current_url and "to=2025-07-29" in driver.current_url
+
+
+def test_question_in_url_is_asked_on_load(driver, seeds_server):
+    driver.get(seeds_server + "/?q=" + quote(SEED_Q))
+    bubble = last_answer(driver)
+    assert driver.find_elements(By.CSS_SELECTOR, ".bubble.user")[-1].text == SEED_Q
+    lines = [e.text for e in bubble.find_elements(By.CSS_SELECTOR, ".card .cite-line")]
+    assert any(line.startswith("聊城日报 · 2026-04-01 · 第1版") for line in lines)
+    # filters in the URL are applied too
+    driver.get(seeds_server + "/?q=" + quote("聊城 中小企业") + "&from=2025-07-29&to=2025-07-29")
+    bubble = last_answer(driver)
+    assert driver.find_element(By.ID, "date-from").get_attribute("value") == "2025-07-29"
+    assert "2025-07-29" in bubble.find_element(By.CSS_SELECTOR, ".filters-applied").text
+
+
+def test_refusal_is_shown_as_refusal(driver, seeds_server):
+    open_home(driver, seeds_server)
+    bubble = ask_via_ui(driver, "2010年的报纸讲了什么？")
+    assert "refusal" in bubble.get_attribute("class")
+    assert "档案中没有找到相关报道" in bubble.text
+
+
+def test_phone_width_has_no_horizontal_scroll(driver, seeds_server):
+    try:
+        driver.set_window_size(390, 844)
+        driver.get(seeds_server + "/?q=" + quote(SEED_Q))
+        last_answer(driver)
+        overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 1
+        assert driver.find_element(By.ID, "send").is_displayed()
+    finally:
+        driver.set_window_size(1200, 900)
+
+
+def test_archive_html_is_shown_as_text(driver, xss_server):
+    driver.get(xss_server + "/?q=" + quote("跨站脚本攻击测试报道"))
+    bubble = last_answer(driver)
+    assert_no_alert(driver)
+    text = bubble.text
+    assert XSS_SCRIPT in text, text
+    assert XSS_IMG in text, text
+    assert not driver.find_elements(By.CSS_SELECTOR, "#chat img, #chat script")
+    # and in the whole-page view
+    bubble.find_element(By.CSS_SELECTOR, ".card .view-page").click()
+    dialog = driver.find_element(By.ID, "page-dialog")
+    wait(driver).until(lambda d: dialog.find_elements(By.CSS_SELECTOR, ".page-article, .article-body"))
+    time.sleep(0.3)
+    assert_no_alert(driver)
+    assert XSS_SCRIPT in dialog.text and XSS_IMG in dialog.text
+    assert not dialog.find_elements(By.CSS_SELECTOR, "img, script")
+    driver.find_element(By.ID, "page-close").click()
+    assert_no_alert(driver)
+    assert csp_violations(driver) == []
