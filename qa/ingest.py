@@ -215,7 +215,8 @@ def _jsonl_page(obj: object, base: str, n: int, path: Path, root: str) -> Page:
     if not body:
         raise BadInput("text 字段没有文字内容")
     title = normalize_text(str(obj.get("title") or "")).replace("\n", " ") or None
-    opt = {k: (str(obj[k]).strip() or None) if obj.get(k) not in (None, "") else None for k in ("page_name", "issue_no")}
+    opt = {k: str(obj[k]).strip() or None if obj.get(k) not in (None, "") else None
+           for k in ("page_name", "issue_no")}
     article = Article(ident or f"{pid}#a1", title, body)
     return Page(pid, str(obj.get("paper") or "").strip() or path.stem, day,
                 int(str(page).strip()) if page not in (None, "") else None,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from qa.segment import segment_page
+from qa.types import Article, Page
 
 if TYPE_CHECKING:  # only for the annotation: keeps qa.inspect importable without a cycle
     from qa.ingest import IngestReport
@@ -21,7 +22,7 @@ if TYPE_CHECKING:  # only for the annotation: keeps qa.inspect importable withou
 UNTITLED = "（无标题部分）"
 
 
-def page_header(page) -> str:
+def page_header(page: Page) -> str:
     """``聊城日报 2026-04-01 第1版 要闻  seeds/000_….txt`` (版名 and 期号 only when known)."""
     parts = [page.paper, page.date]
     if page.page is not None:
@@ -33,7 +34,7 @@ def page_header(page) -> str:
     return " ".join(parts) + f"  {page.source}"
 
 
-def format_article(n: int, article) -> list[str]:
+def format_article(n: int, article: Article) -> list[str]:
     """Two lines: heading (引题/主题/副题), then byline · 字数 · cross-page references."""
     heading = " ".join(p for p in (article.pre_title, article.title or UNTITLED, article.subtitle) if p)
     facts = [article.byline or "（无署名）", f"{article.char_count()}字"]
@@ -51,8 +52,7 @@ def format_inspect(report: IngestReport) -> str:
         lines.append(page_header(page))
         for n, article in enumerate(segment_page(page), start=1):
             lines.extend(format_article(n, article))
-    total = sum(1 for _ in report.pages)
-    lines.append(f"共 {total} 版")
+    lines.append(f"共 {len(report.pages)} 版")
     if report.skipped:
         lines.append(f"跳过 {len(report.skipped)} 项：")
         lines.extend(f"  {s}" for s in report.skipped)

@@ -9,12 +9,13 @@ Everything here is pure and deterministic, so the same file always yields the sa
 
 Example::
 
-    >>> normalize_text("累计为2200 余家中小企业提供近\\n400 亿元信贷支持，融资担保覆盖 2.22\\n万户。")
-    '累计为2200余家中小企业提供近400亿元信贷支持，融资担保覆盖2.22万户。'
+    >>> normalize_text("问需于企 精准滴灌\\n\\n２０２５年，融资担保覆盖 2.22 万户，服务 2200 余家中小企\\n业。")
+    '问需于企 精准滴灌\\n2025年，融资担保覆盖2.22万户，服务2200余家中小企业。'
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import statistics
 from datetime import date
@@ -246,6 +247,8 @@ def _can_continue(line: str) -> bool:
 def _seam(a: str, b: str) -> int:
     """1 when a jieba word spans the join of ``a`` and ``b`` (「让改」|「革红」 -> 「改革」)."""
     import jieba  # imported lazily: only interleaved columns need it, and its dictionary loads slowly
+
+    jieba.setLogLevel(logging.WARNING)  # keep `qa inspect` stderr free of dictionary-loading chatter
 
     left, right = a[-4:], b[:4]
     pos = 0

@@ -5,9 +5,7 @@ headline lines form *groups*, body paragraphs form *runs*. A group is paired wit
 after it (the usual reading order) or the run just before it (PDF text often prints a headline
 after its body, as seed 002 does), whichever shares more character bigrams with the headline.
 Runs left without a headline stay on the page as untitled sections, so no text is dropped;
-only newspaper furniture (see ``is_furniture``) is removed, and counted.
-
-Example::
+only newspaper furniture (see ``is_furniture``) is removed, and counted. Example::
 
     >>> arts = segment_page(Page("p", "聊城日报", "2026-04-01", 1,
     ...     "春意浓\\n本报讯（记者 王培源）樱花开了。", "x"))
@@ -20,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from qa.normalize import CLAUSE, ends_sentence, width
+from qa.normalize import CLAUSE, width
 from qa.types import Article, Page
 
 _NUM = "[0-9一二三四五六七八九十]+"
@@ -37,12 +35,9 @@ _WORD = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
 
 
 def is_furniture(line: str, paper: str) -> bool:
-    """Page furniture that is dropped (and the only text that is): ``is_furniture("责任编辑：王明", "聊城日报") -> True``.
-
-    The paper's name alone, a bare date line (「2026年4月1日 星期三」), or editor credits.
-    """
-    s = line.strip()
-    return s == paper or bool(_DATE_LINE.match(s)) or bool(_EDITORIAL.match(s))
+    """The only text dropped: the paper's name alone, a bare date line (「2026年4月1日 星期三」), editor
+    credits. ``is_furniture("责任编辑：王明", "聊城日报") -> True``."""
+    return (s := line.strip()) == paper or bool(_DATE_LINE.match(s)) or bool(_EDITORIAL.match(s))
 
 
 def furniture_chars(page: Page) -> int:
@@ -103,8 +98,9 @@ def _items(paras: list[str]) -> list[_Group | _Run]:
             nxt = kinds[i + 1] if i + 1 < len(paras) else None
             if isinstance(cur, _Group) and cur.byline is None and not pending:
                 cur.byline = text
-            elif isinstance(cur, _Run) and not pending and (nxt not in ("body", "caption", "deck") or DATELINE.match(paras[i + 1])):
-                cur.bylines.append(text)
+            elif isinstance(cur, _Run) and not pending and (nxt not in ("body", "caption", "deck")
+                                                           or DATELINE.match(paras[i + 1])):
+                cur.bylines.append(text)  # a photo credit or signature under its body
                 cur.closed = True
             else:
                 pending.append(text)
@@ -121,11 +117,8 @@ def _items(paras: list[str]) -> list[_Group | _Run]:
 
 
 def _merge_subheads(items: list[_Group | _Run]) -> list[_Group | _Run]:
-    """Fold in-article subheads (「梯次培育」) back into the body they interrupt.
-
-    A group of one or two plain headline lines between two runs is a subhead when the run before
-    it has its headline above it and the run after has no byline or dateline of its own.
-    """
+    """Fold subheads (「梯次培育」: 1–2 plain headline lines between a run titled from above and a run
+    without byline or dateline) back into the body they interrupt."""
     k = 2
     while k < len(items) - 1:
         g, before, after, above = items[k], items[k - 1], items[k + 1], items[k - 2]
@@ -145,19 +138,19 @@ def _units(group: _Group) -> list[list[tuple[str, str]]]:
     units: list[list[tuple[str, str]]] = [[]]
     for n, (kind, text) in enumerate(group.lines):
         units[-1].append((kind, text))
-        nxt = group.lines[n + 1][0] if n + 1 < len(group.lines) else None
-        if nxt is not None and ((kind == "sub" and nxt in ("head", "pre")) or (kind == "ref" and nxt != "ref")):
+        if (nxt := group.lines[n + 1][0] if n + 1 < len(group.lines) else None) and (
+                (kind == "sub" and nxt in ("head", "pre")) or (kind == "ref" and nxt != "ref")):
             units.append([])
     return units
 
 
-def _bigrams(text: str) -> set[str]:
-    chars = "".join(_WORD.findall(text))
-    return {chars[i: i + 2] for i in range(len(chars) - 1)}
-
-
-def _flat(text: str) -> str:
+def _flat(text: str) -> str:  # letters, digits and ideographs only: 「让“小体量”」 -> 「让小体量」
     return "".join(_WORD.findall(text))
+
+
+def _bigrams(text: str) -> set[str]:
+    flat = _flat(text)
+    return {flat[i: i + 2] for i in range(len(flat) - 1)}
 
 
 def _score(unit: list[tuple[str, str]], run: _Run) -> float:
@@ -167,7 +160,7 @@ def _score(unit: list[tuple[str, str]], run: _Run) -> float:
     return len(head & body) / len(head) if head else 0.0
 
 
-def _pair(items: list[_Group | _Run]) -> dict[int, tuple[tuple[int, int], float]]:
+def _pair(items: list[_Group | _Run]) -> dict[int, tuple[int, int]]:
     """Map run index -> (group index, unit index): greedy by bigram overlap, reading order breaks ties."""
     cands = []
     for k, g in enumerate(items):
@@ -181,21 +174,18 @@ def _pair(items: list[_Group | _Run]) -> dict[int, tuple[tuple[int, int], float]
                 overlap = _score(unit, items[r])
                 if overlap >= 0.3 or bonus:
                     cands.append((overlap + bonus, r, (k, j)))
-    pairs: dict[int, tuple[tuple[int, int], float]] = {}
+    pairs: dict[int, tuple[int, int]] = {}
     taken: set[tuple[int, int]] = set()
     for score, r, gu in sorted(cands, key=lambda c: (-c[0], c[1])):
         if r not in pairs and gu not in taken:
-            pairs[r] = (gu, score)
+            pairs[r] = gu
             taken.add(gu)
     return pairs
 
 
 def _split_after_body(unit: list[tuple[str, str]], run: _Run, r: int) -> list[tuple[list, int | None]]:
-    """A heading printed after its body starts with the body's own title; later lines head something else.
-
-    ``[「市政府党组…集体学习」, 「防汛“绣花功夫”这样炼成」, 「润物细无声」, 「——…」]`` after the body of
-    the first: the first line is its title, the rest a separate (body-less) heading.
-    """
+    """Split a heading printed after its body: [「市政府党组…集体学习」, 「防汛…炼成」, 「润物细无声」, 「——…」]
+    -> the line matching the body titles it, the lines after it are a separate (body-less) heading."""
     scores = [_score([(k, t)], run) if k == "head" else 0.0 for k, t in unit]
     best = max(range(len(unit)), key=lambda n: scores[n])
     end = best + 1
@@ -237,13 +227,13 @@ def _heading(unit: list[tuple[str, str]], body: str) -> tuple[list[str], str | N
         sub_i = heads[1] if len(heads) == 2 else None
     if pre_i is None and t > 0 and kinds[t - 1] == "pre":
         pre_i = t - 1
-    subs = [n for n in range(t + 1, len(lines)) if kinds[n] == "sub" and all(kinds[m] == "sub" for m in range(t + 1, n))]
+    subs = [n for n in range(t + 1, len(lines))
+            if kinds[n] == "sub" and all(kinds[m] == "sub" for m in range(t + 1, n))]
     sub_idx = subs if subs else ([sub_i] if sub_i is not None else [])
     used = {t, *sub_idx} | ({pre_i} if pre_i is not None else set())
     leftover = [text for n, (_, text) in enumerate(lines) if n not in used]
     pre = lines[pre_i][1] if pre_i is not None else None
-    subtitle = "".join(lines[n][1] for n in sub_idx) or None
-    return leftover, pre, lines[t][1], subtitle
+    return leftover, pre, lines[t][1], "".join(lines[n][1] for n in sub_idx) or None
 
 
 def _body(run: _Run | None, extra: list[str]) -> tuple[str | None, str, list[str], list[str]]:
@@ -266,6 +256,13 @@ def _body(run: _Run | None, extra: list[str]) -> tuple[str | None, str, list[str
     return dateline, "\n".join(paras + extra), captions, refs
 
 
+def _fields(run: _Run | None, deck: list[str], refs: list[str], byline: str | None, **heading) -> dict:
+    """Article keyword arguments for a heading (maybe none) and the run it titles (maybe none)."""
+    dateline, body, captions, body_refs = _body(run, deck)
+    bylines = [b for b in (byline, *(run.bylines if run else []), dateline) if b]
+    return dict(heading, body=body, byline=" ".join(bylines) or None, captions=captions, refs=refs + body_refs)
+
+
 def segment_page(page: Page) -> list[Article]:
     """Split ``page.text`` into articles in page order; ``page.articles`` is returned if already filled.
 
@@ -276,37 +273,27 @@ def segment_page(page: Page) -> list[Article]:
     paras = [p.strip() for p in page.text.split("\n") if p.strip() and not is_furniture(p, page.paper)]
     items = _merge_subheads(_items(paras))
     pairs = _pair(items)
-    paired_unit = {gu: r for r, (gu, _) in pairs.items()}
-    found: list[tuple[int, dict]] = []
+    paired_unit = {gu: r for r, gu in pairs.items()}
+    found: list[tuple[tuple[int, int, int], dict]] = []
     for k, item in enumerate(items):
         if isinstance(item, _Run):
-            if k not in pairs:
-                dateline, body, captions, refs = _body(item, [])
-                bylines = [*item.bylines, *([dateline] if dateline else [])]
-                found.append(((item.pos, 0, 0), dict(title=None, body=body, byline=" ".join(bylines) or None,
-                                              captions=captions, refs=refs)))
+            if k not in pairs:  # a body nobody titles: an untitled section
+                found.append(((item.pos, 0, 0), _fields(item, [], [], None, title=None)))
             continue
         units = [(unit, paired_unit.get((k, j))) for j, unit in enumerate(_units(item))]
         if units[0][1] is not None and units[0][1] < k:  # headline printed after its body
             units[0:1] = _split_after_body(units[0][0], items[units[0][1]], units[0][1])
         for j, (unit, r) in enumerate(units):
-            last = j == len(units) - 1
-            run = items[r] if r is not None else None
-            deck = item.deck if last else []
-            text = "".join(t for _, t in run.paras) if run else ""
-            leftover, pre, title, subtitle = _heading(unit, text)
-            dateline, body, captions, refs = _body(run, deck)
-            refs = [t for kd, t in unit if kd == "ref"] + refs
-            bylines = [*([item.byline] if last and item.byline else []), *(run.bylines if run else []),
-                       *([dateline] if dateline else [])]
+            last, run = j == len(units) - 1, items[r] if r is not None else None
+            leftover, pre, title, subtitle = _heading(unit, "".join(t for _, t in run.paras) if run else "")
             pos = (min(item.pos, run.pos) if run else item.pos, j)
-            if title is None:
-                body, leftover = "\n".join([*leftover, body] if body else leftover), []
-            if leftover:
-                # extra headline lines (slogans, column names, teasers): their own title-only item
-                found.append(((*pos, 0), dict(title=leftover[0], body="\n".join(leftover[1:]), byline=None,
-                                              captions=[], refs=[])))
-            found.append(((*pos, 1), dict(title=title, pre_title=pre, subtitle=subtitle, body=body,
-                                    byline=" ".join(bylines) or None, captions=captions, refs=refs)))
+            if title is None:  # no headline line: the heading's lines become the section's text
+                paras, bylines = (run.paras, run.bylines) if run else ([], [])
+                leftover, run = [], _Run(pos[0], [("head", t) for t in leftover] + paras, bylines)
+            elif leftover:  # extra headline lines (slogans, column names, teasers): a title-only item
+                found.append(((*pos, 0), dict(title=leftover[0], body="\n".join(leftover[1:]))))
+            refs = [t for kd, t in unit if kd == "ref"]
+            found.append(((*pos, 1), _fields(run, item.deck if last else [], refs, item.byline if last else None,
+                                             title=title, pre_title=pre, subtitle=subtitle)))
     found.sort(key=lambda f: f[0])
     return [Article(article_id=f"{page.page_id}#a{n}", **fields) for n, (_, fields) in enumerate(found, start=1)]

@@ -135,13 +135,15 @@ def test_weak_evidence_is_not_found_but_keeps_passages(dense):
     assert [h.chunk_id for h in ans.passages] == ["c0", "c1"]
 
 
-def test_high_cosine_alone_counts_as_evidence_and_threshold_is_sane():
+def test_cosine_decides_a_paraphrased_question():
+    # Few shared words: a cosine well above e5's unrelated level (~0.80) carries it, a low one does not.
+    q = "中小企业怎样才能长大？"
     assert 0 < MIN_EVIDENCE < 1
-    weak = [hit(0, GROWTH_2026, dense_score=0.80)]
-    strong = [hit(0, GROWTH_2026, dense_score=0.95)]
-    q = "聊城如何帮助企业成长？"
-    assert compose_answer(q, strong).found
-    assert compose_answer(q, weak).found is compose_answer(q, [hit(0, GROWTH_2026)]).found
+    assert compose_answer(q, [hit(0, GROWTH_2026, dense_score=0.95)]).found
+    assert not compose_answer(q, [hit(0, GROWTH_2026, dense_score=0.80)]).found
+    assert not compose_answer(q, [hit(0, GROWTH_2026)]).found
+    # Many shared words need no cosine at all.
+    assert compose_answer("聊城如何帮助企业成长？", [hit(0, GROWTH_2026)]).found
 
 
 def test_no_hits():

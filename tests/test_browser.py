@@ -7,7 +7,7 @@ deterministic fake embedder. Saves ``docs/screenshot.png`` (an answered chat, 12
 
 from __future__ import annotations
 
-import shutil
+import os
 import threading
 import time
 from pathlib import Path
@@ -96,7 +96,9 @@ def driver(tmp_path_factory):
                  f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
         opts.add_argument(flag)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    d = webdriver.Chrome(service=ChromeService(CHROMEDRIVER), options=opts)
+    opts.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
+    env = dict(os.environ, LANGUAGE="zh_CN:zh", LANG="zh_CN.UTF-8")  # Chinese UI locale: date inputs read 年/月/日
+    d = webdriver.Chrome(service=ChromeService(CHROMEDRIVER, env=env), options=opts)
     d.set_window_size(1200, 900)
     d.set_page_load_timeout(30)
     yield d
@@ -154,7 +156,9 @@ def test_ask_seed_question_shows_answer_and_source(driver, seeds_server):
     lines = [e.text for e in bubble.find_elements(By.CSS_SELECTOR, ".card .cite-line")]
     assert lines[0].startswith("聊城日报 · 2026-04-01 · 第1版"), lines
     # the question's words are highlighted in the passages, as <mark> elements
-    assert bubble.find_elements(By.CSS_SELECTOR, ".card .passage mark.q")
+    marks = [m.text for m in bubble.find_elements(By.CSS_SELECTOR, ".card .passage mark.q")]
+    assert marks and any("专精特新" in m for m in marks), marks
+    assert not [m for m in marks if m.isdigit() and m != "2025"], marks  # numbers are never cut: no 「20」 of 「207」
     # clicking [1] highlights card 1
     cites[0].click()
     card1 = bubble.find_element(By.CSS_SELECTOR, ".sources .card")
@@ -164,10 +168,16 @@ def test_ask_seed_question_shows_answer_and_source(driver, seeds_server):
     # user bubble shows the question; nothing broke CSP
     assert driver.find_elements(By.CSS_SELECTOR, ".bubble.user")[-1].text == SEED_Q
     assert csp_violations(driver) == []
-    time.sleep(1.7)  # let the highlight animation finish for the screenshot
-    driver.execute_script("document.getElementById('chat').scrollTop = 0")
-    (ROOT / "docs").mkdir(exist_ok=True)
-    driver.save_screenshot(str(ROOT / "docs" / "screenshot.png"))
+    # docs/screenshot.png: the answered chat at exactly 1200x900 CSS pixels
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 1200, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        time.sleep(1.7)  # let the highlight animation finish
+        driver.execute_script("document.getElementById('chat').scrollTop = 0")
+        (ROOT / "docs").mkdir(exist_ok=True)
+        driver.save_screenshot(str(ROOT / "docs" / "screenshot.png"))
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
 
 def test_view_whole_page(driver, seeds_server):

@@ -135,6 +135,10 @@ def test_publish_under_load_switches_without_failures(tmp_path):
     new = [r for r in results if r[3] == new_version]
     assert old and new
     first_new = min(r[0] for r in new if r[4])
+    lat = sorted(r[1] for r in results)
+    print(f"\nhotswap: {len(results)} requests, 0 failed; {first_version} -> {new_version}; new issue answered "
+          f"{first_new - publish_at[0]:.2f} s after publish; latency p50 {lat[len(lat) // 2] * 1000:.0f} ms, "
+          f"max {lat[-1] * 1000:.0f} ms")
     assert first_new - publish_at[0] <= 5.0, f"new issue answered {first_new - publish_at[0]:.2f} s after publish"
     # once the new version answered, requests that started later are not served by the old one
     assert not [r for r in old if r[0] - r[1] > first_new + 0.1]

@@ -59,7 +59,11 @@
     const MAXL = 12;
     const subs = new Set();
     for (let i = 0; i < q.length; i++) {
-      for (let l = 2; l <= MAXL && i + l <= q.length; l++) subs.add(q.substr(i, l));
+      if (i > 0 && DIGIT.test(q[i]) && DIGIT.test(q[i - 1])) continue; // 「25」 of 「2025」 is not a word
+      for (let l = 2; l <= MAXL && i + l <= q.length; l++) {
+        if (i + l < q.length && DIGIT.test(q[i + l - 1]) && DIGIT.test(q[i + l])) continue;
+        subs.add(q.substr(i, l));
+      }
     }
     const lower = text.toLowerCase();
     const ranges = [];

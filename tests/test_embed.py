@@ -1,0 +1,126 @@
+"""Embedders: the protocol, the bundled e5-small, and sentence-transformers on a tiny self-made model."""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+
+import numpy as np
+import pytest
+
+from qa.embed import BGE_ZH_QUERY, Embedder, _prompts_for, embed_passages, embedder_id, load_embedder
+from qa.errors import BadInput, EmbedderMismatch
+
+
+def test_fake_embedder_satisfies_protocol(fake_embedder):
+    assert isinstance(fake_embedder, Embedder)
+    assert embedder_id(fake_embedder) == "fake"
+
+
+def test_embed_passages_batches_like_one_call(fake_embedder):
+    texts = [f"第{i}段文字，聊城新闻。" for i in range(23)]
+    v = embed_passages(fake_embedder, texts, batch_size=5, progress=False)
+    assert v.dtype == np.float32 and v.shape == (23, 64)
+    assert np.allclose(v, fake_embedder.encode_passages(texts))
+    assert embed_passages(fake_embedder, [], progress=False).shape == (0, 64)
+
+
+def test_unknown_model_name_is_bad_input():
+    with pytest.raises(BadInput) as e:
+        load_embedder("word2vec")
+    assert "e5-small" in str(e.value)
+
+
+def test_prompts_per_model_family():
+    assert _prompts_for("intfloat/multilingual-e5-base", {}) == ("query: ", "passage: ")
+    assert _prompts_for("BAAI/bge-small-zh-v1.5", {}) == (BGE_ZH_QUERY, "")
+    assert _prompts_for("/models/my-model", {}) == ("", "")
+    assert _prompts_for("x", {"query": "Q: ", "document": "D: "}) == ("Q: ", "D: ")
+
+
+@pytest.mark.slow
+def test_bundled_e5_small():
+    emb = load_embedder()
+    assert (emb.name, emb.dim) == ("e5-small", 384)
+    passages = ["全力以赴做好防汛工作\n各地要加强巡查，确保安全度汛。",
+                "问需于企 精准滴灌\n聊城新增省级专精特新中小企业86家。"] * 9  # 18: split over handles
+    P = emb.encode_passages(passages)
+    assert P.dtype == np.float32 and P.shape == (18, 384)
+    assert np.allclose(np.linalg.norm(P, axis=1), 1, atol=1e-4)
+    assert np.allclose(P[0], P[2], atol=1e-5)  # same text in different halves of the split batch
+    q = emb.encode_queries(["聊城新增多少家专精特新企业？", "防汛有什么要求"])
+    assert q.shape == (2, 384)
+    assert float(P[1] @ q[0]) > float(P[0] @ q[0]) and float(P[0] @ q[1]) > float(P[1] @ q[1])
+    # Many threads at once get the same vectors as one thread.
+    out, errors = {}, []
+
+    def work(i):
+        try:
+            out[i] = emb.encode_queries(["防汛有什么要求"])[0] if i % 2 else emb.encode_passages(passages[:10])
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(6)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert not errors
+    for i, v in out.items():
+        assert np.allclose(v, q[1] if i % 2 else P[:10], atol=1e-5)
+
+
+HAS_ST = importlib.util.find_spec("sentence_transformers") is not None
+
+
+@pytest.fixture(scope="module")
+def tiny_st_model(tmp_path_factory):
+    """A 1-layer BERT with random weights and a tiny WordPiece vocab, saved as a sentence-transformers model."""
+    if not HAS_ST:
+        pytest.skip("sentence-transformers 未安装（pip install 'qa-newspaper[st]'），跳过 st: 后端测试")
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import BertConfig, BertModel, BertTokenizer
+
+    d = tmp_path_factory.mktemp("tiny-st")
+    hf = d / "hf"
+    hf.mkdir()
+    chars = sorted(set("聊城新增专精特新企业防汛巡查加强各地要安全度汛发展势头良好市多少家第版篇标题？。，！的了是在和"))
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *"abcdefghijklmnopqrstuvwxyz0123456789"]
+    (hf / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                     intermediate_size=64, max_position_embeddings=128)
+    BertModel(cfg).save_pretrained(hf)
+    BertTokenizer(str(hf / "vocab.txt")).save_pretrained(hf)
+    tr = models.Transformer(str(hf), max_seq_length=64)
+    pool = models.Pooling(32, "mean")
+    SentenceTransformer(modules=[tr, pool], device="cpu").save(str(d / "st"))
+    return d / "st"
+
+
+def test_sentence_transformers_backend(tiny_st_model, tmp_path, monkeypatch, fake_embedder):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # a local path must never reach for the hub
+    from qa.index import build_from_pages
+    from qa.store import IndexReader, check_embedder
+    from test_index import issue
+
+    emb = load_embedder("st:" + str(tiny_st_model))
+    assert emb.name == "st:" + str(tiny_st_model) and emb.dim == 32
+    v = emb.encode_passages(["聊城新增专精特新企业", "防汛巡查"])
+    assert v.dtype == np.float32 and v.shape == (2, 32) and np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-4)
+    assert emb.encode_queries([]).shape == (0, 32)
+
+    rep = build_from_pages(issue("/st", "2025-07-28"), ["/st"], tmp_path / "ix", model="st:" + str(tiny_st_model),
+                           log=lambda m: None)
+    assert rep.embedded == 4
+    r = IndexReader.open(tmp_path / "ix")
+    assert r.embedder_name == emb.name and r.dim == 32
+    check_embedder(r, emb)
+    q = emb.encode_queries(["防汛巡查"])[0]
+    hits = r.dense_search(q, 2)
+    assert len(hits) == 2 and all(-1.01 <= s <= 1.01 for _, s in hits)
+    with pytest.raises(EmbedderMismatch) as e:  # querying with another embedder is the error
+        check_embedder(r, fake_embedder)
+    assert "fake" in str(e.value) and emb.name in str(e.value)
+    # The next build without --model keeps the index's own model: nothing re-embedded.
+    rep2 = build_from_pages(issue("/st", "2025-07-28"), ["/st"], tmp_path / "ix", log=lambda m: None)
+    assert rep2.embedded == 0 and rep2.full_reembed_reason is None
