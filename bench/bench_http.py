@@ -9,6 +9,7 @@ already running instead.
     python bench/bench_http.py --index index --requests 400
     python bench/bench_http.py --index index --requests 400 --threads 8 --json bench/out/http.json
     python bench/bench_http.py --url http://127.0.0.1:8000 --requests 200
+    python bench/bench_http.py --index index --requests 2000 --health   # web layer only: GET /api/health
 """
 
 from __future__ import annotations
@@ -86,11 +87,15 @@ def percentile(sorted_values: list[float], p: float) -> float:
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
 
 
-def run(base: str, n_requests: int, concurrency: int, warmup: int, top_k: int) -> dict:
+def run(base: str, n_requests: int, concurrency: int, warmup: int, top_k: int, health: bool = False) -> dict:
     u = urlsplit(base)
     host, port = u.hostname, u.port or 80
 
     def one(conn, q):
+        if health:
+            conn.request("GET", "/api/health")
+            resp = conn.getresponse()
+            return resp.status, resp.read()
         body = json.dumps({"question": q, "top_k": top_k})
         conn.request("POST", "/api/ask", body=body, headers={"Content-Type": "application/json"})
         resp = conn.getresponse()
@@ -118,7 +123,7 @@ def run(base: str, n_requests: int, concurrency: int, warmup: int, top_k: int) -
             t0 = time.perf_counter()
             try:
                 status, data = one(c, QUESTIONS[i % len(QUESTIONS)])
-                ok = status == 200 and "answer" in json.loads(data)
+                ok = status == 200 and ("status" if health else "answer") in json.loads(data)
                 err = None if ok else f"HTTP {status}: {data[:200]!r}"
             except Exception as e:  # noqa: BLE001
                 err = f"{type(e).__name__}: {e}"
@@ -163,6 +168,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=8, help="waitress worker threads of the started server")
     ap.add_argument("--warmup", type=int, default=8)
     ap.add_argument("--top-k", type=int, default=5)
+    ap.add_argument("--health", action="store_true", help="GET /api/health instead of asking (HTTP layer only)")
     ap.add_argument("--json", dest="json_out", help="also write the result as JSON to this file")
     args = ap.parse_args()
     if not args.index and not args.url:
@@ -173,7 +179,8 @@ def main() -> None:
     if base is None:
         proc, base = start_server(args.index, args.threads)
     try:
-        result = run(base, args.requests, args.concurrency, args.warmup, args.top_k)
+        result = run(base, args.requests, args.concurrency, args.warmup, args.top_k, args.health)
+        result["endpoint"] = "GET /api/health" if args.health else "POST /api/ask"
         health = json.loads(_get(base, "/api/health"))
     finally:
         if proc is not None:
@@ -186,7 +193,7 @@ def main() -> None:
     result["counts"] = health.get("counts")
     result["server_threads"] = args.threads if proc is not None else None
     print(f"index {result['index_version']} {result['counts']}")
-    print(f"{result['requests']} requests, {result['concurrency']} concurrent clients, "
+    print(f"{result['endpoint']}: {result['requests']} requests, {result['concurrency']} concurrent clients, "
           f"{result['errors']} errors, {result['requests_per_s']} req/s")
     print(f"latency ms: p50 {result['p50_ms']}  p95 {result['p95_ms']}  p99 {result['p99_ms']}  "
           f"max {result['max_ms']}")

@@ -7,7 +7,7 @@ and (b) a random other passage. For each case the script computes exactly what
 the question-passage cosine — and prints precision/recall of ``found`` per threshold, a small
 grid over the dense weight/floor, and how often the answer text contains the gold answer.
 
-    python bench/calibrate_evidence.py            # ~2-3 minutes on 2 cores
+    python bench/calibrate_evidence.py            # 3-6 minutes on 2 shared cores (encoding dominates)
     python bench/calibrate_evidence.py --n 60     # quicker, noisier
 """
 

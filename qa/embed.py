@@ -126,7 +126,7 @@ class E5SmallEmbedder:
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model (hub name or local path), on CUDA when available."""
 
-    def __init__(self, name_or_path: str, batch_size: int = 32) -> None:
+    def __init__(self, name_or_path: str, batch_size: int | None = None) -> None:
         try:
             import torch
             from sentence_transformers import SentenceTransformer
@@ -142,7 +142,7 @@ class SentenceTransformerEmbedder:
         self.name = "st:" + name_or_path
         get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
         self.dim = int(get_dim())
-        self.batch_size = batch_size
+        self.batch_size = batch_size or (128 if device == "cuda" else 32)  # GPUs want bigger batches
         self.query_prompt, self.passage_prompt = _prompts_for(name_or_path, getattr(self._model, "prompts", {}) or {})
         self._lock = threading.Lock()
 

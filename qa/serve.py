@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 
 from qa.config import Settings
@@ -86,6 +87,45 @@ def create_server(settings: Settings, service=None, access_log_enabled: bool = T
         **waitress_kw,
     )
     return server, app
+
+
+class BackgroundServer:
+    """The app under waitress in a daemon thread, for tests and benches: ``.url``, ``.app``, ``.stop()``.
+
+    ``settings.port = 0`` picks a free port.
+    """
+
+    def __init__(self, settings: Settings, service=None, access_log_enabled: bool = False, watcher: bool = False):
+        self.server, self.app = create_server(settings, service=service, access_log_enabled=access_log_enabled)
+        self.url = f"http://{settings.host}:{self.server.effective_port}"
+        self._closing = False
+        if watcher:
+            self.app.extensions["qa_reloader"].start_watcher()
+        self.thread = threading.Thread(target=self._run, name="qa-waitress", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.server.run()
+        except Exception:  # closing the sockets under the loop may raise; only report real failures
+            if not self._closing:
+                logging.getLogger("qa.serve").exception("server thread failed")
+
+    def stop(self) -> None:
+        self._closing = True
+        self.app.extensions["qa_reloader"].stop()
+        try:
+            self.server.task_dispatcher.shutdown(timeout=5)  # let requests in flight finish first
+        except Exception:  # pragma: no cover
+            pass
+        self.server.close()
+        self.thread.join(5)
+
+    def __enter__(self) -> "BackgroundServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
 
 
 def serve(settings: Settings | None = None, service=None) -> None:

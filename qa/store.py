@@ -63,7 +63,8 @@ CHUNK_COLS = ("row", "chunk_id", "article_id", "page_id", "ordinal", "text", "ti
 
 def date_int(date: str) -> int:
     """``"2025-07-29"`` -> ``20250729`` (how dates sit in ``row_date.npy``)."""
-    return int(date.replace("-", "")[:8])
+    digits = "".join(c for c in date if c.isdigit())[:8]
+    return int(digits.ljust(8, "0")) if digits else 0  # a malformed date sorts first instead of failing the build
 
 
 def build_faiss(vectors: np.ndarray, threshold: int = HNSW_THRESHOLD) -> faiss.Index:

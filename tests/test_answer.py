@@ -177,6 +177,12 @@ def test_duplicates_are_dropped():
     assert len(ans.passages) == 1
 
 
+def test_near_identical_sentences_from_overlapping_chunks_are_quoted_once():
+    overlapping = GROWTH_2026 + SMEs_2026.split("\n\n")[1]  # another chunk repeating the 207 sentence
+    ans = compose_answer(QUESTION_207, [hit(0, SMEs_2026), hit(1, overlapping)], max_sentences=3)
+    assert ans.found and ans.text.count("207家") == 1
+
+
 def test_sentence_split_keeps_closing_quotes():
     assert split_sentences("他说：“检测当天出具。”成本降低了！还有吗？") == ["他说：“检测当天出具。”", "成本降低了！", "还有吗？"]
 

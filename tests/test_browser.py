@@ -8,7 +8,6 @@ deterministic fake embedder. Saves ``docs/screenshot.png`` (an answered chat, 12
 from __future__ import annotations
 
 import os
-import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
@@ -42,15 +41,12 @@ XSS_IMG = "<img src=x onerror=alert(1)>"
 
 
 def _serve(index: Path):
-    """waitress on 127.0.0.1:<free port> in a daemon thread; returns (base_url, server)."""
-    from qa.serve import create_server
+    """waitress on 127.0.0.1:<free port> in a daemon thread."""
+    from qa.serve import BackgroundServer
     from qa.service import Service
 
     svc = Service(index, embedder=FakeEmbedder())
-    settings = Settings(index=index, host="127.0.0.1", port=0, threads=4, rate_limit=None)
-    server, _app = create_server(settings, service=svc, access_log_enabled=False)
-    threading.Thread(target=server.run, name="waitress-test", daemon=True).start()
-    return f"http://127.0.0.1:{server.effective_port}", server
+    return BackgroundServer(Settings(index=index, host="127.0.0.1", port=0, threads=4, rate_limit=None), service=svc)
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +55,9 @@ def seeds_server(tmp_path_factory):
 
     index = tmp_path_factory.mktemp("browser-seeds-index")
     build_index([str(SEEDS)], index, embedder=FakeEmbedder(), progress=False)
-    base, server = _serve(index)
-    yield base
-    server.close()
+    server = _serve(index)
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +77,9 @@ def xss_server(tmp_path_factory):
     )
     index = tmp_path_factory.mktemp("browser-xss-index")
     build_index([str(root)], index, embedder=FakeEmbedder(), progress=False)
-    base, server = _serve(index)
-    yield base
-    server.close()
+    server = _serve(index)
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="module")

@@ -98,6 +98,8 @@ NOT_DATES = [
     "1811家",
     "二月三十日",
     "13月5日",
+    "5000年历史",  # a span of years, not a year the archive could hold
+    "0000年",
 ]
 
 

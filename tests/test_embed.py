@@ -77,7 +77,7 @@ def tiny_st_model(tmp_path_factory):
     if not HAS_ST:
         pytest.skip("sentence-transformers 未安装（pip install 'qa-newspaper[st]'），跳过 st: 后端测试")
     import torch
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
     from transformers import BertConfig, BertModel, BertTokenizer
 
     d = tmp_path_factory.mktemp("tiny-st")
@@ -91,8 +91,12 @@ def tiny_st_model(tmp_path_factory):
                      intermediate_size=64, max_position_embeddings=128)
     BertModel(cfg).save_pretrained(hf)
     BertTokenizer(str(hf / "vocab.txt")).save_pretrained(hf)
-    tr = models.Transformer(str(hf), max_seq_length=64)
-    pool = models.Pooling(32, "mean")
+    try:  # sentence-transformers >= 6 moved the module classes
+        from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
+    except ImportError:  # pragma: no cover - older releases
+        from sentence_transformers.models import Pooling, Transformer
+    tr = Transformer(str(hf), max_seq_length=64)
+    pool = Pooling(32, "mean")
     SentenceTransformer(modules=[tr, pool], device="cpu").save(str(d / "st"))
     return d / "st"
 

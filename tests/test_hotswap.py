@@ -35,7 +35,7 @@ def _read_current(index: Path) -> str | None:
 
 def test_publish_under_load_switches_without_failures(tmp_path):
     from qa.index import build_index
-    from qa.serve import create_server
+    from qa.serve import BackgroundServer
     from qa.service import Service
 
     index = tmp_path / "index"
@@ -48,10 +48,9 @@ def test_publish_under_load_switches_without_failures(tmp_path):
 
     svc = Service(index, embedder=FakeEmbedder())
     settings = Settings(index=index, host="127.0.0.1", port=0, threads=8, rate_limit=None, reload_interval_s=0.5)
-    server, app = create_server(settings, service=svc, access_log_enabled=False)
-    threading.Thread(target=server.run, name="waitress-hotswap", daemon=True).start()
-    app.extensions["qa_reloader"].start_watcher()  # as `qa serve` does
-    port = server.effective_port
+    server = BackgroundServer(settings, service=svc, watcher=True)  # the watcher thread, as `qa serve` runs it
+    app = server.app
+    port = server.server.effective_port
 
     stop = threading.Event()
     lock = threading.Lock()
@@ -126,8 +125,7 @@ def test_publish_under_load_switches_without_failures(tmp_path):
         stop.set()
         for t in threads:
             t.join(35)
-        app.extensions["qa_reloader"].stop()
-        server.close()
+        server.stop()
 
     assert not failures, failures[:5]
     assert len(results) > 20

@@ -240,3 +240,32 @@ def test_real_bundled_model_end_to_end(tmp_path):
     assert r.chunk_records([r.bm25_search(tokenize("防汛责任"), 1)[0][0]])[0]["title"] == "全力以赴做好防汛工作"
     stats = index_stats(tmp_path / "ix")
     assert stats["embedder"] == "e5-small" and stats["dim"] == 384 and stats["chunks"] == 2 and stats["size_bytes"] > 0
+
+
+def test_build_index_on_issue_folders(tmp_path, fake_embedder):
+    """The same incremental rules through qa.ingest on real page files (archive/<paper>/<date>/NN_版名.txt)."""
+    pytest.importorskip("qa.ingest", reason="qa.ingest 尚未提供")
+    from qa.index import build_index
+
+    def write_issue(date: str) -> Path:
+        folder = tmp_path / "archive" / "聊城日报" / date
+        folder.mkdir(parents=True)
+        for pg, name in ((1, "要闻"), (2, "综合")):
+            (folder / f"{pg:02d}_{name}.txt").write_text(
+                f"{date}第{pg}版防汛工作会议召开\n\n■ 本报记者 王某\n\n会议要求各地加强巡查，落实责任。{name}版的报道很多！\n",
+                encoding="utf-8")
+        return folder
+
+    ix = tmp_path / "index"
+    write_issue("2025-07-28")
+    r1 = build_index([tmp_path / "archive"], ix, embedder=fake_embedder, progress=False, **QUIET)
+    assert r1.pages == 2 and r1.embedded == r1.chunks > 0 and r1.skipped == []
+    assert build_index([tmp_path / "archive"], ix, embedder=fake_embedder, **QUIET).embedded == 0
+    new = write_issue("2025-07-29")
+    r3 = build_index([new], ix, embedder=fake_embedder, **QUIET)
+    assert r3.pages == 4 and r3.reused == r1.chunks and r3.embedded == r3.chunks - r1.chunks
+    (tmp_path / "archive" / "聊城日报" / "2025-07-28" / "02_综合.txt").unlink()
+    r4 = build_index([tmp_path / "archive"], ix, embedder=fake_embedder, **QUIET)
+    assert (r4.pages, r4.pages_removed, r4.embedded) == (3, 1, 0)
+    with IndexReader.open(ix) as r:
+        assert r.page("2025-07-28", 2) is None and r.page("2025-07-29", 2)["page_name"] == "综合"
