@@ -143,7 +143,7 @@ def ask(question, index, top_k, date_from, date_to, paper, page, today, as_json)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
-@click.option("--rate-limit", default="60 per minute", show_default=True, help="Per-client limit on /api/ask.")
+@click.option("--rate-limit", default="60 per minute", show_default=True, help="Per-client limit on /api/* (e.g. \"120 per minute\"; \"off\" disables).")
 @friendly_errors
 def serve(index, host, port, threads, rate_limit) -> None:
     """Serve the chat page and the JSON API; switches to a newly published index by itself.

@@ -11,9 +11,9 @@ command -v chromedriver >/dev/null 2>&1 || need_apt=1
 if [ "$need_apt" = 1 ] && [ "${QA_SKIP_APT:-0}" != 1 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver fonts-wqy-zenhei
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver chromium-l10n fonts-wqy-zenhei fonts-noto-cjk
   else
-    echo "install.sh: not root, skipping apt packages (chromium chromium-driver fonts-wqy-zenhei);" \
+    echo "install.sh: not root, skipping apt packages (chromium chromium-driver chromium-l10n fonts-wqy-zenhei fonts-noto-cjk);" \
          "browser and PDF tests will be skipped" >&2
   fi
 fi

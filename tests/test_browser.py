@@ -265,3 +265,17 @@ def test_archive_html_is_shown_as_text(driver, xss_server):
     driver.find_element(By.ID, "page-close").click()
     assert_no_alert(driver)
     assert csp_violations(driver) == []
+
+
+def test_shift_enter_is_newline_enter_sends(driver, seeds_server):
+    open_home(driver, seeds_server)
+    box = driver.find_element(By.ID, "question")
+    box.send_keys("聊城")
+    box.send_keys(Keys.SHIFT, Keys.ENTER)
+    box.send_keys("中小企业")
+    assert box.get_attribute("value") == "聊城\n中小企业"
+    assert not driver.find_elements(By.CSS_SELECTOR, ".bubble.user")
+    box.send_keys(Keys.ENTER)
+    last_answer(driver)
+    assert driver.find_elements(By.CSS_SELECTOR, ".bubble.user")[-1].text == "聊城\n中小企业"
+    assert box.get_attribute("value") == ""
