@@ -4,17 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_apt=0
-command -v chromium >/dev/null 2>&1 || need_apt=1
-command -v chromedriver >/dev/null 2>&1 || need_apt=1
-[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need_apt=1
-if [ "$need_apt" = 1 ] && [ "${QA_SKIP_APT:-0}" != 1 ]; then
+# chromium + driver: browser tests; chromium-l10n: Chinese date inputs; fonts-wqy-zenhei: a TrueType
+# CJK font the PDF tests write with; fonts-noto-cjk: Chinese glyphs in screenshots.
+APT_PACKAGES="chromium chromium-driver chromium-l10n fonts-wqy-zenhei fonts-noto-cjk"
+if ! dpkg -s $APT_PACKAGES >/dev/null 2>&1 && [ "${QA_SKIP_APT:-0}" != 1 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver chromium-l10n fonts-wqy-zenhei fonts-noto-cjk
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $APT_PACKAGES
   else
-    echo "install.sh: not root, skipping apt packages (chromium chromium-driver chromium-l10n fonts-wqy-zenhei fonts-noto-cjk);" \
-         "browser and PDF tests will be skipped" >&2
+    echo "install.sh: not root, skipping apt packages ($APT_PACKAGES); browser and PDF tests will be skipped" >&2
   fi
 fi
 
