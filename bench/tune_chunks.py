@@ -10,7 +10,15 @@ Run::
     python bench/tune_chunks.py                       # the 3 default settings, ~8 min on 2 cores
     python bench/tune_chunks.py --settings 250:1 --questions 300
 
-Result that chose ``qa.chunk.DEFAULT`` (see the report in the lead's notes / bench/out/).
+Result that chose ``qa.chunk.DEFAULT`` (2 shared cores, 2026-11-22; R = hybrid recall, BM25 = lcut_for_search)::
+
+    max_chars overlap chunks dense@1 dense@5 bm25@5 hybrid@1 hybrid@5 (lcut: bm25@5 hybrid@5)
+    150       1       1418   0.803   0.956   0.958  0.830    0.967    (0.957 0.967)
+    250       1        794   0.819   0.968   0.976  0.854    0.980    (0.973 0.980)
+    350       0        517   0.824   0.968   0.977  0.873    0.981    (0.975 0.982)
+
+lcut_for_search beat plain lcut for BM25 at every size (R@1 0.893 vs 0.885 at 350), so
+qa.tokenize uses it.
 """
 
 from __future__ import annotations

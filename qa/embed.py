@@ -55,8 +55,10 @@ class E5SmallEmbedder:
     Keeps a small pool of engine handles (default 2; they share the mmapped weights). A handle is
     used by one thread at a time (the C engine keeps per-handle scratch state), so concurrent
     queries each take a free handle instead of queueing, and a passage batch is split over the
-    handles in parallel threads (ctypes releases the GIL). Measured on 2 shared cores: 2 handles
-    ~1,300 chars/s vs ~1,100 for one handle with the whole batch (bench/bench_index.py).
+    handles in parallel threads (ctypes releases the GIL). The engine already spreads one batch over
+    all cores with OpenMP (one text per thread), so the gain is modest: measured on 2 shared cores
+    (``python bench/bench_index.py --handles-only``) 1,255 vs 1,188 chars/s, and 1,305 vs 1,084 in a
+    noisier run. ``QA_E5_HANDLES=1`` turns it off.
     """
 
     name = DEFAULT_MODEL

@@ -10,8 +10,8 @@ point leaves ``CURRENT`` as it was; leftovers are removed by the next build.
 Example::
 
     >>> report = build_index(["seeds/"], Path("index"))
-    >>> report.version, report.embedded, report.skipped
-    ('v000001', 14, [])
+    >>> report.version, report.embedded == report.chunks, report.skipped
+    ('v000001', True, [])
     >>> build_index(["seeds/"], Path("index")).embedded      # unchanged archive: nothing to embed
     0
 """
@@ -226,7 +226,7 @@ def _build(pages: list[Page], roots: list[str], index_dir: Path, *, skipped: lis
     next_no = max([int(p.name[1:]) for p in _versions(index_dir)] + [0]) + 1
     cleanup_versions(index_dir, log)
 
-    live = None if rebuild else current_version(index_dir)
+    live = current_version(index_dir)
     live_meta: dict | None = None
     if live:
         try:
@@ -236,10 +236,12 @@ def _build(pages: list[Page], roots: list[str], index_dir: Path, *, skipped: lis
         if live_meta and live_meta.get("format_version") != FORMAT_VERSION:
             log(f"现有索引 {live} 的格式版本不同，无法增量更新，只用本次给出的路径重建。")
             live_meta = None
+    if embedder is None:  # without --model, keep the model the index was built with (even on --rebuild)
+        embedder = load_embedder(model or (live_meta["embedder"]["name"] if live_meta else None))
+    if rebuild:
+        live, live_meta = None, None
     live_dir = index_dir / live if live_meta else None
 
-    if embedder is None:
-        embedder = load_embedder(model or (live_meta["embedder"]["name"] if live_meta else None))
     if settings is None:
         settings = ChunkSettings(**live_meta["chunking"]) if live_meta else DEFAULT
     reason = None
