@@ -82,7 +82,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("day_rel", re.compile(r"今天|今日|昨天|昨日|前天")),
     ("week", re.compile(r"(?P<w>本周|这周|这一周|本星期|这个星期|上周|上一周|上星期|上个星期)")),
     ("month_rel", re.compile(r"(?P<mo>本月|这个月|这月|上个月|上月)")),
-    ("recent", re.compile(rf"(?:最近|近)(?P<n>\d+|[一二两三四五六七八九十]+)(?P<unit>天|日|周|星期|个月|年)")),
+    ("recent", re.compile(r"(?:最近|近)(?P<n>\d+|[一二两三四五六七八九十]+)(?P<unit>天|日|周|星期|个月|年)")),
 ]
 _SINCE = re.compile(r"(?:至今|到现在|到今天|以来)")
 _CONNECTOR = re.compile(r"\s*(?:至|到|~|～|—|－|-)\s*")

@@ -38,7 +38,8 @@ from . import tokenize as tok
 from .chunk import DEFAULT, ChunkSettings, chunk_article, embedding_text
 from .embed import Embedder, embed_passages, load_embedder
 from .errors import IndexLocked
-from .store import CURRENT, FORMAT_VERSION, HNSW_THRESHOLD, check_embedder, current_version, read_rows, write_store
+from .store import CURRENT, FORMAT_VERSION, check_embedder, current_version
+from .store_write import HNSW_THRESHOLD, read_rows, write_store
 from .types import Article, Page, Skipped
 
 __all__ = ["BuildReport", "build_index", "build_from_pages", "index_stats", "check_embedder", "page_hash"]

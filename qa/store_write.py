@@ -1,0 +1,154 @@
+"""Writing one index version's data files: FAISS, BM25, per-row filter arrays and SQLite metadata.
+
+The layout is described in qa/store.py, which reads it; qa/index.py decides what goes in and
+publishes the folder atomically.
+
+>>> date_int("2025-07-29")
+20250729
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import bm25s
+import faiss
+import numpy as np
+
+HNSW_THRESHOLD = 200_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
+BM25_PARAMS = {"method": "lucene", "k1": 1.2, "b": 0.75}
+
+SCHEMA = """
+CREATE TABLE pages (page_id TEXT PRIMARY KEY, paper TEXT NOT NULL, date TEXT NOT NULL, page INTEGER,
+    page_name TEXT, issue_no TEXT, source TEXT, root TEXT, content_hash TEXT, text TEXT);
+CREATE TABLE articles (article_id TEXT NOT NULL, page_id TEXT NOT NULL, ordinal INTEGER, title TEXT,
+    pre_title TEXT, subtitle TEXT, byline TEXT, body TEXT, captions TEXT, refs TEXT);
+CREATE TABLE chunks (row INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL, article_id TEXT NOT NULL,
+    page_id TEXT NOT NULL, ordinal INTEGER, text TEXT, title TEXT, text_hash TEXT, tokens TEXT);
+CREATE INDEX pages_date ON pages(date);
+CREATE INDEX pages_paper ON pages(paper, date);
+CREATE INDEX pages_page ON pages(date, page);
+CREATE INDEX articles_page ON articles(page_id, ordinal);
+CREATE INDEX articles_id ON articles(article_id);
+CREATE INDEX chunks_hash ON chunks(text_hash);
+CREATE INDEX chunks_page ON chunks(page_id);
+"""
+
+PAGE_COLS = ("page_id", "paper", "date", "page", "page_name", "issue_no", "source", "root", "content_hash", "text")
+ARTICLE_COLS = ("article_id", "page_id", "ordinal", "title", "pre_title", "subtitle", "byline", "body", "captions", "refs")
+CHUNK_COLS = ("row", "chunk_id", "article_id", "page_id", "ordinal", "text", "title", "text_hash", "tokens")
+
+
+def date_int(date: str) -> int:
+    """``"2025-07-29"`` -> ``20250729`` (how dates sit in ``row_date.npy``)."""
+    digits = "".join(c for c in date if c.isdigit())[:8]
+    return int(digits.ljust(8, "0")) if digits else 0  # a malformed date sorts first instead of failing the build
+
+
+def build_faiss(vectors: np.ndarray, threshold: int = HNSW_THRESHOLD) -> faiss.Index:
+    """Exact inner-product index for small archives, HNSW (inner product) for large ones."""
+    dim = vectors.shape[1]
+    if len(vectors) < threshold:
+        index = faiss.IndexFlatIP(dim)
+    else:
+        index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+def write_store(
+    folder: Path,
+    *,
+    vectors: np.ndarray,
+    tokens: list[list[str]],
+    pages: list[dict],
+    articles: list[dict],
+    chunks: list[dict],
+    hnsw_threshold: int = HNSW_THRESHOLD,
+) -> dict:
+    """Write every data file of one version into ``folder``; return what meta.json should record.
+
+    ``chunks[i]`` must be row ``i`` of ``vectors`` and ``tokens``. Dict keys follow the SQLite
+    columns (``captions``/``refs`` as lists, ``tokens`` is taken from the ``tokens`` argument).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    assert len(vectors) == len(chunks) == len(tokens), "rows of vectors, tokens and chunks must line up"
+    np.save(folder / "vectors.npy", vectors, allow_pickle=False)
+    index = build_faiss(vectors, hnsw_threshold)
+    faiss.write_index(index, str(folder / "dense.faiss"))
+
+    if chunks:
+        # bm25s needs at least one token per corpus; "" is its own placeholder for empty docs.
+        retriever = bm25s.BM25(**BM25_PARAMS)
+        retriever.index([t for t in tokens], show_progress=False)
+        retriever.save(str(folder / "bm25"), allow_pickle=False)
+
+    page_by_id = {p["page_id"]: p for p in pages}
+    papers = sorted({p["paper"] for p in pages})
+    paper_ix = {name: i for i, name in enumerate(papers)}
+    row_page = [page_by_id[c["page_id"]] for c in chunks]
+    np.save(folder / "row_date.npy", np.array([date_int(p["date"]) for p in row_page], dtype=np.int32))
+    np.save(folder / "row_page.npy", np.array([-1 if p["page"] is None else p["page"] for p in row_page], dtype=np.int32))
+    np.save(folder / "row_paper.npy", np.array([paper_ix[p["paper"]] for p in row_page], dtype=np.int32))
+
+    db = sqlite3.connect(folder / "meta.sqlite")
+    try:
+        db.executescript(SCHEMA)
+        db.executemany(f"INSERT INTO pages VALUES ({','.join('?' * len(PAGE_COLS))})", [tuple(p[c] for c in PAGE_COLS) for p in pages])
+        db.executemany(
+            f"INSERT INTO articles VALUES ({','.join('?' * len(ARTICLE_COLS))})",
+            [
+                tuple(json.dumps(a[c], ensure_ascii=False) if c in ("captions", "refs") else a[c] for c in ARTICLE_COLS)
+                for a in articles
+            ],
+        )
+        db.executemany(
+            f"INSERT INTO chunks VALUES ({','.join('?' * len(CHUNK_COLS))})",
+            [
+                (i, c["chunk_id"], c["article_id"], c["page_id"], c["ordinal"], c["text"], c["title"], c["text_hash"],
+                 json.dumps(tokens[i], ensure_ascii=False))
+                for i, c in enumerate(chunks)
+            ],
+        )
+        db.commit()
+    finally:
+        db.close()
+
+    issues = {(p["paper"], p["date"]) for p in pages}
+    return {
+        "vector_index": {
+            "type": type(index).__name__,
+            "metric": "inner_product",
+            "hnsw_threshold": hnsw_threshold,
+            **({"hnsw_m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, "ef_search": HNSW_EF_SEARCH}
+               if isinstance(index, faiss.IndexHNSWFlat) else {}),
+        },
+        "bm25": {**BM25_PARAMS, "library": "bm25s", "vocab": len(retriever.vocab_dict) if chunks else 0},
+        "papers": papers,
+        "counts": {
+            "papers": len(papers),
+            "issues": len(issues),
+            "pages": len(pages),
+            "articles": len(articles),
+            "chunks": len(chunks),
+        },
+    }
+
+
+def read_rows(db_path: Path, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+    """One-off read of an older version's SQLite (used by incremental builds)."""
+    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    db.row_factory = sqlite3.Row
+    try:
+        return db.execute(sql, params).fetchall()
+    finally:
+        db.close()
