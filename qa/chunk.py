@@ -33,13 +33,18 @@ from .types import Article, Chunk
 
 @dataclass(frozen=True)
 class ChunkSettings:
-    """Chunk size limit in characters and how many trailing sentences the next chunk repeats."""
+    """Chunk size limit in characters and how many trailing sentences the next chunk repeats.
+
+    ``scheme`` numbers what goes into a chunk (2: the byline opens the first chunk); bumping it
+    makes the next build re-chunk and re-embed everything, as a changed size does.
+    """
 
     max_chars: int = 350
     overlap_sentences: int = 0
+    scheme: int = 2
 
     def to_json(self) -> dict:
-        return {"max_chars": self.max_chars, "overlap_sentences": self.overlap_sentences}
+        return {"max_chars": self.max_chars, "overlap_sentences": self.overlap_sentences, "scheme": self.scheme}
 
 
 DEFAULT = ChunkSettings()
@@ -136,12 +141,16 @@ def chunk_id(article_id: str, text: str, salt: int = 0) -> str:
 
 
 def chunk_article(article: Article, page_id: str, settings: ChunkSettings = DEFAULT) -> list[Chunk]:
-    """Chunks of one article's body (captions appended as their own paragraphs).
+    """Chunks of one article's byline and body (captions appended as their own paragraphs).
 
-    Title and byline are not body; an article with an empty body but a title yields one chunk
-    holding the title, so a headline-only item is still findable.
+    The byline opens the first chunk, as it opens the printed article, so that reporters
+    (「王培源写了哪些报道」) and datelines (「新华社北京7月28日电」) can be searched. The title is
+    not body (it is embedded with every chunk as context); an article with an empty body but a
+    title yields one chunk holding the title, so a headline-only item is still findable.
     """
     body = article.body or ""
+    if article.byline and article.byline.strip():
+        body = article.byline.strip() + "\n" + body
     if article.captions:
         body = body + "\n" + "\n".join(article.captions)
     texts = chunk_text(body, settings)

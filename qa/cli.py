@@ -93,12 +93,6 @@ def index(paths: tuple[str, ...], index: str | None, rebuild: bool, model: str |
     report = build_index(list(paths), index_dir(index), rebuild=rebuild, model=model)
     for s in report.skipped:
         click.echo(f"跳过 {s}", err=True)
-    click.echo(
-        f"已发布索引版本 {report.version}：{report.pages} 版，{report.articles} 篇文章，{report.chunks} 个段落；"
-        f"新嵌入 {report.embedded} 个，复用 {report.reused} 个；新增 {report.pages_added} 版，"
-        f"更新 {report.pages_changed} 版，移除 {report.pages_removed} 版。",
-        err=True,
-    )
     if report.skipped:
         click.echo(f"{len(report.skipped)} 个文件被跳过。", err=True)
         sys.exit(2)

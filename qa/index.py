@@ -28,7 +28,7 @@ import shutil
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import replace, asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -192,6 +192,11 @@ def build_from_pages(pages: list[Page], roots: list[str], index_dir: Path, *, sk
         return _build(pages, roots, index_dir, skipped=list(skipped or []), **kw)
 
 
+def _live_chunking(live_meta: dict) -> ChunkSettings:
+    """The live index's chunk settings; indexes from before ``scheme`` existed are scheme 1."""
+    return ChunkSettings(**{"scheme": 1, **live_meta["chunking"]})
+
+
 def _segment(page: Page, log: Callable[[str], None]) -> list[Article]:
     """Articles of a page; the whole page as one untitled article when segmentation finds none."""
     if page.articles:
@@ -244,13 +249,14 @@ def _build(pages: list[Page], roots: list[str], index_dir: Path, *, skipped: lis
     live_dir = index_dir / live if live_meta else None
 
     if settings is None:
-        settings = ChunkSettings(**live_meta["chunking"]) if live_meta else DEFAULT
+        # Keep the live index's sizes, but always chunk with this program's scheme.
+        settings = replace(_live_chunking(live_meta), scheme=DEFAULT.scheme) if live_meta else DEFAULT
     reason = None
     if live_meta:
         old_e = live_meta["embedder"]
         if old_e["name"] != embedder.name or int(old_e["dim"]) != int(embedder.dim):
             reason = f"向量模型由「{old_e['name']}」改为「{embedder.name}」"
-        elif ChunkSettings(**live_meta["chunking"]) != settings:
+        elif _live_chunking(live_meta) != settings:
             reason = f"分块设置由 {live_meta['chunking']} 改为 {settings.to_json()}"
         if reason:
             log(f"{reason}，全部段落重新向量化。")
@@ -344,7 +350,8 @@ def _build(pages: list[Page], roots: list[str], index_dir: Path, *, skipped: lis
     publish(index_dir, version)
     cleanup_versions(index_dir, log)
     c = info["counts"]
-    log(f"已发布索引版本 {version}：{c['pages']} 版，{c['chunks']} 个段落（新嵌入 {len(todo)}，复用 {reused}）。")
+    log(f"已发布索引版本 {version}：{c['pages']} 版，{c['articles']} 篇文章，{c['chunks']} 个段落；"
+        f"新嵌入 {len(todo)} 个，复用 {reused} 个；新增 {added} 版，更新 {changed} 版，移除 {removed} 版。")
     return BuildReport(version, c["pages"], c["articles"], c["chunks"], len(todo), reused, added, changed, removed,
                        skipped, reason, True, time.monotonic() - started)
 

@@ -68,12 +68,19 @@ def test_overlap_repeats_the_last_sentence():
         assert len(b) <= 30
 
 
-def test_chunk_article_title_is_context_not_text():
-    a = Article(article_id="p#a0", title="防汛要求", body="各地要加强巡查。", byline="■ 本报记者 王某")
+def test_chunk_article_title_is_context_and_byline_opens_the_text():
+    a = Article(article_id="p#a0", title="防汛要求", body="各地要加强巡查。", byline="新华社北京7月28日电")
     [c] = chunk_article(a, "p")
-    assert c.text == "各地要加强巡查。" and c.title == "防汛要求"
-    assert embedding_text(c) == "防汛要求\n各地要加强巡查。"
-    assert "记者" not in c.text
+    assert c.text == "新华社北京7月28日电\n各地要加强巡查。" and c.title == "防汛要求"
+    assert embedding_text(c) == "防汛要求\n新华社北京7月28日电\n各地要加强巡查。"
+    assert "防汛要求" not in c.text
+
+
+def test_byline_is_searchable_only_once():
+    body = "。".join(f"第{i}句话写得很长很长很长很长很长很长很长很长" for i in range(40)) + "。"
+    chunks = chunk_article(Article(article_id="p#a0", title="t", body=body, byline="■ 本报记者 王培源"), "p")
+    assert len(chunks) > 1
+    assert [("王培源" in c.text) for c in chunks] == [True] + [False] * (len(chunks) - 1)
 
 
 def test_title_only_article_yields_its_title():

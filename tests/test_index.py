@@ -113,7 +113,7 @@ def test_changed_model_or_settings_reembeds_everything(tmp_path, fake_embedder):
     assert "fake-2" in str(e.value) and "fake" in str(e.value)
     r = build(pages, [a], ix, OtherEmbedder(fake_embedder), settings=ChunkSettings(40, 0))
     assert r.full_reembed_reason and "分块" in r.full_reembed_reason and r.reused == 0
-    assert IndexReader.open(ix).meta["chunking"] == {"max_chars": 40, "overlap_sentences": 0}
+    assert IndexReader.open(ix).meta["chunking"] == {"max_chars": 40, "overlap_sentences": 0, "scheme": 2}
 
 
 def test_partial_folders_are_cleaned_and_current_untouched(tmp_path, fake_embedder):
@@ -269,3 +269,21 @@ def test_build_index_on_issue_folders(tmp_path, fake_embedder):
     assert (r4.pages, r4.pages_removed, r4.embedded) == (3, 1, 0)
     with IndexReader.open(ix) as r:
         assert r.page("2025-07-28", 2) is None and r.page("2025-07-29", 2)["page_name"] == "综合"
+
+
+def test_index_from_an_older_chunk_scheme_is_rechunked(tmp_path, fake_embedder):
+    """An index whose meta.json predates ``scheme`` (bylines not in chunks) is re-chunked, not kept."""
+    import json
+
+    a = tmp_path / "a"
+    pages = [Page(str(a / "1.txt"), "聊城日报", "2025-07-29", 1, "x", "a/1.txt", str(a),
+                  articles=[Article("a#1", "标题", "正文一句。", byline="本报讯（记者 王培源）")])]
+    ix = tmp_path / "ix"
+    build_from_pages(pages, [str(a)], ix, embedder=fake_embedder, progress=False)
+    meta_path = ix / current_version(ix) / "meta.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    del meta["chunking"]["scheme"]
+    meta_path.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+    r = build_from_pages(pages, [str(a)], ix, embedder=fake_embedder, progress=False)
+    assert r.full_reembed_reason and "分块" in r.full_reembed_reason
+    assert "王培源" in IndexReader.open(ix).chunk_records([0])[0]["text"]
