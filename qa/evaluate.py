@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.errors import BadInput
+from qa.errors import BadInput, QAError
 
 TOP_K = 20
 
@@ -83,13 +83,17 @@ def evaluate(service, questions: list[Question], progress: bool = False) -> dict
         iterator = tqdm(questions, unit="问", file=None)
     for q in iterator:
         started = time.perf_counter()
-        answer = service.ask(q.question, top_k=TOP_K)
+        try:
+            answer = service.ask(q.question, top_k=TOP_K)
+        except QAError:  # e.g. an empty question in the file: counted as a miss, as a user would see it
+            answer = None
         latencies.append((time.perf_counter() - started) * 1000.0)
+        cited = [p.citation.article_id for p in answer.passages] if answer else []
         if q.article_id is not None:
-            ranks.append(first_rank([p.citation.article_id for p in answer.passages], q.article_id))
+            ranks.append(first_rank(cited, q.article_id))
         if q.answers:
-            hits.append(answer_hit(answer.answer, q.answers))
-        found.append(answer.found)
+            hits.append(answer_hit(answer.answer, q.answers) if answer else False)
+        found.append(bool(answer and answer.found))
     return summarize(ranks, hits, found, latencies)
 
 

@@ -251,15 +251,17 @@ def _build(pages: list[Page], roots: list[str], index_dir: Path, *, skipped: lis
     if settings is None:
         # Keep the live index's sizes, but always chunk with this program's scheme.
         settings = replace(_live_chunking(live_meta), scheme=DEFAULT.scheme) if live_meta else DEFAULT
-    reason = None
+    # A vector depends only on (model, embedded text): a new model re-embeds everything; new chunk
+    # settings re-chunk everything, and only chunk texts that come out identical keep their vectors.
+    reason, model_changed = None, False
     if live_meta:
         old_e = live_meta["embedder"]
         if old_e["name"] != embedder.name or int(old_e["dim"]) != int(embedder.dim):
-            reason = f"向量模型由「{old_e['name']}」改为「{embedder.name}」"
+            reason, model_changed = f"向量模型由「{old_e['name']}」改为「{embedder.name}」", True
+            log(f"{reason}，全部段落重新向量化。")
         elif _live_chunking(live_meta) != settings:
             reason = f"分块设置由 {live_meta['chunking']} 改为 {settings.to_json()}"
-        if reason:
-            log(f"{reason}，全部段落重新向量化。")
+            log(f"{reason}，全部重新分块，文本未变的段落复用原有向量。")
 
     # --- which pages make up the new version --------------------------------------------------
     by_id: dict[str, Page] = {}
@@ -307,7 +309,7 @@ def _build(pages: list[Page], roots: list[str], index_dir: Path, *, skipped: lis
         for r in read_rows(live_dir / "meta.sqlite", "SELECT row, text_hash, tokens FROM chunks"):
             old_rows[r["text_hash"]] = (r["row"], r["tokens"])
     same_tokens = bool(live_meta) and live_meta.get("bm25", {}).get("tokenizer") == tok.MODE
-    old_vectors = np.load(live_dir / "vectors.npy", mmap_mode="r") if live_dir and not reason else None
+    old_vectors = np.load(live_dir / "vectors.npy", mmap_mode="r") if live_dir and not model_changed else None
 
     vectors = np.zeros((len(chunk_rows), embedder.dim), dtype=np.float32)
     tokens: list[list[str]] = []

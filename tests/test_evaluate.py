@@ -45,3 +45,14 @@ def test_summary_figures():
     assert s["mrr@10"] == pytest.approx((1 + 1 / 3) / 4)
     assert s["answer_hit"] == 0.5 and s["found_rate"] == 0.75
     assert "recall@1" in format_table({"qa": s})
+
+
+def test_a_question_the_service_rejects_counts_as_a_miss():
+    from qa.evaluate import Question, evaluate
+
+    class Rejecting:
+        def ask(self, question, top_k):
+            raise BadInput("问题不能为空。")
+
+    s = evaluate(Rejecting(), [Question("", ["甲"], "P1")])
+    assert (s["questions"], s["recall@20"], s["answer_hit"], s["found_rate"]) == (1, 0.0, 0.0, 0.0)
