@@ -114,6 +114,7 @@ def main() -> None:
     questions = load_questions(SHARED / "cmrc2018_trial.json")[: args.limit]
     service = Service(args.out / "cmrc-index")
     results = {"qa": evaluate(service, questions)}
+    print(format_table(results), file=sys.stderr, flush=True)  # before the slow baseline embedding
     if not args.no_baseline:
         results["baseline"] = baseline_eval(rows, questions, service.embedder, args.out)
     print(f"CMRC 2018 trial: {len(questions)} questions, 256 passages + {args.distractors} news distractors")

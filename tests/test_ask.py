@@ -114,3 +114,28 @@ def test_cli_ask_without_index_says_so_in_one_sentence(tmp_path):
     result = CliRunner().invoke(cli, ["ask", COUNT_Q, "--index", str(tmp_path / "none")])
     assert result.exit_code == 1
     assert result.stderr.startswith("错误：") and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "date_from, date_to, patterns",
+    [
+        ("2025-01-01", "2025-12-31", ["2025年"]),
+        ("2025-07-01", "2025-07-31", ["2025年7月"]),
+        ("2024-02-01", "2024-02-29", ["2024年2月"]),
+        ("2025-07-28", "2025-07-28", ["7月28日"]),
+        ("2024-01-01", "2025-12-31", ["2024年", "2025年"]),
+        ("2026-03-23", "2026-03-29", []),  # 上周: a publication period only
+        ("2026-01-01", "2026-06-30", []),  # 今年上半年
+    ],
+)
+def test_periods_named_in_text(date_from, date_to, patterns):
+    from qa.dates import DateRange
+    from qa.service import mention_patterns
+
+    assert mention_patterns(DateRange(date_from, date_to, "", "")) == patterns
+
+
+def test_a_dateline_in_the_byline_counts_as_naming_the_day(seeds_service):
+    answer = seeds_service.ask("7月28日习近平对什么工作作出重要指示？")
+    assert answer.found and "防汛" in answer.answer
+    assert cited(answer)[0].citation.date == "2025-07-29"
