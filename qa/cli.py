@@ -152,6 +152,14 @@ def serve(index, host, port, threads, rate_limit) -> None:
     run_server(Settings(index=index_dir(index), host=host, port=port, threads=threads, rate_limit=rate_limit))
 
 
+STATS_LABELS = {
+    "version": "索引版本", "built_at": "建立时间", "papers": "报纸", "first_issue": "最早一期",
+    "last_issue": "最新一期", "issues": "期数", "pages": "版数", "articles": "文章", "chunks": "段落",
+    "embedder": "向量模型", "dim": "向量维度", "vector_index": "向量索引", "chunking": "分块设置",
+    "size_bytes": "占用空间（字节）",
+}
+
+
 @cli.command()
 @INDEX_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
@@ -170,9 +178,10 @@ def stats(index, as_json) -> None:
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
         return
-    width = max(len(k) for k in info)
     for key, value in info.items():
-        click.echo(f"{key.ljust(width)}  {value}")
+        if isinstance(value, list):
+            value = "、".join(map(str, value))
+        click.echo(f"{STATS_LABELS.get(key, key)}：{value}")
 
 
 @cli.command(name="eval")
