@@ -67,7 +67,7 @@ _CN_DIGIT = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "一": 1, "二": 2, "两": 
 _Y4 = r"(?:\d{4}|[〇零○Ｏ一二三四五六七八九]{4})"
 # Month and day numerals, Arabic or Chinese up to 三十一; validity is checked after matching.
 _MD = r"(?:\d{1,2}|[一二三四五六七八九十]{1,3})"
-_REL_YEAR = r"(?:今年|本年|去年|前年|明年)"
+_REL_YEAR = r"(?:今年|去年|前年|明年)"  # not 本年: in reference prose it means "that year"
 _YEAR = rf"(?:(?<![\d.])(?P<y>{_Y4})年|(?P<ry>{_REL_YEAR}))"
 _PART = (r"(?P<half>上半年|下半年)|(?:第)?(?P<q>[一二三四1-4])季度"
          rf"|(?P<m>{_MD})月份?(?:(?P<d>{_MD})[日号])?")
@@ -78,7 +78,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("iso_month", re.compile(r"(?<![\d.])(?P<y>(?:19|20)\d\d)[-/](?P<m>\d{1,2})(?![\d./\-%万亿])")),
     ("year_part", re.compile(rf"{_YEAR}(?:的)?(?:{_PART})")),
     ("year", re.compile(_YEAR + r"(?:度)?")),
-    ("part", re.compile(rf"(?<![\d一二三四五六七八九十个第])(?:{_PART})")),
+    # Not after 年: 「475年9月」 is a month of a year outside 1900-2099, not this September.
+    ("part", re.compile(rf"(?<![\d一二三四五六七八九十个第年])(?:{_PART})")),
     ("day_rel", re.compile(r"今天|今日|昨天|昨日|前天")),
     ("week", re.compile(r"(?P<w>本周|这周|这一周|本星期|这个星期|上周|上一周|上星期|上个星期)")),
     ("month_rel", re.compile(r"(?P<mo>本月|这个月|这月|上个月|上月)")),
@@ -207,11 +208,29 @@ def _relative(m: re.Match[str], kind: str, ref: dt.date) -> tuple[dt.date, dt.da
     return None
 
 
+_TITLE = re.compile(r"《[^》]*》|“[^”]*”|「[^」]*」")
+# What may follow a month named without year or day for it to be a date: 「三月份」「五月的」「3月底」,
+# not a noun that merely starts with a month word (「五月艾」, a plant).
+_AFTER_BARE_MONTH = re.compile(r"$|[份的里中底初末以至到和与及、上下前后期间开起内来，,。？?！!\s\d]")
+
+
+def _is_name(q: str, m: re.Match[str], kind: str, titles: list[tuple[int, int]]) -> bool:
+    """True when the match is part of a name, not a date: inside 《》/“”/「」, or a bare month before a noun."""
+    if any(a <= m.start() and m.end() <= b for a, b in titles):
+        return True
+    g = m.groupdict()
+    bare_month = kind == "part" and g.get("m") and not g.get("d")
+    return bool(bare_month and not _AFTER_BARE_MONTH.match(q, m.end()))
+
+
 def _candidates(q: str, ref: dt.date) -> list[tuple[int, int, dt.date, dt.date]]:
     """Every date expression in ``q`` as (start, end, first day, last day), overlapping ones included."""
     found = []
+    titles = [(t.start(), t.end()) for t in _TITLE.finditer(q)]
     for kind, pattern in _PATTERNS:
         for m in pattern.finditer(q):
+            if _is_name(q, m, kind, titles):
+                continue
             if kind in ("day_rel", "week", "month_rel", "recent"):
                 span = _relative(m, kind, ref)
             else:

@@ -126,6 +126,9 @@ def answer_question(
             filters = replace(filters, date_from=rng.date_from, date_to=rng.date_to)
             query = strip_dates(question, rng) or question
             extra = rows_mentioning(reader, mention_patterns(rng), filters.paper)
+            if len(extra) == 0 and not _period_has_issues(reader, filters):
+                # 「1992年7月…」 where no text says 「1992年7月」: passages naming the year still speak of it.
+                extra = rows_mentioning(reader, [f"{rng.date_from[:4]}年"], filters.paper)
             refusal = out_of_archive_message(rng.label)
     elif filters.date_from or filters.date_to:
         span = f"{filters.date_from or '最早'}至{filters.date_to or '最新'}"

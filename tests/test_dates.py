@@ -159,3 +159,18 @@ def test_any_written_day_round_trips(day):
     for text in (f"{day.year}年{day.month}月{day.day}日", day.isoformat(), f"{day.year}/{day.month}/{day.day}"):
         rng = parse_date_range(f"关于{text}的报道", REF)
         assert (rng.date_from, rng.date_to) == (day.isoformat(), day.isoformat())
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "什么是五月艾？",  # a plant whose name starts with a month
+        "五月艾分布在哪些地区？",
+        "《神圣十月》是何时开始播放的？",  # a title, not October
+        "“七月”乐队成立于何时？",
+        "谁获得本年总决赛的最有价值球员奖？",  # 本年 = "that year" in reference prose
+        "475年9月，长寿王讨伐了哪儿？",  # a year outside 1900-2099 does not make its month this year's
+    ],
+)
+def test_names_that_contain_date_words_are_not_dates(question):
+    assert parse_date_range(question, REF) is None
