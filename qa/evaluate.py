@@ -104,7 +104,7 @@ def summarize(ranks: list[int | None], hits: list[bool], found: list[bool], late
     mrr = sum(1.0 / r for r in ranks if r is not None and r <= 10) / len(ranks) if ranks else float("nan")
     lat = np.array(latencies) if latencies else np.array([float("nan")])
     return {
-        "questions": len(found),
+        "questions": max(len(found), len(ranks)),
         "recall@1": recall(1),
         "recall@5": recall(5),
         "recall@20": recall(20),
