@@ -65,6 +65,7 @@ W_RANK = 0.5  # retrieval rank, divided by 1 + rank: the best passage's sentence
 W_WANTED = 0.15  # holds what the question asks for (a number for 多少, a date for 哪天, ...)
 W_DENSE = 0.2  # embedding similarity, as closeness to the best candidate (see DENSE_SCALE)
 DENSE_SCALE = 0.05  # cosine gap to the best candidate at which the dense bonus reaches zero
+ADD_ONLY_WANTED = True  # see compose_answer: further sentences of a 多少 answer must hold a number
 KEEP = 0.75  # further sentences must score at least this share of the best one
 
 _SENT = re.compile(r"[^。！？；!?;…]*(?:[。！？；!?;…]+[”’」』）)\"']*|$)")
@@ -204,6 +205,7 @@ class _Cand:
     text: str
     lex: float
     score: float = 0.0
+    has_wanted: bool = True  # False: a 多少/几 question and the sentence holds no number
 
 
 def _score_sentences(question: str, hits: list[Hit], q_tokens) -> tuple[list[_Cand], list[float]]:
@@ -217,7 +219,7 @@ def _score_sentences(question: str, hits: list[Hit], q_tokens) -> tuple[list[_Ca
         for pos, s in enumerate(sents):
             lex = overlap(question, s, q_tokens)
             best = max(best, lex)
-            c = _Cand(i, pos, s, lex)
+            c = _Cand(i, pos, s, lex, has_wanted=_NUMBER not in wants or bool(_NUMBER.search(s)))
             c.score = (W_LEXICAL * lex + W_CONTEXT * context + W_RANK / (1 + i)
                        + sum(W_WANTED for p in wants if p.search(s))
                        # A fragment without an ending (a headline, a caption) reads badly as an answer.
@@ -292,6 +294,8 @@ def compose_answer(question: str, hits: list[Hit], embedder=None, *, max_sentenc
             break
         if any(_similar(c.text, p.text) for p in picked):
             continue
+        if picked and not c.has_wanted and ADD_ONLY_WANTED:
+            continue  # a 多少 question's second sentence should hold a number too, not just its words
         text = c.text if picked else _trim(c.text, max_chars)
         if used + len(text) > max_chars:
             continue

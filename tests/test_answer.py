@@ -214,3 +214,10 @@ def test_markers_always_point_at_passages(texts, question, max_sentences, max_ch
             assert sum(map(len, sentences_of(ans.text))) <= max_chars
     else:
         assert ans.text == NOT_FOUND and ans.passages
+
+
+def test_a_how_many_answer_adds_only_sentences_with_numbers():
+    filler = "帮助中小企业走专精特新之路，需要各级各部门倾力做好服务保障，解企业燃眉之急。"
+    ans = compose_answer(QUESTION_207, [hit(0, SMEs_2025 + filler, "2025-07-29"), hit(1, SMEs_2026)])
+    assert ans.found and "207家" in ans.text
+    assert "燃眉之急" not in ans.text
