@@ -209,7 +209,7 @@ def _segment(page: Page, log: Callable[[str], None]) -> list[Article]:
         log("提示：分稿模块 qa.segment 不可用，整版作为一篇文章索引。")
         arts = []
     if not arts and page.text.strip():
-        arts = [Article(article_id=f"{page.page_id}#a0", title=None, body=page.text.strip())]
+        arts = [Article(article_id=f"{page.source}#a0", title=None, body=page.text.strip())]
     return arts
 
 

@@ -217,7 +217,8 @@ def _jsonl_page(obj: object, base: str, n: int, path: Path, root: str) -> Page:
     title = normalize_text(str(obj.get("title") or "")).replace("\n", " ") or None
     opt = {k: str(obj[k]).strip() or None if obj.get(k) not in (None, "") else None
            for k in ("page_name", "issue_no")}
-    article = Article(ident or f"{pid}#a1", title, body)
+    # Article ids are public (citations): the displayed path, never the server's absolute one.
+    article = Article(ident or f"{display_path(path)}#L{n}#a1", title, body)
     return Page(pid, str(obj.get("paper") or "").strip() or path.stem, day,
                 int(str(page).strip()) if page not in (None, "") else None,
                 body, display_path(path), root, opt["page_name"], opt["issue_no"], [article])

@@ -266,7 +266,9 @@ def _fields(run: _Run | None, deck: list[str], refs: list[str], byline: str | No
 def segment_page(page: Page) -> list[Article]:
     """Split ``page.text`` into articles in page order; ``page.articles`` is returned if already filled.
 
-    ``article_id`` is ``f"{page.page_id}#a{n}"``, n from 1, so it is stable for the same text.
+    ``article_id`` is ``f"{page.source}#a{n}"``, n from 1, so it is stable for the same text; it is
+    public (citations, the API), so it names the file as shown (``seeds/000_….txt#a3``), never the
+    server's absolute path.
     """
     if page.articles:
         return page.articles
@@ -296,4 +298,4 @@ def segment_page(page: Page) -> list[Article]:
             found.append(((*pos, 1), _fields(run, item.deck if last else [], refs, item.byline if last else None,
                                              title=title, pre_title=pre, subtitle=subtitle)))
     found.sort(key=lambda f: f[0])
-    return [Article(article_id=f"{page.page_id}#a{n}", **fields) for n, (_, fields) in enumerate(found, start=1)]
+    return [Article(article_id=f"{page.source}#a{n}", **fields) for n, (_, fields) in enumerate(found, start=1)]

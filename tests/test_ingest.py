@@ -137,7 +137,7 @@ def test_jsonl(tmp_path, monkeypatch) -> None:
     assert first.articles[0].article_id == "cms-1" and first.articles[0].title == "标题一"
     assert first.articles[0].body == "第一篇正文。" and first.source == "cms.jsonl"
     assert (second.page_id, second.paper, second.date, second.page) == (f"{base}#L2", "cms", "2026-04-02", None)
-    assert second.articles[0].article_id == f"{base}#L2#a1" and second.articles[0].title is None
+    assert second.articles[0].article_id == "cms.jsonl#L2#a1" and second.articles[0].title is None
     assert sorted(s.line for s in report.skipped) == [3, 4, 5, 6, 7, 8]
     reasons = _reasons(report)
     assert "JSON" in reasons[("cms.jsonl", 3)] and "text" in reasons[("cms.jsonl", 4)]

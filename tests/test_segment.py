@@ -65,7 +65,7 @@ def test_seed_details(seed_pages) -> None:
     assert xi.pre_title == "习近平对防汛救灾工作作出重要指示强调"
     assert xi.body.startswith("中共中央总书记、国家主席")
     ids = [a.article_id for a in segment_page(seed_pages[SEED_002])]
-    assert ids == [f"{seed_pages[SEED_002].page_id}#a{n}" for n in range(1, len(ids) + 1)]
+    assert ids == [f"seeds/002_f585da57cd6e1821.txt#a{n}" for n in range(1, len(ids) + 1)]
     assert ids == [a.article_id for a in segment_page(seed_pages[SEED_002])]  # stable
 
 
@@ -112,7 +112,7 @@ def test_nothing_lost_small_pages(text: str) -> None:
     page = Page("p", "聊城日报", "2026-04-01", 1, text, "x")
     articles = segment_page(page)
     assert sum(a.char_count() for a in articles) == _nonws(text) - furniture_chars(page)
-    assert [a.article_id for a in articles] == [f"p#a{n}" for n in range(1, len(articles) + 1)]
+    assert [a.article_id for a in articles] == [f"x#a{n}" for n in range(1, len(articles) + 1)]  # from source
 
 
 def test_small_page_fields() -> None:
