@@ -29,6 +29,7 @@ from qa.dates import DateRange, parse_date_range, strip_dates
 from qa.embed import load_embedder
 from qa.errors import BadInput
 from qa.retrieve import allowed_rows, search
+from qa.tokenize import tokenize
 from qa.store import IndexReader, check_embedder, current_version
 from qa.types import Answer, Filters
 
@@ -167,6 +168,9 @@ class Service:
         self.reader = IndexReader.open(self.index_dir)
         self.embedder = embedder or load_embedder(self.reader.embedder_name)
         check_embedder(self.reader, self.embedder)
+        # Load jieba's dictionary (~1 s) and the embedder now, not in the first user's request.
+        tokenize("预热")
+        self.embedder.encode_queries(["预热"])
 
     @property
     def version(self) -> str:
