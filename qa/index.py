@@ -19,37 +19,27 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import hashlib
 import json
 import os
-import re
-import shutil
-import sys
 import time
-from contextlib import contextmanager
 from dataclasses import replace, asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 import numpy as np
 
 from . import tokenize as tok
 from .chunk import DEFAULT, ChunkSettings, chunk_article, embedding_text
 from .embed import Embedder, embed_passages, load_embedder
-from .errors import IndexLocked
-from .store import CURRENT, FORMAT_VERSION, check_embedder, current_version
+from .store import FORMAT_VERSION, check_embedder, current_version
 from .store_write import HNSW_THRESHOLD, read_rows, write_store
 from .types import Article, Page, Skipped
+from .versions import (DEFAULT_LOCK_TIMEOUT, build_lock, cleanup_versions, fsync_tree, print_to_stderr, publish,
+                       version_folders)
 
 __all__ = ["BuildReport", "build_index", "build_from_pages", "index_stats", "check_embedder", "page_hash"]
 
-DEFAULT_LOCK_TIMEOUT = 60.0
-_VERSION = re.compile(r"v(\d{6})")
-
-
-def print_to_stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 @dataclass
@@ -86,75 +76,6 @@ def _under(page_id: str, page_root: str, roots: list[str]) -> bool:
         if page_root == r or page_id == r or page_id.startswith(r.rstrip(os.sep) + os.sep) or page_id.startswith(r + "#"):
             return True
     return False
-
-
-# --- locking, cleanup, publishing ------------------------------------------------------------------
-
-
-@contextmanager
-def build_lock(index_dir: Path, timeout: float = DEFAULT_LOCK_TIMEOUT) -> Iterator[None]:
-    """Hold ``index_dir/.lock`` for a build; wait up to ``timeout`` s, then raise IndexLocked."""
-    fd = os.open(index_dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                    raise IndexLocked(
-                        f"另一个建索引任务（进程 {holder}）正在更新 {index_dir}，等待 {timeout:g} 秒后仍未结束。请等它完成后再试。"
-                    ) from None
-                time.sleep(0.1)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)  # only for the message above
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the flock
-
-
-def _versions(index_dir: Path) -> list[Path]:
-    return sorted(p for p in index_dir.iterdir() if p.is_dir() and _VERSION.fullmatch(p.name))
-
-
-def cleanup_versions(index_dir: Path, log: Callable[[str], None] = print_to_stderr) -> None:
-    """Keep the live version and the newest complete one before it; delete everything else."""
-    live = current_version(index_dir)
-    complete = [p.name for p in _versions(index_dir) if (p / "COMPLETE").exists()]
-    previous = max((v for v in complete if v != live and (live is None or v < live)), default=None)
-    for p in _versions(index_dir):
-        if p.name not in (live, previous):
-            if not (p / "COMPLETE").exists():
-                log(f"清理未完成的索引版本 {p.name}")
-            shutil.rmtree(p, ignore_errors=True)
-    (index_dir / "CURRENT.tmp").unlink(missing_ok=True)
-
-
-def _fsync_path(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_tree(folder: Path) -> None:
-    for p in sorted(folder.rglob("*"), key=lambda q: len(q.parts), reverse=True):
-        _fsync_path(p)  # files and sub-folders, deepest first
-    _fsync_path(folder)
-
-
-def publish(index_dir: Path, version: str) -> None:
-    """Point CURRENT at ``version`` atomically (tmp file, fsync, rename, fsync folder)."""
-    tmp = index_dir / "CURRENT.tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(version + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, index_dir / CURRENT)
-    _fsync_path(index_dir)
 
 
 # --- building --------------------------------------------------------------------------------------
@@ -229,7 +150,7 @@ def _build(pages: list[Page], roots: list[str], index_dir: Path, *, skipped: lis
            hnsw_threshold: int = HNSW_THRESHOLD) -> BuildReport:
     started = time.monotonic()
     roots = [os.path.abspath(r) for r in roots]
-    next_no = max([int(p.name[1:]) for p in _versions(index_dir)] + [0]) + 1
+    next_no = max([int(p.name[1:]) for p in version_folders(index_dir)] + [0]) + 1
     cleanup_versions(index_dir, log)
 
     live = current_version(index_dir)
@@ -346,9 +267,9 @@ def _build(pages: list[Page], roots: list[str], index_dir: Path, *, skipped: lis
         "sources": {r["page_id"]: r["content_hash"] for r in page_rows},
     }
     (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
-    _fsync_tree(folder)
+    fsync_tree(folder)
     (folder / "COMPLETE").write_text(version + "\n", encoding="utf-8")
-    _fsync_tree(folder)
+    fsync_tree(folder)
     publish(index_dir, version)
     cleanup_versions(index_dir, log)
     c = info["counts"]
