@@ -14,14 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import sqlite3
 import threading
 import time
 from dataclasses import replace
-from functools import lru_cache
 from pathlib import Path
 
-import numpy as np
 
 from qa.answer import NOT_FOUND, compose_answer, out_of_archive_message
 from qa.config import DEFAULT_TOP_K
@@ -63,33 +60,6 @@ def mention_patterns(rng: DateRange) -> list[str]:
     return []
 
 
-_local = threading.local()
-
-
-def rows_mentioning(reader, patterns: list[str], paper: str | None = None) -> np.ndarray:
-    """Rows whose chunk text or title contains any pattern (a plain substring scan of ``meta.sqlite``)."""
-    if not patterns:
-        return np.zeros(0, dtype=np.int64)
-    return _rows_mentioning_cached(str(reader.path), tuple(patterns), paper)
-
-
-@lru_cache(maxsize=256)
-def _rows_mentioning_cached(path: str, patterns: tuple[str, ...], paper: str | None) -> np.ndarray:
-    conns = getattr(_local, "conns", None)
-    if conns is None:
-        conns = _local.conns = {}
-    conn = conns.get(path)
-    if conn is None:
-        conn = conns[path] = sqlite3.connect(f"file:{path}/meta.sqlite?mode=ro", uri=True, check_same_thread=False)
-    like = " OR ".join(["instr(c.text, ?) > 0 OR instr(coalesce(c.title, ''), ?) > 0"] * len(patterns))
-    args: list = [p for p in patterns for _ in range(2)]
-    sql = f"SELECT c.row FROM chunks c JOIN pages p ON p.page_id = c.page_id WHERE ({like})"
-    if paper:
-        sql += " AND p.paper = ?"
-        args.append(paper)
-    return np.array(sorted(r for (r,) in conn.execute(sql, args)), dtype=np.int64)
-
-
 def validate_filters(filters: Filters) -> None:
     """Raise BadInput (Chinese message) for impossible filters: bad ISO dates, a reversed range, page < 1."""
     for name in ("date_from", "date_to"):
@@ -126,10 +96,10 @@ def answer_question(
         if rng is not None:
             filters = replace(filters, date_from=rng.date_from, date_to=rng.date_to)
             query = strip_dates(question, rng) or question
-            extra = rows_mentioning(reader, mention_patterns(rng), filters.paper)
+            extra = reader.rows_containing(mention_patterns(rng), filters.paper)
             if len(extra) == 0 and not _period_has_issues(reader, filters):
                 # 「1992年7月…」 where no text says 「1992年7月」: passages naming the year still speak of it.
-                extra = rows_mentioning(reader, [f"{rng.date_from[:4]}年"], filters.paper)
+                extra = reader.rows_containing([f"{rng.date_from[:4]}年"], filters.paper)
             refusal = out_of_archive_message(rng.label)
     elif filters.date_from or filters.date_to:
         span = f"{filters.date_from or '最早'}至{filters.date_to or '最新'}"

@@ -74,6 +74,7 @@ class IndexReader:
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
+        self._mentions: dict[tuple, np.ndarray] = {}  # (patterns, paper) -> rows; a version never changes
 
     @classmethod
     def open(cls, index_dir: Path) -> "IndexReader":
@@ -260,6 +261,28 @@ class IndexReader:
             "issue_no": next((r["issue_no"] for r in recs if r["issue_no"]), None),
             "source": first["source"], "text": "\n\n".join(r["text"] or "" for r in recs), "articles": articles,
         }
+
+    def rows_containing(self, patterns: list[str], paper: str | None = None) -> np.ndarray:
+        """Rows whose chunk text or title contains any of ``patterns`` (a substring scan, cached per version).
+
+        >>> reader.rows_containing(["2025年"])          # passages that name the year 2025
+        array([ 3, 17, 18])
+        """
+        if not patterns:
+            return np.zeros(0, dtype=np.int64)
+        key = (tuple(patterns), paper)
+        rows = self._mentions.get(key)
+        if rows is None:
+            test = " OR ".join(["instr(c.text, ?) > 0 OR instr(coalesce(c.title, ''), ?) > 0"] * len(patterns))
+            args: list = [p for p in patterns for _ in range(2)]
+            sql = f"SELECT c.row FROM chunks c JOIN pages p ON p.page_id = c.page_id WHERE ({test})"
+            if paper:
+                sql += " AND p.paper = ?"
+                args.append(paper)
+            rows = np.array(sorted(r[0] for r in self._db().execute(sql, args)), dtype=np.int64)
+            if len(self._mentions) < 256:
+                self._mentions[key] = rows
+        return rows
 
     def counts(self) -> dict:
         """papers, issues, pages, articles, chunks of this version."""

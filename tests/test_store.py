@@ -166,3 +166,14 @@ def test_many_reader_threads(index, fake_embedder):
     [t.join() for t in threads]
     assert not errors and len(results) == 160 and all(x == expected for x in results)
     r.close()
+
+
+def test_rows_containing_finds_passages_that_name_a_period(index):
+    r = IndexReader.open(index)
+    rows = r.rows_containing(["2025-07-21"])  # named in the text of that day's first articles only
+    recs = r.chunk_records(rows.tolist())
+    assert len(recs) == 2 and all("2025-07-21" in (x["text"] + (x["title"] or "")) for x in recs)
+    assert len(r.rows_containing(["2025-07-21", "2025-07-22"])) == 4
+    assert len(r.rows_containing(["2025-07-21"], paper="人民日报")) == 0
+    assert len(r.rows_containing([])) == 0
+    assert len(r.rows_containing(["东昌府区"])) == 8
