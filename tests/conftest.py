@@ -1,48 +1,12 @@
-"""Shared fixtures: paths to the seeds and shared data, and a deterministic fake embedder.
-
-The fake embedder hashes character bigrams into a fixed number of buckets, so texts that share
-words get similar vectors — enough to unit-test indexing, retrieval and the web layer without
-the real model. Tests that need real semantics use the bundled model (``qa.embed.load_embedder()``).
-"""
+"""Shared fixtures: paths to the seeds and shared data, the fake embedder, and the real seeds index."""
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SEEDS = ROOT / "seeds"
-SHARED = ROOT.parent / "shared"
-
-
-class FakeEmbedder:
-    """Deterministic bag-of-bigrams embedder (name ``fake``, 64 dims), L2-normalised float32."""
-
-    name = "fake"
-    dim = 64
-
-    def _one(self, text: str) -> np.ndarray:
-        v = np.zeros(self.dim, dtype=np.float32)
-        chars = [c for c in text if not c.isspace()]
-        for a, b in zip(chars, chars[1:] + [""]):
-            h = int.from_bytes(hashlib.blake2b((a + b).encode(), digest_size=4).digest(), "little")
-            v[h % self.dim] += 1.0
-        n = np.linalg.norm(v)
-        return v / n if n else v
-
-    def _many(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return np.stack([self._one(t) for t in texts]).astype(np.float32)
-
-    def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return self._many(list(texts))
-
-    def encode_passages(self, texts: list[str]) -> np.ndarray:
-        return self._many(list(texts))
+from fakes import SEEDS, SHARED, FakeEmbedder
 
 
 @pytest.fixture

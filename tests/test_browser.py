@@ -31,7 +31,7 @@ from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-from conftest import SEEDS, FakeEmbedder  # noqa: E402
+from fakes import SEEDS, FakeEmbedder  # noqa: E402
 from qa.config import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from conftest import SEEDS
+from fakes import SEEDS
 from qa.cli import cli
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SEEDS, FakeEmbedder
+from fakes import SEEDS, FakeEmbedder
 from qa.config import Settings
 
 NEW_DATE = "2026-04-02"

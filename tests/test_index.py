@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT as REPO
+from fakes import ROOT as REPO
 from qa.errors import EmbedderMismatch
 from qa.index import build_from_pages, index_stats
 from qa.store import IndexReader, check_embedder, current_version
@@ -131,7 +131,7 @@ SCRIPT = textwrap.dedent("""
     import os, sys, time, json
     sys.path[:0] = [{repo!r}, {tests!r}]
     from pathlib import Path
-    from conftest import FakeEmbedder
+    from fakes import FakeEmbedder
     from test_index import issue
     import qa.index as qi
     from qa.errors import IndexLocked

@@ -605,7 +605,7 @@ _HYPO_APP, _ = make_app()
 @pytest.fixture(scope="module")
 def real_index(tmp_path_factory):
     build_index = pytest.importorskip("qa.index").build_index
-    from conftest import SEEDS, FakeEmbedder
+    from fakes import SEEDS, FakeEmbedder
 
     index = tmp_path_factory.mktemp("web-seeds-index")
     build_index([str(SEEDS)], index, embedder=FakeEmbedder(), progress=False)
@@ -614,7 +614,7 @@ def real_index(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def real_client(real_index):
-    from conftest import FakeEmbedder
+    from fakes import FakeEmbedder
     from qa.service import Service
 
     svc = Service(real_index, embedder=FakeEmbedder())
