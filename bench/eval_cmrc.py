@@ -59,7 +59,7 @@ def baseline_eval(rows: list[dict], questions, embedder, out: Path) -> dict:
     import jieba
 
     from qa.evaluate import first_rank, summarize
-    from qa.retrieve import rrf_scores
+    from qa.search import rrf_scores
 
     chunks, owners = [], []
     for r in rows:

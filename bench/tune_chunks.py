@@ -18,7 +18,7 @@ Result that chose ``qa.chunk.DEFAULT`` (2 shared cores, 2026-11-22; R = hybrid r
     350       0        517   0.824   0.968   0.977  0.873    0.981    (0.975 0.982)
 
 lcut_for_search beat plain lcut for BM25 at every size (R@1 0.893 vs 0.885 at 350), so
-qa.tokenize uses it.
+qa.tokens uses it.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa import tokenize as tok  # noqa: E402
+from qa import tokens as tok  # noqa: E402
 from qa.chunk import ChunkSettings, chunk_article, embedding_text  # noqa: E402
 from qa.embed import embed_passages, load_embedder  # noqa: E402
 from qa.types import Article  # noqa: E402

@@ -9,10 +9,8 @@
 '聊城日报 2026-04-01 第1版《问需于企 精准滴灌》[1]'
 
 How a sentence is scored (``_score_sentences``): how much of the question's wording it
-contains (character bigrams, plus jieba tokens when ``qa.tokenize`` is there), how much of
-the question its whole passage contains, its embedding similarity to the question (when an
-embedder is given; the candidates are encoded in one batch), the passage's rank, and
-whether it holds what the question asks for (多少 -> 「207家」, 谁 -> a name, 哪天 -> a
+contains (character bigrams and jieba tokens), how much of the question its whole passage
+contains, the passage's rank, and whether it holds what the question asks for (多少 -> 「207家」, 谁 -> a name, 哪天 -> a
 date, 哪里 -> a place). At most ``max_sentences`` sentences and ``max_chars`` characters of
 newspaper text are kept (the ``[n]`` markers are not counted), near-duplicates dropped,
 and they are printed passage by passage in the passages' own reading order.
@@ -27,8 +25,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import numpy as np
-
+from qa.text import LINE_END, plain_sentences, word_bigrams
+from qa.tokens import tokenize
 from qa.types import Hit
 
 NOT_FOUND = "档案中没有找到相关报道。"
@@ -50,9 +48,6 @@ DENSE_FLOOR = 0.80  # e5-small: wrong passages median 0.82-0.86, own passages me
 LEXICAL_ONLY_CREDIT = 0.10  # without a cosine, overlap >= 0.35 suffices (best lexical-only F1)
 
 MAX_HITS = 5  # only the top passages are mined for sentences: the rest are leads
-# Sentences embedded per question, ~0.1-0.5 s each with e5-small on 2 busy cores. On the CMRC
-# sample 4/6/10/16 chose alike (80/78/78/78 of 150 first sentences held the gold answer).
-MAX_ENCODE = 4
 MAX_REPORTS = 5  # reports listed for a when-question
 DUPLICATE = 0.6  # bigram Jaccard above which two sentences say the same thing
 
@@ -63,15 +58,12 @@ W_LEXICAL = 0.55  # share of the question's words in the sentence: the strongest
 W_CONTEXT = 0.4  # ... in the sentence's whole passage and headline: 「全市」 sentences of a 聊城 article
 W_RANK = 0.5  # retrieval rank, divided by 1 + rank: the best passage's sentences are usually the answer
 W_WANTED = 0.15  # holds what the question asks for (a number for 多少, a date for 哪天, ...)
-W_DENSE = 0.2  # embedding similarity, as closeness to the best candidate (see DENSE_SCALE)
-DENSE_SCALE = 0.05  # cosine gap to the best candidate at which the dense bonus reaches zero
+# Embedding candidate sentences as well cost ~0.2 s a question on 2 cores and chose no better on
+# CMRC (80/78/78/78 of 150 first sentences held the gold answer with 4/6/10/16 encoded), so
+# sentences are scored lexically; the passages' own cosine scores still count in ``evidence``.
 ADD_ONLY_WANTED = True  # see compose_answer: further sentences of a 多少 answer must hold a number
 KEEP = 0.75  # further sentences must score at least this share of the best one
 
-_SENT = re.compile(r"[^。！？；!?;…]*(?:[。！？；!?;…]+[”’」』）)\"']*|$)")
-_END = "。！？；!?;…”’」』）)：:"
-# PDF extraction leaves spaces around numbers (「2200 余家」「覆盖 2.22」); other spaces are kept.
-_NUM_SPACE = re.compile(r"(?<=\d)[ \t\u3000]+(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])[ \t\u3000]+(?=\d)")
 # Words that only make a sentence a question; they must not count as overlap.
 _QUESTION_WORDS = re.compile(
     r"请问|多少[个家位项名次元吨人户]?|几[个家位项名次年月天号]?|什么时候|什么|哪一[天期版年个位家]|哪[天期版年个位家里儿些]?|谁|"
@@ -107,11 +99,6 @@ class ComposedAnswer:
     passages: list[Hit]
 
 
-def out_of_archive_message(label: str) -> str:
-    """「档案中没有2010年的报纸。」 — the asked period is not in the archive at all."""
-    return f"档案中没有{label}的报纸。"
-
-
 def is_when_question(question: str) -> bool:
     """Does the question ask *when / in which issue or page* something was reported?
 
@@ -121,41 +108,11 @@ def is_when_question(question: str) -> bool:
     return bool(_WHERE_PRINTED.search(question) or (_WHEN.search(question) and _REPORTED.search(question)))
 
 
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a passage; PDF hard wraps (long lines without an ending) are joined first.
-
-    >>> split_sentences("他说：“好。”我们走吧！\\n梯次培育\\n全市新增省级以上专精特新中小企业\\n207家。")
-    ['他说：“好。”', '我们走吧！', '梯次培育', '全市新增省级以上专精特新中小企业207家。']
-    """
-    paragraphs, current = [], ""
-    for line in filter(None, (raw.strip() for raw in text.splitlines())):
-        # A wrapped line is long and does not end a sentence; a short line is a headline or a break.
-        if current and len(current.splitlines()[-1]) >= 16 and current[-1] not in _END:
-            current += "\n" + line
-        else:
-            if current:
-                paragraphs.append(current)
-            current = line
-    paragraphs.append(current)
-    joined = (_NUM_SPACE.sub("", p.replace("\n", "")) for p in paragraphs)
-    return [s.strip() for p in joined for s in _SENT.findall(p) if s.strip()]
-
-
-def _bigrams(text: str) -> set[str]:
-    chars = re.sub(r"[\W_]+", " ", text).split()
-    return {w[i:i + 2] for w in chars for i in range(max(len(w) - 1, 1))}
-
-
 def _content(question: str) -> str:
     return _QUESTION_WORDS.sub(" ", question)
 
 
-def _tokens(text: str) -> set[str] | None:
-    """jieba tokens via ``qa.tokenize`` when that module exists (imported lazily); else None."""
-    try:
-        from qa.tokenize import tokenize
-    except ImportError:  # the index's tokenizer is optional here: bigrams alone still work
-        return None
+def _tokens(text: str) -> set[str]:
     return {t for t in tokenize(text) if len(t) > 1 or t.isdigit()}
 
 
@@ -165,10 +122,10 @@ def overlap(question: str, text: str, q_tokens: set[str] | None = None) -> float
     >>> overlap("聊城新增多少家企业？", "全市新增企业207家")
     0.5
     """
-    qb = _bigrams(_content(question))
+    qb = word_bigrams(_content(question))
     if not qb:
         return 0.0
-    tb = _bigrams(text)
+    tb = word_bigrams(text)
     score = len(qb & tb) / len(qb)
     if q_tokens:
         score = 0.5 * score + 0.5 * sum(t in text for t in q_tokens) / len(q_tokens)
@@ -183,7 +140,7 @@ def evidence(best_overlap: float, dense_score: float | None) -> float:
 
 
 def _similar(a: str, b: str) -> bool:
-    x, y = _bigrams(a), _bigrams(b)
+    x, y = word_bigrams(a), word_bigrams(b)
     return bool(x and y) and len(x & y) / len(x | y) >= DUPLICATE
 
 
@@ -213,7 +170,7 @@ def _score_sentences(question: str, hits: list[Hit], q_tokens) -> tuple[list[_Ca
     wants = [pattern for asks, pattern in _WANTS if asks.search(question)]
     cands, per_hit = [], []
     for i, h in enumerate(hits[:MAX_HITS]):
-        sents = [s for s in split_sentences(h.text) if len(s) >= 6]
+        sents = [s for s in plain_sentences(h.text) if len(s) >= 6]
         context = overlap(question, (h.citation.title or "") + h.text, q_tokens)
         best = 0.0
         for pos, s in enumerate(sents):
@@ -223,23 +180,11 @@ def _score_sentences(question: str, hits: list[Hit], q_tokens) -> tuple[list[_Ca
             c.score = (W_LEXICAL * lex + W_CONTEXT * context + W_RANK / (1 + i)
                        + sum(W_WANTED for p in wants if p.search(s))
                        # A fragment without an ending (a headline, a caption) reads badly as an answer.
-                       - (0.1 if s[-1] not in _END else 0.0))
+                       - (0.1 if s[-1] not in LINE_END else 0.0))
             cands.append(c)
         per_hit.append(evidence(best, h.dense_score))
     cands.sort(key=lambda c: -c.score)
     return cands, per_hit
-
-
-def _rerank_dense(question: str, cands: list[_Cand], embedder) -> list[_Cand]:
-    """Add embedding similarity to the best ``MAX_ENCODE`` candidates, encoded in one batch."""
-    top = cands[:MAX_ENCODE]
-    q = np.asarray(embedder.encode_queries([question]), dtype=np.float32)[0]
-    sims = np.asarray(embedder.encode_passages([c.text for c in top]), dtype=np.float32) @ q
-    best = float(sims.max())
-    for c, sim in zip(top, sims):
-        # Distance below the best candidate, not the raw cosine: cosine levels differ by model.
-        c.score += W_DENSE * max(0.0, 1.0 - (best - float(sim)) / DENSE_SCALE)
-    return sorted(top, key=lambda c: -c.score) + cands[MAX_ENCODE:]
 
 
 def _trim(text: str, limit: int) -> str:
@@ -269,9 +214,8 @@ def _when_answer(hits: list[Hit], relevant: list[int]) -> tuple[str, list[Hit]]:
     return "；".join(parts), passages
 
 
-def compose_answer(question: str, hits: list[Hit], embedder=None, *, max_sentences: int = 3,
-                   max_chars: int = 200) -> ComposedAnswer:
-    """Answer ``question`` from ``hits`` (best first); ``embedder`` refines sentence choice when given."""
+def compose_answer(question: str, hits: list[Hit], *, max_sentences: int = 3, max_chars: int = 200) -> ComposedAnswer:
+    """Answer ``question`` from ``hits`` (best first)."""
     hits = _dedupe(hits)
     if not hits:
         return ComposedAnswer(NOT_FOUND, False, [])
@@ -283,10 +227,8 @@ def compose_answer(question: str, hits: list[Hit], embedder=None, *, max_sentenc
         relevant = [i for i, e in enumerate(per_hit) if e >= max(MIN_EVIDENCE, 0.5 * strongest)]
         text, passages = _when_answer(hits, relevant)
         return ComposedAnswer(text, True, passages)
-    # Sentences of passages without evidence are never quoted; embedding is the costly step.
+    # Sentences of passages without evidence are never quoted.
     cands = [c for c in cands if per_hit[c.hit] >= MIN_EVIDENCE]
-    if embedder is not None and cands:
-        cands = _rerank_dense(question, cands, embedder)
     picked: list[_Cand] = []
     used = 0
     for c in cands:

@@ -1,7 +1,7 @@
 """Sentence-aware Chinese chunks: articles -> retrievable passages of a few whole sentences.
 
-Sentences end at 。！？；… (and ASCII !?;), together with any closing quotes/brackets that follow
-(「他说：“好。”」 stays one sentence), and at paragraph ends. Chunks are packed from whole
+Sentences (``qa.text.split_sentences``) end at 。！？；… (and ASCII !?;), together with any closing
+quotes/brackets that follow (「他说：“好。”」 stays one sentence), and at paragraph ends. Chunks are packed from whole
 sentences up to ``max_chars``; only a sentence longer than that on its own is cut, first at
 「，」「、」, else hard at ``max_chars``. Chunk texts are exact slices of the body (outer
 whitespace trimmed), so with ``overlap_sentences=0`` their concatenation is the body.
@@ -28,6 +28,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from .text import split_sentences
 from .types import Article, Chunk
 
 
@@ -49,43 +50,7 @@ class ChunkSettings:
 
 DEFAULT = ChunkSettings()
 
-_CLOSERS = "”’」』）)》〉】\"'"
-# One sentence: shortest run up to a terminator (runs like 「……」「？！」 included), closing quotes,
-# then any whitespace; or up to a line end; or the rest of the text.
-_SENTENCE = re.compile(
-    rf"[^\n]*?(?:[。！？；!?;]+|…+|\.{{3,}})[{re.escape(_CLOSERS)}]*\s*"
-    r"|[^\n]*\n\s*"
-    r"|[^\n]+$",
-    re.S,
-)
 _CLAUSE = re.compile(r"[^，,、：:]*[，,、：:]+|[^，,、：:]+$")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split ``text`` into sentences whose concatenation is exactly ``text``.
-
-    >>> split_sentences("甲。乙！")
-    ['甲。', '乙！']
-    >>> split_sentences("他说：“走吧。”然后\\n新段")
-    ['他说：“走吧。”', '然后\\n', '新段']
-    """
-    out: list[str] = []
-    pos = 0
-    while pos < len(text):
-        m = _SENTENCE.match(text, pos)
-        if not m or m.end() == pos:  # defensive: never loop forever on odd input
-            out.append(text[pos:])
-            break
-        out.append(m.group(0))
-        pos = m.end()
-    # Pure-whitespace pieces (blank lines) belong to the sentence before them.
-    merged: list[str] = []
-    for s in out:
-        if merged and not s.strip():
-            merged[-1] += s
-        else:
-            merged.append(s)
-    return merged
 
 
 def _cut_long(sentence: str, max_chars: int) -> list[str]:

@@ -18,8 +18,39 @@ from qa.errors import QAError
 
 INDEX_OPTION = click.option(
     "--index", "index", type=click.Path(file_okay=False), default=None,
-    help="Index folder (default: $QA_INDEX or ./index).",
+    help="索引文件夹（默认：$QA_INDEX 或 ./index）。",
 )
+
+
+class ChineseHelpFormatter(click.HelpFormatter):
+    """Click's help text with Chinese headings, like every other message of the program."""
+
+    HEADINGS = {"Options": "选项", "Commands": "命令", "Arguments": "参数"}
+
+    def write_usage(self, prog: str, args: str = "", prefix: str | None = None) -> None:
+        super().write_usage(prog, args, prefix="用法：")
+
+    def write_heading(self, heading: str) -> None:
+        super().write_heading(self.HEADINGS.get(heading, heading))
+
+
+class ChineseHelpOption:
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)  # type: ignore[misc]
+        if option is not None:
+            option.help = "显示帮助并退出。"
+        return option
+
+
+class Command(ChineseHelpOption, click.Command):
+    pass
+
+
+class Group(ChineseHelpOption, click.Group):
+    command_class = Command
+
+
+click.Context.formatter_class = ChineseHelpFormatter
 
 
 def friendly_errors(func):
@@ -36,26 +67,26 @@ def friendly_errors(func):
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="qa-newspaper")
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="qa-newspaper", message="%(prog)s %(version)s", help="显示版本并退出。")
 def cli() -> None:
-    """Question answering over a Chinese newspaper archive, citing date, page (版) and headline.
+    """报纸档案问答：回答注明报名、日期、版次和标题。
 
     \b
-    Quick start:
+    快速上手：
       qa index seeds/
       qa ask "2025年聊城新增省级以上专精特新中小企业多少家？"
-      qa serve            # chat page at http://127.0.0.1:8000/
+      qa serve            # 问答页面：http://127.0.0.1:8000/
     """
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 def inspect(paths: tuple[str, ...]) -> None:
-    """Show the pages and articles found in PATHS, and every file skipped with its reason.
+    """列出 PATHS 中读到的版面和文章，以及每个被跳过的文件和原因。
 
     \b
-    Examples:
+    示例：
       qa inspect seeds/
       qa inspect archive/聊城日报/2026-04-02
       qa inspect exports/cms.jsonl
@@ -71,20 +102,20 @@ def inspect(paths: tuple[str, ...]) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @INDEX_OPTION
-@click.option("--rebuild", is_flag=True, help="Start over from PATHS only, re-embedding everything.")
-@click.option("--model", default=None, help="Embedder: e5-small (bundled, default) or st:NAME_OR_PATH.")
+@click.option("--rebuild", is_flag=True, help="只用 PATHS 从头重建，全部重新向量化。")
+@click.option("--model", default=None, help="向量模型：e5-small（内置，默认）或 st:模型名或路径。")
 @friendly_errors
 def index(paths: tuple[str, ...], index: str | None, rebuild: bool, model: str | None) -> None:
-    """Add PATHS to the index and publish a new version atomically.
+    """把 PATHS 加入索引，并原子地发布新版本。
 
-    A PATH is a folder (issue folders or a folder with manifest.csv) or a .jsonl export.
-    Unchanged pages re-embed nothing; pages whose files are gone from under a PATH are
-    dropped. Exit status 0: all files indexed; 2: some files skipped (named on stderr).
+    PATH 是文件夹（按期存放的版面，或带 manifest.csv 的文件夹）或 .jsonl 导出文件。
+    未变的版面不重新向量化；PATH 下已删除的文件从索引中移除。退出码 0：全部索引；
+    2：有文件被跳过（在 stderr 列出）；1：出错或没有读到任何版面（不发布新版本）。
 
     \b
-    Examples:
+    示例：
       qa index seeds/
-      qa index archive/聊城日报/2026-04-02        # add one new issue
+      qa index archive/聊城日报/2026-04-02        # 加入新的一期
       qa index archive/ --rebuild
       qa index archive/ --model st:/models/bge-small-zh-v1.5
     """
@@ -93,6 +124,9 @@ def index(paths: tuple[str, ...], index: str | None, rebuild: bool, model: str |
     report = build_index(list(paths), index_dir(index), rebuild=rebuild, model=model)
     for s in report.skipped:
         click.echo(f"跳过 {s}", err=True)
+    if report.nothing_read:
+        click.echo("错误：没有从给出的路径读到任何版面，未发布新的索引版本。请检查路径是否正确。", err=True)
+        sys.exit(1)
     if report.skipped:
         click.echo(f"{len(report.skipped)} 个文件被跳过。", err=True)
         sys.exit(2)
@@ -102,18 +136,18 @@ def index(paths: tuple[str, ...], index: str | None, rebuild: bool, model: str |
 @click.argument("question")
 @INDEX_OPTION
 @click.option("--top-k", type=click.IntRange(1, MAX_TOP_K), default=DEFAULT_TOP_K, show_default=True)
-@click.option("--from", "date_from", default=None, help="Earliest issue date, YYYY-MM-DD.")
-@click.option("--to", "date_to", default=None, help="Latest issue date, YYYY-MM-DD.")
-@click.option("--paper", default=None, help="Only this paper.")
-@click.option("--page", type=click.IntRange(min=1), default=None, help="Only this page (版).")
-@click.option("--today", is_flag=True, help="Resolve 「去年」「上个月」 against today, not the newest issue.")
-@click.option("--json", "as_json", is_flag=True, help="Print the JSON object of /api/ask.")
+@click.option("--from", "date_from", default=None, help="最早的出版日期，YYYY-MM-DD。")
+@click.option("--to", "date_to", default=None, help="最晚的出版日期，YYYY-MM-DD。")
+@click.option("--paper", default=None, help="只查这份报纸。")
+@click.option("--page", type=click.IntRange(min=1), default=None, help="只查这一版。")
+@click.option("--today", is_flag=True, help="「去年」「上个月」按今天计算，而不是按最新一期。")
+@click.option("--json", "as_json", is_flag=True, help="输出与 /api/ask 相同的 JSON。")
 @friendly_errors
 def ask(question, index, top_k, date_from, date_to, paper, page, today, as_json) -> None:
-    """Answer QUESTION from the archive, with numbered sources.
+    """从档案中回答 QUESTION，并列出编号的出处。
 
     \b
-    Examples:
+    示例：
       qa ask "2025年聊城新增省级以上专精特新中小企业多少家？"
       qa ask "去年7月，习近平对什么工作作出重要指示？" --json
       qa ask "防汛" --from 2025-07-01 --to 2025-07-31 --page 1
@@ -136,14 +170,14 @@ def ask(question, index, top_k, date_from, date_to, paper, page, today, as_json)
 @INDEX_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
-@click.option("--rate-limit", default="60 per minute", show_default=True, help="Per-client limit on /api/* (e.g. \"120 per minute\"; \"off\" disables).")
+@click.option("--threads", default=8, show_default=True, type=int, help="工作线程数。")
+@click.option("--rate-limit", default="60 per minute", show_default=True, help="每个客户端对 /api/* 的请求限额（如 \"120 per minute\"；\"off\" 关闭）。")
 @friendly_errors
 def serve(index, host, port, threads, rate_limit) -> None:
-    """Serve the chat page and the JSON API; switches to a newly published index by itself.
+    """提供问答页面和 JSON 接口；新发布的索引版本会自动切换。
 
     \b
-    Examples:
+    示例：
       qa serve
       qa serve --index /srv/qa/index --host 0.0.0.0 --port 8080 --threads 16
     """
@@ -162,13 +196,13 @@ STATS_LABELS = {
 
 @cli.command()
 @INDEX_OPTION
-@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
 @friendly_errors
 def stats(index, as_json) -> None:
-    """Papers, issue dates, counts, embedder and size of the live index.
+    """当前索引的报纸、出版日期、数量、向量模型和占用空间。
 
     \b
-    Examples:
+    示例：
       qa stats
       qa stats --index /srv/qa/index --json
     """
@@ -180,25 +214,27 @@ def stats(index, as_json) -> None:
         return
     for key, value in info.items():
         if isinstance(value, list):
-            value = "、".join(map(str, value))
+            value = "、".join(map(str, value)) or "（无）"
+        elif value is None:
+            value = "（无）"
         click.echo(f"{STATS_LABELS.get(key, key)}：{value}")
 
 
 @cli.command(name="eval")
 @click.argument("question_file", type=click.Path(exists=True, dir_okay=False))
 @INDEX_OPTION
-@click.option("--limit", type=int, default=None, help="Only the first N questions.")
-@click.option("--json-out", type=click.Path(dir_okay=False), default=None, help="Also write the figures as JSON.")
+@click.option("--limit", type=int, default=None, help="只用前 N 个问题。")
+@click.option("--json-out", type=click.Path(dir_okay=False), default=None, help="同时把结果写成 JSON 文件。")
 @friendly_errors
 def eval_cmd(question_file, index, limit, json_out) -> None:
-    """Measure retrieval and answer quality on a question file.
+    """用问题文件评测检索和回答质量。
 
-    The file is CMRC-style JSON ({"data": [{"paragraphs": [{"id", "qas": [...]}]}]}) or
-    JSONL of {"question", "answers": [...], "article_id"?}. Prints recall@1/5/20, MRR@10
-    (gold article among the cited ones), answer-hit, found-rate and latency p50/p95.
+    文件为 CMRC 格式的 JSON（{"data": [{"paragraphs": [{"id", "qas": [...]}]}]}），或每行
+    {"question", "answers": [...], "article_id"?} 的 JSONL。输出 recall@1/5/20、MRR@10
+    （标准文章是否在引用中）、answer-hit、found-rate 和延迟 p50/p95。
 
     \b
-    Examples:
+    示例：
       qa eval my_questions.jsonl
       qa eval ../shared/data/cmrc2018_trial.json --index /tmp/cmrc-index --json-out eval.json
     """

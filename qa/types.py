@@ -143,12 +143,14 @@ class Answer:
     passages: list[Hit]
     took_ms: float
     index_version: str
+    refusal: str | None = None  # why nothing was found: "not_found" or "out_of_archive" (None when found)
 
     def to_json(self) -> dict:
         return {
             "question": self.question,
             "answer": self.answer,
             "found": self.found,
+            "refusal": None if self.found else (self.refusal or "not_found"),
             "filters": asdict(self.filters),
             "passages": [
                 {"n": n, "score": round(h.score, 4), "text": h.text, "citation": asdict(h.citation)}

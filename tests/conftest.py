@@ -40,3 +40,13 @@ def seeds_service(seeds_index):
     from qa.service import Service
 
     return Service(seeds_index)
+
+
+REAL_MODEL_FIXTURES = {"seeds_index", "seeds_service"}
+
+
+def pytest_collection_modifyitems(items):
+    """Tests that use the real bundled model (through the seeds index) are `slow`: select them with -m."""
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -8,14 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.answer import (
-    MIN_EVIDENCE,
-    NOT_FOUND,
-    compose_answer,
-    is_when_question,
-    out_of_archive_message,
-    split_sentences,
-)
+from qa.answer import MIN_EVIDENCE, NOT_FOUND, compose_answer, is_when_question
+from qa.text import plain_sentences
 from qa.types import Citation, Hit
 
 # 聊城日报 2026-04-01 第1版《问需于企 精准滴灌》 (one paragraph per line).
@@ -73,10 +67,9 @@ def sentences_of(text: str) -> list[str]:
     return [s for s in MARKER.split(text)[::2] if s]
 
 
-@pytest.mark.parametrize("use_embedder", [False, True])
-def test_how_many_answer_has_the_number_and_marker_1(use_embedder, fake_embedder):
+def test_how_many_answer_has_the_number_and_marker_1():
     hits = [hit(0, GROWTH_2026), hit(1, SMEs_2026), hit(2, FLOOD_2025, "2025-07-29", "习近平对防汛救灾工作作出重要指示")]
-    ans = compose_answer(QUESTION_207, hits, fake_embedder if use_embedder else None)
+    ans = compose_answer(QUESTION_207, hits)
     assert ans.found
     assert "207家" in ans.text
     first = ans.text.index("207家")
@@ -155,10 +148,10 @@ def test_no_hits():
 
 
 @pytest.mark.parametrize("max_sentences,max_chars", [(3, 200), (2, 200), (1, 200), (3, 60), (3, 30)])
-def test_limits_count_sentences_and_characters_without_markers(max_sentences, max_chars, fake_embedder):
+def test_limits_count_sentences_and_characters_without_markers(max_sentences, max_chars):
     q = "聊城专精特新中小企业和小巨人企业有多少家？"
     hits = [hit(0, SMEs_2026), hit(1, SMEs_2025, "2025-07-29"), hit(2, GROWTH_2026)]
-    ans = compose_answer(q, hits, fake_embedder, max_sentences=max_sentences, max_chars=max_chars)
+    ans = compose_answer(q, hits, max_sentences=max_sentences, max_chars=max_chars)
     assert ans.found
     parts = sentences_of(ans.text)
     assert 1 <= len(parts) <= max_sentences
@@ -187,11 +180,7 @@ def test_near_identical_sentences_from_overlapping_chunks_are_quoted_once():
 
 
 def test_sentence_split_keeps_closing_quotes():
-    assert split_sentences("他说：“检测当天出具。”成本降低了！还有吗？") == ["他说：“检测当天出具。”", "成本降低了！", "还有吗？"]
-
-
-def test_out_of_archive_message():
-    assert out_of_archive_message("2010年") == "档案中没有2010年的报纸。"
+    assert plain_sentences("他说：“检测当天出具。”成本降低了！还有吗？") == ["他说：“检测当天出具。”", "成本降低了！", "还有吗？"]
 
 
 ALL = [SMEs_2026, GROWTH_2026, SMEs_2025, FLOOD_2025, FINANCE_2025]

@@ -76,7 +76,8 @@ def test_empty_question_is_bad_input(seeds_service):
 
 def test_json_shape_matches_the_contract(seeds_service):
     obj = seeds_service.ask(COUNT_Q, top_k=3).to_json()
-    assert set(obj) == {"question", "answer", "found", "filters", "passages", "took_ms", "index_version"}
+    assert set(obj) == {"question", "answer", "found", "refusal", "filters", "passages", "took_ms", "index_version"}
+    assert obj["refusal"] is None
     assert set(obj["filters"]) == {"date_from", "date_to", "paper", "page"}
     assert 1 <= len(obj["passages"]) <= 3
     p = obj["passages"][0]
@@ -87,7 +88,7 @@ def test_json_shape_matches_the_contract(seeds_service):
 
 
 def test_passages_are_not_near_duplicates(seeds_service):
-    from qa.retrieve import is_near_duplicate, shingles
+    from qa.search import is_near_duplicate, shingles
 
     answer = seeds_service.ask("中小企业 专精特新 培育", top_k=10)
     sets = [shingles(p.text) for p in answer.passages]
@@ -130,7 +131,7 @@ def test_cli_ask_without_index_says_so_in_one_sentence(tmp_path):
 )
 def test_periods_named_in_text(date_from, date_to, patterns):
     from qa.dates import DateRange
-    from qa.service import mention_patterns
+    from qa.scope import mention_patterns
 
     assert mention_patterns(DateRange(date_from, date_to, "", "")) == patterns
 

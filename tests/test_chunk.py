@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from qa.chunk import DEFAULT, ChunkSettings, chunk_article, chunk_text, embedding_text, split_sentences
+from qa.chunk import DEFAULT, ChunkSettings, chunk_article, chunk_text, embedding_text
+from qa.text import split_sentences
 from qa.types import Article
 
 TEXTS = {
@@ -25,10 +26,6 @@ TEXTS = {
 
 def _squash(s: str) -> str:
     return re.sub(r"\s", "", s)
-
-
-def test_split_sentences_docstring_example():
-    assert split_sentences("甲。乙！") == ["甲。", "乙！"]
 
 
 def test_closing_quotes_stay_with_their_sentence():
@@ -110,5 +107,9 @@ def test_repeated_text_gets_distinct_ids():
     assert len({c.chunk_id for c in chunks}) == 3
 
 
-def test_default_settings_are_sane():
-    assert DEFAULT.max_chars >= 100 and DEFAULT.overlap_sentences in (0, 1)
+def test_default_chunks_of_a_long_article_end_at_sentence_ends():
+    body = TEXTS["newspaper"] * 3
+    chunks = chunk_text(body)
+    assert len(chunks) > 1
+    assert all(c[-1] in "。！？；" for c in chunks[:-1])  # never cut mid-sentence
+    assert "".join(chunks) == body

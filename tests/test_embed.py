@@ -104,7 +104,7 @@ def tiny_st_model(tmp_path_factory):
 def test_sentence_transformers_backend(tiny_st_model, tmp_path, monkeypatch, fake_embedder):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # a local path must never reach for the hub
     from qa.index import build_from_pages
-    from qa.store import IndexReader, check_embedder
+    from qa.index import IndexReader, check_embedder
     from test_index import issue
 
     emb = load_embedder("st:" + str(tiny_st_model))

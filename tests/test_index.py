@@ -15,7 +15,7 @@ import pytest
 from fakes import ROOT as REPO
 from qa.errors import EmbedderMismatch
 from qa.index import build_from_pages, index_stats
-from qa.store import IndexReader, check_embedder, current_version
+from qa.index import IndexReader, check_embedder, current_version
 from qa.types import Article, Page
 
 QUIET = {"log": lambda m: None}
@@ -134,6 +134,7 @@ SCRIPT = textwrap.dedent("""
     from fakes import FakeEmbedder
     from test_index import issue
     import qa.index as qi
+    import qa.index.build as qb
     from qa.errors import IndexLocked
 
     ix, marker, mode, date = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -146,13 +147,13 @@ SCRIPT = textwrap.dedent("""
             return super().encode_passages(texts)
 
     if mode == "kill-after-write":   # stop for good once the version folder is written, before COMPLETE
-        real = qi.write_store
+        real = qb.write_store
         def write_then_wait(folder, **kw):
             info = real(folder, **kw)
             marker.write_text("written")
             time.sleep(600)
             return info
-        qi.write_store = write_then_wait
+        qb.write_store = write_then_wait
     try:
         r = qi.build_from_pages(issue("/arch", date, n_pages=2), ["/arch/" + date], ix, embedder=Slow(),
                                 lock_timeout=timeout, log=lambda m: None)
@@ -222,7 +223,7 @@ def test_two_builds_at_once(tmp_path, runner):
 @pytest.mark.slow
 def test_real_bundled_model_end_to_end(tmp_path):
     from qa.embed import load_embedder
-    from qa.tokenize import tokenize
+    from qa.tokens import tokenize
 
     emb = load_embedder()
     pages = [
@@ -244,7 +245,6 @@ def test_real_bundled_model_end_to_end(tmp_path):
 
 def test_build_index_on_issue_folders(tmp_path, fake_embedder):
     """The same incremental rules through qa.ingest on real page files (archive/<paper>/<date>/NN_版名.txt)."""
-    pytest.importorskip("qa.ingest", reason="qa.ingest 尚未提供")
     from qa.index import build_index
 
     def write_issue(date: str) -> Path:

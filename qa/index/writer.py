@@ -1,10 +1,10 @@
 """Writing one index version's data files: FAISS, BM25, per-row filter arrays and SQLite metadata.
 
-The layout is described in qa/store.py, which reads it; qa/index.py decides what goes in and
-publishes the folder atomically.
+File names come from ``qa.index.layout``; ``qa.index.reader`` reads what is written here and
+``qa.index.build`` decides what goes in, then seals and publishes the folder.
 
->>> date_int("2025-07-29")
-20250729
+>>> date_int("2025-07-29"), date_int("bad")
+(20250729, 0)
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from pathlib import Path
 import bm25s
 import faiss
 import numpy as np
+
+from ..text import date_number
+from .layout import BM25, DB, DENSE, ROW_DATE, ROW_PAGE, ROW_PAPER, VECTORS, sqlite_uri
 
 HNSW_THRESHOLD = 200_000
 HNSW_M = 32
@@ -46,8 +49,10 @@ CHUNK_COLS = ("row", "chunk_id", "article_id", "page_id", "ordinal", "text", "ti
 
 def date_int(date: str) -> int:
     """``"2025-07-29"`` -> ``20250729`` (how dates sit in ``row_date.npy``)."""
-    digits = "".join(c for c in date if c.isdigit())[:8]
-    return int(digits.ljust(8, "0")) if digits else 0  # a malformed date sorts first instead of failing the build
+    try:
+        return date_number(date)
+    except ValueError:
+        return 0  # a malformed date sorts first instead of failing the build
 
 
 def build_faiss(vectors: np.ndarray, threshold: int = HNSW_THRESHOLD) -> faiss.Index:
@@ -80,73 +85,80 @@ def write_store(
     columns (``captions``/``refs`` as lists, ``tokens`` is taken from the ``tokens`` argument).
     """
     folder.mkdir(parents=True, exist_ok=True)
-    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     assert len(vectors) == len(chunks) == len(tokens), "rows of vectors, tokens and chunks must line up"
-    np.save(folder / "vectors.npy", vectors, allow_pickle=False)
-    index = build_faiss(vectors, hnsw_threshold)
-    faiss.write_index(index, str(folder / "dense.faiss"))
-
-    if chunks:
-        # bm25s needs at least one token per corpus; "" is its own placeholder for empty docs.
-        retriever = bm25s.BM25(**BM25_PARAMS)
-        retriever.index([t for t in tokens], show_progress=False)
-        retriever.save(str(folder / "bm25"), allow_pickle=False)
-
-    page_by_id = {p["page_id"]: p for p in pages}
+    vector_index = _write_dense(folder, vectors, hnsw_threshold)
+    vocab = _write_bm25(folder, tokens) if chunks else 0
     papers = sorted({p["paper"] for p in pages})
+    _write_row_arrays(folder, pages, chunks, papers)
+    _write_sqlite(folder / DB, pages, articles, chunks, tokens)
+    issues = {(p["paper"], p["date"]) for p in pages}
+    return {
+        "vector_index": vector_index,
+        "bm25": {**BM25_PARAMS, "library": "bm25s", "vocab": vocab},
+        "papers": papers,
+        "counts": {"papers": len(papers), "issues": len(issues), "pages": len(pages),
+                   "articles": len(articles), "chunks": len(chunks)},
+    }
+
+
+def _write_dense(folder: Path, vectors: np.ndarray, hnsw_threshold: int) -> dict:
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    np.save(folder / VECTORS, vectors, allow_pickle=False)
+    index = build_faiss(vectors, hnsw_threshold)
+    faiss.write_index(index, str(folder / DENSE))
+    hnsw = isinstance(index, faiss.IndexHNSWFlat)
+    return {
+        "type": type(index).__name__,
+        "metric": "inner_product",
+        "hnsw_threshold": hnsw_threshold,
+        **({"hnsw_m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, "ef_search": HNSW_EF_SEARCH} if hnsw else {}),
+    }
+
+
+def _write_bm25(folder: Path, tokens: list[list[str]]) -> int:
+    """bm25s' own JSON + .npy files (no pickle); returns the vocabulary size."""
+    retriever = bm25s.BM25(**BM25_PARAMS)
+    retriever.index(list(tokens), show_progress=False)
+    retriever.save(str(folder / BM25), allow_pickle=False)
+    return len(retriever.vocab_dict)
+
+
+def _write_row_arrays(folder: Path, pages: list[dict], chunks: list[dict], papers: list[str]) -> None:
+    """Per-row issue date, page and paper number as int32, so filters are numpy compares."""
+    page_by_id = {p["page_id"]: p for p in pages}
     paper_ix = {name: i for i, name in enumerate(papers)}
     row_page = [page_by_id[c["page_id"]] for c in chunks]
-    np.save(folder / "row_date.npy", np.array([date_int(p["date"]) for p in row_page], dtype=np.int32))
-    np.save(folder / "row_page.npy", np.array([-1 if p["page"] is None else p["page"] for p in row_page], dtype=np.int32))
-    np.save(folder / "row_paper.npy", np.array([paper_ix[p["paper"]] for p in row_page], dtype=np.int32))
+    np.save(folder / ROW_DATE, np.array([date_int(p["date"]) for p in row_page], dtype=np.int32))
+    np.save(folder / ROW_PAGE, np.array([-1 if p["page"] is None else p["page"] for p in row_page], dtype=np.int32))
+    np.save(folder / ROW_PAPER, np.array([paper_ix[p["paper"]] for p in row_page], dtype=np.int32))
 
-    db = sqlite3.connect(folder / "meta.sqlite")
+
+def _write_sqlite(path: Path, pages: list[dict], articles: list[dict], chunks: list[dict],
+                  tokens: list[list[str]]) -> None:
+    def marks(cols: tuple) -> str:
+        return ",".join("?" * len(cols))
+
+    def article_row(a: dict) -> tuple:
+        return tuple(json.dumps(a[c], ensure_ascii=False) if c in ("captions", "refs") else a[c] for c in ARTICLE_COLS)
+
+    db = sqlite3.connect(path)
     try:
         db.executescript(SCHEMA)
-        db.executemany(f"INSERT INTO pages VALUES ({','.join('?' * len(PAGE_COLS))})", [tuple(p[c] for c in PAGE_COLS) for p in pages])
+        db.executemany(f"INSERT INTO pages VALUES ({marks(PAGE_COLS)})", [tuple(p[c] for c in PAGE_COLS) for p in pages])
+        db.executemany(f"INSERT INTO articles VALUES ({marks(ARTICLE_COLS)})", [article_row(a) for a in articles])
         db.executemany(
-            f"INSERT INTO articles VALUES ({','.join('?' * len(ARTICLE_COLS))})",
-            [
-                tuple(json.dumps(a[c], ensure_ascii=False) if c in ("captions", "refs") else a[c] for c in ARTICLE_COLS)
-                for a in articles
-            ],
-        )
-        db.executemany(
-            f"INSERT INTO chunks VALUES ({','.join('?' * len(CHUNK_COLS))})",
-            [
-                (i, c["chunk_id"], c["article_id"], c["page_id"], c["ordinal"], c["text"], c["title"], c["text_hash"],
-                 json.dumps(tokens[i], ensure_ascii=False))
-                for i, c in enumerate(chunks)
-            ],
+            f"INSERT INTO chunks VALUES ({marks(CHUNK_COLS)})",
+            [(i, c["chunk_id"], c["article_id"], c["page_id"], c["ordinal"], c["text"], c["title"], c["text_hash"],
+              json.dumps(tokens[i], ensure_ascii=False)) for i, c in enumerate(chunks)],
         )
         db.commit()
     finally:
         db.close()
 
-    issues = {(p["paper"], p["date"]) for p in pages}
-    return {
-        "vector_index": {
-            "type": type(index).__name__,
-            "metric": "inner_product",
-            "hnsw_threshold": hnsw_threshold,
-            **({"hnsw_m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, "ef_search": HNSW_EF_SEARCH}
-               if isinstance(index, faiss.IndexHNSWFlat) else {}),
-        },
-        "bm25": {**BM25_PARAMS, "library": "bm25s", "vocab": len(retriever.vocab_dict) if chunks else 0},
-        "papers": papers,
-        "counts": {
-            "papers": len(papers),
-            "issues": len(issues),
-            "pages": len(pages),
-            "articles": len(articles),
-            "chunks": len(chunks),
-        },
-    }
-
 
 def read_rows(db_path: Path, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
     """One-off read of an older version's SQLite (used by incremental builds)."""
-    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    db = sqlite3.connect(sqlite_uri(db_path), uri=True)
     db.row_factory = sqlite3.Row
     try:
         return db.execute(sql, params).fetchall()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.retrieve import is_near_duplicate, rrf_scores, search, shingles
+from qa.scope import question_scope
+from qa.search import is_near_duplicate, rrf_scores, search, shingles
 from qa.types import Article, Filters, Page
 
 
@@ -47,16 +48,19 @@ def _pages() -> list[Page]:
 
 def test_filters_apply_inside_both_searches(tmp_path, fake_embedder):
     from qa.index import build_from_pages
-    from qa.store import IndexReader
+    from qa.index import IndexReader
 
     build_from_pages(_pages(), ["/a"], tmp_path, embedder=fake_embedder, progress=False)
     reader = IndexReader.open(tmp_path)
-    hits = search(reader, fake_embedder, "防汛抗旱", Filters(date_from="2025-07-28", date_to="2025-07-28"), top_k=1)
-    assert [h.citation.date for h in hits] == ["2025-07-28"]
-    hits = search(reader, fake_embedder, "防汛抗旱", Filters(page=2), top_k=1)
-    assert [h.citation.page for h in hits] == [2]
-    assert search(reader, fake_embedder, "防汛抗旱", Filters(paper="人民日报")) == []
-    unfiltered = search(reader, fake_embedder, "防汛抗旱", Filters(), top_k=3)
+
+    def scoped(filters: Filters, top_k: int = 5):
+        scope = question_scope(reader, "防汛抗旱", filters)
+        return search(reader, fake_embedder, scope.query, scope.allowed, top_k)
+
+    assert [h.citation.date for h in scoped(Filters(date_from="2025-07-28", date_to="2025-07-28"), 1)] == ["2025-07-28"]
+    assert [h.citation.page for h in scoped(Filters(page=2), 1)] == [2]
+    assert scoped(Filters(paper="人民日报")) == []
+    unfiltered = scoped(Filters(), 3)
     # Nine identical reprints collapse to one; the other, different passage stays.
     assert sorted(h.citation.date[:7] for h in unfiltered) == ["2025-07", "2025-08"]
     assert unfiltered[0].citation.date.startswith("2025-08")

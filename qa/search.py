@@ -1,4 +1,5 @@
-"""Hybrid retrieval: FAISS and BM25 candidates, both filtered inside the search, fused by rank.
+"""Hybrid search: FAISS and BM25 candidates, both restricted to the scope's rows inside the search,
+fused by rank.
 
 Reciprocal-rank fusion (RRF) needs no score calibration between the two searches, which is
 why it is the default; the per-search weights were tuned on the CMRC dev set
@@ -15,8 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.tokenize import tokenize
-from qa.types import Citation, Filters, Hit
+from qa.text import char_ngrams
+from qa.tokens import tokenize
+from qa.types import Citation, Hit
 
 RRF_K = 60
 DENSE_WEIGHT = 1.0
@@ -51,11 +53,12 @@ def rrf_scores(ranked_lists: list[list[int]], k: int = RRF_K, weights: list[floa
 
 
 def shingles(text: str, n: int = DUPLICATE_SHINGLE) -> set[str]:
-    """Character n-grams of the text without whitespace: ``shingles("甲乙丙丁戊", 4) -> {"甲乙丙丁", "乙丙丁戊"}``."""
-    s = "".join(text.split())
-    if len(s) <= n:
-        return {s} if s else set()
-    return {s[i : i + n] for i in range(len(s) - n + 1)}
+    """Character n-grams of the text without whitespace, for near-duplicate detection.
+
+    >>> sorted(shingles("甲乙丙丁戊"))
+    ['乙丙丁戊', '甲乙丙丁']
+    """
+    return char_ngrams(text, n)
 
 
 def is_near_duplicate(a: set[str], b: set[str], threshold: float = DUPLICATE_OVERLAP) -> bool:
@@ -65,30 +68,18 @@ def is_near_duplicate(a: set[str], b: set[str], threshold: float = DUPLICATE_OVE
     return len(a & b) / min(len(a), len(b)) >= threshold
 
 
-def allowed_rows(reader, filters: Filters, extra: np.ndarray | None = None) -> np.ndarray | None:
-    """Rows that pass the filters (None: no filter), widened by ``extra`` rows (e.g. passages that name the asked year)."""
-    rows = reader.rows_matching(filters.date_from, filters.date_to, filters.paper, filters.page)
-    if rows is None or extra is None or len(extra) == 0:
-        return rows
-    return np.union1d(rows, extra).astype(np.int64)
-
-
 def search(
     reader,
     embedder,
     query: str,
-    filters: Filters | None = None,
+    allowed: np.ndarray | None,
     top_k: int = 5,
     *,
-    allowed: np.ndarray | None = None,
     fusion: Fusion | None = None,
     collapse: bool = True,
 ) -> list[Hit]:
-    """The ``top_k`` best passages for ``query`` among ``allowed`` rows (computed from ``filters`` if not given)."""
+    """The ``top_k`` best passages for ``query`` among ``allowed`` rows (None: the whole archive)."""
     fusion = fusion or Fusion()
-    filters = filters or Filters()
-    if allowed is None:
-        allowed = allowed_rows(reader, filters)
     if allowed is not None and len(allowed) == 0:
         return []
     qvec = embedder.encode_queries([query])[0]

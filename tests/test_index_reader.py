@@ -11,8 +11,8 @@ import pytest
 
 from qa.errors import BadInput, IndexFormatError, IndexMissing
 from qa.index import build_from_pages
-from qa.store import IndexReader, current_version
-from qa.tokenize import tokenize
+from qa.index import IndexReader, current_version
+from qa.tokens import tokenize
 from qa.types import Article, Page
 
 ROOT = "/arch"

@@ -1,28 +1,18 @@
-"""One index version on disk: FAISS vectors, BM25, and page/article/chunk metadata in SQLite.
+"""Reading one published index version: searches, filters and records, safe to share between threads.
 
-Files in a version folder (``index/v000007/``), all written by :func:`write_store`:
+The files it reads are named in ``qa.index.layout`` and written by ``qa.index.writer``.
+FAISS and numpy searches are read-only; SQLite gets one read-only connection per thread.
+Usage (an index of the seeds)::
 
-- ``vectors.npy`` float32 (n, dim), L2-normalised — kept so the next build reuses vectors;
-- ``dense.faiss`` ``IndexFlatIP`` (exact) below ``HNSW_THRESHOLD`` vectors, ``IndexHNSWFlat``
-  with the inner-product metric above it (faiss.write_index, no pickle);
-- ``bm25/`` bm25s' own JSON + .npy files (saved and loaded with ``allow_pickle=False``);
-- ``meta.sqlite`` tables pages, articles, chunks (``chunks.row`` = position in the three above);
-- ``row_date.npy``/``row_page.npy``/``row_paper.npy`` int32 per row, so filters are numpy masks.
-
-Reading is :class:`IndexReader` (below); building and atomic publishing are in qa/index.py.
-
-Example::
-
-    >>> r = IndexReader.open(Path("index"))           # the live version named by index/CURRENT
-    >>> rows = r.rows_matching("2025-07-29", "2025-07-29", None, None)
-    >>> r.dense_search(embedder.encode_queries(["防汛要求"])[0], k=5, allowed=rows)
-    [(12, 0.87), (3, 0.85), ...]
-    >>> r.chunk_records([12])[0]["title"]
-    '全力以赴做好防汛工作'
+    r = IndexReader.open(Path("index"))           # the live version named by index/CURRENT
+    rows = r.rows_matching("2025-07-29", "2025-07-29")
+    r.dense_search(embedder.encode_queries(["防汛要求"])[0], k=5, allowed=rows)   # [(12, 0.87), ...]
+    r.chunk_records([12])[0]["title"]             # '全面压实政治责任 落实落细各项防汛措施'
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import sqlite3
 import threading
@@ -32,20 +22,10 @@ import bm25s
 import faiss
 import numpy as np
 
-from .errors import BadInput, EmbedderMismatch, IndexFormatError, IndexMissing
-from .store_write import HNSW_EF_SEARCH
-
-FORMAT_VERSION = 1
-CURRENT = "CURRENT"
-
-
-def current_version(index_dir: Path) -> str | None:
-    """Name of the live version folder (contents of ``CURRENT``), or None when there is none."""
-    try:
-        name = (Path(index_dir) / CURRENT).read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
-        return None
-    return name or None
+from ..errors import BadInput, EmbedderMismatch, IndexFormatError
+from ..text import date_number
+from .layout import BM25, DB, DENSE, ROW_DATE, ROW_PAGE, ROW_PAPER, VECTORS, live_folder, read_meta, sqlite_uri
+from .writer import HNSW_EF_SEARCH
 
 
 class IndexReader:
@@ -62,51 +42,38 @@ class IndexReader:
         self.dim: int = int(meta["embedder"]["dim"])
         self.n_chunks: int = int(meta["counts"]["chunks"])
         self._papers: list[str] = list(meta.get("papers", []))
-        self._faiss = faiss.read_index(str(self.path / "dense.faiss"))
+        self._faiss = faiss.read_index(str(self.path / DENSE))
         self._is_hnsw = isinstance(self._faiss, faiss.IndexHNSWFlat)
-        self._vectors = np.load(self.path / "vectors.npy", mmap_mode="r", allow_pickle=False)
-        self._row_date = np.load(self.path / "row_date.npy", allow_pickle=False)
-        self._row_page = np.load(self.path / "row_page.npy", allow_pickle=False)
-        self._row_paper = np.load(self.path / "row_paper.npy", allow_pickle=False)
+        self._vectors = np.load(self.path / VECTORS, mmap_mode="r", allow_pickle=False)
+        self._row_date = np.load(self.path / ROW_DATE, allow_pickle=False)
+        self._row_page = np.load(self.path / ROW_PAGE, allow_pickle=False)
+        self._row_paper = np.load(self.path / ROW_PAPER, allow_pickle=False)
         self._bm25 = None
         if self.n_chunks:
-            self._bm25 = bm25s.BM25.load(str(self.path / "bm25"), load_corpus=False, mmap=False, allow_pickle=False)
+            self._bm25 = bm25s.BM25.load(str(self.path / BM25), load_corpus=False, mmap=False, allow_pickle=False)
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         self._mentions: dict[tuple, np.ndarray] = {}  # (patterns, paper) -> rows; a version never changes
+        # Per-version facts every question needs: read once, not per request.
+        self._issue_dates: dict[str | None, list[str]] = {None: self._query_issue_dates(None)}
 
     @classmethod
     def open(cls, index_dir: Path) -> "IndexReader":
         """Open the version named by ``index_dir/CURRENT``."""
-        index_dir = Path(index_dir)
-        name = current_version(index_dir)
-        if name is None:
-            raise IndexMissing(f"索引不存在：{index_dir} 下没有已发布的索引。请先运行 `qa index seeds/` 建立索引。")
-        path = index_dir / name
-        try:
-            meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-        except FileNotFoundError as e:
-            raise IndexMissing(f"索引版本 {name} 不完整或已被删除（{path}）。请重新运行 `qa index seeds/`。") from e
-        except ValueError as e:
-            raise IndexFormatError(f"索引 {path} 的 meta.json 已损坏：{e}。请运行 `qa index --rebuild` 重建。") from e
-        if meta.get("format_version") != FORMAT_VERSION:
-            raise IndexFormatError(
-                f"索引 {path} 的格式版本为 {meta.get('format_version')}，本程序需要 {FORMAT_VERSION}。"
-                "请运行 `qa index --rebuild 路径…` 重建索引。"
-            )
+        path = live_folder(Path(index_dir))
+        meta = read_meta(path)
         try:
             return cls(path, meta)
-        except (OSError, RuntimeError, KeyError, ValueError) as e:
-            raise IndexFormatError(f"索引 {path} 无法读取（{e}）。请运行 `qa index --rebuild` 重建。") from e
+        except (OSError, RuntimeError, KeyError, ValueError, sqlite3.Error) as e:
+            raise IndexFormatError(f"索引 {path} 无法读取（{e}）。请运行 `qa index --rebuild 路径…` 重建。") from e
 
     # --- SQLite, one connection per thread -------------------------------------------------
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            # The version folder never changes once published, so read-only + immutable is safe
-            # and skips file locking entirely.
-            db = sqlite3.connect(f"file:{self.path / 'meta.sqlite'}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+            # A published version never changes, so read-only + immutable is safe and skips locking.
+            db = sqlite3.connect(sqlite_uri(self.path / DB), uri=True, check_same_thread=False)
             db.row_factory = sqlite3.Row
             self._local.db = db
             with self._conns_lock:
@@ -176,7 +143,7 @@ class IndexReader:
         return hits
 
     def bm25_search(self, tokens: list[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Top-``k`` rows by BM25 over ``tokens`` (see qa.tokenize), score > 0 only; filter inside scoring."""
+        """Top-``k`` rows by BM25 over ``tokens`` (see qa.tokens), score > 0 only; filter inside scoring."""
         if self._bm25 is None or k <= 0 or not tokens or (allowed is not None and len(allowed) == 0):
             return []
         ids = self._bm25.get_tokens_ids([t for t in tokens if t])
@@ -231,11 +198,31 @@ class IndexReader:
         return result
 
     def issue_dates(self, paper: str | None = None) -> list[str]:
-        """Distinct issue dates, ascending (of one paper when given)."""
+        """Distinct issue dates, ascending (of one paper when given); cached per version."""
+        dates = self._issue_dates.get(paper)
+        if dates is None:
+            dates = self._issue_dates[paper] = self._query_issue_dates(paper)
+        return dates
+
+    def has_issues(self, date_from: str, date_to: str, paper: str | None = None) -> bool:
+        """Was any issue printed between the two ISO dates (inclusive)?"""
+        dates = self.issue_dates(paper)
+        i = bisect.bisect_left(dates, date_from)
+        return i < len(dates) and dates[i] <= date_to
+
+    def _query_issue_dates(self, paper: str | None) -> list[str]:
         sql, args = "SELECT DISTINCT date FROM pages", ()
         if paper is not None:
             sql, args = sql + " WHERE paper = ?", (paper,)
         return [r[0] for r in self._db().execute(sql + " ORDER BY date", args)]
+
+    def rows_of_articles(self, article_ids: list[str]) -> np.ndarray:
+        """Sorted rows of the chunks of these articles (a follow-up about "this report")."""
+        ids = list(dict.fromkeys(article_ids))
+        if not ids:
+            return np.zeros(0, dtype=np.int64)
+        sql = f"SELECT row FROM chunks WHERE article_id IN ({','.join('?' * len(ids))})"
+        return np.array(sorted(r[0] for r in self._db().execute(sql, ids)), dtype=np.int64)
 
     def page(self, date: str, page: int, paper: str | None = None) -> dict | None:
         """One printed page with its articles in page order; pages split over several records are merged."""
@@ -265,8 +252,7 @@ class IndexReader:
     def rows_containing(self, patterns: list[str], paper: str | None = None) -> np.ndarray:
         """Rows whose chunk text or title contains any of ``patterns`` (a substring scan, cached per version).
 
-        >>> reader.rows_containing(["2025年"])          # passages that name the year 2025
-        array([ 3, 17, 18])
+        ``reader.rows_containing(["2025年"])`` -> the rows of passages that name the year 2025.
         """
         if not patterns:
             return np.zeros(0, dtype=np.int64)
@@ -289,6 +275,21 @@ class IndexReader:
         return dict(self.meta["counts"])
 
 
+def index_stats(index_dir: Path) -> dict:
+    """Figures for ``qa stats``: what is in the live version and how big it is."""
+    with IndexReader.open(Path(index_dir)) as r:
+        dates = r.issue_dates()
+        c = r.counts()
+        size = sum(p.stat().st_size for p in r.path.rglob("*") if p.is_file())
+        return {
+            "version": r.version, "built_at": r.meta.get("built_at"), "papers": r.meta.get("papers", []),
+            "first_issue": dates[0] if dates else None, "last_issue": dates[-1] if dates else None,
+            "issues": c["issues"], "pages": c["pages"], "articles": c["articles"], "chunks": c["chunks"],
+            "embedder": r.embedder_name, "dim": r.dim, "vector_index": r.meta["vector_index"]["type"],
+            "chunking": r.meta.get("chunking"), "size_bytes": size,
+        }
+
+
 def check_embedder(reader: IndexReader, embedder) -> None:
     """Raise EmbedderMismatch unless ``embedder`` is the one the index was built with (name and dim)."""
     if reader.embedder_name != embedder.name or reader.dim != int(embedder.dim):
@@ -301,8 +302,7 @@ def check_embedder(reader: IndexReader, embedder) -> None:
 
 def _date_bound(value: str, *, low: bool) -> int:
     """``2025-07`` -> 20250700 (low) / 20250799 (high); full dates map to themselves."""
-    digits = value.replace("-", "")
-    if not digits.isdigit() or len(digits) not in (4, 6, 8):
-        raise BadInput(f"日期「{value}」格式不对，应为 YYYY-MM-DD。")
-    pad = "0" if low else "9"
-    return int(digits + pad * (8 - len(digits)))
+    try:
+        return date_number(value, low=low)
+    except ValueError:
+        raise BadInput(f"日期「{value}」格式不对，应为 YYYY-MM-DD。") from None

@@ -1,0 +1,169 @@
+"""What a build will do, decided before any work: the live version it starts from, which pages make up
+the new version (kept, added, changed, removed), and the chunk rows they give.
+
+The build (``qa.index.build``) then only executes: reuse or embed -> write -> seal -> publish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+from ..chunk import DEFAULT, ChunkSettings, chunk_article, embedding_text
+from ..embed import Embedder, load_embedder
+from ..errors import QAError
+from ..types import Article, Page
+from .layout import DB, current_version, read_meta
+from .writer import read_rows
+
+
+@dataclass
+class Live:
+    """The version a build starts from (``folder`` None: start empty) and what changed since it."""
+
+    name: str | None
+    folder: Path | None
+    meta: dict | None
+    embedder: Embedder
+    settings: ChunkSettings
+    reason: str | None = None  # why everything is re-chunked or re-embedded, for the log and report
+    model_changed: bool = False
+
+
+@dataclass
+class PagePlan:
+    """Page records (SQLite ``pages`` columns) with their articles, in index order, and the counts."""
+
+    records: list[tuple[dict, list[Article]]] = field(default_factory=list)
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+
+    @property
+    def unchanged(self) -> bool:
+        return not (self.added or self.changed or self.removed)
+
+
+@dataclass
+class ChunkRows:
+    """Everything the writer needs besides vectors and tokens; ``texts[i]`` is what row i embeds."""
+
+    pages: list[dict] = field(default_factory=list)
+    articles: list[dict] = field(default_factory=list)
+    chunks: list[dict] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+
+
+def page_hash(page: Page) -> str:
+    """Content hash of everything about a page that reaches the index."""
+    arts = [(a.article_id, a.title, a.pre_title, a.subtitle, a.byline, a.body, a.captions, a.refs) for a in page.articles]
+    key = [page.paper, page.date, page.page, page.page_name, page.issue_no, page.source, page.text, arts]
+    return hashlib.sha1(json.dumps(key, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def live_state(index_dir: Path, *, rebuild: bool, model: str | None, embedder: Embedder | None,
+               settings: ChunkSettings | None, log: Callable[[str], None]) -> Live:
+    """The live version (unless ``rebuild``), the embedder and chunk settings to build with, and any full-redo reason."""
+    name = current_version(index_dir)
+    meta = None
+    if name:
+        try:
+            meta = read_meta(index_dir / name)
+        except QAError:
+            log(f"现有索引 {name} 无法读取或格式版本不同，无法增量更新，只用本次给出的路径重建。")
+    if embedder is None:  # without --model, keep the model the index was built with (even on --rebuild)
+        embedder = load_embedder(model or (meta["embedder"]["name"] if meta else None))
+    if rebuild or meta is None:
+        return Live(None, None, None, embedder, settings or DEFAULT)
+    old_settings = ChunkSettings(**{"scheme": 1, **meta["chunking"]})  # indexes from before `scheme` are scheme 1
+    # Keep the live index's sizes, but always chunk with this program's scheme.
+    settings = settings or replace(old_settings, scheme=DEFAULT.scheme)
+    live = Live(name, index_dir / name, meta, embedder, settings)
+    # A vector depends only on (model, embedded text): a new model re-embeds everything; new chunk
+    # settings re-chunk everything, and only chunk texts that come out identical keep their vectors.
+    old = meta["embedder"]
+    if old["name"] != embedder.name or int(old["dim"]) != int(embedder.dim):
+        live.reason, live.model_changed = f"向量模型由「{old['name']}」改为「{embedder.name}」", True
+        log(f"{live.reason}，全部段落重新向量化。")
+    elif old_settings != settings:
+        live.reason = f"分块设置由 {meta['chunking']} 改为 {settings.to_json()}"
+        log(f"{live.reason}，全部重新分块，文本未变的段落复用原有向量。")
+    return live
+
+
+def _under(page_id: str, page_root: str, roots: list[str]) -> bool:
+    """Was this page found (or should it have been found) under one of ``roots``?"""
+    for r in roots:
+        if page_root == r or page_id == r or page_id.startswith(r.rstrip(os.sep) + os.sep) or page_id.startswith(r + "#"):
+            return True
+    return False
+
+
+def plan_pages(pages: list[Page], roots: list[str], live: Live, log: Callable[[str], None]) -> PagePlan:
+    """Pages of the new version: the live ones not under ``roots``, plus every page read now."""
+    roots = [os.path.abspath(r) for r in roots]
+    by_id = {p.page_id: p for p in pages}  # a later duplicate replaces an earlier one
+    new_hash = {pid: page_hash(p) for pid, p in by_id.items()}
+    old_pages = {r["page_id"]: dict(r) for r in read_rows(live.folder / DB, "SELECT * FROM pages")} if live.folder else {}
+    kept = {pid: r for pid, r in old_pages.items() if pid not in by_id and not _under(pid, r["root"] or "", roots)}
+    plan = PagePlan(
+        added=sum(1 for pid in by_id if pid not in old_pages),
+        changed=sum(1 for pid in by_id if pid in old_pages and old_pages[pid]["content_hash"] != new_hash[pid]),
+        removed=sum(1 for pid in old_pages if pid not in by_id and pid not in kept),
+    )
+    if plan.unchanged and not live.reason and live.folder:
+        return plan
+    old_arts = _old_articles(live.folder / DB) if live.folder else {}
+    plan.records = [(r, old_arts.get(pid, [])) for pid, r in kept.items()]
+    for pid, p in by_id.items():
+        unchanged = pid in old_pages and old_pages[pid]["content_hash"] == new_hash[pid]
+        arts = old_arts.get(pid, []) if unchanged else _segment(p, log)  # unchanged pages skip segmentation
+        rec = {"page_id": pid, "paper": p.paper, "date": p.date, "page": p.page, "page_name": p.page_name,
+               "issue_no": p.issue_no, "source": p.source, "root": p.root, "content_hash": new_hash[pid], "text": p.text}
+        plan.records.append((rec, arts))
+    plan.records.sort(key=lambda ra: (ra[0]["date"], ra[0]["paper"], ra[0]["page"] or 0, ra[0]["page_id"]))
+    return plan
+
+
+def chunk_rows(plan: PagePlan, settings: ChunkSettings) -> ChunkRows:
+    """Page, article and chunk rows in index order; chunk ``text_hash`` keys vector and token reuse."""
+    rows = ChunkRows()
+    for rec, arts in plan.records:
+        rows.pages.append(rec)
+        for i, a in enumerate(arts):
+            rows.articles.append({"article_id": a.article_id, "page_id": rec["page_id"], "ordinal": i, "title": a.title,
+                                  "pre_title": a.pre_title, "subtitle": a.subtitle, "byline": a.byline, "body": a.body,
+                                  "captions": list(a.captions), "refs": list(a.refs)})
+            for c in chunk_article(a, rec["page_id"], settings):
+                t = embedding_text(c)
+                rows.texts.append(t)
+                rows.chunks.append({**asdict(c), "text_hash": text_hash(t)})
+    return rows
+
+
+def _segment(page: Page, log: Callable[[str], None]) -> list[Article]:
+    """Articles of a page; the whole page as one untitled article when segmentation finds none."""
+    from ..segment import segment_page
+
+    arts = list(page.articles) or segment_page(page)
+    if not arts and page.text.strip():
+        arts = [Article(article_id=f"{page.source}#a0", title=None, body=page.text.strip())]
+    return arts
+
+
+def _old_articles(db: Path) -> dict[str, list[Article]]:
+    out: dict[str, list[Article]] = {}
+    for a in read_rows(db, "SELECT * FROM articles ORDER BY page_id, ordinal"):
+        out.setdefault(a["page_id"], []).append(Article(
+            article_id=a["article_id"], title=a["title"], body=a["body"] or "", pre_title=a["pre_title"],
+            subtitle=a["subtitle"], byline=a["byline"], captions=json.loads(a["captions"] or "[]"),
+            refs=json.loads(a["refs"] or "[]")))
+    return out
