@@ -23,7 +23,7 @@ newspaper reader more than an honest "not found".
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from qa.text import LINE_END, plain_sentences, word_bigrams
 from qa.tokens import tokenize
@@ -63,6 +63,9 @@ W_WANTED = 0.15  # holds what the question asks for (a number for 多少, a date
 # sentences are scored lexically; the passages' own cosine scores still count in ``evidence``.
 ADD_ONLY_WANTED = True  # see compose_answer: further sentences of a 多少 answer must hold a number
 KEEP = 0.75  # further sentences must score at least this share of the best one
+# ... and share at least this much of the best sentence's wording overlap with the question: rank and
+# context alone let a filler sentence of the same passage (「…系统工程。」) ride along.
+KEEP_LEXICAL = 0.25
 
 # Words that only make a sentence a question; they must not count as overlap.
 _QUESTION_WORDS = re.compile(
@@ -97,6 +100,7 @@ class ComposedAnswer:
     text: str
     found: bool
     passages: list[Hit]
+    evidence: float = 0.0  # the strongest passage's evidence (see ``evidence``); 0 without passages
 
 
 def is_when_question(question: str) -> bool:
@@ -197,9 +201,23 @@ def _trim(text: str, limit: int) -> str:
 
 
 def _reorder(hits: list[Hit], cited: list[int]) -> tuple[list[Hit], dict[int, int]]:
-    """Cited hits first in citation order, then the rest: markers then read [1], [2], … ."""
+    """Source cards: cited hits first in citation order, then the rest, so markers read [1], [2], …;
+    chunks of one article share one card (their texts joined in article order)."""
     order = list(dict.fromkeys(cited)) + [i for i in range(len(hits)) if i not in cited]
-    return [hits[i] for i in order], {old: new + 1 for new, old in enumerate(order)}
+    cards: dict[str, list[Hit]] = {}
+    number: dict[int, int] = {}
+    for i in order:
+        same = cards.setdefault(hits[i].citation.article_id, [])
+        same.append(hits[i])
+        number[i] = list(cards).index(hits[i].citation.article_id) + 1
+    return [_one_card(same) for same in cards.values()], number
+
+
+def _one_card(hits: list[Hit]) -> Hit:
+    if len(hits) == 1:
+        return hits[0]
+    parts = sorted(hits, key=lambda h: h.row)
+    return replace(hits[0], text="\n".join(h.text for h in parts))
 
 
 def _when_answer(hits: list[Hit], relevant: list[int]) -> tuple[str, list[Hit]]:
@@ -222,11 +240,11 @@ def compose_answer(question: str, hits: list[Hit], *, max_sentences: int = 3, ma
     cands, per_hit = _score_sentences(question, hits, _tokens(_content(question)))
     strongest = max(per_hit)
     if strongest < MIN_EVIDENCE:
-        return ComposedAnswer(NOT_FOUND, False, hits)
+        return ComposedAnswer(NOT_FOUND, False, _reorder(hits, [])[0], strongest)
     if is_when_question(question):
         relevant = [i for i, e in enumerate(per_hit) if e >= max(MIN_EVIDENCE, 0.5 * strongest)]
         text, passages = _when_answer(hits, relevant)
-        return ComposedAnswer(text, True, passages)
+        return ComposedAnswer(text, True, passages, strongest)
     # Sentences of passages without evidence are never quoted.
     cands = [c for c in cands if per_hit[c.hit] >= MIN_EVIDENCE]
     picked: list[_Cand] = []
@@ -234,6 +252,8 @@ def compose_answer(question: str, hits: list[Hit], *, max_sentences: int = 3, ma
     for c in cands:
         if len(picked) >= max_sentences or (picked and c.score < KEEP * picked[0].score):
             break
+        if picked and c.lex < KEEP_LEXICAL * picked[0].lex:
+            continue
         if any(_similar(c.text, p.text) for p in picked):
             continue
         if picked and not c.has_wanted and ADD_ONLY_WANTED:
@@ -244,9 +264,9 @@ def compose_answer(question: str, hits: list[Hit], *, max_sentences: int = 3, ma
         c.text, used = text, used + len(text)
         picked.append(c)
     if not picked:  # evidence from the cosine alone, but no quotable sentence
-        return ComposedAnswer(NOT_FOUND, False, hits)
+        return ComposedAnswer(NOT_FOUND, False, _reorder(hits, [])[0], strongest)
     # Reading order: passages by their best sentence's rank, sentences in passage order.
     hit_order = list(dict.fromkeys(c.hit for c in picked))
     picked.sort(key=lambda c: (hit_order.index(c.hit), c.pos))
     passages, number = _reorder(hits, hit_order)
-    return ComposedAnswer("".join(f"{c.text}[{number[c.hit]}]" for c in picked), True, passages)
+    return ComposedAnswer("".join(f"{c.text}[{number[c.hit]}]" for c in picked), True, passages, strongest)

@@ -39,6 +39,13 @@ class Scope:
     def is_empty(self) -> bool:
         return self.allowed is not None and len(self.allowed) == 0
 
+    def without_period(self, reader) -> "Scope":
+        """The same question over every date (the paper and page filters stay): the scope to check
+        when the asked period holds only weak evidence, so that it never hides the one real answer."""
+        filters = replace(self.filters, date_from=None, date_to=None)
+        allowed = reader.rows_matching(None, None, filters.paper, filters.page)
+        return Scope(self.question, self.query, filters, None, allowed)
+
 
 def out_of_archive_message(label: str) -> str:
     """「档案中没有2010年的报纸。」 — the asked period is not in the archive at all."""

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .answer import NOT_FOUND, compose_answer
+from .answer import NOT_FOUND, ComposedAnswer, compose_answer
 from .config import DEFAULT_TOP_K
 from .embed import Embedder, load_embedder
 from .index import IndexReader, check_embedder, current_version
@@ -22,6 +22,14 @@ from .tokens import tokenize
 from .types import Answer, Filters
 
 log = logging.getLogger(__name__)
+
+# A question's period is a strong hint, not a wall: when the passages inside it give only weak
+# evidence (below WEAK_EVIDENCE; MIN_EVIDENCE is 0.45), the whole archive is searched as well, and
+# an answer from outside the period that is clearly stronger (by OUTSIDE_MARGIN) is given, saying so.
+# 「聊城市属企业上半年资产总额达到多少？」 asked of the seeds reads 「上半年」 as 2026 (in-period
+# evidence 0.45, an unrelated sentence) while the 2025-07-29 page holds 1050亿元 (evidence 0.80).
+WEAK_EVIDENCE = 0.6
+OUTSIDE_MARGIN = 0.2
 
 
 @dataclass(frozen=True)
@@ -50,10 +58,21 @@ def answer_question(engine: Engine, question: str, top_k: int = DEFAULT_TOP_K, f
         kind = OUT_OF_ARCHIVE if scope.refusal else None
         return Answer(scope.question, scope.refusal or NOT_FOUND, False, scope.filters, [], _ms(started),
                       engine.reader.version, refusal=kind)
-    hits = search(engine.reader, engine.embedder, scope.query, scope.allowed, top_k)
-    composed = compose_answer(scope.question, hits)
-    return Answer(scope.question, composed.text, composed.found, scope.filters, composed.passages, _ms(started),
+    composed = _compose(engine, scope, top_k)
+    text = composed.text
+    if scope.period is not None and composed.evidence < WEAK_EVIDENCE:
+        wider = scope.without_period(engine.reader)
+        outside = _compose(engine, wider, top_k)
+        if outside.found and outside.evidence >= composed.evidence + OUTSIDE_MARGIN:
+            text = f"（{scope.period.label}的报道中没有找到可靠的答案，以下出自其他日期。）" + outside.text
+            scope, composed = wider, outside
+    return Answer(scope.question, text, composed.found, scope.filters, composed.passages, _ms(started),
                   engine.reader.version)
+
+
+def _compose(engine: Engine, scope, top_k: int) -> ComposedAnswer:
+    hits = search(engine.reader, engine.embedder, scope.query, scope.allowed, top_k)
+    return compose_answer(scope.question, hits)
 
 
 def _ms(started: float) -> float:

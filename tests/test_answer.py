@@ -50,12 +50,15 @@ QUESTION_207 = "2025年聊城新增省级以上专精特新中小企业多少家
 MARKER = re.compile(r"\[(\d+)\]")
 
 
-def cite(date: str, title: str, page: int = 1) -> Citation:
-    return Citation("聊城日报", date, None, page, None, title, f"{date}#{title}", f"seeds/{date}.txt")
+def cite(date: str, title: str, article_id: str, page: int = 1) -> Citation:
+    return Citation("聊城日报", date, None, page, None, title, article_id, f"seeds/{date}.txt")
 
 
-def hit(n: int, text: str, date: str = "2026-04-01", title: str = "问需于企 精准滴灌", **kw) -> Hit:
-    return Hit(row=n, chunk_id=f"c{n}", score=1.0 / (n + 1), text=text, citation=cite(date, title), **kw)
+def hit(n: int, text: str, date: str = "2026-04-01", title: str = "问需于企 精准滴灌", article: str | None = None,
+        **kw) -> Hit:
+    """Hit ``n`` (row n); each hit is its own article unless ``article`` names a shared one."""
+    citation = cite(date, title, article or f"{date}#{title}#{n}")
+    return Hit(row=n, chunk_id=f"c{n}", score=1.0 / (n + 1), text=text, citation=citation, **kw)
 
 
 def markers_ok(answer) -> None:
@@ -90,7 +93,7 @@ def test_when_question_lists_distinct_reports_oldest_first():
     hits = [
         hit(0, SMEs_2026),
         hit(1, SMEs_2025, "2025-07-29", "让“小体量”更有“含金量”"),
-        hit(3, SMEs_2026.replace("梯次培育", "")),  # another chunk of the same report
+        hit(3, SMEs_2026.replace("梯次培育", ""), article="2026-04-01#问需于企 精准滴灌#0"),  # another chunk of it
         hit(4, FINANCE_2025, "2025-07-29", "筑牢地方经济发展“压舱石”"),
     ]
     ans = compose_answer(q, hits)
@@ -100,8 +103,16 @@ def test_when_question_lists_distinct_reports_oldest_first():
         "聊城日报 2026-04-01 第1版《问需于企 精准滴灌》[2]"
     )
     assert ans.passages[0].citation.date == "2025-07-29" and ans.passages[1].citation.date == "2026-04-01"
-    assert len(ans.passages) == 4  # the repeat and the unrelated hit stay as leads
+    assert len(ans.passages) == 3  # the unrelated hit stays as a lead; the other chunk joined its article's card
     markers_ok(ans)
+
+
+def test_chunks_of_one_article_share_one_source_card_in_article_order():
+    hits = [hit(5, SMEs_2026, article="a"), hit(2, GROWTH_2026, article="a"), hit(3, FLOOD_2025, "2025-07-29", article="b")]
+    ans = compose_answer(QUESTION_207, hits)
+    assert ans.found and [p.citation.article_id for p in ans.passages] == ["a", "b"]
+    assert ans.passages[0].text == GROWTH_2026 + "\n" + SMEs_2026  # row 2 before row 5
+    assert set(MARKER.findall(ans.text)) == {"1"}
 
 
 @pytest.mark.parametrize(
