@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Installs everything the project needs into ./.venv (and, as root, the Debian packages for
-# the browser tests and the CJK font for PDF tests). Safe to re-run.
+# Installs the project into ./.venv. Safe to re-run.
+#   bash scripts/install.sh main   what the main job needs: the package and its run-time dependencies
+#   bash scripts/install.sh test   (default) also the Debian packages and Python extras the tests use
 set -euo pipefail
 cd "$(dirname "$0")/.."
+MODE="${1:-test}"
 
 # chromium + driver: browser tests; chromium-l10n: Chinese date inputs; fonts-wqy-zenhei: a TrueType
 # CJK font the PDF tests write with; fonts-noto-cjk: Chinese glyphs in screenshots.
 APT_PACKAGES="chromium chromium-driver chromium-l10n fonts-wqy-zenhei fonts-noto-cjk"
-if ! dpkg -s $APT_PACKAGES >/dev/null 2>&1 && [ "${QA_SKIP_APT:-0}" != 1 ]; then
+if [ "$MODE" = test ] && ! dpkg -s $APT_PACKAGES >/dev/null 2>&1 && [ "${QA_SKIP_APT:-0}" != 1 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q $APT_PACKAGES
@@ -18,6 +20,10 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
+if [ "$MODE" = main ]; then
+  .venv/bin/pip install -q -e .
+  exit 0
+fi
 # CPU build of PyTorch for the sentence-transformers backend; an unpinned torch pulls GBs of CUDA.
 .venv/bin/pip install -q torch==2.13.0
 .venv/bin/pip install -q -e ".[st,test]"
