@@ -140,22 +140,25 @@ def index(paths: tuple[str, ...], index: str | None, rebuild: bool, model: str |
 @click.option("--to", "date_to", default=None, help="最晚的出版日期，YYYY-MM-DD。")
 @click.option("--paper", default=None, help="只查这份报纸。")
 @click.option("--page", type=click.IntRange(min=1), default=None, help="只查这一版。")
-@click.option("--today", is_flag=True, help="「去年」「上个月」按今天计算，而不是按最新一期。")
+@click.option("--as-of", "as_of", default=None, metavar="DATE",
+              help="「去年」「上周」「五年前」按这一天计算（YYYY-MM-DD 或 today；默认：最新一期）。")
+@click.option("--today", is_flag=True, help="等同 --as-of today。")
 @click.option("--json", "as_json", is_flag=True, help="输出与 /api/ask 相同的 JSON。")
 @friendly_errors
-def ask(question, index, top_k, date_from, date_to, paper, page, today, as_json) -> None:
+def ask(question, index, top_k, date_from, date_to, paper, page, as_of, today, as_json) -> None:
     """从档案中回答 QUESTION，并列出编号的出处。
 
     \b
     示例：
       qa ask "2025年聊城新增省级以上专精特新中小企业多少家？"
       qa ask "去年7月，习近平对什么工作作出重要指示？" --json
+      qa ask "去年上半年市属企业资产总额达到多少？" --as-of 2026-03-01
       qa ask "防汛" --from 2025-07-01 --to 2025-07-31 --page 1
     """
     from qa.service import Service
 
-    service = Service(index_dir(index), reference_date="today" if today else None)
-    answer = service.ask(question, top_k, date_from, date_to, paper, page)
+    service = Service(index_dir(index))
+    answer = service.ask(question, top_k, date_from, date_to, paper, page, as_of=as_of or ("today" if today else None))
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return

@@ -57,7 +57,10 @@ def reference_date(reader, given: str | None = None) -> dt.date:
     if given == "today":
         return dt.date.today()
     if given:
-        return dt.date.fromisoformat(given)
+        day = parse_iso_date(given)
+        if day is None:
+            raise BadInput(f"as_of 应为 YYYY-MM-DD 格式的日期或 today，收到 {given!r}。")
+        return day
     dates = reader.issue_dates()
     return dt.date.fromisoformat(dates[-1]) if dates else dt.date.today()
 

@@ -120,9 +120,10 @@ class Service:
             return True
 
     def ask(self, question: str, top_k: int = DEFAULT_TOP_K, date_from: str | None = None, date_to: str | None = None,
-            paper: str | None = None, page: int | None = None) -> Answer:
+            paper: str | None = None, page: int | None = None, as_of: str | None = None) -> Answer:
+        """``as_of``: the day 「去年」「上周」 are resolved against (ISO or "today"; default: the newest issue)."""
         filters = Filters(date_from=date_from, date_to=date_to, paper=paper, page=page)
-        return answer_question(self.engine, question, top_k, filters, self.reference_date)
+        return answer_question(self.engine, question, top_k, filters, as_of or self.reference_date)
 
     def health(self) -> dict:
         reader = self.reader

@@ -140,3 +140,15 @@ def test_a_dateline_in_the_byline_counts_as_naming_the_day(seeds_service):
     answer = seeds_service.ask("7月28日习近平对什么工作作出重要指示？")
     assert answer.found and "防汛" in answer.answer
     assert cited(answer)[0].citation.date == "2025-07-29"
+
+
+def test_as_of_decides_what_last_year_means(seeds_service):
+    q = "去年7月，习近平对什么工作作出重要指示？"
+    assert "防汛" in seeds_service.ask(q, as_of="2026-03-01").answer
+    later = seeds_service.ask(q, as_of="2027-03-01")
+    assert (later.found, later.refusal, later.answer) == (False, "out_of_archive", "档案中没有2026年7月的报纸。")
+
+
+def test_cli_ask_rejects_a_malformed_as_of_in_one_sentence(seeds_index):
+    result = CliRunner().invoke(cli, ["ask", COUNT_Q, "--index", str(seeds_index), "--as-of", "2027-3-1"])
+    assert result.exit_code == 1 and result.stderr.startswith("错误：") and "as_of" in result.stderr
