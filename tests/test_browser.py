@@ -42,7 +42,7 @@ XSS_IMG = "<img src=x onerror=alert(1)>"
 
 def _serve(index: Path):
     """waitress on 127.0.0.1:<free port> in a daemon thread."""
-    from qa.serve import BackgroundServer
+    from qa.web.serve import BackgroundServer
     from qa.service import Service
 
     svc = Service(index, embedder=FakeEmbedder())

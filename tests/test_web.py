@@ -18,11 +18,11 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from qa.config import Settings
 from qa.errors import BadInput, IndexMissing
-from qa.openapi import openapi_document
+from qa.web.openapi import openapi_document
 from qa.types import Answer, Citation, Filters, Hit
 from qa.web import CSP, create_app
+from qa.web.app import STATIC_DIR
 
-ROOT = Path(__file__).resolve().parent.parent
 SEED_Q = "2025年聊城新增省级以上专精特新中小企业多少家？"
 
 try:
@@ -156,7 +156,7 @@ def test_static_files(fake, name, mime):
 
 
 def test_app_js_never_uses_innerhtml():
-    js = (ROOT / "web" / "app.js").read_text(encoding="utf-8")
+    js = (STATIC_DIR / "app.js").read_text(encoding="utf-8")
     code = re.sub(r"/\*.*?\*/", "", js, flags=re.S)
     for bad in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert bad not in code
@@ -164,7 +164,7 @@ def test_app_js_never_uses_innerhtml():
 
 def test_static_traversal_is_404_json(fake):
     client, _ = fake
-    assert_error(client.get("/static/../qa/web.py"), 404, "not_found")
+    assert_error(client.get("/static/../app.py"), 404, "not_found")
 
 
 # --------------------------------------------------------------------------------------------
@@ -604,8 +604,8 @@ _HYPO_APP, _ = make_app()
 
 @pytest.fixture(scope="module")
 def real_index(tmp_path_factory):
-    build_index = pytest.importorskip("qa.index").build_index
     from fakes import SEEDS, FakeEmbedder
+    from qa.index import build_index
 
     index = tmp_path_factory.mktemp("web-seeds-index")
     build_index([str(SEEDS)], index, embedder=FakeEmbedder(), progress=False)
@@ -664,7 +664,7 @@ def test_real_health_issues_pages(real_client):
 def test_access_log_middleware(caplog):
     from werkzeug.test import Client
 
-    from qa.serve import AccessLog
+    from qa.web.serve import AccessLog
 
     app, _ = make_app()
     client = Client(AccessLog(app))
