@@ -10,7 +10,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 
 from fakes import SEEDS, FakeEmbedder
 from qa.config import Settings
