@@ -6,6 +6,8 @@ documented path exists, and real responses validate against the schemas below.
 
 from __future__ import annotations
 
+import copy
+
 from qa import __version__
 from qa.config import DEFAULT_TOP_K, MAX_TOP_K
 from qa.web.api import MAX_PAGE, MAX_PAPER_CHARS, MAX_QUESTION_CHARS, PAGE_MESSAGES
@@ -207,83 +209,84 @@ def _json(ref: str, description: str) -> dict:
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
 
 
+INFO = {
+    "title": "报纸档案问答 API",
+    "version": __version__,
+    "description": "对报纸档案提问，回答引用报名、日期、版次和标题。所有错误均为 "
+    "{\"error\": {\"code\", \"message\"}}，包括服务器在交给应用之前拒绝的请求"
+    "（请求行无效 400、请求体超过 1 MB 413、请求头过大 431）。"
+    "/api/health 与 /api/config 以外的接口按客户端地址限流。",
+}
+
+PATHS: dict = {
+    "/api/ask": {
+        "post": {
+            "operationId": "ask",
+            "summary": "提问，返回带引文的回答",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AskRequest"}}},
+            },
+            "responses": {
+                "200": _json("Answer", "回答（found=false 时为拒答与线索）"),
+                "400": _error_response("JSON 无效（bad_json）或字段不合法（bad_request，消息中指明字段）"),
+                "413": _error_response("请求体超过 64 KB（payload_too_large）"),
+                "415": _error_response("Content-Type 不是 application/json（unsupported_media_type）"),
+                **_COMMON_ERRORS,
+            },
+        }
+    },
+    "/api/health": {
+        "get": {
+            "operationId": "health",
+            "summary": "服务状态、索引版本与数量统计（不限流）",
+            "responses": {"200": _json("Health", "正常"), "503": _json("Health", "尚无索引")},
+        }
+    },
+    "/api/config": {
+        "get": {
+            "operationId": "config",
+            "summary": "页面所需的限制与中文提示（不限流）",
+            "responses": {"200": _json("Config", "限制与提示")},
+        }
+    },
+    "/api/issues": {
+        "get": {
+            "operationId": "issues",
+            "summary": "档案中的各期报纸及其版面",
+            "responses": {"200": _json("Issues", "各期列表"), **_COMMON_ERRORS},
+        }
+    },
+    "/api/pages/{date}/{page}": {
+        "get": {
+            "operationId": "page",
+            "summary": "整版全文及文章分界（「查看整版」）",
+            "parameters": [
+                {"name": "date", "in": "path", "required": True, "schema": _DATE},
+                {"name": "page", "in": "path", "required": True,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
+                {"name": "paper", "in": "query", "required": False,
+                 "schema": {"type": "string", "maxLength": MAX_PAPER_CHARS}},
+            ],
+            "responses": {
+                "200": _json("Page", "整版"),
+                "400": _error_response("日期或版次格式不对"),
+                "404": _error_response("档案中没有这一版（not_found）"),
+                **_COMMON_ERRORS,
+            },
+        }
+    },
+    "/api/openapi.json": {
+        "get": {
+            "operationId": "openapi",
+            "summary": "本文档",
+            "responses": {"200": {"description": "OpenAPI 文档",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}},
+        }
+    },
+}
+
+
 def openapi_document() -> dict:
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "报纸档案问答 API",
-            "version": __version__,
-            "description": "对报纸档案提问，回答引用报名、日期、版次和标题。所有错误均为 "
-            "{\"error\": {\"code\", \"message\"}}，包括服务器在交给应用之前拒绝的请求"
-            "（请求行无效 400、请求体超过 1 MB 413、请求头过大 431）。"
-            "/api/health 与 /api/config 以外的接口按客户端地址限流。",
-        },
-        "paths": {
-            "/api/ask": {
-                "post": {
-                    "operationId": "ask",
-                    "summary": "提问，返回带引文的回答",
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AskRequest"}}},
-                    },
-                    "responses": {
-                        "200": _json("Answer", "回答（found=false 时为拒答与线索）"),
-                        "400": _error_response("JSON 无效（bad_json）或字段不合法（bad_request，消息中指明字段）"),
-                        "413": _error_response("请求体超过 64 KB（payload_too_large）"),
-                        "415": _error_response("Content-Type 不是 application/json（unsupported_media_type）"),
-                        **_COMMON_ERRORS,
-                    },
-                }
-            },
-            "/api/health": {
-                "get": {
-                    "operationId": "health",
-                    "summary": "服务状态、索引版本与数量统计（不限流）",
-                    "responses": {"200": _json("Health", "正常"), "503": _json("Health", "尚无索引")},
-                }
-            },
-            "/api/config": {
-                "get": {
-                    "operationId": "config",
-                    "summary": "页面所需的限制与中文提示（不限流）",
-                    "responses": {"200": _json("Config", "限制与提示")},
-                }
-            },
-            "/api/issues": {
-                "get": {
-                    "operationId": "issues",
-                    "summary": "档案中的各期报纸及其版面",
-                    "responses": {"200": _json("Issues", "各期列表"), **_COMMON_ERRORS},
-                }
-            },
-            "/api/pages/{date}/{page}": {
-                "get": {
-                    "operationId": "page",
-                    "summary": "整版全文及文章分界（「查看整版」）",
-                    "parameters": [
-                        {"name": "date", "in": "path", "required": True, "schema": _DATE},
-                        {"name": "page", "in": "path", "required": True,
-                         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
-                        {"name": "paper", "in": "query", "required": False,
-                         "schema": {"type": "string", "maxLength": MAX_PAPER_CHARS}},
-                    ],
-                    "responses": {
-                        "200": _json("Page", "整版"),
-                        "400": _error_response("日期或版次格式不对"),
-                        "404": _error_response("档案中没有这一版（not_found）"),
-                        **_COMMON_ERRORS,
-                    },
-                }
-            },
-            "/api/openapi.json": {
-                "get": {
-                    "operationId": "openapi",
-                    "summary": "本文档",
-                    "responses": {"200": {"description": "OpenAPI 文档",
-                                          "content": {"application/json": {"schema": {"type": "object"}}}}},
-                }
-            },
-        },
-        "components": {"schemas": SCHEMAS},
-    }
+    """The whole document; a fresh copy each call, so callers may change it freely."""
+    return copy.deepcopy({"openapi": "3.1.0", "info": INFO, "paths": PATHS, "components": {"schemas": SCHEMAS}})
