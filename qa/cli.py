@@ -67,6 +67,33 @@ def friendly_errors(func):
     return wrapper
 
 
+class ChineseBadParameter(click.BadParameter):
+    """A bad option value shown as one Chinese sentence (``错误：…``, exit status 2), not click's English."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"错误：{self.message}", err=True)
+
+
+class PortRange(click.IntRange):
+    """A TCP port, 0..65535 (0 = any free port)."""
+
+    name = "port"
+
+    def __init__(self) -> None:
+        super().__init__(0, 65535)
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            raise ChineseBadParameter(
+                f"端口 {value} 无效：--port 应为 0 到 65535 之间的整数（0 表示任选一个空闲端口）。",
+                ctx, param) from None
+
+
+PORT = PortRange()
+
+
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="qa-newspaper", message="%(prog)s %(version)s", help="显示版本并退出。")
 def cli() -> None:
@@ -172,7 +199,7 @@ def ask(question, index, top_k, date_from, date_to, paper, page, as_of, today, a
 @cli.command()
 @INDEX_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--port", default=8000, show_default=True, type=PORT, help="端口；0 表示任选一个空闲端口。")
 @click.option("--threads", default=8, show_default=True, type=int, help="工作线程数。")
 @click.option("--rate-limit", default="60 per minute", show_default=True, help="每个客户端对 /api/* 的请求限额（如 \"120 per minute\"；\"off\" 关闭）。")
 @friendly_errors
@@ -184,7 +211,7 @@ def serve(index, host, port, threads, rate_limit) -> None:
       qa serve
       qa serve --index /srv/qa/index --host 0.0.0.0 --port 8080 --threads 16
     """
-    from qa.serve import serve as run_server
+    from qa.web.serve import serve as run_server
 
     run_server(Settings(index=index_dir(index), host=host, port=port, threads=threads, rate_limit=rate_limit))
 

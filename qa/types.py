@@ -143,14 +143,22 @@ class Answer:
     passages: list[Hit]
     took_ms: float
     index_version: str
-    refusal: str | None = None  # why nothing was found: "not_found" or "out_of_archive" (None when found)
+    # why found is False: "not_found" (nothing relevant) or "out_of_archive" (asked period not held);
+    # clients render refusals from this kind, never by matching the answer text
+    refusal: str | None = None
+
+    def refusal_kind(self) -> str | None:
+        """None when found; else the refusal kind, ``not_found`` unless one was set."""
+        if self.found:
+            return None
+        return self.refusal or "not_found"
 
     def to_json(self) -> dict:
         return {
             "question": self.question,
             "answer": self.answer,
             "found": self.found,
-            "refusal": None if self.found else (self.refusal or "not_found"),
+            "refusal": self.refusal_kind(),
             "filters": asdict(self.filters),
             "passages": [
                 {"n": n, "score": round(h.score, 4), "text": h.text, "citation": asdict(h.citation)}

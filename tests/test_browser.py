@@ -2,13 +2,18 @@
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``/usr/bin/chromium``, ``/usr/bin/chromedriver``);
 ``fonts-noto-cjk`` makes the screenshot readable. The index is built from the seeds with the
-deterministic fake embedder. Saves ``docs/screenshot.png`` (an answered chat, 1200x900).
+deterministic fake embedder. The answered chat is screenshot (1200x900) into the test's temporary
+folder; the README's ``docs/screenshot.png`` is refreshed only on purpose::
+
+    QA_UPDATE_SCREENSHOT=1 python -m pytest tests/test_browser.py -k seed_question
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
+import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
@@ -28,7 +33,6 @@ from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
 from selenium.webdriver.chrome.service import Service as ChromeService  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from fakes import SEEDS, FakeEmbedder  # noqa: E402
@@ -42,7 +46,7 @@ XSS_IMG = "<img src=x onerror=alert(1)>"
 
 def _serve(index: Path):
     """waitress on 127.0.0.1:<free port> in a daemon thread."""
-    from qa.serve import BackgroundServer
+    from qa.web.serve import BackgroundServer
     from qa.service import Service
 
     svc = Service(index, embedder=FakeEmbedder())
@@ -133,6 +137,14 @@ def csp_violations(driver) -> list[str]:
     return [e["message"] for e in logs if "Content Security Policy" in e["message"] or "Refused to" in e["message"]]
 
 
+def get_json(url: str, body: dict | None = None) -> dict:
+    """What the page's fetch() gets: GET, or POST a JSON body."""
+    data = None if body is None else json.dumps(body).encode("utf-8")
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.load(resp)
+
+
 def open_home(driver, base):
     driver.get(base + "/")
     wait(driver).until(lambda d: "档案" in d.find_element(By.ID, "status").text
@@ -142,7 +154,7 @@ def open_home(driver, base):
 # --------------------------------------------------------------------------------------------
 
 
-def test_ask_seed_question_shows_answer_and_source(driver, seeds_server):
+def test_ask_seed_question_shows_answer_and_source(driver, seeds_server, tmp_path):
     open_home(driver, seeds_server)
     assert driver.title == "报纸档案问答"
     bubble = ask_via_ui(driver, SEED_Q)
@@ -164,16 +176,20 @@ def test_ask_seed_question_shows_answer_and_source(driver, seeds_server):
     # user bubble shows the question; nothing broke CSP
     assert driver.find_elements(By.CSS_SELECTOR, ".bubble.user")[-1].text == SEED_Q
     assert csp_violations(driver) == []
-    # docs/screenshot.png: the answered chat at exactly 1200x900 CSS pixels
+    # the answered chat at exactly 1200x900 CSS pixels; docs/screenshot.png only when asked for
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                            {"width": 1200, "height": 900, "deviceScaleFactor": 1, "mobile": False})
     try:
         time.sleep(1.7)  # let the highlight animation finish
         driver.execute_script("document.getElementById('chat').scrollTop = 0")
-        (ROOT / "docs").mkdir(exist_ok=True)
-        driver.save_screenshot(str(ROOT / "docs" / "screenshot.png"))
+        shot = tmp_path / "screenshot.png"
+        assert driver.save_screenshot(str(shot))
     finally:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert shot.read_bytes().startswith(b"\x89PNG")
+    if os.environ.get("QA_UPDATE_SCREENSHOT") == "1":
+        (ROOT / "docs").mkdir(exist_ok=True)
+        (ROOT / "docs" / "screenshot.png").write_bytes(shot.read_bytes())
 
 
 def test_view_whole_page(driver, seeds_server):
@@ -227,11 +243,33 @@ def test_question_in_url_is_asked_on_load(driver, seeds_server):
     assert "2025-07-29" in bubble.find_element(By.CSS_SELECTOR, ".filters-applied").text
 
 
-def test_refusal_is_shown_as_refusal(driver, seeds_server):
+@pytest.mark.parametrize("question", ["2010年的报纸讲了什么？", "量子计算机的超导芯片用什么材料？"])
+def test_refusal_shows_the_servers_sentence_once(driver, seeds_server, question):
+    expected = get_json(seeds_server + "/api/ask", {"question": question})
+    assert expected["found"] is False and expected["refusal"]
     open_home(driver, seeds_server)
-    bubble = ask_via_ui(driver, "2010年的报纸讲了什么？")
+    bubble = ask_via_ui(driver, question)
     assert "refusal" in bubble.get_attribute("class")
-    assert "档案中没有找到相关报道" in bubble.text
+    assert bubble.get_attribute("data-refusal") == expected["refusal"]
+    shown = bubble.find_element(By.CSS_SELECTOR, ".refusal-text").text
+    assert shown == expected["answer"]
+    assert bubble.text.count(expected["answer"]) == 1
+    # no second, page-made refusal line: every 「档案中没有…」 on the bubble is the server's sentence
+    assert bubble.text.count("档案中没有") == expected["answer"].count("档案中没有")
+
+
+def test_limits_come_from_the_server(driver, seeds_server):
+    config = get_json(seeds_server + "/api/config")
+    open_home(driver, seeds_server)
+    box = driver.find_element(By.ID, "question")
+    assert box.get_attribute("maxlength") == str(config["max_question_chars"])
+    assert driver.find_element(By.ID, "page").get_attribute("max") == str(config["max_page"])
+    # a longer question (pasted past maxlength by script) is refused with the server's sentence
+    driver.execute_script("arguments[0].value = arguments[1]", box, "问" * (config["max_question_chars"] + 1))
+    box.send_keys(Keys.ENTER)
+    bubble = driver.find_elements(By.CSS_SELECTOR, ".bubble.answer")[-1]
+    assert "error" in bubble.get_attribute("class")
+    assert config["messages"]["question_too_long"] in bubble.text
 
 
 def test_phone_width_has_no_horizontal_scroll(driver, seeds_server):

@@ -10,7 +10,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 
 from fakes import SEEDS, FakeEmbedder
 from qa.config import Settings
@@ -35,7 +34,7 @@ def _read_current(index: Path) -> str | None:
 
 def test_publish_under_load_switches_without_failures(tmp_path):
     from qa.index import build_index
-    from qa.serve import BackgroundServer
+    from qa.web.serve import BackgroundServer
     from qa.service import Service
 
     index = tmp_path / "index"
@@ -50,7 +49,7 @@ def test_publish_under_load_switches_without_failures(tmp_path):
     settings = Settings(index=index, host="127.0.0.1", port=0, threads=8, rate_limit=None, reload_interval_s=0.5)
     server = BackgroundServer(settings, service=svc, watcher=True)  # the watcher thread, as `qa serve` runs it
     app = server.app
-    port = server.server.effective_port
+    port = server.port
 
     stop = threading.Event()
     lock = threading.Lock()

@@ -11,24 +11,20 @@ import json
 import re
 import threading
 import time
-from pathlib import Path
 
+import jsonschema
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from qa.config import Settings
 from qa.errors import BadInput, IndexMissing
-from qa.openapi import openapi_document
+from qa.web.openapi import openapi_document
 from qa.types import Answer, Citation, Filters, Hit
 from qa.web import CSP, create_app
+from qa.web.app import STATIC_DIR
 
-ROOT = Path(__file__).resolve().parent.parent
 SEED_Q = "2025年聊城新增省级以上专精特新中小企业多少家？"
 
-try:
-    import jsonschema
-except ImportError:  # pragma: no cover
-    jsonschema = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,7 +152,7 @@ def test_static_files(fake, name, mime):
 
 
 def test_app_js_never_uses_innerhtml():
-    js = (ROOT / "web" / "app.js").read_text(encoding="utf-8")
+    js = (STATIC_DIR / "app.js").read_text(encoding="utf-8")
     code = re.sub(r"/\*.*?\*/", "", js, flags=re.S)
     for bad in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"):
         assert bad not in code
@@ -164,7 +160,7 @@ def test_app_js_never_uses_innerhtml():
 
 def test_static_traversal_is_404_json(fake):
     client, _ = fake
-    assert_error(client.get("/static/../qa/web.py"), 404, "not_found")
+    assert_error(client.get("/static/../app.py"), 404, "not_found")
 
 
 # --------------------------------------------------------------------------------------------
@@ -200,9 +196,10 @@ def test_ask_accepts_nulls_and_charset(fake):
     assert svc.calls[-1] == dict(question="问", top_k=5, date_from=None, date_to=None, paper=None, page=None)
 
 
-def test_ask_question_500_chars_ok(fake):
+def test_ask_question_at_the_configured_limit_ok(fake):
     client, _ = fake
-    assert post(client, {"question": "问" * 500 + "   "}).status_code == 200
+    limit = client.get("/api/config").get_json()["max_question_chars"]
+    assert post(client, {"question": "问" * limit + "   "}).status_code == 200
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,7 +237,6 @@ def test_ask_body_not_object(fake, body):
     ({"question": None}, "question"),
     ({"question": 42}, "question"),
     ({"question": ["问"]}, "question"),
-    ({"question": "问" * 501}, "500"),
 ])
 def test_ask_bad_question(fake, body, word):
     client, svc = fake
@@ -386,6 +382,95 @@ def test_rate_limit_disabled():
 # health, issues, pages
 
 
+def test_config_limits_are_the_ones_ask_enforces(fake):
+    client, svc = fake
+    r = client.get("/api/config")
+    assert r.status_code == 200 and r.headers["Content-Security-Policy"] == CSP
+    cfg = r.get_json()
+    validate(cfg, "Config")
+    n = cfg["max_question_chars"]
+    err = assert_error(post(client, {"question": "问" * (n + 1)}), 400, "bad_request")
+    assert err["message"].startswith(cfg["messages"]["question_too_long"]) and str(n + 1) in err["message"]
+    top = cfg["top_k"]
+    assert post(client, {"question": "问"}).status_code == 200 and svc.calls[-1]["top_k"] == top["default"]
+    assert post(client, {"question": "问", "top_k": top["max"]}).status_code == 200
+    assert_error(post(client, {"question": "问", "top_k": top["max"] + 1}), 400)
+    assert_error(post(client, {"question": "问", "top_k": top["min"] - 1}), 400)
+    assert post(client, {"question": "问", "page": cfg["max_page"]}).status_code == 200
+    assert_error(post(client, {"question": "问", "page": cfg["max_page"] + 1}), 400)
+    assert_error(post(client, {"question": "问", "paper": "报" * (cfg["max_paper_chars"] + 1)}), 400)
+    assert all(re.search(r"[\u4e00-\u9fff]", m) for m in cfg["messages"].values())
+
+
+def test_config_is_not_rate_limited():
+    app, _ = make_app(rate_limit="2 per minute")
+    client = app.test_client()
+    assert all(client.get("/api/config").status_code == 200 for _ in range(5))
+
+
+def test_page_files_hold_no_copy_of_server_facts(fake):
+    """Limits and server sentences reach the page only through /api/config and the answer JSON."""
+    from qa.answer import NOT_FOUND
+
+    client, _ = fake
+    cfg = client.get("/api/config").get_json()
+    page = "".join((STATIC_DIR / name).read_text(encoding="utf-8") for name in ("app.js", "index.html"))
+    for sentence in [*cfg["messages"].values(), NOT_FOUND, NOT_FOUND.rstrip("。")]:
+        assert sentence not in page, sentence
+    for number in (cfg["max_question_chars"], cfg["max_page"]):
+        assert not re.search(rf"(?<![0-9]){number}(?![0-9])", page), number
+
+
+class RefusingService(FakeService):
+    """Answers like the real service does when it refuses: found false, with or without a kind."""
+
+    refusal = None
+    text = "档案中没有找到相关报道。"
+
+    def ask(self, question, **kw):
+        answer = super().ask(question, **kw)
+        answer.answer, answer.found, answer.passages, answer.refusal = self.text, False, [], self.refusal
+        return answer
+
+
+@pytest.mark.parametrize("kind,text,expected", [
+    (None, "档案中没有找到相关报道。", "not_found"),
+    ("out_of_archive", "档案中没有2010年的报纸。", "out_of_archive"),
+])
+def test_refusal_kind_in_answer_json(kind, text, expected):
+    svc = RefusingService()
+    svc.refusal, svc.text = kind, text
+    app, _ = make_app(service=svc)
+    body = post(app.test_client(), {"question": "2010年的报纸讲了什么？"}).get_json()
+    validate(body, "Answer")
+    assert (body["found"], body["refusal"], body["answer"]) == (False, expected, text)
+
+
+def test_found_answer_has_no_refusal(fake):
+    client, _ = fake
+    body = post(client, {"question": "问"}).get_json()
+    assert body["found"] is True and body["refusal"] is None
+
+
+def test_missing_page_files_warn_at_start_and_answer_json(tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="qa.web"):
+        app = create_app(Settings(rate_limit=None, reload_interval_s=3600), service=FakeService(), static_dir=tmp_path)
+    warning = " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    assert "index.html" in warning and "app.js" in warning and str(tmp_path) in warning
+    client = app.test_client()
+    err = assert_error(client.get("/"), 503, "page_missing")
+    assert "重新安装" in err["message"]
+    assert_error(client.get("/static/app.js"), 404, "not_found")
+    assert client.get("/api/health").status_code == 200  # the API keeps working
+    assert post(client, {"question": "问"}).status_code == 200
+
+
+def test_complete_page_files_no_warning(caplog):
+    with caplog.at_level("WARNING", logger="qa.web"):
+        make_app()
+    assert not [r for r in caplog.records if "missing" in r.getMessage()]
+
+
 def test_health(fake):
     client, _ = fake
     r = client.get("/api/health")
@@ -522,11 +607,7 @@ def _schema(name: str) -> dict:
 
 
 def validate(instance, name: str):
-    if jsonschema is not None:
-        jsonschema.validate(instance, _schema(name))
-    else:  # pragma: no cover - fall back to required keys
-        for key in openapi_document()["components"]["schemas"][name].get("required", []):
-            assert key in instance
+    jsonschema.validate(instance, _schema(name))
 
 
 def test_openapi_responses_validate_fake(fake):
@@ -542,8 +623,6 @@ def test_openapi_responses_validate_fake(fake):
 
 def test_openapi_ask_request_schema_agrees_with_validation(fake):
     """What the schema rejects the endpoint rejects, for a sample of bodies."""
-    if jsonschema is None:
-        pytest.skip("jsonschema not installed")
     client, _ = fake
     samples = [{"question": "问"}, {"question": "问", "top_k": 0}, {"question": "问", "page": 1000},
                {"question": "问", "x": 1}, {"question": "问", "date_from": "2026-1-1"}, {"question": "问", "paper": None}]
@@ -604,8 +683,8 @@ _HYPO_APP, _ = make_app()
 
 @pytest.fixture(scope="module")
 def real_index(tmp_path_factory):
-    build_index = pytest.importorskip("qa.index").build_index
     from fakes import SEEDS, FakeEmbedder
+    from qa.index import build_index
 
     index = tmp_path_factory.mktemp("web-seeds-index")
     build_index([str(SEEDS)], index, embedder=FakeEmbedder(), progress=False)
@@ -638,7 +717,7 @@ def test_real_ask_filters_and_refusal(real_client):
     body = post(real_client, {"question": SEED_Q, "date_from": "2025-07-01", "date_to": "2025-07-31"}).get_json()
     assert all(p["citation"]["date"].startswith("2025-07") for p in body["passages"])
     body = post(real_client, {"question": "2010年的报纸讲了什么？"}).get_json()
-    assert body["found"] is False and "没有" in body["answer"]
+    assert body["found"] is False and "2010年" in body["answer"] and body["refusal"] in ("not_found", "out_of_archive")
     assert_error(post(real_client, {"question": "问", "date_from": "2026-04-02", "date_to": "2026-04-01"}), 400)
 
 
@@ -664,7 +743,7 @@ def test_real_health_issues_pages(real_client):
 def test_access_log_middleware(caplog):
     from werkzeug.test import Client
 
-    from qa.serve import AccessLog
+    from qa.web.serve import AccessLog
 
     app, _ = make_app()
     client = Client(AccessLog(app))

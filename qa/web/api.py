@@ -1,5 +1,5 @@
-"""The JSON API blueprint: ``/api/ask``, ``/api/health``, ``/api/issues``, ``/api/pages/<date>/<page>``,
-``/api/openapi.json``.
+"""The JSON API blueprint: ``/api/ask``, ``/api/health``, ``/api/config``, ``/api/issues``,
+``/api/pages/<date>/<page>``, ``/api/openapi.json``.
 
 Request validation lives here (``validate_ask``), so that everything a client can get wrong is
 answered with a 4xx and a Chinese message naming the field, before the service is called.
@@ -12,6 +12,8 @@ Choices (also in the OpenAPI document):
 * Optional fields may be ``null`` (same as absent), so the ``filters`` object of an answer can be
   sent back as is.
 * ``paper`` is stripped; an empty string means "no paper filter". ``page`` is 1–999.
+* ``GET /api/config`` gives the chat page these limits and the sentences it shows for them, so the
+  page holds no copy of a server fact (the page checks before sending; the server checks again).
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ MAX_QUESTION_CHARS = 500
 MAX_PAPER_CHARS = 50
 MAX_PAGE = 999
 ASK_FIELDS = ("question", "top_k", "date_from", "date_to", "paper", "page")
+NO_INDEX = "尚未建立档案索引：请先运行 qa index，服务会自动加载。"
+# sentences the chat page shows for checks it makes itself (GET /api/config)
+PAGE_MESSAGES = {
+    "question_too_long": f"问题太长：最多 {MAX_QUESTION_CHARS} 个字。",
+    "dates_reversed": "起始日期不能晚于结束日期。",
+    "no_index": NO_INDEX,
+}
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
@@ -53,7 +62,7 @@ def get_service():
     """The app's one Service; raises IndexMissing (503) while no index has been published yet."""
     svc = current_app.extensions.get("qa_service")
     if svc is None:
-        raise IndexMissing("索引尚未建立：请先运行 qa index 建立档案索引，服务会自动加载。")
+        raise IndexMissing(NO_INDEX)
     return svc
 
 
@@ -115,7 +124,7 @@ def validate_ask(body: dict) -> dict:
     if not q:
         raise BadInput("问题不能为空。")
     if len(q) > MAX_QUESTION_CHARS:
-        raise BadInput(f"问题太长：最多 {MAX_QUESTION_CHARS} 个字，现在是 {len(q)} 个字。")
+        raise BadInput(f"{PAGE_MESSAGES['question_too_long']}现在是 {len(q)} 个字。")
     out: dict = {"question": q, "top_k": DEFAULT_TOP_K}
     top_k = body.get("top_k")
     if top_k is not None:
@@ -160,6 +169,18 @@ def health():
     return _no_store(jsonify(svc.health()))
 
 
+@bp.get("/config")
+def config():
+    """Limits and messages for the chat page; static for the life of the process."""
+    return jsonify({
+        "max_question_chars": MAX_QUESTION_CHARS,
+        "top_k": {"min": 1, "max": MAX_TOP_K, "default": DEFAULT_TOP_K},
+        "max_page": MAX_PAGE,
+        "max_paper_chars": MAX_PAPER_CHARS,
+        "messages": PAGE_MESSAGES,
+    })
+
+
 @bp.get("/issues")
 def issues():
     reader = get_service().reader  # one reader for the whole request, even if a reload swaps it
@@ -185,6 +206,6 @@ def page(date: str, page: str):
 
 @bp.get("/openapi.json")
 def openapi():
-    from qa.openapi import openapi_document
+    from qa.web.openapi import openapi_document
 
     return jsonify(openapi_document())

@@ -3,6 +3,10 @@
  * Archive text (answers, passages, titles, whole pages) is ALWAYS inserted as text:
  * textContent / createTextNode, with <mark> elements built around text nodes for highlights.
  * Never innerHTML. The page is served with a CSP that forbids inline and remote scripts/styles.
+ *
+ * Server facts are never copied here: limits and the sentences for the page's own checks come
+ * from GET /api/config; refusals are rendered from the answer JSON (`found`, `refusal`, and the
+ * server's `answer` text), never by matching strings.
  */
 "use strict";
 
@@ -30,18 +34,27 @@
   const dialogBody = $("page-body");
   let busy = false;
   let answerSeq = 0;
+  let config = null; // GET /api/config: limits and messages; null until loaded (the server checks anyway)
 
   /* ---------- citations ---------- */
 
-  /** 「聊城日报 · 2026-04-01 · 第1版 要闻 · 标题」 */
-  function citationLine(c) {
-    const parts = [c.paper, c.date];
-    if (c.page !== null && c.page !== undefined) {
-      parts.push("第" + c.page + "版" + (c.page_name ? " " + c.page_name : ""));
-    } else if (c.page_name) {
-      parts.push(c.page_name);
-    }
-    if (c.title) parts.push(c.title);
+  function hasPage(page) {
+    return page !== null && page !== undefined && page !== "";
+  }
+
+  /** 「第1版 要闻」, 「第1版」 or the page name alone. */
+  function pageLabel(page, pageName) {
+    if (hasPage(page)) return "第" + page + "版" + (pageName ? " " + pageName : "");
+    return pageName || "";
+  }
+
+  /** The one citation formatter: 「聊城日报 · 2026-04-01 · 第1版 要闻 · 第N期 · 标题」.
+   * Used for source cards, the whole-page dialog title and the filters line; absent fields are left out. */
+  function citationLine(c, opts) {
+    const o = Object.assign({ title: true, issue: false }, opts);
+    const parts = [c.paper, c.date, pageLabel(c.page, c.page_name)];
+    if (o.issue && c.issue_no) parts.push("第" + c.issue_no + "期");
+    if (o.title && c.title) parts.push(c.title);
     return parts.filter(Boolean).join(" · ");
   }
 
@@ -213,8 +226,8 @@
       if (f.date_from === f.date_to) parts.push(f.date_from);
       else parts.push((f.date_from || "最早") + " 至 " + (f.date_to || "最新"));
     }
-    if (f.paper) parts.push(f.paper);
-    if (f.page !== null && f.page !== undefined) parts.push("第" + f.page + "版");
+    const where = citationLine({ paper: f.paper, page: f.page }, { title: false });
+    if (where) parts.push(where);
     if (!parts.length) return null;
     return el("p", "filters-applied", "筛选：" + parts.join(" · "));
   }
@@ -231,8 +244,8 @@
     const text = p.text || "";
     li.appendChild(appendMarked(el("p", "passage"), text, questionRanges(text, question), "q"));
     const foot = el("div", "card-foot");
-    if (c.issue_no) foot.appendChild(el("span", "issue", "第" + c.issue_no + "期"));
-    if (c.date && c.page !== null && c.page !== undefined) {
+    if (c.issue_no) foot.appendChild(el("span", "issue", citationLine({ issue_no: c.issue_no }, { issue: true })));
+    if (c.date && hasPage(c.page)) {
       const btn = el("button", "view-page", "查看整版");
       btn.type = "button";
       btn.addEventListener("click", () => openPage(c, text));
@@ -248,16 +261,12 @@
     bubble.removeAttribute("aria-busy");
     bubble.className = "bubble answer" + (data.found ? "" : " refusal");
     bubble.dataset.indexVersion = data.index_version || "";
-    const parts = [];
-    if (!data.found) {
-      parts.push(el("p", "refusal-title", "档案中没有找到相关报道"));
-      const rest = (data.answer || "").trim();
-      if (rest && rest !== "档案中没有找到相关报道" && rest !== "档案中没有找到相关报道。") {
-        parts.push(answerText(rest, passages.length, seq));
-      }
-    } else {
-      parts.push(answerText(data.answer || "", passages.length, seq));
-    }
+    // a refusal is the server's own sentence (nothing found, or the asked year is not held), shown once; its kind
+    // (not_found / out_of_archive) is exposed for styling, never derived from the text
+    if (data.found) delete bubble.dataset.refusal;
+    else bubble.dataset.refusal = data.refusal || "not_found";
+    const parts = [answerText(data.answer || "", passages.length, seq)];
+    if (!data.found) parts[0].classList.add("refusal-text");
     const fl = filtersLine(data.filters);
     if (fl) parts.push(fl);
     if (passages.length) {
@@ -296,9 +305,9 @@
   async function ask(question) {
     const q = (question || "").trim();
     if (!q || busy) return;
-    if (q.length > 500) {
+    if (config && q.length > config.max_question_chars) {
       hideWelcome();
-      showError(loadingBubble(), "问题太长：最多 500 个字。");
+      showError(loadingBubble(), config.messages.question_too_long);
       return;
     }
     const f = currentFilters();
@@ -306,8 +315,8 @@
     userBubble(q);
     const bubble = loadingBubble();
     scrollToBottom();
-    if (f.date_from && f.date_to && f.date_from > f.date_to) {
-      showError(bubble, "起始日期不能晚于结束日期。");
+    if (config && f.date_from && f.date_to && f.date_from > f.date_to) {
+      showError(bubble, config.messages.dates_reversed);
       return;
     }
     busy = true;
@@ -349,7 +358,7 @@
   }
 
   async function openPage(c, passage) {
-    dialogTitle.textContent = citationLine({ paper: c.paper, date: c.date, page: c.page, page_name: c.page_name });
+    dialogTitle.textContent = citationLine(c, { title: false });
     dialogBody.replaceChildren(el("p", "loading-page", "正在载入整版…"));
     if (!dialog.open) dialog.showModal();
     let url = "/api/pages/" + encodeURIComponent(c.date) + "/" + encodeURIComponent(c.page);
@@ -371,9 +380,7 @@
   }
 
   function renderPage(page, c, passage) {
-    const headParts = [page.paper, page.date, "第" + page.page + "版" + (page.page_name ? " " + page.page_name : "")];
-    if (page.issue_no) headParts.push("第" + page.issue_no + "期");
-    dialogTitle.textContent = headParts.join(" · ");
+    dialogTitle.textContent = citationLine(page, { title: false, issue: true });
     const nodes = [];
     const articles = Array.isArray(page.articles) ? page.articles : [];
     let target = null;
@@ -450,13 +457,26 @@
     if (e.target === dialog) closeDialog(); // click on the backdrop
   });
 
+  /** Limits and messages from the server; the composer and page field take their bounds from it. */
+  async function loadConfig() {
+    try {
+      const resp = await fetch("/api/config", { headers: { "Accept": "application/json" } });
+      if (!resp.ok) return;
+      config = await resp.json();
+      input.maxLength = config.max_question_chars;
+      pageInput.max = String(config.max_page);
+    } catch (e) {
+      config = null; // the server still checks every request
+    }
+  }
+
   async function loadStatus() {
     const status = $("status");
     try {
       const resp = await fetch("/api/health");
       const h = await resp.json();
       if (!resp.ok) {
-        status.textContent = "尚未建立档案索引";
+        status.textContent = config ? config.messages.no_index : "档案索引不可用";
         status.classList.add("warn");
         return;
       }
@@ -500,7 +520,7 @@
     }
   }
 
-  function start() {
+  async function start() {
     const params = new URLSearchParams(location.search);
     if (params.get("from")) dateFrom.value = params.get("from");
     if (params.get("to")) dateTo.value = params.get("to");
@@ -512,6 +532,7 @@
       paperSelect.value = params.get("paper");
       $("paper-label").hidden = false;
     }
+    await loadConfig();
     loadStatus();
     const q = params.get("q");
     if (q && q.trim()) {
