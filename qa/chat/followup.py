@@ -40,6 +40,7 @@ _PRONOUN = re.compile(r"(?<![其吉])(?:他们|她们|它们|他|她|它)(?![人
 # 「这篇报道」「这是」「该文」: the question points at what was just cited.
 _REF = re.compile(r"这篇|那篇|该篇|这则|那则|这条|那条|该报道|该文|本文|原文|这些报道|上述|上面的?|刚才的?|前面的?|"
                   r"这个报道|这份报纸|这张报纸|^这是|^那是|^这|^该")
+_PLURAL = re.compile(r"这些|那些|它们|分别|各篇|都是")
 _WHEN = re.compile(r"哪一?天|哪一?日|什么时候|何时|日期|几月几[日号]|哪一?期|哪一?版|第几版|哪个版|哪份报|哪家报|"
                    r"什么报|哪张报|出处|刊登|刊发|登的|登在|发表在|见报|哪年")
 _AUTHOR = re.compile(r"作者|记者|谁写|谁采写|撰稿|署名|执笔|通讯员")
@@ -134,8 +135,10 @@ def resolve(question: str, history: list[Turn]) -> Resolution:
     cited_turn = next((t for t in reversed(history) if t.article_ids or t.sources), None)
     aspect = about_cited_aspect(question)
     if aspect is not None and cited_turn is not None:
-        return Resolution(question, question, "about_cited", aspect, article_ids=list(cited_turn.article_ids),
-                          sources=list(cited_turn.sources))
+        # 「这是…」「这篇…」 point at one report: the first one cited, which carried the answer.
+        n = None if _PLURAL.search(question) else 1
+        return Resolution(question, question, "about_cited", aspect, article_ids=list(cited_turn.article_ids[:n]),
+                          sources=list(cited_turn.sources[:n]))
     if topic_turn is None:
         return Resolution(question, question)
     resolved = _elliptical(question, topic_turn, history[-1])
