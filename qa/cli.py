@@ -138,18 +138,23 @@ def ask(question, index, top_k, date_from, date_to, paper, page, today, as_json)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int, help="Worker threads.")
 @click.option("--rate-limit", default="60 per minute", show_default=True, help="Per-client limit on /api/* (e.g. \"120 per minute\"; \"off\" disables).")
+@click.option("--llm-base-url", default=None, help="OpenAI-compatible LLM server (vLLM, Ollama…), e.g. http://127.0.0.1:11434/v1; key from $QA_LLM_API_KEY.")
+@click.option("--llm-model", default=None, help="Model name on that server.")
+@click.option("--llm-config", default=None, type=click.Path(dir_okay=False), help="TOML file with an [llm] table (see README).")
 @friendly_errors
-def serve(index, host, port, threads, rate_limit) -> None:
+def serve(index, host, port, threads, rate_limit, llm_base_url, llm_model, llm_config) -> None:
     """Serve the chat page and the JSON API; switches to a newly published index by itself.
 
     \b
     Examples:
       qa serve
       qa serve --index /srv/qa/index --host 0.0.0.0 --port 8080 --threads 16
+      qa serve --llm-base-url http://127.0.0.1:11434/v1 --llm-model qwen2.5:7b
     """
     from qa.serve import serve as run_server
 
-    run_server(Settings(index=index_dir(index), host=host, port=port, threads=threads, rate_limit=rate_limit))
+    run_server(Settings(index=index_dir(index), host=host, port=port, threads=threads, rate_limit=rate_limit,
+                        llm_base_url=llm_base_url, llm_model=llm_model, llm_config=llm_config))
 
 
 STATS_LABELS = {

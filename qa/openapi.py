@@ -188,7 +188,7 @@ def _json(ref: str, description: str) -> dict:
 
 
 def openapi_document() -> dict:
-    return {
+    doc = {
         "openapi": "3.1.0",
         "info": {
             "title": "报纸档案问答 API",
@@ -255,5 +255,8 @@ def openapi_document() -> dict:
                 }
             },
         },
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": dict(SCHEMAS)},
     }
+    from qa.chat.openapi_chat import extend_openapi  # conversations: history, conversation_id, SSE
+
+    return extend_openapi(doc)

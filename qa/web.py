@@ -27,6 +27,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
+from qa.chat.web_chat import register_chat
 from qa.config import Settings
 from qa.errors import IndexMissing, QAError
 
@@ -184,6 +185,7 @@ def create_app(settings: Settings | None = None, service=None) -> Flask:
         limiter.shared_limit(settings.rate_limit, scope="api", exempt_when=lambda: request.endpoint == "api.health")(api_bp)
     app.extensions["qa_limiter"] = limiter
     app.register_blueprint(api_bp)
+    register_chat(app, settings)  # /api/ask/stream, /v1/chat/completions, /v1/models; the optional LLM
 
     @app.before_request
     def _reload_hook():

@@ -146,9 +146,11 @@ def _no_store(resp):
 
 @bp.post("/ask")
 def ask():
-    args = validate_ask(read_json_object())
-    answer = get_service().ask(**args)
-    return _no_store(jsonify(answer.to_json()))
+    from qa.chat.web_chat import CHAT_FIELDS, ask_payload
+
+    body = read_json_object()
+    chat = {k: body.pop(k) for k in CHAT_FIELDS if k in body}  # conversations: qa/chat/web_chat.py
+    return _no_store(jsonify(ask_payload(get_service(), validate_ask(body), chat)))
 
 
 @bp.get("/health")

@@ -123,7 +123,6 @@ def cited_article_ids(text: str, passages: list[Hit]) -> list[str]:
 
 def chat_events(service, llm: LLMClient | None, req: ChatRequest) -> Iterator[tuple[str, dict]]:
     """("sources", …), then ("delta", {"text"}) per checked LLM sentence, then ("done", payload)."""
-    started = time.perf_counter()
     res, answer = answer_turn(service, req)
     base = answer.to_json()
     yield "sources", {k: base[k] for k in ("question", "filters", "passages", "index_version")} | {
@@ -147,7 +146,7 @@ def chat_events(service, llm: LLMClient | None, req: ChatRequest) -> Iterator[tu
         "answer": result.text, "resolved_question": res.resolved_question, "followup": res.to_json(),
         "answer_mode": result.mode, "answer_mode_reason": result.reason,
         "llm": result.to_json() if llm is not None else None,
-        "took_ms": round((time.perf_counter() - started) * 1000, 1),
+        "took_ms": round(answer.took_ms + (result.total_ms or 0.0), 1),
         "turn": {"question": turn.question, "answer": turn.answer, "resolved_question": turn.resolved_question,
                  "article_ids": turn.article_ids,
                  "filters": {"date_from": turn.date_from, "date_to": turn.date_to, "paper": turn.paper}},
