@@ -24,8 +24,7 @@ from qa.chat.verify import Checked, check_sentence, is_sources_list, normalize_m
 from qa.types import Hit
 
 _PARTIAL_MARKER = re.compile(r"[\[【][\d\s,，、]*[\]】]?")
-LLM_PASSAGES = 5  # passages sent to the LLM (the answer's top passages, in the answer's numbering)
-PASSAGE_CHARS = 600  # each cut to this: a small local model reads ~3,000 characters in seconds
+PASSAGE_CHARS = 600  # each passage cut to this (LLMConfig.passage_chars)
 
 SYSTEM_PROMPT = (
     "你是报纸档案问答助手。只能根据用户给出的编号报道段落回答问题，不得使用段落以外的知识。"
@@ -65,12 +64,12 @@ def _date_forms(iso: str) -> str:
     return f"{d.year}年{d.month}月{d.day}日 {d.year}年{d.month}月 {d.month}月{d.day}日 {d.year}年"
 
 
-def evidence_texts(passages: list[Hit]) -> list[str]:
+def evidence_texts(passages: list[Hit], chars: int = PASSAGE_CHARS) -> list[str]:
     """What each passage backs: its text (as sent) and its citation, dates in every written form."""
-    return [f"{h.citation.label()} {_date_forms(h.citation.date)}\n{h.text[:PASSAGE_CHARS]}" for h in passages]
+    return [f"{h.citation.label()} {_date_forms(h.citation.date)}\n{h.text[:chars]}" for h in passages]
 
 
-def build_messages(question: str, passages: list[Hit]) -> list[dict]:
+def build_messages(question: str, passages: list[Hit], chars: int = PASSAGE_CHARS) -> list[dict]:
     """The chat messages: the rules, then the numbered passages with citations and the question.
 
     >>> from qa.types import Citation
@@ -78,7 +77,7 @@ def build_messages(question: str, passages: list[Hit]) -> list[dict]:
     >>> build_messages("新增多少家？", [Hit(0, "c", 0.1, "新增14家。", c)])[1]["content"].splitlines()[:2]
     ['资料：', '[1] 聊城日报 2026-04-01 第1版《问需于企》']
     """
-    blocks = [f"[{n}] {h.citation.label()}\n{h.text[:PASSAGE_CHARS]}" for n, h in enumerate(passages, start=1)]
+    blocks = [f"[{n}] {h.citation.label()}\n{h.text[:chars]}" for n, h in enumerate(passages, start=1)]
     user = "资料：\n" + "\n\n".join(blocks) + f"\n\n问题：{question}\n请只根据以上资料回答，每句末尾标注[n]。"
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 
@@ -119,12 +118,12 @@ class SentenceGate:
 
 def grounded_stream(client: LLMClient, question: str, passages: list[Hit], extractive: str) -> Iterator:
     """Yields checked sentences (str) as they are ready, then the final :class:`Grounded`."""
-    sent = passages[:LLM_PASSAGES]
-    gate = SentenceGate(evidence_texts(sent))
+    sent, chars = passages[:client.cfg.passages], client.cfg.passage_chars
+    gate = SentenceGate(evidence_texts(sent, chars))
     started, first = time.perf_counter(), None
     error: LLMError | None = None
     try:
-        for piece in client.stream(build_messages(question, sent)):
+        for piece in client.stream(build_messages(question, sent, chars)):
             first = first if first is not None else (time.perf_counter() - started) * 1000
             yield from gate.feed(piece)
         yield from gate.finish()

@@ -8,7 +8,8 @@ the deadline, so a server that stalls, trickles or never answers costs at most `
 
 Settings, first found wins: explicit arguments (``qa serve --llm-base-url/--llm-model``), then
 environment variables ``QA_LLM_BASE_URL``, ``QA_LLM_MODEL``, ``QA_LLM_TIMEOUT_S``,
-``QA_LLM_CONNECT_TIMEOUT_S``, ``QA_LLM_MAX_TOKENS``, then the ``[llm]`` table of a TOML file
+``QA_LLM_CONNECT_TIMEOUT_S``, ``QA_LLM_MAX_TOKENS``, ``QA_LLM_PASSAGES``, ``QA_LLM_PASSAGE_CHARS``,
+then the ``[llm]`` table of a TOML file
 (``--llm-config FILE`` or ``QA_LLM_CONFIG``). The API key only ever comes from the environment:
 ``QA_LLM_API_KEY``, or the variable named by ``api_key_env`` in the file.
 """
@@ -31,8 +32,11 @@ from qa.errors import BadInput
 DEFAULT_TIMEOUT_S = 30.0  # the user has the extractive answer no later than this
 DEFAULT_CONNECT_TIMEOUT_S = 3.0
 DEFAULT_MAX_TOKENS = 400
+DEFAULT_PASSAGES = 5  # top passages sent; fewer for a small local model on a few cores
+DEFAULT_PASSAGE_CHARS = 600
 _FIELDS = {"base_url": str, "model": str, "api_key_env": str, "timeout_s": float,
-           "connect_timeout_s": float, "max_tokens": int, "temperature": float}
+           "connect_timeout_s": float, "max_tokens": int, "temperature": float, "passages": int,
+           "passage_chars": int}
 
 
 @dataclass
@@ -44,6 +48,8 @@ class LLMConfig:
     connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
     max_tokens: int = DEFAULT_MAX_TOKENS
     temperature: float = 0.1
+    passages: int = DEFAULT_PASSAGES
+    passage_chars: int = DEFAULT_PASSAGE_CHARS
 
 
 class LLMError(Exception):
@@ -112,6 +118,8 @@ def load_llm_config(base_url: str | None = None, model: str | None = None, confi
         connect_timeout_s=pick("connect_timeout_s", "QA_LLM_CONNECT_TIMEOUT_S", DEFAULT_CONNECT_TIMEOUT_S),
         max_tokens=pick("max_tokens", "QA_LLM_MAX_TOKENS", DEFAULT_MAX_TOKENS, int),
         temperature=float(table.get("temperature", 0.1)),
+        passages=pick("passages", "QA_LLM_PASSAGES", DEFAULT_PASSAGES, int),
+        passage_chars=pick("passage_chars", "QA_LLM_PASSAGE_CHARS", DEFAULT_PASSAGE_CHARS, int),
     )
 
 
