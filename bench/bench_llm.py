@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import statistics
 import sys
 import time
@@ -114,6 +115,7 @@ def main() -> None:
     ap.add_argument("--base-url")
     ap.add_argument("--model")
     a = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # a killed bench still stops its LLM server
     questions = sample(a.n)
     server = None
     if a.base_url is None:
