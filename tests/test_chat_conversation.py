@@ -149,3 +149,14 @@ def test_openai_wrong_model_is_404(server):
     with pytest.raises(openai.NotFoundError) as e:
         openai_client(server).chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": Q1}])
     assert MODEL_ID in str(e.value)
+
+
+def test_rows_of_articles_are_exactly_the_articles_chunks(seeds_service):
+    reader = seeds_service.reader
+    aid = "seeds/000_4456a7331ac78358.txt#a3"
+    rows = reader.rows_of_articles([aid, "no/such#a1"])
+    assert len(rows) > 1 and list(rows) == sorted(rows)
+    assert {r["article_id"] for r in reader.chunk_records(list(rows))} == {aid}
+    everything = reader.chunk_records(list(range(reader.n_chunks)))
+    assert len(rows) == sum(r["article_id"] == aid for r in everything)
+    assert len(reader.rows_of_articles([])) == 0
