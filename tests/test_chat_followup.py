@@ -28,6 +28,7 @@ FILTERED = Turn("聊城新增多少家专精特新中小企业？", date_from="2
     ("他是谁？", [FLOOD], "习近平是谁？", "elliptical"),
     ("那单项冠军呢？", [ENTERPRISES], "2025年聊城新增多少家专精特新中小企业，单项冠军？", "elliptical"),
     ("聊城有多少家瞪羚企业？", [ENTERPRISES], "聊城有多少家瞪羚企业？", "new"),
+    ("高唐县节约了多少资金呢？", [ENTERPRISES], "高唐县节约了多少资金呢？", "new"),
     ("那“小巨人”企业呢？", [], "那“小巨人”企业呢？", "new"),
 ])
 def test_elliptical_questions_take_topic_and_period(question, history, resolved, kind):

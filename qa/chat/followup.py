@@ -35,6 +35,7 @@ _LEAD = re.compile(r"^(?:那么|那末|那|还有|另外|再问一下|再问|至
 _TAIL = re.compile(r"(?:的情况|情况|又如何|如何|怎么样|又是多少|呢)?[？?。！!\s]*$")
 _ENDS_NE = re.compile(r"呢[？?。！!\s]*$")
 MAX_FRAGMENT = 14  # characters: longer questions carry their own topic
+_ASKS = re.compile(r"多少|什么|哪|谁|几[个家年月天号位次]|怎么|怎样|如何|为什么|是否|有没有|吗")
 # He/she/it as a pronoun, not inside 其他/其它/他人/他乡/它山.
 _PRONOUN = re.compile(r"(?<![其吉])(?:他们|她们|它们|他|她|它)(?![人乡山国日者])")
 # 「这篇报道」「这是」「该文」: the question points at what was just cited.
@@ -125,7 +126,9 @@ def fragment_of(question: str) -> str | None:
     if not lead and not ne:
         return None
     frag = _TAIL.sub("", _LEAD.sub("", q)).strip()
-    return frag if len(frag) <= MAX_FRAGMENT else None
+    if len(frag) > MAX_FRAGMENT or _ASKS.search(frag):
+        return None  # 「聊城今年的GDP是多少呢？」 asks a whole question of its own
+    return frag
 
 
 def resolve(question: str, history: list[Turn]) -> Resolution:
