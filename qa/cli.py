@@ -202,18 +202,23 @@ def ask(question, index, top_k, date_from, date_to, paper, page, as_of, today, a
 @click.option("--port", default=8000, show_default=True, type=PORT, help="端口；0 表示任选一个空闲端口。")
 @click.option("--threads", default=8, show_default=True, type=int, help="工作线程数。")
 @click.option("--rate-limit", default="60 per minute", show_default=True, help="每个客户端对 /api/* 的请求限额（如 \"120 per minute\"；\"off\" 关闭）。")
+@click.option("--llm-base-url", default=None, help="OpenAI 兼容的大模型服务（vLLM、Ollama…），如 http://127.0.0.1:11434/v1；密钥取自 $QA_LLM_API_KEY。")
+@click.option("--llm-model", default=None, help="该服务上的模型名。")
+@click.option("--llm-config", default=None, type=click.Path(dir_okay=False), help="含 [llm] 表的 TOML 配置文件（见 README）。")
 @friendly_errors
-def serve(index, host, port, threads, rate_limit) -> None:
+def serve(index, host, port, threads, rate_limit, llm_base_url, llm_model, llm_config) -> None:
     """提供问答页面和 JSON 接口；新发布的索引版本会自动切换。
 
     \b
     示例：
       qa serve
       qa serve --index /srv/qa/index --host 0.0.0.0 --port 8080 --threads 16
+      qa serve --llm-base-url http://127.0.0.1:11434/v1 --llm-model qwen2.5:7b
     """
     from qa.web.serve import serve as run_server
 
-    run_server(Settings(index=index_dir(index), host=host, port=port, threads=threads, rate_limit=rate_limit))
+    run_server(Settings(index=index_dir(index), host=host, port=port, threads=threads, rate_limit=rate_limit,
+                        llm_base_url=llm_base_url, llm_model=llm_model, llm_config=llm_config))
 
 
 STATS_LABELS = {

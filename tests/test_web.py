@@ -172,7 +172,8 @@ def test_ask_returns_answer_json(fake):
     r = post(client, {"question": f"  {SEED_Q}  "})
     assert r.status_code == 200
     body = r.get_json()
-    assert body == svc.ask(SEED_Q).to_json()
+    expected = svc.ask(SEED_Q).to_json()
+    assert {k: body[k] for k in expected} == expected  # plus the chat fields (tests/test_chat_web.py)
     assert svc.calls[0] == dict(question=SEED_Q, top_k=5, date_from=None, date_to=None, paper=None, page=None)
     assert r.headers["Cache-Control"] == "no-store"
     assert r.headers["Content-Security-Policy"] == CSP
@@ -769,3 +770,14 @@ def test_generated_bodies_real_service_never_5xx(real_client, body):
     r = post(real_client, body)
     assert r.status_code in (200, 400), r.get_data(as_text=True)
     validate(r.get_json(), "Answer" if r.status_code == 200 else "Error")
+
+
+def test_as_of_decides_last_year_over_http_and_a_bad_one_is_named(real_client):
+    q = "去年7月习近平对什么工作作出重要指示？"
+    body = post(real_client, {"question": q, "as_of": "2026-03-01"}).get_json()
+    assert body["filters"]["date_from"] == "2025-07-01"
+    later = post(real_client, {"question": q, "as_of": "2027-03-01"}).get_json()
+    assert (later["found"], later["refusal"]) == (False, "out_of_archive")
+    bad = post(real_client, {"question": q, "as_of": "2026-3-1"})
+    assert_error(bad, 400, "bad_request")
+    assert "as_of" in bad.get_json()["error"]["message"]

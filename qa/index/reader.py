@@ -270,6 +270,17 @@ class IndexReader:
                 self._mentions[key] = rows
         return rows
 
+    def rows_of_articles(self, article_ids: list[str]) -> np.ndarray:
+        """Sorted rows of every chunk of the given articles (unknown ids are ignored): a follow-up
+        about "this report" searches only the articles the previous answer cited."""
+        ids = list(dict.fromkeys(str(a) for a in article_ids))
+        rows: list[int] = []
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            sql = f"SELECT row FROM chunks WHERE article_id IN ({','.join('?' * len(part))})"
+            rows.extend(r[0] for r in self._db().execute(sql, part))
+        return np.array(sorted(rows), dtype=np.int64)
+
     def counts(self) -> dict:
         """papers, issues, pages, articles, chunks of this version."""
         return dict(self.meta["counts"])

@@ -32,7 +32,7 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_QUESTION_CHARS = 500
 MAX_PAPER_CHARS = 50
 MAX_PAGE = 999
-ASK_FIELDS = ("question", "top_k", "date_from", "date_to", "paper", "page")
+ASK_FIELDS = ("question", "top_k", "date_from", "date_to", "paper", "page", "as_of")
 NO_INDEX = "尚未建立档案索引：请先运行 qa index，服务会自动加载。"
 # sentences the chat page shows for checks it makes itself (GET /api/config)
 PAGE_MESSAGES = {
@@ -145,6 +145,11 @@ def validate_ask(body: dict) -> dict:
         paper = paper or None
     out["paper"] = paper
     out["page"] = None if body.get("page") is None else parse_page(body["page"])
+    as_of = body.get("as_of")
+    if as_of is not None and as_of != "today":
+        as_of = parse_iso_date(as_of, "as_of")
+    if as_of is not None:
+        out["as_of"] = as_of  # the day 「去年」「上周」 are counted from; absent: the newest issue
     return out
 
 
@@ -155,9 +160,11 @@ def _no_store(resp):
 
 @bp.post("/ask")
 def ask():
-    args = validate_ask(read_json_object())
-    answer = get_service().ask(**args)
-    return _no_store(jsonify(answer.to_json()))
+    from qa.chat.web_chat import CHAT_FIELDS, ask_payload
+
+    body = read_json_object()
+    chat = {k: body.pop(k) for k in CHAT_FIELDS if k in body}  # conversations: qa/chat/web_chat.py
+    return _no_store(jsonify(ask_payload(get_service(), validate_ask(body), chat)))
 
 
 @bp.get("/health")

@@ -25,6 +25,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
+from qa.chat.web_chat import register_chat
 from qa.config import Settings
 from qa.errors import IndexMissing, QAError
 from qa.web.reload import Reloader
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, service=None, static_dir: Path 
 
     app.extensions["qa_limiter"] = _install_limiter(app, api_bp, settings.rate_limit)
     app.register_blueprint(api_bp)
+    register_chat(app, settings)  # /api/ask/stream, /v1/chat/completions, /v1/models; the optional LLM
 
     @app.before_request
     def _reload_hook():

@@ -64,6 +64,8 @@ SCHEMAS: dict = {
             "date_to": {"oneOf": [_DATE, {"type": "null"}], "description": "结束日期（含），不得早于 date_from"},
             "paper": {"type": ["string", "null"], "maxLength": MAX_PAPER_CHARS, "description": "报纸名称；空字符串等同不限"},
             "page": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_PAGE, "description": "版次"},
+            "as_of": {"oneOf": [_DATE, {"type": "string", "enum": ["today"]}, {"type": "null"}],
+                      "description": "「去年」「上周」「五年前」按这一天计算；默认为档案中最新一期的日期"},
         },
     },
     "Filters": {
@@ -289,4 +291,7 @@ PATHS: dict = {
 
 def openapi_document() -> dict:
     """The whole document; a fresh copy each call, so callers may change it freely."""
-    return copy.deepcopy({"openapi": "3.1.0", "info": INFO, "paths": PATHS, "components": {"schemas": SCHEMAS}})
+    from qa.chat.openapi_chat import extend_openapi  # conversations: history, conversation_id, SSE, /v1
+
+    return extend_openapi(copy.deepcopy({"openapi": "3.1.0", "info": INFO, "paths": PATHS,
+                                         "components": {"schemas": SCHEMAS}}))

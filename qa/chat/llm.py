@@ -1,0 +1,186 @@
+"""The optional LLM: settings, and an OpenAI-compatible chat client with a hard deadline.
+
+Any server speaking the OpenAI chat API works (vLLM, Ollama, Xinference, LM Studio,
+llama-cpp-python). The official ``openai`` package does the HTTP and the SSE parsing; this module
+adds what it lacks for a request path that must never hang: a **total** deadline. The request runs
+in a worker thread that hands text pieces over a queue; the caller waits on the queue only until
+the deadline, so a server that stalls, trickles or never answers costs at most ``timeout_s``.
+
+Settings, first found wins: explicit arguments (``qa serve --llm-base-url/--llm-model``), then
+environment variables ``QA_LLM_BASE_URL``, ``QA_LLM_MODEL``, ``QA_LLM_TIMEOUT_S``,
+``QA_LLM_CONNECT_TIMEOUT_S``, ``QA_LLM_MAX_TOKENS``, ``QA_LLM_PASSAGES``, ``QA_LLM_PASSAGE_CHARS``,
+then the ``[llm]`` table of a TOML file
+(``--llm-config FILE`` or ``QA_LLM_CONFIG``). The API key only ever comes from the environment:
+``QA_LLM_API_KEY``, or the variable named by ``api_key_env`` in the file.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Mapping
+
+import openai
+
+from qa.errors import BadInput
+
+DEFAULT_TIMEOUT_S = 30.0  # the user has the extractive answer no later than this
+DEFAULT_CONNECT_TIMEOUT_S = 3.0
+DEFAULT_MAX_TOKENS = 400
+DEFAULT_PASSAGES = 5  # top passages sent; fewer for a small local model on a few cores
+DEFAULT_PASSAGE_CHARS = 600
+_FIELDS = {"base_url": str, "model": str, "api_key_env": str, "timeout_s": float,
+           "connect_timeout_s": float, "max_tokens": int, "temperature": float, "passages": int,
+           "passage_chars": int}
+
+
+@dataclass
+class LLMConfig:
+    base_url: str
+    model: str
+    api_key: str | None = None
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    connect_timeout_s: float = DEFAULT_CONNECT_TIMEOUT_S
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    temperature: float = 0.1
+    passages: int = DEFAULT_PASSAGES
+    passage_chars: int = DEFAULT_PASSAGE_CHARS
+
+
+class LLMError(Exception):
+    """The LLM gave no usable answer; ``code`` is stable, ``reason`` is for the user (Chinese)."""
+
+    def __init__(self, code: str, reason: str):
+        super().__init__(reason)
+        self.code, self.reason = code, reason
+
+
+def _read_file(path: Path) -> dict:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInput(f"LLM 配置文件不存在：{path}") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise BadInput(f"LLM 配置文件 {path} 无法读取：{e}") from None
+    table = data.get("llm", {})
+    if not isinstance(table, dict):
+        raise BadInput(f"LLM 配置文件 {path} 中的 [llm] 应为表。")
+    for key, value in table.items():
+        want = _FIELDS.get(key)
+        if want is None:
+            raise BadInput(f"LLM 配置文件 {path} 有未知字段 llm.{key}；可用字段：{', '.join(_FIELDS)}。")
+        if not isinstance(value, (int, float) if want is float else want) or isinstance(value, bool):
+            raise BadInput(f"LLM 配置文件 {path} 的字段 llm.{key} 类型不对，应为 {want.__name__}。")
+    return table
+
+
+def _number(raw, name: str, kind=float):
+    try:
+        value = kind(raw)
+    except (TypeError, ValueError):
+        raise BadInput(f"设置 {name} 应为数字，收到 {raw!r}。") from None
+    if value <= 0:
+        raise BadInput(f"设置 {name} 应大于 0，收到 {raw!r}。")
+    return value
+
+
+def load_llm_config(base_url: str | None = None, model: str | None = None, config_file: str | None = None,
+                    env: Mapping[str, str] = os.environ) -> LLMConfig | None:
+    """The LLM settings, or None when no base URL is configured anywhere (extractive answers only).
+
+    >>> load_llm_config(env={}) is None
+    True
+    >>> load_llm_config("http://127.0.0.1:8080/v1", env={"QA_LLM_MODEL": "qwen", "QA_LLM_TIMEOUT_S": "5"}).timeout_s
+    5.0
+    """
+    file_path = config_file or env.get("QA_LLM_CONFIG")
+    table = _read_file(Path(file_path)) if file_path else {}
+    url = base_url or env.get("QA_LLM_BASE_URL") or table.get("base_url")
+    if not url:
+        return None
+    name = model or env.get("QA_LLM_MODEL") or table.get("model")
+    if not name:
+        raise BadInput("已设置 LLM 地址，但没有模型名：请用 --llm-model、QA_LLM_MODEL 或配置文件的 llm.model 指定。")
+    key_env = table.get("api_key_env", "QA_LLM_API_KEY")
+
+    def pick(key: str, var: str, default, kind=float):
+        raw = env.get(var, table.get(key, default))
+        return _number(raw, var if var in env else f"llm.{key}", kind)
+
+    return LLMConfig(
+        base_url=url, model=name, api_key=env.get(key_env) or None,
+        timeout_s=pick("timeout_s", "QA_LLM_TIMEOUT_S", DEFAULT_TIMEOUT_S),
+        connect_timeout_s=pick("connect_timeout_s", "QA_LLM_CONNECT_TIMEOUT_S", DEFAULT_CONNECT_TIMEOUT_S),
+        max_tokens=pick("max_tokens", "QA_LLM_MAX_TOKENS", DEFAULT_MAX_TOKENS, int),
+        temperature=float(table.get("temperature", 0.1)),
+        passages=pick("passages", "QA_LLM_PASSAGES", DEFAULT_PASSAGES, int),
+        passage_chars=pick("passage_chars", "QA_LLM_PASSAGE_CHARS", DEFAULT_PASSAGE_CHARS, int),
+    )
+
+
+def _classify(e: BaseException, cfg: LLMConfig) -> LLMError:
+    if isinstance(e, openai.APITimeoutError):
+        return LLMError("timeout", f"模型服务超时（{cfg.timeout_s:g} 秒内没有答完）")
+    if isinstance(e, openai.APIConnectionError):
+        return LLMError("connection", f"连不上模型服务 {cfg.base_url}")
+    if isinstance(e, openai.APIStatusError):
+        return LLMError("http_status", f"模型服务返回 HTTP {e.status_code}")
+    return LLMError("bad_response", f"模型服务的回复无法解析（{type(e).__name__}）")
+
+
+class LLMClient:
+    """Streams a chat completion's text, all within ``cfg.timeout_s`` from the call."""
+
+    def __init__(self, cfg: LLMConfig):
+        self.cfg = cfg
+        timeout = openai.Timeout(cfg.timeout_s, connect=cfg.connect_timeout_s)
+        self._client = openai.OpenAI(base_url=cfg.base_url, api_key=cfg.api_key or "not-needed",
+                                     timeout=timeout, max_retries=0)
+
+    def _work(self, messages: list[dict], out: queue.Queue, stop: threading.Event) -> None:
+        try:
+            stream = self._client.chat.completions.create(
+                model=self.cfg.model, messages=messages, stream=True,
+                max_tokens=self.cfg.max_tokens, temperature=self.cfg.temperature)
+            try:
+                for chunk in stream:
+                    if stop.is_set():
+                        break
+                    delta = chunk.choices[0].delta.content if chunk.choices else None
+                    if delta:
+                        out.put(("text", delta))
+            finally:
+                stream.close()
+            out.put(("end", None))
+        except BaseException as e:  # every failure becomes a fallback, never a failed request
+            out.put(("error", e))
+
+    def stream(self, messages: list[dict]) -> Iterator[str]:
+        """Text pieces as they arrive; raises LLMError on failure or when the deadline passes."""
+        deadline = time.monotonic() + self.cfg.timeout_s
+        out: queue.Queue = queue.Queue()
+        stop = threading.Event()
+        threading.Thread(target=self._work, args=(messages, out, stop), name="qa-llm", daemon=True).start()
+        got_text = False
+        try:
+            while True:
+                try:
+                    kind, value = out.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    raise LLMError("timeout", f"模型服务超时（{self.cfg.timeout_s:g} 秒内没有答完）") from None
+                if kind == "text":
+                    got_text = True
+                    yield value
+                elif kind == "error":
+                    raise _classify(value, self.cfg)
+                else:
+                    if not got_text:
+                        raise LLMError("empty", "模型没有给出回答")
+                    return
+        finally:
+            stop.set()  # the worker stops reading at its next piece; its own timeouts bound the rest
