@@ -218,7 +218,8 @@ def _is_name(text: str, m: re.Match[str], kind: str, titles: list[tuple[int, int
     if any(a <= m.start() and m.end() <= b for a, b in titles):
         return True
     g = m.groupdict()
-    bare_month = kind == "part" and g.get("m") and not g.get("d") and not g.get("sub")
+    # Only Chinese numerals make names (「五月艾」「七月乐队」); 「12月全市…」 is December.
+    bare_month = kind == "part" and g.get("m") and not g.get("d") and not g.get("sub") and not g["m"].isdigit()
     return bool(bare_month and not P.AFTER_BARE_MONTH.match(text, m.end()))
 
 

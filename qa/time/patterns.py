@@ -73,8 +73,8 @@ _VAGUE = "|".join([
     rf"(?:正|腊|冬)月{_LUNAR_DAY}?",
     rf"(?:十[一二]|[一二三四五六七八九])月{_LUNAR_DAY}(?![一二三四五六七八九十日号])",
     r"立春|惊蛰|春分|谷雨|立夏|小满|芒种|夏至|小暑|大暑|立秋|处暑|秋分|寒露|霜降|立冬|冬至|小寒|大寒",
+    r"春节|元宵节?|端午节?|中秋节?|重阳节?|清明节|除夕|七夕",
     r"(?:雨水|清明|白露|小雪|大雪)(?=节|时节|前后|当天|假期|期间|时分)",
-    r"春节|元宵节?|端午节?|中秋节?|重阳节?|除夕|七夕",
 ])
 
 PATTERNS: list[tuple[str, re.Pattern[str]]] = [
@@ -100,6 +100,6 @@ CONNECTOR = re.compile(_TO)
 # After a connector the second end may be partial: 「3月到5月」「28日至30日」.
 TAIL = re.compile(rf"(?:(?P<y>{_Y4})年)?(?:(?P<m>{_MD})月)?(?:(?P<d>{_MD})[日号])?")
 TITLE = re.compile(r"《[^》]*》|“[^”]*”|「[^」]*」")
-# What may follow a month named without year or day for it to be a date: 「三月份」「五月的」「3月底」,
+# What may follow a month in Chinese numerals named without year or day for it to be a date: 「三月份」「五月的」「3月底」,
 # not a noun that merely starts with a month word (「五月艾」, a plant).
 AFTER_BARE_MONTH = re.compile(r"$|[份的里中底初末以至到和与及、上下前后期间开起内来，,。？?！!\s\d]")
