@@ -72,7 +72,7 @@ def _body(sentence: str, start: int, end: int, cut: list[tuple[int, int]]) -> st
     cjk = re.compile(r"[\u4e00-\u9fff]")
     if len(cjk.findall(own)) < 6 or len(cjk.findall(body)) < 12 or len(body) > 60:
         return None  # too little said to be answerable
-    if re.search(r"[~～\-—至到]$", own) or any(body.count(a) != body.count(b) for a, b in _PAIRS):
+    if re.search(r"\d\s*[~～\-—至到]$", own) or any(body.count(a) != body.count(b) for a, b in _PAIRS):
         return None  # a range's second figure or an unclosed bracket
     return body
 
