@@ -80,7 +80,8 @@ class PeriodIndex:
         n_classes = len(CLASSES) + 1
         klass = np.where(vague, n_classes, klass)  # vague periods last, in no query class
         order = np.lexsort((start, klass))
-        encoded = [p.encode("utf-8") for p in phrases]
+        cache: dict[str, bytes] = {}  # phrases repeat (「今年」「昨天」): encode each distinct one once
+        encoded = [cache.get(p) or cache.setdefault(p, p.encode("utf-8")) for p in phrases]
         lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
         ptr = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum(lengths[order], out=ptr[1:])
