@@ -5,6 +5,6 @@
 '2025年3月'
 """
 
-from qa.time.question import DateRange, parse_date_range, period_label, strip_dates
+from qa.time.question import DateRange, parse_date_range, period_label, strip_dates, year_earlier
 
-__all__ = ["DateRange", "parse_date_range", "period_label", "strip_dates"]
+__all__ = ["DateRange", "parse_date_range", "period_label", "strip_dates", "year_earlier"]

@@ -206,3 +206,22 @@ def test_any_written_day_round_trips(day):
 )
 def test_names_that_contain_date_words_are_not_dates(question):
     assert parse_date_range(question, REF) is None
+
+
+@pytest.mark.parametrize(
+    "words,yearless,earlier",
+    [
+        ("上半年", True, ("2025-01-01", "2025-06-30")),  # issue 14: the archive speaks of 2025's
+        ("2月", True, ("2025-02-01", "2025-02-28")),
+        ("3月28日", True, ("2025-03-28", "2025-03-28")),
+        ("今年上半年", False, ("2025-01-01", "2025-06-30")),
+        ("2025年", False, ("2024-01-01", "2024-12-31")),
+    ],
+)
+def test_yearless_periods_and_the_reading_a_year_earlier(words, yearless, earlier):
+    from qa.dates import year_earlier
+
+    rng = parse_date_range(f"聊城{words}资产总额达到多少？", REF)
+    assert rng.yearless is yearless
+    assert (year_earlier(rng).date_from, year_earlier(rng).date_to) == earlier
+    assert parse_date_range("2024年2月29日", REF) and year_earlier(parse_date_range("2024年2月29日", REF)).date_from == "2024-02-29"

@@ -51,9 +51,9 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from qa.time.grammar import Anchor, extend_range, find_spans
+from qa.time.grammar import Anchor, extend_range, find_spans, month_end
 
-__all__ = ["DateRange", "parse_date_range", "strip_dates", "period_label"]
+__all__ = ["DateRange", "parse_date_range", "strip_dates", "period_label", "year_earlier"]
 
 
 @dataclass
@@ -64,6 +64,8 @@ class DateRange:
     date_to: str
     text: str
     label: str
+    # Said without a year (「上半年」「7月28日」): the placement is a guess; see ``year_earlier``.
+    yearless: bool = False
 
 
 def _month_end(d: dt.date) -> bool:
@@ -113,7 +115,28 @@ def parse_date_range(question: str, reference: dt.date) -> DateRange | None:
     # Leftmost first; at one position the longest match wins (「2025年7月28日」 over 「2025年」).
     span = extend_range(question, min(spans, key=lambda s: (s.start, -(s.end - s.start))), anchor)
     a, b = span.first, span.last
-    return DateRange(a.isoformat(), b.isoformat(), question[span.start:span.end], period_label(a, b))
+    return DateRange(a.isoformat(), b.isoformat(), question[span.start:span.end], period_label(a, b),
+                     yearless=span.kind == "part")
+
+
+def year_earlier(rng: DateRange) -> DateRange:
+    """The same yearless period one year back: the other reading of 「上半年」 asked early in a year.
+
+    Asked on 2026-04-01, 「上半年」 is 2026-01..06 (begun, not over); the archive may only speak of
+    2025's (issue 14). The ask path can try this reading when the first finds nothing.
+
+    >>> r = parse_date_range("上半年资产总额达到多少", dt.date(2026, 4, 1))
+    >>> (r.yearless, year_earlier(r).label)
+    (True, '2025年上半年')
+    """
+    a, b = dt.date.fromisoformat(rng.date_from), dt.date.fromisoformat(rng.date_to)
+    whole_month = _month_end(b)
+    try:
+        a = a.replace(year=a.year - 1)
+        b = month_end(b.year - 1, b.month) if whole_month else b.replace(year=b.year - 1)
+    except ValueError:  # 2月29日 has no day a year earlier
+        return rng
+    return DateRange(a.isoformat(), b.isoformat(), rng.text, period_label(a, b), rng.yearless)
 
 
 def strip_dates(question: str, rng: DateRange | None) -> str:
