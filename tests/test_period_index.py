@@ -116,3 +116,26 @@ def test_same_rows_as_checking_every_period(rows, first, length):
     assert index.rows_speaking_of(f, t).tolist() == expected
     for r in expected:
         assert index.why(r, f, t) is not None
+
+
+def test_seed_question_finds_the_passage_that_says_this_year_first_half():
+    """Issue 10: 「2025年上半年…资产总额」 must reach the 2025-07-29 page that says 「今年上半年」."""
+    from fakes import SEEDS
+
+    from qa.dates import parse_date_range
+    from qa.normalize import normalize_text
+
+    pages = {"2025-07-29": SEEDS / "002_f585da57cd6e1821.txt", "2026-04-01": SEEDS / "000_4456a7331ac78358.txt"}
+    chunks = []  # (issue date, paragraph) as stand-in chunks
+    for day, path in pages.items():
+        text = normalize_text(path.read_text(encoding="utf-8"))
+        chunks += [(day, p) for p in text.split("\n") if p.strip()]
+    index = PeriodIndex.build([extract_periods(t, dt.date.fromisoformat(d)) for d, t in chunks])
+    rng = parse_date_range("2025年上半年聊城市属企业资产总额达到多少？", dt.date(2026, 4, 1))
+    rows = index.rows_speaking_of(rng.date_from, rng.date_to).tolist()
+    holding = [r for r, (_, t) in enumerate(chunks) if "1050亿元" in t]
+    assert holding and set(holding) <= set(rows)
+    assert index.why(holding[0], rng.date_from, rng.date_to) == "今年上半年"
+    # The 2026 issue's rows speak of 2025 too (「去年」, 「“十四五”时期」), each with its phrase.
+    assert all(index.why(r, rng.date_from, rng.date_to) for r in rows)
+    assert any(chunks[r][0] == "2026-04-01" and index.why(r, rng.date_from, rng.date_to) == "去年" for r in rows)
