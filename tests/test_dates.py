@@ -59,6 +59,22 @@ PARSES = [
     ("四季度", "2025-10-01", "2025-12-31", "2025年第四季度"),
     ("近三天", "2026-03-30", "2026-04-01", "2026年3月30日至2026年4月1日"),
     ("最近一周", "2026-03-26", "2026-04-01", "2026年3月26日至2026年4月1日"),
+    # relative forms a reader uses (issue 10): resolved against the reference (as_of)
+    ("五年前", "2021-01-01", "2021-12-31", "2021年"),
+    ("去年9月16日", "2025-09-16", "2025-09-16", "2025年9月16日"),
+    ("上个月底", "2026-03-21", "2026-03-31", "2026年3月21日至2026年3月31日"),
+    ("近三年", "2023-04-02", "2026-04-01", "2023年4月2日至2026年4月1日"),
+    ("三个月前", "2026-01-01", "2026-01-31", "2026年1月"),
+    ("十天前", "2026-03-22", "2026-03-22", "2026年3月22日"),
+    ("去年底", "2025-12-01", "2025-12-31", "2025年12月"),
+    ("今年初", "2026-01-01", "2026-01-31", "2026年1月"),
+    ("3月上旬", "2026-03-01", "2026-03-10", "2026年3月1日至2026年3月10日"),
+    ("去年前三季度", "2025-01-01", "2025-09-30", "2025年1月至2025年9月"),
+    ("去年1至6月", "2025-01-01", "2025-06-30", "2025年上半年"),
+    # named periods: a five-year plan with 时期/期间/规划
+    ("十四五期间", "2021-01-01", "2025-12-31", "2021年至2025年"),
+    ("“十四五”时期", "2021-01-01", "2025-12-31", "2021年至2025年"),
+    ("2019-2025年", "2019-01-01", "2025-12-31", "2019年至2025年"),
     # ranges
     ("7月28日至30日", "2025-07-28", "2025-07-30", "2025年7月28日至2025年7月30日"),
     ("2025年3月到5月", "2025-03-01", "2025-05-31", "2025年3月至2025年5月"),
@@ -118,6 +134,22 @@ def test_first_date_wins_and_longest_at_a_position():
     assert (rng.date_from, rng.text) == ("2025-07-28", "2025年7月28日")
 
 
+@pytest.mark.parametrize(
+    "as_of,date_from,date_to",
+    [("2026-04-01", "2025-01-01", "2025-12-31"), ("2024-06-01", "2023-01-01", "2023-12-31")],
+)
+def test_as_of_changes_what_last_year_means(as_of, date_from, date_to):
+    rng = parse_date_range("去年聊城新增多少家企业？", dt.date.fromisoformat(as_of))
+    assert (rng.date_from, rng.date_to) == (date_from, date_to)
+    assert parse_date_range("去年9月16日", dt.date(2024, 6, 1)).date_from == "2023-09-16"
+    assert parse_date_range("五年前", dt.date(2024, 6, 1)).date_from == "2019-01-01"
+
+
+@pytest.mark.parametrize("question", ["近日聊城有什么活动？", "春节期间的报道", "农历八月十五", "近期的防汛要求"])
+def test_vague_words_never_filter_a_question(question):
+    assert parse_date_range(question, REF) is None
+
+
 def test_reference_changes_year_of_yearless_dates():
     assert parse_date_range("7月28日", dt.date(2025, 7, 28)).date_from == "2025-07-28"
     assert parse_date_range("7月28日", dt.date(2025, 7, 27)).date_from == "2024-07-28"
@@ -174,3 +206,22 @@ def test_any_written_day_round_trips(day):
 )
 def test_names_that_contain_date_words_are_not_dates(question):
     assert parse_date_range(question, REF) is None
+
+
+@pytest.mark.parametrize(
+    "words,yearless,earlier",
+    [
+        ("上半年", True, ("2025-01-01", "2025-06-30")),  # issue 14: the archive speaks of 2025's
+        ("2月", True, ("2025-02-01", "2025-02-28")),
+        ("3月28日", True, ("2025-03-28", "2025-03-28")),
+        ("今年上半年", False, ("2025-01-01", "2025-06-30")),
+        ("2025年", False, ("2024-01-01", "2024-12-31")),
+    ],
+)
+def test_yearless_periods_and_the_reading_a_year_earlier(words, yearless, earlier):
+    from qa.dates import year_earlier
+
+    rng = parse_date_range(f"聊城{words}资产总额达到多少？", REF)
+    assert rng.yearless is yearless
+    assert (year_earlier(rng).date_from, year_earlier(rng).date_to) == earlier
+    assert parse_date_range("2024年2月29日", REF) and year_earlier(parse_date_range("2024年2月29日", REF)).date_from == "2024-02-29"
