@@ -1,9 +1,10 @@
 """A question's scope, built once: the text to search, the rows it may be answered from, the period
 it asks about, and the refusal to give when that period is not in the archive.
 
-A year or month named in a question means "printed then, or speaking of then": the question
-「2025年聊城新增多少家专精特新企业？」 is answered by the 2026-04-01 page that reviews 2025, so
-passages whose text names the period (「2025年」) are allowed too. A period that the archive
+A period named in a question means "printed then, or speaking of then": the question
+「2025年上半年聊城市属企业资产总额达到多少？」 is answered by the 2025-07-29 page that says
+「今年上半年」, so passages whose text speaks of the period (resolved at index time against their
+own issue date, ``qa.time``) are allowed too. A period that the archive
 neither printed nor mentions is refused by name (「档案中没有2010年的报纸。」) instead of being
 answered from other dates. Explicit filters (``--from/--to``, ``date_from/date_to``) win over dates
 in the question.
@@ -65,26 +66,6 @@ def reference_date(reader, given: str | None = None) -> dt.date:
     return dt.date.fromisoformat(dates[-1]) if dates else dt.date.today()
 
 
-def mention_patterns(rng: DateRange) -> list[str]:
-    """Words that name the period in text: a year -> ["2025年"], a month -> ["2025年7月"], a day -> ["7月28日"].
-
-    Other spans (「上周」, 「今年上半年」) name nothing: they are publication periods only.
-
-    >>> mention_patterns(DateRange("2025-07-01", "2025-07-31", "去年7月", "2025年7月"))
-    ['2025年7月']
-    """
-    start, end = dt.date.fromisoformat(rng.date_from), dt.date.fromisoformat(rng.date_to)
-    if start == end:
-        return [f"{start.month}月{start.day}日"]
-    if start.year != end.year:
-        return [f"{y}年" for y in range(start.year, end.year + 1)][:3]
-    if (start.month, start.day, end.month, end.day) == (1, 1, 12, 31):
-        return [f"{start.year}年"]
-    if start.month == end.month and start.day == 1 and (end + dt.timedelta(days=1)).day == 1:
-        return [f"{start.year}年{start.month}月"]
-    return []
-
-
 def validate_filters(filters: Filters) -> None:
     """Raise BadInput (Chinese message) for impossible filters: bad ISO dates, a reversed range, page < 1."""
     for value in (filters.date_from, filters.date_to):
@@ -109,7 +90,7 @@ def question_scope(reader, question: str, filters: Filters | None = None, refere
         if period is not None:
             filters = replace(filters, date_from=period.date_from, date_to=period.date_to)
             query = strip_dates(question, period) or question
-            mentions = _rows_mentioning(reader, period, filters)
+            mentions = reader.rows_speaking_of(period.date_from, period.date_to, filters.paper)
             label = period.label
     else:
         label = f"{filters.date_from or '最早'}至{filters.date_to or '最新'}"
@@ -120,17 +101,22 @@ def question_scope(reader, question: str, filters: Filters | None = None, refere
     return scope
 
 
-def _rows_mentioning(reader, period: DateRange, filters: Filters) -> np.ndarray:
-    rows = reader.rows_containing(mention_patterns(period), filters.paper)
-    if len(rows) == 0 and not _printed_in(reader, filters):
-        # 「1992年7月…」 where no text says 「1992年7月」: passages naming the year still speak of it.
-        rows = reader.rows_containing([f"{period.date_from[:4]}年"], filters.paper)
-    return rows
-
-
 def _printed_in(reader, filters: Filters) -> bool:
     """Did the archive print any issue (of the filtered paper) inside the filtered dates?"""
     return reader.has_issues(filters.date_from or "0000-00-00", filters.date_to or "9999-99-99", filters.paper)
+
+
+def period_match(reader, scope: Scope, row: int, date: str) -> dict | None:
+    """Why a passage matched the question's period: printed in it, or speaking of it (with the words).
+
+    ``{"kind": "printed"}`` or ``{"kind": "speaks_of", "phrase": "今年上半年"}``; None without a period.
+    """
+    if scope.period is None:
+        return None
+    if scope.period.date_from <= date <= scope.period.date_to:
+        return {"kind": "printed", "phrase": None}
+    phrase = reader.period_phrase(row, scope.period.date_from, scope.period.date_to)
+    return {"kind": "speaks_of", "phrase": phrase} if phrase else None
 
 
 def _allowed_rows(reader, filters: Filters, extra: np.ndarray | None) -> np.ndarray | None:

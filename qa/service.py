@@ -16,7 +16,7 @@ from .answer import NOT_FOUND, ComposedAnswer, compose_answer
 from .config import DEFAULT_TOP_K
 from .embed import Embedder, load_embedder
 from .index import IndexReader, check_embedder, current_version
-from .scope import OUT_OF_ARCHIVE, question_scope
+from .scope import OUT_OF_ARCHIVE, period_match, question_scope
 from .search import search
 from .tokens import tokenize
 from .types import Answer, Filters
@@ -66,6 +66,8 @@ def answer_question(engine: Engine, question: str, top_k: int = DEFAULT_TOP_K, f
         if outside.found and outside.evidence >= composed.evidence + OUTSIDE_MARGIN:
             text = f"（{scope.period.label}的报道中没有找到可靠的答案，以下出自其他日期。）" + outside.text
             scope, composed = wider, outside
+    for hit in composed.passages:
+        hit.period_match = period_match(engine.reader, scope, hit.row, hit.citation.date)
     return Answer(scope.question, text, composed.found, scope.filters, composed.passages, _ms(started),
                   engine.reader.version)
 

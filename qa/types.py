@@ -119,6 +119,8 @@ class Hit:
     bm25_rank: int | None = None
     dense_score: float | None = None  # cosine similarity question·passage, when the dense search found it
     bm25_score: float | None = None
+    # why it matched the question's period: {"kind": "printed"} or {"kind": "speaks_of", "phrase": "今年上半年"}
+    period_match: dict | None = None
 
 
 @dataclass
@@ -161,7 +163,8 @@ class Answer:
             "refusal": self.refusal_kind(),
             "filters": asdict(self.filters),
             "passages": [
-                {"n": n, "score": round(h.score, 4), "text": h.text, "citation": asdict(h.citation)}
+                {"n": n, "score": round(h.score, 4), "text": h.text, "citation": asdict(h.citation),
+                 **({"period_match": h.period_match} if h.period_match else {})}
                 for n, h in enumerate(self.passages, start=1)
             ],
             "took_ms": round(self.took_ms, 1),

@@ -168,12 +168,12 @@ def test_many_reader_threads(index, fake_embedder):
     r.close()
 
 
-def test_rows_containing_finds_passages_that_name_a_period(index):
+def test_rows_speaking_of_a_period_come_from_the_period_index(index):
     r = IndexReader.open(index)
-    rows = r.rows_containing(["2025-07-21"])  # named in the text of that day's first articles only
+    rows = r.rows_speaking_of("2025-07-21", "2025-07-21")  # 「2025-07-21各地…」 in that day's first articles
     recs = r.chunk_records(rows.tolist())
-    assert len(recs) == 2 and all("2025-07-21" in (x["text"] + (x["title"] or "")) for x in recs)
-    assert len(r.rows_containing(["2025-07-21", "2025-07-22"])) == 4
-    assert len(r.rows_containing(["2025-07-21"], paper="人民日报")) == 0
-    assert len(r.rows_containing([])) == 0
-    assert len(r.rows_containing(["东昌府区"])) == 8
+    assert len(recs) == 2 and all("2025-07-21" in (x["title"] or "") for x in recs)
+    assert r.period_phrase(int(rows[0]), "2025-07-21", "2025-07-21") is not None
+    assert len(r.rows_speaking_of("2025-07-21", "2025-07-22")) == 4
+    assert len(r.rows_speaking_of("2025-07-21", "2025-07-21", paper="人民日报")) == 0
+    assert len(r.rows_speaking_of("1999-01-01", "1999-12-31")) == 0

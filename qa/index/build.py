@@ -96,7 +96,7 @@ def build_pages(pages: list[Page], roots: list[str], index_dir: Path, *, skipped
     vectors, tokens, embedded, reused = reuse_or_embed(rows, live, progress, log)
     folder = index_dir / version
     info = write_store(folder, vectors=vectors, tokens=tokens, pages=rows.pages, articles=rows.articles,
-                       chunks=rows.chunks, hnsw_threshold=hnsw_threshold)
+                       chunks=rows.chunks, texts=rows.texts, hnsw_threshold=hnsw_threshold)
     seal(folder, _meta(info, live, rows))
     publish(index_dir, version)
     cleanup_versions(index_dir, log)

@@ -31,7 +31,8 @@ from typing import Callable, Iterator
 
 from ..errors import IndexFormatError, IndexLocked, IndexMissing
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: periods/ (what each chunk speaks of) added
+BUILDS_FROM = (1, 2)  # live versions a build can start from incrementally
 
 CURRENT = "CURRENT"
 LOCK = ".lock"
@@ -43,6 +44,7 @@ DENSE = "dense.faiss"
 BM25 = "bm25"
 DB = "meta.sqlite"
 ROW_DATE, ROW_PAGE, ROW_PAPER = "row_date.npy", "row_page.npy", "row_paper.npy"
+PERIODS = "periods"  # qa.time.period_index files: the periods each chunk speaks of
 
 DEFAULT_LOCK_TIMEOUT = 60.0
 _VERSION = re.compile(r"v(\d{6})")
@@ -67,15 +69,15 @@ def current_version(index_dir: Path) -> str | None:
     return name or None
 
 
-def read_meta(folder: Path) -> dict:
-    """meta.json of a version folder, checked for this program's format version."""
+def read_meta(folder: Path, accept: tuple[int, ...] = (FORMAT_VERSION,)) -> dict:
+    """meta.json of a version folder, checked for a format version in ``accept``."""
     try:
         meta = json.loads((folder / META).read_text(encoding="utf-8"))
     except FileNotFoundError as e:
         raise IndexMissing(f"索引版本 {folder.name} 不完整或已被删除（{folder}）。请重新运行 `qa index 路径…`。") from e
     except ValueError as e:
         raise IndexFormatError(f"索引 {folder} 的 meta.json 已损坏：{e}。请运行 `qa index --rebuild 路径…` 重建。") from e
-    if meta.get("format_version") != FORMAT_VERSION:
+    if meta.get("format_version") not in accept:
         raise IndexFormatError(
             f"索引 {folder} 的格式版本为 {meta.get('format_version')}，本程序需要 {FORMAT_VERSION}。"
             "请运行 `qa index --rebuild 路径…` 重建索引。"

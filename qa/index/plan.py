@@ -17,7 +17,7 @@ from ..chunk import DEFAULT, ChunkSettings, chunk_article, embedding_text
 from ..embed import Embedder, load_embedder
 from ..errors import QAError
 from ..types import Article, Page
-from .layout import DB, current_version, read_meta
+from .layout import BUILDS_FROM, DB, current_version, read_meta
 from .writer import read_rows
 
 
@@ -76,7 +76,7 @@ def live_state(index_dir: Path, *, rebuild: bool, model: str | None, embedder: E
     meta = None
     if name:
         try:
-            meta = read_meta(index_dir / name)
+            meta = read_meta(index_dir / name, accept=BUILDS_FROM)
         except QAError:
             log(f"现有索引 {name} 无法读取或格式版本不同，无法增量更新，只用本次给出的路径重建。")
     if embedder is None:  # without --model, keep the model the index was built with (even on --rebuild)

@@ -24,7 +24,9 @@ import numpy as np
 
 from ..errors import BadInput, EmbedderMismatch, IndexFormatError
 from ..text import date_number
-from .layout import BM25, DB, DENSE, ROW_DATE, ROW_PAGE, ROW_PAPER, VECTORS, live_folder, read_meta, sqlite_uri
+from ..time.period_index import PeriodIndex
+from .layout import (BM25, DB, DENSE, PERIODS, ROW_DATE, ROW_PAGE, ROW_PAPER, VECTORS, live_folder, read_meta,
+                     sqlite_uri)
 from .writer import HNSW_EF_SEARCH
 
 
@@ -54,7 +56,7 @@ class IndexReader:
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
-        self._mentions: dict[tuple, np.ndarray] = {}  # (patterns, paper) -> rows; a version never changes
+        self._periods = PeriodIndex.load(self.path / PERIODS)
         # Per-version facts every question needs: read once, not per request.
         self._issue_dates: dict[str | None, list[str]] = {None: self._query_issue_dates(None)}
 
@@ -249,37 +251,24 @@ class IndexReader:
             "source": first["source"], "text": "\n\n".join(r["text"] or "" for r in recs), "articles": articles,
         }
 
-    def rows_containing(self, patterns: list[str], paper: str | None = None) -> np.ndarray:
-        """Rows whose chunk text or title contains any of ``patterns`` (a substring scan, cached per version).
-
-        ``reader.rows_containing(["2025年"])`` -> the rows of passages that name the year 2025.
-        """
-        if not patterns:
-            return np.zeros(0, dtype=np.int64)
-        key = (tuple(patterns), paper)
-        rows = self._mentions.get(key)
-        if rows is None:
-            test = " OR ".join(["instr(c.text, ?) > 0 OR instr(coalesce(c.title, ''), ?) > 0"] * len(patterns))
-            args: list = [p for p in patterns for _ in range(2)]
-            sql = f"SELECT c.row FROM chunks c JOIN pages p ON p.page_id = c.page_id WHERE ({test})"
-            if paper:
-                sql += " AND p.paper = ?"
-                args.append(paper)
-            rows = np.array(sorted(r[0] for r in self._db().execute(sql, args)), dtype=np.int64)
-            if len(self._mentions) < 256:
-                self._mentions[key] = rows
+    def rows_speaking_of(self, date_from: str, date_to: str, paper: str | None = None) -> np.ndarray:
+        """Sorted rows whose text speaks of a day in ``date_from..date_to`` (「今年上半年」 printed in July
+        2025 speaks of 2025-01..06), read from the period index, never by scanning text."""
+        rows = self._periods.rows_speaking_of(date_from, date_to)
+        if paper is not None and len(rows):
+            if paper not in self._papers:
+                return np.zeros(0, dtype=np.int64)
+            rows = rows[self._row_paper[rows] == self._papers.index(paper)]
         return rows
 
-    def rows_of_articles(self, article_ids: list[str]) -> np.ndarray:
-        """Sorted rows of every chunk of the given articles (unknown ids are ignored): a follow-up
-        about "this report" searches only the articles the previous answer cited."""
-        ids = list(dict.fromkeys(str(a) for a in article_ids))
-        rows: list[int] = []
-        for i in range(0, len(ids), 500):
-            part = ids[i : i + 500]
-            sql = f"SELECT row FROM chunks WHERE article_id IN ({','.join('?' * len(part))})"
-            rows.extend(r[0] for r in self._db().execute(sql, part))
-        return np.array(sorted(rows), dtype=np.int64)
+    def period_phrase(self, row: int, date_from: str, date_to: str) -> str | None:
+        """The words by which row ``row`` speaks of the period (「今年上半年」), or None."""
+        return self._periods.why(int(row), date_from, date_to)
+
+    def row_date(self, row: int) -> str:
+        """The issue date of row ``row``, ISO."""
+        d = str(int(self._row_date[int(row)]))
+        return f"{d[:4]}-{d[4:6]}-{d[6:]}"
 
     def counts(self) -> dict:
         """papers, issues, pages, articles, chunks of this version."""

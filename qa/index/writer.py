@@ -9,6 +9,7 @@ File names come from ``qa.index.layout``; ``qa.index.reader`` reads what is writ
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from pathlib import Path
@@ -18,7 +19,9 @@ import faiss
 import numpy as np
 
 from ..text import date_number
-from .layout import BM25, DB, DENSE, ROW_DATE, ROW_PAGE, ROW_PAPER, VECTORS, sqlite_uri
+from ..time.mentions import extract_periods
+from ..time.period_index import PeriodIndex
+from .layout import BM25, DB, DENSE, PERIODS, ROW_DATE, ROW_PAGE, ROW_PAPER, VECTORS, sqlite_uri
 
 HNSW_THRESHOLD = 200_000
 HNSW_M = 32
@@ -77,6 +80,7 @@ def write_store(
     pages: list[dict],
     articles: list[dict],
     chunks: list[dict],
+    texts: list[str] | None = None,
     hnsw_threshold: int = HNSW_THRESHOLD,
 ) -> dict:
     """Write every data file of one version into ``folder``; return what meta.json should record.
@@ -90,12 +94,14 @@ def write_store(
     vocab = _write_bm25(folder, tokens) if chunks else 0
     papers = sorted({p["paper"] for p in pages})
     _write_row_arrays(folder, pages, chunks, papers)
+    n_periods = _write_periods(folder, pages, chunks, texts or [c["text"] for c in chunks])
     _write_sqlite(folder / DB, pages, articles, chunks, tokens)
     issues = {(p["paper"], p["date"]) for p in pages}
     return {
         "vector_index": vector_index,
         "bm25": {**BM25_PARAMS, "library": "bm25s", "vocab": vocab},
         "papers": papers,
+        "periods": n_periods,
         "counts": {"papers": len(papers), "issues": len(issues), "pages": len(pages),
                    "articles": len(articles), "chunks": len(chunks)},
     }
@@ -131,6 +137,22 @@ def _write_row_arrays(folder: Path, pages: list[dict], chunks: list[dict], paper
     np.save(folder / ROW_DATE, np.array([date_int(p["date"]) for p in row_page], dtype=np.int32))
     np.save(folder / ROW_PAGE, np.array([-1 if p["page"] is None else p["page"] for p in row_page], dtype=np.int32))
     np.save(folder / ROW_PAPER, np.array([paper_ix[p["paper"]] for p in row_page], dtype=np.int32))
+
+
+def _write_periods(folder: Path, pages: list[dict], chunks: list[dict], texts: list[str]) -> int:
+    """What each chunk (headline included) speaks of, resolved against its issue date (qa.time)."""
+    date_of = {p["page_id"]: p["date"] for p in pages}
+    rows_periods = []
+    for c, text in zip(chunks, texts):
+        try:
+            issue = dt.date.fromisoformat(date_of[c["page_id"]])
+        except ValueError:  # an impossible date never reaches here from the readers; no periods if it does
+            rows_periods.append([])
+            continue
+        rows_periods.append(extract_periods(text, issue))
+    index = PeriodIndex.build(rows_periods)
+    index.save(folder / PERIODS)
+    return len(index)
 
 
 def _write_sqlite(path: Path, pages: list[dict], articles: list[dict], chunks: list[dict],

@@ -100,6 +100,11 @@ SCHEMAS: dict = {
             "score": {"type": "number"},
             "text": {"type": "string"},
             "citation": {"$ref": "#/components/schemas/Citation"},
+            "period_match": {
+                "type": "object", "required": ["kind", "phrase"],
+                "description": "问题问到某个时期时，这段为何与时期相符：printed（当时刊登）或 speaks_of（文中说到，phrase 为原文用语）",
+                "properties": {"kind": {"enum": ["printed", "speaks_of"]}, "phrase": {"type": ["string", "null"]}},
+            },
         },
     },
     "Answer": {
