@@ -31,20 +31,21 @@ def index():
 
 
 @pytest.mark.parametrize(
-    "date_from,date_to,rows",
+    "date_from,date_to,rows,any_length",
     [
-        ("2025-07-28", "2025-07-28", [1, 3]),  # 「昨天」 in the 2025-07-29 issue is 2025-07-28
-        ("2025-01-01", "2025-06-30", [0, 3]),
-        ("2025-03-15", "2025-03-15", [0, 3]),
-        ("2024-05-01", "2024-05-31", [3, 5]),
-        ("1990-01-01", "1990-12-31", [5]),
-        ("1950-01-01", "1960-01-01", []),
-        ("2025-07-29", "2025-07-29", [3]),  # 「近日」 covers the issue day only vaguely: no match
+        ("2025-07-28", "2025-07-28", [1], [1, 3]),  # 「昨天」 in the 2025-07-29 issue is 2025-07-28
+        ("2025-01-01", "2025-06-30", [0], [0, 3]),
+        ("2025-03-15", "2025-03-15", [], [0, 3]),  # a half-year is no evidence about one day
+        ("2024-01-01", "2024-12-31", [5], [3, 5]),  # 「去年」 yes, 「十四五期间」 only without a limit
+        ("1990-01-01", "1990-12-31", [], [5]),
+        ("1950-01-01", "1960-01-01", [], []),
+        ("2025-07-29", "2025-07-29", [], [3]),  # 「近日」 covers the issue day only vaguely: never
     ],
 )
-def test_rows_speaking_of(index, date_from, date_to, rows):
+def test_rows_speaking_of(index, date_from, date_to, rows, any_length):
     got = index.rows_speaking_of(date_from, date_to)
     assert got.dtype == np.int64 and got.tolist() == rows
+    assert index.rows_speaking_of(date_from, date_to, within=None).tolist() == any_length
 
 
 def test_dates_and_iso_strings_are_the_same_query(index):
@@ -53,10 +54,11 @@ def test_dates_and_iso_strings_are_the_same_query(index):
 
 
 def test_why_names_the_phrase_that_matched(index):
-    assert index.why(0, "2025-06-01", "2025-06-30") == "今年上半年"
+    assert index.why(0, "2025-01-01", "2025-06-30") == "今年上半年"
     assert index.why(1, "2025-07-28", "2025-07-28") == "昨天"
     assert index.why(5, "2024-01-01", "2024-12-31") == "去年"
-    assert index.why(5, "1999-01-01", "1999-01-01") == "1986年10月至2005年6月"
+    assert index.why(5, "1999-01-01", "1999-01-01") is None  # a 19-year span says nothing of one day
+    assert index.why(5, "1999-01-01", "1999-01-01", within=None) == "1986年10月至2005年6月"
     assert index.why(2, "2025-07-20", "2025-07-29") is None  # vague never explains a match
     assert index.why(4, "2025-01-01", "2025-12-31") is None
 
@@ -76,7 +78,8 @@ def test_save_and_load_round_trip_without_pickle(index, tmp_path):
     loaded = PeriodIndex.load(tmp_path)
     for q in (("2025-07-28", "2025-07-28"), ("2025-01-01", "2025-06-30"), ("1990-01-01", "1990-12-31")):
         assert loaded.rows_speaking_of(*q).tolist() == index.rows_speaking_of(*q).tolist()
-    assert loaded.why(0, "2025-06-01", "2025-06-30") == "今年上半年"
+        assert loaded.rows_speaking_of(*q, within=None).tolist() == index.rows_speaking_of(*q, within=None).tolist()
+    assert loaded.why(0, "2025-01-01", "2025-06-30") == "今年上半年"
 
 
 def test_other_format_or_missing_files_are_a_clear_error(index, tmp_path):
@@ -102,9 +105,10 @@ _period = st.tuples(_day, st.sampled_from([0, 0, 6, 30, 31, 91, 92, 182, 365, 36
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.lists(_period, max_size=4), max_size=30), _day, st.integers(0, 800))
-def test_same_rows_as_checking_every_period(rows, first, length):
-    """Against the obvious scan, including spans right at the class bounds."""
+@given(st.lists(st.lists(_period, max_size=4), max_size=30), _day, st.integers(0, 800),
+       st.sampled_from([None, 1.0, 2.5, 4.0]))
+def test_same_rows_as_checking_every_period(rows, first, length, within):
+    """Against the obvious scan, including spans right at the class bounds and the length limit."""
     rows_periods = [
         [Period(dt.date.fromordinal(s), dt.date.fromordinal(s + span), f"p{r}.{i}", i, vague)
          for i, (s, span, vague) in enumerate(ps)]
@@ -112,10 +116,12 @@ def test_same_rows_as_checking_every_period(rows, first, length):
     ]
     index = PeriodIndex.build(rows_periods)
     f, t = dt.date.fromordinal(first), dt.date.fromordinal(first + length)
-    expected = [r for r, ps in enumerate(rows_periods) if any(p.overlaps(f, t) for p in ps)]
-    assert index.rows_speaking_of(f, t).tolist() == expected
+    limit = float("inf") if within is None else max(within * (length + 1), 31)
+    expected = [r for r, ps in enumerate(rows_periods)
+                if any(p.overlaps(f, t) and (p.end - p.start).days + 1 <= limit for p in ps)]
+    assert index.rows_speaking_of(f, t, within=within).tolist() == expected
     for r in expected:
-        assert index.why(r, f, t) is not None
+        assert index.why(r, f, t, within=within) is not None
 
 
 def test_seed_question_finds_the_passage_that_says_this_year_first_half():

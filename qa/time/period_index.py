@@ -9,12 +9,16 @@ Built once per index version from each chunk's ``extract_periods`` list and save
 >>> issue = dt.date(2025, 7, 29)
 >>> texts = ["今年上半年，资产总额1050亿元", "昨天召开会议", "近日走访", "无日期"]
 >>> idx = PeriodIndex.build([extract_periods(t, issue) for t in texts])
->>> idx.rows_speaking_of("2025-06-01", "2025-06-30").tolist()
+>>> idx.rows_speaking_of("2025-01-01", "2025-06-30").tolist()
 [0]
 >>> idx.rows_speaking_of("2025-07-28", "2025-07-28").tolist()   # 「近日」 is vague: never a match
 [1]
->>> idx.why(0, "2025-06-01", "2025-06-30")
+>>> idx.why(0, "2025-01-01", "2025-06-30")
 '今年上半年'
+
+Only periods at most ``WITHIN`` (2.5) times as long as the asked one count, and any up to a
+month: 「十四五期间」 (five years) is no evidence about 2025-07-28, 「今年」 is about 2025年上半年.
+``within=None`` counts every overlapping period.
 
 Why span classes: a period overlaps ``[f, t]`` when ``start <= t`` and ``end >= f``. With all
 periods sorted by start, ``start <= t`` is a prefix, but ``end >= f`` is not monotone. Within
@@ -42,6 +46,14 @@ CLASSES = (1, 31, 92, 183, 366, 3660)
 _ARRAYS = ("start", "end", "row", "vague", "offset", "phrase_ptr", "phrase_bytes", "row_ptr", "by_row")
 
 DateLike = dt.date | str
+# A period longer than WITHIN times the asked one (and than a month) is too broad to be evidence.
+WITHIN = 2.5
+MIN_LIMIT = 31
+
+
+def _limit(asked_days: int, within: float | None) -> float:
+    """Longest period (days) that counts for a question period of ``asked_days``."""
+    return float("inf") if within is None else max(within * asked_days, MIN_LIMIT)
 
 
 def _day(d: DateLike) -> int:
@@ -54,7 +66,7 @@ class PeriodIndex:
 
     def __init__(self, arrays: dict[str, np.ndarray], classes: list[tuple[int, int, int]], rows: int):
         self.a = arrays
-        self.classes = classes  # (first, past-last, longest span in days) of each precise class
+        self.classes = classes  # (first, past-last, shortest, longest span in days) of each precise class
         self.rows = rows
 
     @classmethod
@@ -100,7 +112,8 @@ class PeriodIndex:
         for k in range(n_classes):
             lo, hi = bounds[k], bounds[k + 1]
             if hi > lo:
-                classes.append((lo, hi, int((span[order][lo:hi]).max())))
+                spans = span[order][lo:hi]
+                classes.append((lo, hi, int(spans.min()), int(spans.max())))
         return cls(arrays, classes, rows)
 
     def save(self, folder: Path | str) -> None:
@@ -129,22 +142,38 @@ class PeriodIndex:
     def __len__(self) -> int:
         return int(len(self.a["start"]))
 
-    def _matches(self, date_from: DateLike, date_to: DateLike) -> np.ndarray:
-        """Positions of precise periods overlapping ``date_from..date_to`` (inclusive)."""
+    def _matches(self, date_from: DateLike, date_to: DateLike, within: float | None) -> np.ndarray:
+        """Positions of precise periods overlapping ``date_from..date_to`` and not too long for it."""
         f, t = _day(date_from), _day(date_to)
+        limit = _limit(t - f + 1, within)
         start, end = self.a["start"], self.a["end"]
         parts = []
-        for lo, hi, longest in self.classes:
+        for lo, hi, shortest, longest in self.classes:
+            if shortest > limit:
+                continue
             s = start[lo:hi]
             i = lo + int(np.searchsorted(s, f - longest + 1, side="left"))
             j = lo + int(np.searchsorted(s, t, side="right"))
             if j > i:
-                parts.append(np.arange(i, j)[end[i:j] >= f])
+                keep = end[i:j] >= f
+                if longest > limit:
+                    keep &= end[i:j] - s[i - lo:j - lo] + 1 <= limit
+                parts.append(np.flatnonzero(keep) + i)
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
-    def rows_speaking_of(self, date_from: DateLike, date_to: DateLike) -> np.ndarray:
-        """Sorted distinct rows with a precise period overlapping the asked one (int64)."""
-        return np.unique(self.a["row"][self._matches(date_from, date_to)]).astype(np.int64)
+    def rows_speaking_of(self, date_from: DateLike, date_to: DateLike, within: float | None = WITHIN) -> np.ndarray:
+        """Sorted distinct rows with a precise period overlapping the asked one (int64).
+
+        ``within``: a period counts only when it is at most that many times as long as the asked
+        one (and at least a month may always count): 「十四五期间」 speaks of 2021-2025, not of
+        2025-07-28 in particular. None counts every overlapping period.
+        """
+        rows = self.a["row"][self._matches(date_from, date_to, within)]
+        if len(rows) * 16 < self.rows:
+            return np.unique(rows).astype(np.int64)
+        seen = np.zeros(self.rows, dtype=bool)  # many matches: a mask beats sorting them
+        seen[rows] = True
+        return np.flatnonzero(seen).astype(np.int64)
 
     def phrase(self, k: int) -> str:
         ptr = self.a["phrase_ptr"]
@@ -157,7 +186,9 @@ class PeriodIndex:
                       self.phrase(int(k)), int(self.a["offset"][k]), bool(self.a["vague"][k])) for k in ks]
         return sorted(out, key=lambda p: p.offset)
 
-    def why(self, row: int, date_from: DateLike, date_to: DateLike) -> str | None:
+    def why(self, row: int, date_from: DateLike, date_to: DateLike, within: float | None = WITHIN) -> str | None:
         """The first phrase of ``row`` that speaks of the asked period (「今年上半年」), or None."""
         f, t = dt.date.fromordinal(_day(date_from)), dt.date.fromordinal(_day(date_to))
-        return next((p.phrase for p in self.periods_of(row) if p.overlaps(f, t)), None)
+        limit = _limit((t - f).days + 1, within)
+        return next((p.phrase for p in self.periods_of(row)
+                     if p.overlaps(f, t) and (p.end - p.start).days + 1 <= limit), None)
