@@ -14,10 +14,12 @@ from pathlib import Path
 
 from .answer import NOT_FOUND, ComposedAnswer, compose_answer
 from .config import DEFAULT_TOP_K
+from .coverage import coverage_answer
 from .embed import Embedder, load_embedder
 from .index import IndexReader, check_embedder, current_version
 from .scope import OUT_OF_ARCHIVE, period_match, question_scope
 from .search import search
+from .time.timeline import detect_timeline
 from .tokens import tokenize
 from .types import Answer, Filters
 
@@ -58,6 +60,12 @@ def answer_question(engine: Engine, question: str, top_k: int = DEFAULT_TOP_K, f
         kind = OUT_OF_ARCHIVE if scope.refusal else None
         return Answer(scope.question, scope.refusal or NOT_FOUND, False, scope.filters, [], _ms(started),
                       engine.reader.version, refusal=kind)
+    coverage = detect_timeline(scope.question)
+    covered = coverage_answer(engine.reader, scope, coverage) if coverage else None
+    if covered is not None:
+        text, hits, timeline = covered
+        return Answer(scope.question, text, True, scope.filters, hits, _ms(started), engine.reader.version,
+                      timeline=timeline.to_json())
     composed = _compose(engine, scope, top_k)
     text = composed.text
     if scope.period is not None and composed.evidence < WEAK_EVIDENCE:

@@ -148,6 +148,7 @@ class Answer:
     # why found is False: "not_found" (nothing relevant) or "out_of_archive" (asked period not held);
     # clients render refusals from this kind, never by matching the answer text
     refusal: str | None = None
+    timeline: dict | None = None  # coverage questions: counts per month/year, first and last report
 
     def refusal_kind(self) -> str | None:
         """None when found; else the refusal kind, ``not_found`` unless one was set."""
@@ -167,6 +168,7 @@ class Answer:
                  **({"period_match": h.period_match} if h.period_match else {})}
                 for n, h in enumerate(self.passages, start=1)
             ],
+            **({"timeline": self.timeline} if self.timeline is not None else {}),
             "took_ms": round(self.took_ms, 1),
             "index_version": self.index_version,
         }

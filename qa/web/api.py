@@ -19,6 +19,7 @@ Choices (also in the OpenAPI document):
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 import re
 from datetime import date as _date
 
@@ -192,6 +193,30 @@ def config():
 def issues():
     reader = get_service().reader  # one reader for the whole request, even if a reload swaps it
     return _no_store(jsonify({"index_version": reader.version, "issues": reader.issues()}))
+
+
+@bp.get("/timeline")
+def timeline():
+    """Articles covering ``q`` counted per month (or year), with the first and last report."""
+    from qa.coverage import timeline_of
+    from qa.scope import question_scope
+    from qa.time.timeline import detect_timeline
+    from qa.types import Filters
+
+    q = (request.args.get("q") or "").strip()
+    if not q or len(q) > MAX_QUESTION_CHARS:
+        raise BadInput(f"参数 q 应为 1 到 {MAX_QUESTION_CHARS} 个字的话题或问题，例如 /api/timeline?q=防汛。")
+    paper = request.args.get("paper") or None
+    as_of = request.args.get("as_of") or None
+    if as_of not in (None, "today"):
+        as_of = parse_iso_date(as_of, "as_of")
+    reader = get_service().reader
+    scope = question_scope(reader, q, Filters(paper=paper), as_of)
+    asked = detect_timeline(q)
+    topic = (asked.topic if asked else "") or scope.query
+    body = {"q": q, "topic": topic, "filters": asdict(scope.filters), "index_version": reader.version,
+            "timeline": timeline_of(reader, topic, scope.allowed).to_json()}
+    return _no_store(jsonify(body))
 
 
 @bp.get("/pages/<date>/<page>")

@@ -257,6 +257,25 @@ PATHS: dict = {
             "responses": {"200": _json("Config", "限制与提示")},
         }
     },
+    "/api/timeline": {
+        "get": {
+            "operationId": "timeline",
+            "summary": "某个话题的报道按月（跨度长时按年）计数，以及最早和最近一次报道",
+            "parameters": [
+                {"name": "q", "in": "query", "required": True, "schema": {"type": "string", "maxLength": 500},
+                 "description": "话题或问题，如「防汛」或「这几年关于防汛的报道有多少？」；其中的时期（如「2023年」）限定范围"},
+                {"name": "paper", "in": "query", "required": False, "schema": {"type": "string"}},
+                {"name": "as_of", "in": "query", "required": False, "schema": {"type": "string"},
+                 "description": "「去年」等按这一天计算（YYYY-MM-DD 或 today）"},
+            ],
+            "responses": {"200": {"description": "计数与首末报道", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["q", "topic", "filters", "timeline", "index_version"],
+                "properties": {"q": {"type": "string"}, "topic": {"type": "string"}, "filters": {"type": "object"},
+                               "index_version": {"type": "string"},
+                               "timeline": {"type": "object", "required": ["unit", "buckets", "total", "first", "last"]}},
+            }}}}, "400": _error_response("缺少 q 或 as_of 格式不对（bad_request）"), **_COMMON_ERRORS},
+        }
+    },
     "/api/issues": {
         "get": {
             "operationId": "issues",
