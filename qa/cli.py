@@ -22,6 +22,24 @@ INDEX_OPTION = click.option(
 )
 
 
+BACKEND_OPTION = click.option(
+    "--backend", "backend", default=None, metavar="URI",
+    help="改用 Milvus：Milvus Lite 数据库文件（如 ./milvus.db）或服务地址（如 http://127.0.0.1:19530）。",
+)
+
+
+def index_location(index: str | None, backend: str | None):
+    """``--backend URI`` (a Milvus target) when given, else the index folder of ``--index``."""
+    if backend is None:
+        return index_dir(index)
+    from qa.errors import BadInput
+    from qa.index.backends import parse_backend
+
+    if index is not None:
+        raise BadInput("--index 和 --backend 只能选一个：--index 是内置索引的文件夹，--backend 是 Milvus。")
+    return parse_backend(backend)
+
+
 class ChineseHelpFormatter(click.HelpFormatter):
     """Click's help text with Chinese headings, like every other message of the program."""
 
@@ -102,10 +120,11 @@ def inspect(paths: tuple[str, ...]) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @INDEX_OPTION
+@BACKEND_OPTION
 @click.option("--rebuild", is_flag=True, help="只用 PATHS 从头重建，全部重新向量化。")
 @click.option("--model", default=None, help="向量模型：e5-small（内置，默认）或 st:模型名或路径。")
 @friendly_errors
-def index(paths: tuple[str, ...], index: str | None, rebuild: bool, model: str | None) -> None:
+def index(paths: tuple[str, ...], index: str | None, backend: str | None, rebuild: bool, model: str | None) -> None:
     """把 PATHS 加入索引，并原子地发布新版本。
 
     PATH 是文件夹（按期存放的版面，或带 manifest.csv 的文件夹）或 .jsonl 导出文件。
@@ -118,10 +137,11 @@ def index(paths: tuple[str, ...], index: str | None, rebuild: bool, model: str |
       qa index archive/聊城日报/2026-04-02        # 加入新的一期
       qa index archive/ --rebuild
       qa index archive/ --model st:/models/bge-small-zh-v1.5
+      qa index archive/ --backend http://127.0.0.1:19530
     """
     from qa.index import build_index
 
-    report = build_index(list(paths), index_dir(index), rebuild=rebuild, model=model)
+    report = build_index(list(paths), index_location(index, backend), rebuild=rebuild, model=model)
     for s in report.skipped:
         click.echo(f"跳过 {s}", err=True)
     if report.nothing_read:
@@ -135,6 +155,7 @@ def index(paths: tuple[str, ...], index: str | None, rebuild: bool, model: str |
 @cli.command()
 @click.argument("question")
 @INDEX_OPTION
+@BACKEND_OPTION
 @click.option("--top-k", type=click.IntRange(1, MAX_TOP_K), default=DEFAULT_TOP_K, show_default=True)
 @click.option("--from", "date_from", default=None, help="最早的出版日期，YYYY-MM-DD。")
 @click.option("--to", "date_to", default=None, help="最晚的出版日期，YYYY-MM-DD。")
@@ -143,7 +164,7 @@ def index(paths: tuple[str, ...], index: str | None, rebuild: bool, model: str |
 @click.option("--today", is_flag=True, help="「去年」「上个月」按今天计算，而不是按最新一期。")
 @click.option("--json", "as_json", is_flag=True, help="输出与 /api/ask 相同的 JSON。")
 @friendly_errors
-def ask(question, index, top_k, date_from, date_to, paper, page, today, as_json) -> None:
+def ask(question, index, backend, top_k, date_from, date_to, paper, page, today, as_json) -> None:
     """从档案中回答 QUESTION，并列出编号的出处。
 
     \b
@@ -154,7 +175,7 @@ def ask(question, index, top_k, date_from, date_to, paper, page, today, as_json)
     """
     from qa.service import Service
 
-    service = Service(index_dir(index), reference_date="today" if today else None)
+    service = Service(index_location(index, backend), reference_date="today" if today else None)
     answer = service.ask(question, top_k, date_from, date_to, paper, page)
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
@@ -168,22 +189,28 @@ def ask(question, index, top_k, date_from, date_to, paper, page, today, as_json)
 
 @cli.command()
 @INDEX_OPTION
+@BACKEND_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--threads", default=8, show_default=True, type=int, help="工作线程数。")
 @click.option("--rate-limit", default="60 per minute", show_default=True, help="每个客户端对 /api/* 的请求限额（如 \"120 per minute\"；\"off\" 关闭）。")
 @friendly_errors
-def serve(index, host, port, threads, rate_limit) -> None:
+def serve(index, backend, host, port, threads, rate_limit) -> None:
     """提供问答页面和 JSON 接口；新发布的索引版本会自动切换。
 
     \b
     示例：
       qa serve
       qa serve --index /srv/qa/index --host 0.0.0.0 --port 8080 --threads 16
+      qa serve --backend http://10.0.0.5:19530 --host 0.0.0.0   # 多个副本共用一个 Milvus
     """
+    from qa.index.backends import MilvusTarget
     from qa.serve import serve as run_server
 
-    run_server(Settings(index=index_dir(index), host=host, port=port, threads=threads, rate_limit=rate_limit))
+    location = index_location(index, backend)
+    milvus = location if isinstance(location, MilvusTarget) else None
+    run_server(Settings(index=index_dir(index), backend=milvus, host=host, port=port, threads=threads,
+                        rate_limit=rate_limit))
 
 
 STATS_LABELS = {

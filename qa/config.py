@@ -30,3 +30,4 @@ class Settings:
     rate_limit: str = "60 per minute"
     reload_interval_s: float = 1.0
     reference_date: str | None = None
+    backend: object | None = None  # a qa.index.backends.MilvusTarget (``--backend URI``) instead of ``index``

@@ -145,7 +145,7 @@ class Reloader:
 def _default_service(settings: Settings):
     from qa.service import Service  # heavy: FAISS, embedder
 
-    return Service(Path(settings.index), reference_date=settings.reference_date)
+    return Service(settings.backend or Path(settings.index), reference_date=settings.reference_date)
 
 
 def create_app(settings: Settings | None = None, service=None) -> Flask:
