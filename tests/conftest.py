@@ -69,6 +69,22 @@ def backend_service(seeds_location):
     return Service(seeds_location)
 
 
+@pytest.fixture(params=["faiss", "milvus"])
+def fresh_location(request, tmp_path):
+    """Where a test builds its own index, once per backend: a folder, or a Milvus Lite file (closed after)."""
+    if request.param == "faiss":
+        yield tmp_path / "index"
+        return
+    pytest.importorskip("pymilvus")
+    pytest.importorskip("milvus_lite")
+    from qa.index.backends import parse_backend
+    from qa.index.milvus_store import forget_client
+
+    target = parse_backend(str(tmp_path / "milvus.db"))
+    yield target
+    forget_client(target)
+
+
 REAL_MODEL_FIXTURES = {"seeds_index", "seeds_service", "seeds_milvus", "seeds_location", "backend_service"}
 
 

@@ -50,7 +50,7 @@ def connect(target: MilvusTarget, *, create: bool = True):
 
         # pymilvus logs every failed RPC with a traceback (set up when it is imported); we turn
         # failures into one Chinese sentence ourselves.
-        for name in ("pymilvus", "pymilvus.milvus_client"):
+        for name in ("pymilvus", "pymilvus.milvus_client", "milvus_lite.server_manager"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
 
         try:
