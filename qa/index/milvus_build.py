@@ -50,7 +50,7 @@ def build_milvus(pages: list[Page], roots: list[str], target: MilvusTarget, *, s
             log(f"索引已是最新（{live.name}），无需更新。")
             return _kept_report(live, skipped, started)
         rows = chunk_rows(plan, live.settings)
-    vectors, embedded, reused = reuse_or_embed(rows, live, client, live_name, progress, log)
+    vectors, embedded, reused = reuse_or_embed(rows, live, client, live_name if live.folder else None, progress, log)
     version = next_version(target, client)
     check_free(target, client, version)
     collection = chunks_name(target, version)
