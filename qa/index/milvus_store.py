@@ -54,6 +54,9 @@ def connect(target: MilvusTarget, *, create: bool = True):
             logging.getLogger(name).setLevel(logging.CRITICAL)
         if target.is_lite:  # its in-process gRPC server logs each RPC it lacks (pymilvus copes without them)
             logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+            import jieba  # its analyzer loads jieba's dictionary, which announces itself on stderr
+
+            jieba.setLogLevel(logging.WARNING)
 
         try:
             client = MilvusClient(uri=target.uri, timeout=10)
