@@ -28,7 +28,7 @@ from .writer import HNSW_EF_SEARCH, date_int
 CHUNK_FIELDS = ["row", "chunk_id", "text", "title", "article_id", "page_id", "paper", "iso_date", "issue_no", "page",
                 "page_name", "source"]
 MIN_RANGE = 4  # shorter runs of consecutive rows go into the id list
-PAGE_FIELDS = ["page_id", "paper", "date", "page", "row_lo", "row_hi", "articles", "doc"]
+PAGE_FIELDS = ["page_id", "paper", "date", "page", "row_lo", "row_hi", "articles", "page_name", "issue_no"]
 
 
 def rows_expr(rows: np.ndarray) -> str:
@@ -86,10 +86,8 @@ class MilvusReader:
             if not meta or meta.get("format_version") != FORMAT_VERSION:
                 raise IndexFormatError(f"Milvus 集合 {collection} 的格式版本为 {meta and meta.get('format_version')}，"
                                        f"本程序需要 {FORMAT_VERSION}。请运行 `qa index --rebuild 路径… --backend {target.uri}` 重建。")
-            fields = [f for f in PAGE_FIELDS if f != "doc"] + ["doc"]
-            pages = [{**{k: r[k] for k in fields if k != "doc"}, "page_name": r["doc"].get("page_name"),
-                      "issue_no": r["doc"].get("issue_no")}
-                     for r in query_all(client, records_name(collection), 'kind == "page"', fields)]
+            pages = [{k: r.get(k) for k in PAGE_FIELDS}  # the page list without texts: filters, issues
+                     for r in query_all(client, records_name(collection), 'kind == "page"', PAGE_FIELDS)]
         except IndexFormatError:
             raise
         except Exception as e:  # noqa: BLE001 - a dropped collection, a lost connection: say which and what to do

@@ -204,6 +204,8 @@ def records_schema():
     s.add_field("row_lo", DataType.INT64)  # a page's chunks are rows row_lo..row_hi (-1..-2 when none)
     s.add_field("row_hi", DataType.INT64)
     s.add_field("articles", DataType.INT32)
+    s.add_field("page_name", DataType.VARCHAR, max_length=ID_MAX, nullable=True)
+    s.add_field("issue_no", DataType.VARCHAR, max_length=ID_MAX, nullable=True)
     s.add_field("doc", DataType.JSON)
     s.add_field("unused", DataType.FLOAT_VECTOR, dim=2)
     return s

@@ -85,7 +85,8 @@ def _record(key: str, kind: str, *, page: dict | None = None, ordinal: int = 0, 
     page = page or {}
     return {"key": key, "kind": kind, "page_id": page.get("page_id", ""), "paper": page.get("paper", ""),
             "date": page.get("date", ""), "page": -1 if page.get("page") is None else int(page["page"]),
-            "ordinal": ordinal, "row_lo": rows[0], "row_hi": rows[1], "articles": articles, "doc": doc,
+            "ordinal": ordinal, "row_lo": rows[0], "row_hi": rows[1], "articles": articles,
+            "page_name": page.get("page_name"), "issue_no": page.get("issue_no"), "doc": doc,
             "unused": [0.0, 0.0]}
 
 
