@@ -1,6 +1,6 @@
 """Answer quality on CMRC 2018 (trial) among 1,000 news distractors, against a common baseline.
 
-    python bench/eval_cmrc.py [--distractors 1000] [--limit N] [--out bench/out]
+    python bench/eval_cmrc.py [--distractors 1000] [--limit N] [--out bench/out] [--backend URI]
 
 The 256 CMRC passages (title as title, passage id as article id) and the first N articles of
 news_sample.jsonl are written as one JSONL export and indexed with ``qa index`` defaults and
@@ -98,6 +98,8 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="only the first N questions")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--backend", default=None, metavar="URI",
+                    help="index into Milvus (a Milvus Lite .db file or http://host:19530) instead of a folder under --out")
     args = ap.parse_args()
 
     from qa.evaluate import evaluate, format_table, load_questions
@@ -108,16 +110,22 @@ def main() -> None:
     archive = args.out / "cmrc_archive.jsonl"
     rows = write_archive(archive, args.distractors)
     started = time.perf_counter()
-    report = build_index([archive], args.out / "cmrc-index", progress=sys.stderr.isatty())
+    location = args.out / "cmrc-index"
+    if args.backend:
+        from qa.index.backends import parse_backend
+
+        location = parse_backend(args.backend)
+    report = build_index([archive], location, progress=sys.stderr.isatty())
     print(f"qa index: {report.chunks} chunks, {report.embedded} embedded, "
           f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
     questions = load_questions(SHARED / "cmrc2018_trial.json")[: args.limit]
-    service = Service(args.out / "cmrc-index")
+    service = Service(location)
     results = {"qa": evaluate(service, questions)}
     print(format_table(results), file=sys.stderr, flush=True)  # before the slow baseline embedding
     if not args.no_baseline:
         results["baseline"] = baseline_eval(rows, questions, service.embedder, args.out)
-    print(f"CMRC 2018 trial: {len(questions)} questions, 256 passages + {args.distractors} news distractors")
+    print(f"CMRC 2018 trial: {len(questions)} questions, 256 passages + {args.distractors} news distractors, "
+          f"index {location}")
     print(format_table(results))
     (args.out / "eval_cmrc.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
 

@@ -22,6 +22,24 @@ INDEX_OPTION = click.option(
 )
 
 
+BACKEND_OPTION = click.option(
+    "--backend", "backend", default=None, metavar="URI",
+    help="改用 Milvus：Milvus Lite 数据库文件（如 ./milvus.db）或服务地址（如 http://127.0.0.1:19530）。",
+)
+
+
+def index_location(index: str | None, backend: str | None):
+    """``--backend URI`` (a Milvus target) when given, else the index folder of ``--index``."""
+    if backend is None:
+        return index_dir(index)
+    from qa.errors import BadInput
+    from qa.index.backends import parse_backend
+
+    if index is not None:
+        raise BadInput("--index 和 --backend 只能选一个：--index 是内置索引的文件夹，--backend 是 Milvus。")
+    return parse_backend(backend)
+
+
 class ChineseHelpFormatter(click.HelpFormatter):
     """Click's help text with Chinese headings, like every other message of the program."""
 
@@ -129,10 +147,11 @@ def inspect(paths: tuple[str, ...]) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @INDEX_OPTION
+@BACKEND_OPTION
 @click.option("--rebuild", is_flag=True, help="只用 PATHS 从头重建，全部重新向量化。")
 @click.option("--model", default=None, help="向量模型：e5-small（内置，默认）或 st:模型名或路径。")
 @friendly_errors
-def index(paths: tuple[str, ...], index: str | None, rebuild: bool, model: str | None) -> None:
+def index(paths: tuple[str, ...], index: str | None, backend: str | None, rebuild: bool, model: str | None) -> None:
     """把 PATHS 加入索引，并原子地发布新版本。
 
     PATH 是文件夹（按期存放的版面，或带 manifest.csv 的文件夹）或 .jsonl 导出文件。
@@ -145,10 +164,11 @@ def index(paths: tuple[str, ...], index: str | None, rebuild: bool, model: str |
       qa index archive/聊城日报/2026-04-02        # 加入新的一期
       qa index archive/ --rebuild
       qa index archive/ --model st:/models/bge-small-zh-v1.5
+      qa index archive/ --backend http://127.0.0.1:19530
     """
     from qa.index import build_index
 
-    report = build_index(list(paths), index_dir(index), rebuild=rebuild, model=model)
+    report = build_index(list(paths), index_location(index, backend), rebuild=rebuild, model=model)
     for s in report.skipped:
         click.echo(f"跳过 {s}", err=True)
     if report.nothing_read:
@@ -162,6 +182,7 @@ def index(paths: tuple[str, ...], index: str | None, rebuild: bool, model: str |
 @cli.command()
 @click.argument("question")
 @INDEX_OPTION
+@BACKEND_OPTION
 @click.option("--top-k", type=click.IntRange(1, MAX_TOP_K), default=DEFAULT_TOP_K, show_default=True)
 @click.option("--from", "date_from", default=None, help="最早的出版日期，YYYY-MM-DD。")
 @click.option("--to", "date_to", default=None, help="最晚的出版日期，YYYY-MM-DD。")
@@ -172,7 +193,7 @@ def index(paths: tuple[str, ...], index: str | None, rebuild: bool, model: str |
 @click.option("--today", is_flag=True, help="等同 --as-of today。")
 @click.option("--json", "as_json", is_flag=True, help="输出与 /api/ask 相同的 JSON。")
 @friendly_errors
-def ask(question, index, top_k, date_from, date_to, paper, page, as_of, today, as_json) -> None:
+def ask(question, index, backend, top_k, date_from, date_to, paper, page, as_of, today, as_json) -> None:
     """从档案中回答 QUESTION，并列出编号的出处。
 
     \b
@@ -184,7 +205,7 @@ def ask(question, index, top_k, date_from, date_to, paper, page, as_of, today, a
     """
     from qa.service import Service
 
-    service = Service(index_dir(index))
+    service = Service(index_location(index, backend))
     answer = service.ask(question, top_k, date_from, date_to, paper, page, as_of=as_of or ("today" if today else None))
     if as_json:
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
@@ -198,6 +219,7 @@ def ask(question, index, top_k, date_from, date_to, paper, page, as_of, today, a
 
 @cli.command()
 @INDEX_OPTION
+@BACKEND_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=PORT, help="端口；0 表示任选一个空闲端口。")
 @click.option("--threads", default=8, show_default=True, type=int, help="工作线程数。")
@@ -206,7 +228,7 @@ def ask(question, index, top_k, date_from, date_to, paper, page, as_of, today, a
 @click.option("--llm-model", default=None, help="该服务上的模型名。")
 @click.option("--llm-config", default=None, type=click.Path(dir_okay=False), help="含 [llm] 表的 TOML 配置文件（见 README）。")
 @friendly_errors
-def serve(index, host, port, threads, rate_limit, llm_base_url, llm_model, llm_config) -> None:
+def serve(index, backend, host, port, threads, rate_limit, llm_base_url, llm_model, llm_config) -> None:
     """提供问答页面和 JSON 接口；新发布的索引版本会自动切换。
 
     \b
@@ -214,11 +236,15 @@ def serve(index, host, port, threads, rate_limit, llm_base_url, llm_model, llm_c
       qa serve
       qa serve --index /srv/qa/index --host 0.0.0.0 --port 8080 --threads 16
       qa serve --llm-base-url http://127.0.0.1:11434/v1 --llm-model qwen2.5:7b
+      qa serve --backend http://10.0.0.5:19530 --host 0.0.0.0   # 多个副本共用一个 Milvus
     """
+    from qa.index.backends import MilvusTarget
     from qa.web.serve import serve as run_server
 
-    run_server(Settings(index=index_dir(index), host=host, port=port, threads=threads, rate_limit=rate_limit,
-                        llm_base_url=llm_base_url, llm_model=llm_model, llm_config=llm_config))
+    location = index_location(index, backend)
+    milvus = location if isinstance(location, MilvusTarget) else None
+    run_server(Settings(index=index_dir(index), backend=milvus, host=host, port=port, threads=threads,
+                        rate_limit=rate_limit, llm_base_url=llm_base_url, llm_model=llm_model, llm_config=llm_config))
 
 
 STATS_LABELS = {

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.text import char_ngrams
-from qa.tokens import tokenize
 from qa.types import Citation, Hit
 
 RRF_K = 60
@@ -84,7 +83,7 @@ def search(
         return []
     qvec = embedder.encode_queries([query])[0]
     dense = reader.dense_search(qvec, fusion.candidates, allowed)
-    sparse = reader.bm25_search(tokenize(query), fusion.candidates, allowed)
+    sparse = reader.bm25_text_search(query, fusion.candidates, allowed)  # each backend cuts the words its own way
     dense_rank = {row: (r, s) for r, (row, s) in enumerate(dense, start=1)}
     bm25_rank = {row: (r, s) for r, (row, s) in enumerate(sparse, start=1)}
     fused = rrf_scores(

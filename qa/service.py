@@ -16,7 +16,8 @@ from .answer import NOT_FOUND, ComposedAnswer, compose_answer
 from .config import DEFAULT_TOP_K
 from .coverage import coverage_answer
 from .embed import Embedder, load_embedder
-from .index import IndexReader, check_embedder, current_version
+from .index import IndexReader, check_embedder
+from .index.backends import Location, MilvusTarget, live_version, open_reader
 from .scope import OUT_OF_ARCHIVE, period_match, question_scope
 from .search import search
 from .time.timeline import detect_timeline
@@ -38,13 +39,14 @@ OUTSIDE_MARGIN = 0.2
 class Engine:
     """One index version with the embedder that queries it: swapped together, never one without the other."""
 
-    reader: IndexReader
+    reader: IndexReader  # or a MilvusReader: the same interface (qa.index.backends)
     embedder: Embedder
 
     @classmethod
-    def open(cls, index_dir: Path, embedder: Embedder | None = None) -> "Engine":
-        """The live version of ``index_dir``; ``embedder`` is reused when it is the one the index needs."""
-        reader = IndexReader.open(index_dir)
+    def open(cls, index_dir: Location, embedder: Embedder | None = None) -> "Engine":
+        """The live version of ``index_dir`` (a folder or a Milvus target); ``embedder`` is reused when it is
+        the one the index needs."""
+        reader = open_reader(index_dir)
         if embedder is None or embedder.name != reader.embedder_name:
             embedder = load_embedder(reader.embedder_name)
         check_embedder(reader, embedder)
@@ -96,8 +98,9 @@ class Service:
     flight; the old engine is dropped when the last of them finishes.
     """
 
-    def __init__(self, index_dir: Path | str, embedder: Embedder | None = None, reference_date: str | None = None):
-        self.index_dir = Path(index_dir)
+    def __init__(self, index_dir: Path | str | MilvusTarget, embedder: Embedder | None = None,
+                 reference_date: str | None = None):
+        self.index_dir = index_dir if isinstance(index_dir, MilvusTarget) else Path(index_dir)
         self.reference_date = reference_date
         self._swap_lock = threading.Lock()
         self.engine = Engine.open(self.index_dir, embedder)
@@ -118,8 +121,8 @@ class Service:
         return self.engine.reader.version
 
     def maybe_reload(self) -> bool:
-        """Open and swap in the version named by ``CURRENT`` if it changed; True when swapped."""
-        live = current_version(self.index_dir)
+        """Open and swap in the live version (``CURRENT``, or the Milvus alias) if it changed; True when swapped."""
+        live = live_version(self.index_dir)
         if live is None or live == self.version:
             return False
         with self._swap_lock:

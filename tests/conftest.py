@@ -42,7 +42,50 @@ def seeds_service(seeds_index):
     return Service(seeds_index)
 
 
-REAL_MODEL_FIXTURES = {"seeds_index", "seeds_service"}
+@pytest.fixture(scope="session")
+def seeds_milvus(tmp_path_factory):
+    """The seeds in a Milvus Lite database (real model, real Milvus Lite), built once per session."""
+    pytest.importorskip("pymilvus")
+    pytest.importorskip("milvus_lite")
+    from qa.index import build_index
+    from qa.index.backends import parse_backend
+
+    target = parse_backend(str(tmp_path_factory.mktemp("seeds-milvus") / "milvus.db"))
+    build_index([str(SEEDS)], target, progress=False)
+    return target
+
+
+@pytest.fixture(scope="session", params=["faiss", "milvus"])
+def seeds_location(request):
+    """The seeds index on each backend: the embedded FAISS folder, then Milvus Lite."""
+    return request.getfixturevalue("seeds_index" if request.param == "faiss" else "seeds_milvus")
+
+
+@pytest.fixture(scope="session")
+def backend_service(seeds_location):
+    """The real ask pipeline over the seeds on each backend (``seeds_location``)."""
+    from qa.service import Service
+
+    return Service(seeds_location)
+
+
+@pytest.fixture(params=["faiss", "milvus"])
+def fresh_location(request, tmp_path):
+    """Where a test builds its own index, once per backend: a folder, or a Milvus Lite file (closed after)."""
+    if request.param == "faiss":
+        yield tmp_path / "index"
+        return
+    pytest.importorskip("pymilvus")
+    pytest.importorskip("milvus_lite")
+    from qa.index.backends import parse_backend
+    from qa.index.milvus_store import forget_client
+
+    target = parse_backend(str(tmp_path / "milvus.db"))
+    yield target
+    forget_client(target)
+
+
+REAL_MODEL_FIXTURES = {"seeds_index", "seeds_service", "seeds_milvus", "seeds_location", "backend_service"}
 
 
 def pytest_collection_modifyitems(items):

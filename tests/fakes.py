@@ -43,3 +43,10 @@ class FakeEmbedder:
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         return self._many(list(texts))
+
+
+def location_args(location) -> list[str]:
+    """CLI options naming an index location: ``--index DIR`` or ``--backend URI`` (a Milvus target)."""
+    from qa.index.backends import MilvusTarget
+
+    return ["--backend", location.uri] if isinstance(location, MilvusTarget) else ["--index", str(location)]

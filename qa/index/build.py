@@ -25,6 +25,7 @@ from .. import tokens as tok
 from ..chunk import ChunkSettings
 from ..embed import Embedder, embed_passages
 from ..types import Page, Skipped
+from .backends import MilvusTarget
 from .layout import (DEFAULT_LOCK_TIMEOUT, DB, VECTORS, build_lock, cleanup_versions, next_version, print_to_stderr,
                      publish, seal)
 from .plan import ChunkRows, Live, chunk_rows, live_state, plan_pages
@@ -49,14 +50,21 @@ class BuildReport:
     nothing_read: bool = False  # no page at all came from the given paths: nothing was published
 
 
-def build_index(paths: list[str | Path], index_dir: Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+def build_index(paths: list[str | Path], index_dir: Path | MilvusTarget, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
                 log: Callable[[str], None] = print_to_stderr, **kw) -> BuildReport:
-    """Read ``paths`` (issue folders, manifest folders, JSONL), then build and publish a new version.
+    """Read ``paths`` (issue folders, manifest folders, JSONL), then build and publish a new version
+    (``index_dir`` may be a :class:`MilvusTarget`: see ``qa.index.milvus_build``).
 
     Keyword arguments: ``rebuild``, ``model``, ``embedder``, ``settings``, ``progress`` (see :func:`build_pages`).
     """
     from ..ingest import read_archive
 
+    if isinstance(index_dir, MilvusTarget):  # --backend URI: the same steps, written to Milvus
+        from .milvus_build import build_milvus
+
+        report = read_archive([str(p) for p in paths])
+        roots = [r for r in report.roots if os.path.exists(r)]
+        return build_milvus(report.pages, roots, index_dir, skipped=list(report.skipped), log=log, **kw)
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     with build_lock(index_dir, lock_timeout, log):
@@ -66,10 +74,14 @@ def build_index(paths: list[str | Path], index_dir: Path, *, lock_timeout: float
         return build_pages(report.pages, roots, index_dir, skipped=list(report.skipped), log=log, **kw)
 
 
-def build_from_pages(pages: list[Page], roots: list[str], index_dir: Path, *, skipped: list[Skipped] | None = None,
+def build_from_pages(pages: list[Page], roots: list[str], index_dir: Path | MilvusTarget, *, skipped: list[Skipped] | None = None,
                      lock_timeout: float = DEFAULT_LOCK_TIMEOUT, log: Callable[[str], None] = print_to_stderr,
                      **kw) -> BuildReport:
     """Same as :func:`build_index` for pages already read (``roots`` = the PATHs they came from)."""
+    if isinstance(index_dir, MilvusTarget):
+        from .milvus_build import build_milvus
+
+        return build_milvus(pages, roots, index_dir, skipped=list(skipped or []), log=log, **kw)
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     with build_lock(index_dir, lock_timeout, log):

@@ -25,6 +25,7 @@ import numpy as np
 from ..errors import BadInput, EmbedderMismatch, IndexFormatError
 from ..text import date_number
 from ..time.period_index import PeriodIndex
+from ..tokens import tokenize
 from .layout import (BM25, DB, DENSE, PERIODS, ROW_DATE, ROW_PAGE, ROW_PAPER, VECTORS, live_folder, read_meta,
                      sqlite_uri)
 from .writer import HNSW_EF_SEARCH
@@ -161,6 +162,10 @@ class IndexReader:
             cand = cand[np.argpartition(-scores[cand], k - 1)[:k]]
         cand = cand[np.lexsort((cand, -scores[cand]))]
         return [(int(r), float(scores[r])) for r in cand]
+
+    def bm25_text_search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """:meth:`bm25_search` over the words of ``query`` (what search.py calls; Milvus cuts them server-side)."""
+        return self.bm25_search(tokenize(query), k, allowed)
 
     # --- records -----------------------------------------------------------------------------
     def chunk_records(self, rows: list[int]) -> list[dict]:

@@ -69,7 +69,7 @@ def missing_page_files(static_dir: Path) -> list[str]:
 def _default_service(settings: Settings):
     from qa.service import Service  # heavy: FAISS, embedder
 
-    return Service(Path(settings.index), reference_date=settings.reference_date)
+    return Service(settings.backend or Path(settings.index), reference_date=settings.reference_date)
 
 
 def create_app(settings: Settings | None = None, service=None, static_dir: Path | None = None) -> Flask:

@@ -207,7 +207,7 @@ def serve(settings: Settings | None = None, service=None) -> None:
     version = getattr(getattr(svc, "reader", None), "version", None)
     logging.getLogger("qa.serve").info(
         "serving index %s (%s) on http://%s:%s with %d threads",
-        settings.index, version or "尚无索引", settings.host, effective_port(server), settings.threads,
+        settings.backend or settings.index, version or "尚无索引", settings.host, effective_port(server), settings.threads,
     )
     try:
         server.run()
