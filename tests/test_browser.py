@@ -356,7 +356,7 @@ def test_three_turn_conversation(driver, seeds_server, tmp_path):
     # turn 2 is understood from turn 1 (topic and year) and answers with the 14 「小巨人」 companies
     assert two.find_element(By.CSS_SELECTOR, ".understood").text == "理解为：2025年聊城新增多少家“小巨人”企业？"
     assert "“小巨人”企业14家" in answer_text(two).split("[1]")[0]
-    assert cite_lines(two)[0].startswith(SOURCE_LINE + " 要闻 · 问需于企 精准滴灌") or cite_lines(two)[0].startswith(SOURCE_LINE)
+    assert cite_lines(two)[0].startswith(SOURCE_LINE) and cite_lines(two)[0].endswith("问需于企 精准滴灌")
     assert "2025-01-01" in two.find_element(By.CSS_SELECTOR, ".filters-applied").text  # the inherited period
     # the earlier answer stays on the page, compacted to its text and citation lines
     assert "compact" in one.get_attribute("class") and "207家" in answer_text(one)
@@ -398,6 +398,14 @@ def test_new_conversation_forgets_the_earlier_turns(driver, seeds_server):
     # and a new conversation continues from here: its own follow-up is understood again
     ask_via_ui(driver, Q1)
     two = ask_via_ui(driver, Q2)
+    assert "“小巨人”企业14家" in answer_text(two)
+
+
+def test_shared_link_question_can_be_followed_up(driver, seeds_server):
+    driver.get(seeds_server + "/?q=" + quote(Q1))
+    assert "207家" in answer_text(last_answer(driver))
+    two = ask_via_ui(driver, Q2)
+    assert two.find_element(By.CSS_SELECTOR, ".understood").text == "理解为：2025年聊城新增多少家“小巨人”企业？"
     assert "“小巨人”企业14家" in answer_text(two)
 
 
