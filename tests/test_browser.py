@@ -2,10 +2,11 @@
 
 Needs Debian's ``chromium`` and ``chromium-driver`` (``/usr/bin/chromium``, ``/usr/bin/chromedriver``);
 ``fonts-noto-cjk`` makes the screenshot readable. The index is built from the seeds with the
-deterministic fake embedder. The answered chat is screenshot (1200x900) into the test's temporary
-folder; the README's ``docs/screenshot.png`` is refreshed only on purpose::
+deterministic fake embedder (it answers the three-turn conversation below right, as the real model
+does in tests/test_chat_conversation.py). The two-turn conversation is screenshot (1200x900) into the
+test's temporary folder; the README's ``docs/screenshot.png`` is refreshed only on purpose::
 
-    QA_UPDATE_SCREENSHOT=1 python -m pytest tests/test_browser.py -k seed_question
+    QA_UPDATE_SCREENSHOT=1 python -m pytest tests/test_browser.py -k three_turn
 """
 
 from __future__ import annotations
@@ -40,28 +41,42 @@ from qa.config import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_Q = "2025年聊城新增省级以上专精特新中小企业多少家？"
+Q1, Q2, Q3 = "2025年聊城新增多少家专精特新中小企业？", "那“小巨人”企业呢？", "这是哪天的报纸登的？"
+SOURCE_LINE = "聊城日报 · 2026-04-01 · 第1版"
 XSS_SCRIPT = "<script>alert(1)</script>"
 XSS_IMG = "<img src=x onerror=alert(1)>"
 
 
-def _serve(index: Path):
+def _serve(index: Path, **settings):
     """waitress on 127.0.0.1:<free port> in a daemon thread."""
     from qa.web.serve import BackgroundServer
     from qa.service import Service
 
     svc = Service(index, embedder=FakeEmbedder())
-    return BackgroundServer(Settings(index=index, host="127.0.0.1", port=0, threads=4, rate_limit=None), service=svc)
+    return BackgroundServer(Settings(index=index, host="127.0.0.1", port=0, threads=4, rate_limit=None, **settings),
+                            service=svc)
 
 
 @pytest.fixture(scope="module")
-def seeds_server(tmp_path_factory):
+def fake_seeds_index(tmp_path_factory):
     from qa.index import build_index
 
     index = tmp_path_factory.mktemp("browser-seeds-index")
     build_index([str(SEEDS)], index, embedder=FakeEmbedder(), progress=False)
-    server = _serve(index)
-    yield server.url
+    return index
+
+
+@pytest.fixture(scope="module")
+def seeds_app(fake_seeds_index):
+    """The running server itself (``.url``, ``.app``), for tests that act on the server's state."""
+    server = _serve(fake_seeds_index)
+    yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def seeds_server(seeds_app):
+    return seeds_app.url
 
 
 @pytest.fixture(scope="module")
@@ -109,10 +124,12 @@ def wait(driver, timeout=20):
     return WebDriverWait(driver, timeout)
 
 
-def last_answer(driver):
-    """Wait for the newest answer bubble to finish loading and return it."""
-    wait(driver).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".bubble.answer")
-                       and "loading" not in d.find_elements(By.CSS_SELECTOR, ".bubble.answer")[-1].get_attribute("class"))
+def last_answer(driver, timeout=20):
+    """Wait for the newest answer bubble to be complete (answered, or an error) and return it."""
+    def finished(d):
+        bubbles = d.find_elements(By.CSS_SELECTOR, ".bubble.answer")
+        return bubbles and bubbles[-1].get_attribute("data-state") in ("done", "error")
+    wait(driver, timeout).until(finished)
     return driver.find_elements(By.CSS_SELECTOR, ".bubble.answer")[-1]
 
 
@@ -154,7 +171,7 @@ def open_home(driver, base):
 # --------------------------------------------------------------------------------------------
 
 
-def test_ask_seed_question_shows_answer_and_source(driver, seeds_server, tmp_path):
+def test_ask_seed_question_shows_answer_and_source(driver, seeds_server):
     open_home(driver, seeds_server)
     assert driver.title == "报纸档案问答"
     bubble = ask_via_ui(driver, SEED_Q)
@@ -176,20 +193,6 @@ def test_ask_seed_question_shows_answer_and_source(driver, seeds_server, tmp_pat
     # user bubble shows the question; nothing broke CSP
     assert driver.find_elements(By.CSS_SELECTOR, ".bubble.user")[-1].text == SEED_Q
     assert csp_violations(driver) == []
-    # the answered chat at exactly 1200x900 CSS pixels; docs/screenshot.png only when asked for
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": 1200, "height": 900, "deviceScaleFactor": 1, "mobile": False})
-    try:
-        time.sleep(1.7)  # let the highlight animation finish
-        driver.execute_script("document.getElementById('chat').scrollTop = 0")
-        shot = tmp_path / "screenshot.png"
-        assert driver.save_screenshot(str(shot))
-    finally:
-        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-    assert shot.read_bytes().startswith(b"\x89PNG")
-    if os.environ.get("QA_UPDATE_SCREENSHOT") == "1":
-        (ROOT / "docs").mkdir(exist_ok=True)
-        (ROOT / "docs" / "screenshot.png").write_bytes(shot.read_bytes())
 
 
 def test_view_whole_page(driver, seeds_server):
@@ -317,3 +320,159 @@ def test_shift_enter_is_newline_enter_sends(driver, seeds_server):
     last_answer(driver)
     assert driver.find_elements(By.CSS_SELECTOR, ".bubble.user")[-1].text == "聊城\n中小企业"
     assert box.get_attribute("value") == ""
+
+
+# ---------------------------------------------------------------------------- conversations
+
+
+def cite_lines(bubble) -> list[str]:
+    """The source cards' citation lines (shown also when an earlier answer is compacted)."""
+    return [e.text for e in bubble.find_elements(By.CSS_SELECTOR, ".card .cite-line")]
+
+
+def answer_text(bubble) -> str:
+    return bubble.find_element(By.CSS_SELECTOR, "p.text").text
+
+
+def save_screenshot(driver, path: Path) -> None:
+    """The chat at exactly 1200x900 CSS pixels, from the top of the conversation."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": 1200, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        time.sleep(1.7)  # let the highlight animation finish
+        driver.execute_script("document.getElementById('chat').scrollTop = 0")
+        assert driver.save_screenshot(str(path))
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_three_turn_conversation(driver, seeds_server, tmp_path):
+    open_home(driver, seeds_server)
+    one = ask_via_ui(driver, Q1)
+    assert "207家" in answer_text(one) and cite_lines(one)[0].startswith(SOURCE_LINE)
+    assert not one.find_elements(By.CSS_SELECTOR, ".understood")  # a question of its own
+    two = ask_via_ui(driver, Q2)
+    # turn 2 is understood from turn 1 (topic and year) and answers with the 14 「小巨人」 companies
+    assert two.find_element(By.CSS_SELECTOR, ".understood").text == "理解为：2025年聊城新增多少家“小巨人”企业？"
+    assert "“小巨人”企业14家" in answer_text(two).split("[1]")[0]
+    assert cite_lines(two)[0].startswith(SOURCE_LINE) and cite_lines(two)[0].endswith("问需于企 精准滴灌")
+    assert "2025-01-01" in two.find_element(By.CSS_SELECTOR, ".filters-applied").text  # the inherited period
+    # the earlier answer stays on the page, compacted to its text and citation lines
+    assert "compact" in one.get_attribute("class") and "207家" in answer_text(one)
+    assert cite_lines(one)[0].startswith(SOURCE_LINE)
+    shot = tmp_path / "screenshot.png"
+    save_screenshot(driver, shot)
+    if os.environ.get("QA_UPDATE_SCREENSHOT") == "1":
+        (ROOT / "docs").mkdir(exist_ok=True)
+        (ROOT / "docs" / "screenshot.png").write_bytes(shot.read_bytes())
+    three = ask_via_ui(driver, Q3)
+    # turn 3 asks about the report turn 2 cited: its date, from the archive
+    assert three.find_element(By.CSS_SELECTOR, ".understood").text == "针对上一轮回答引用的报道"
+    assert "2026-04-01" in answer_text(three) and "2025-07-29" not in answer_text(three)
+    assert cite_lines(three)[0].startswith(SOURCE_LINE)
+    # all three answers are on the page with their sources; a link shares a question that stands alone
+    answers = driver.find_elements(By.CSS_SELECTOR, ".bubble.answer")
+    assert len(answers) == 3 and all(cite_lines(a) for a in answers)
+    assert [b.text for b in driver.find_elements(By.CSS_SELECTOR, ".bubble.user")] == [Q1, Q2, Q3]
+    assert quote("2025年聊城新增多少家“小巨人”企业？") in driver.current_url
+    # an earlier answer's [1] opens its passages again
+    one.find_element(By.CSS_SELECTOR, "button.cite").click()
+    assert "compact" not in one.get_attribute("class")
+    assert one.find_element(By.CSS_SELECTOR, ".card .passage").text
+    assert csp_violations(driver) == []
+
+
+def test_new_conversation_forgets_the_earlier_turns(driver, seeds_server):
+    open_home(driver, seeds_server)
+    ask_via_ui(driver, Q1)
+    driver.find_element(By.ID, "new-chat").click()
+    assert not driver.find_elements(By.CSS_SELECTOR, ".bubble")
+    assert driver.find_element(By.ID, "welcome").is_displayed()
+    assert "q=" not in driver.current_url
+    alone = ask_via_ui(driver, Q2)
+    # not read as 「2025年聊城新增多少家“小巨人”企业？」: no understood line, no inherited period
+    assert not alone.find_elements(By.CSS_SELECTOR, ".understood")
+    assert not alone.find_elements(By.CSS_SELECTOR, ".filters-applied")
+    assert len(driver.find_elements(By.CSS_SELECTOR, ".bubble.user")) == 1
+    # and a new conversation continues from here: its own follow-up is understood again
+    ask_via_ui(driver, Q1)
+    two = ask_via_ui(driver, Q2)
+    assert "“小巨人”企业14家" in answer_text(two)
+
+
+def test_shared_link_question_can_be_followed_up(driver, seeds_server):
+    driver.get(seeds_server + "/?q=" + quote(Q1))
+    assert "207家" in answer_text(last_answer(driver))
+    two = ask_via_ui(driver, Q2)
+    assert two.find_element(By.CSS_SELECTOR, ".understood").text == "理解为：2025年聊城新增多少家“小巨人”企业？"
+    assert "“小巨人”企业14家" in answer_text(two)
+
+
+def test_expired_conversation_starts_a_new_one(driver, seeds_app):
+    from qa.chat.conversations import ConversationStore
+
+    open_home(driver, seeds_app.url)
+    ask_via_ui(driver, Q1)
+    seeds_app.app.extensions["qa_chat"].store = ConversationStore()  # as after a restart: the id is unknown
+    bubble = ask_via_ui(driver, Q1)
+    assert bubble.get_attribute("data-state") == "done"
+    assert bubble.find_element(By.CSS_SELECTOR, ".notice").text == "对话已过期，已开始新对话。"
+    assert "207家" in answer_text(bubble)
+    two = ask_via_ui(driver, Q2)  # the new conversation holds the question just answered
+    assert "“小巨人”企业14家" in answer_text(two)
+
+
+# ---------------------------------------------------------------------------- streaming with an LLM
+
+RECORDER = """
+window.__seen = [];
+new MutationObserver(() => {
+  const b = [...document.querySelectorAll('.bubble.answer')].pop();
+  if (!b) return;
+  const t = b.querySelector('p.text');
+  window.__seen.push({state: b.dataset.state || '', cards: b.querySelectorAll('.card').length,
+                      text: t ? t.textContent : '', arriving: Boolean(t && t.classList.contains('arriving'))});
+}).observe(document.getElementById('chat'), {subtree: true, childList: true, attributes: true, characterData: true});
+"""
+
+
+@pytest.fixture(scope="module")
+def llm_server(fake_seeds_index):
+    """The app with an LLM: a scripted OpenAI-compatible server (real HTTP) that waits 2 s, then streams a
+    two-sentence answer that the checks accept (a real small local model almost never does, see README)."""
+    from llm_fakes import ScriptedLLM
+
+    reply = "2025年，聊城新增省级以上专精特新中小企业207家。[1]其中专精特新“小巨人”企业14家。[1]"
+    with ScriptedLLM("stall", reply=reply, stall_s=2.0) as llm:
+        server = _serve(fake_seeds_index, llm_base_url=llm.url, llm_model="scripted")
+        yield server.url, reply
+        server.stop()
+
+
+def test_stream_shows_sources_first_then_the_checked_llm_answer(driver, llm_server):
+    url, reply = llm_server
+    open_home(driver, url)
+    driver.execute_script(RECORDER)
+    bubble = ask_via_ui(driver, Q1)
+    seen = driver.execute_script("return window.__seen")
+    first_cards = next(i for i, s in enumerate(seen) if s["cards"])
+    # the source cards came first, while the answer was still being written
+    assert seen[first_cards]["state"] == "streaming" and "正在组织回答" in seen[first_cards]["text"]
+    # then the checked sentences, as they arrived, before the final answer
+    arriving = [s for s in seen if s["arriving"]]
+    assert arriving and arriving[0]["text"].startswith("2025年，聊城新增") and arriving[0]["state"] == "streaming"
+    assert answer_text(bubble) == reply
+    assert bubble.get_attribute("data-answer-mode") == "llm"
+    assert bubble.find_element(By.CSS_SELECTOR, ".answer-mode").text.startswith("模型回答")
+    assert [b.text for b in bubble.find_elements(By.CSS_SELECTOR, "button.cite")] == ["[1]", "[1]"]
+    assert cite_lines(bubble)[0].startswith(SOURCE_LINE)
+    assert csp_violations(driver) == []
+
+
+def test_without_llm_the_stream_ends_with_the_extract_and_no_mode_label(driver, seeds_server):
+    open_home(driver, seeds_server)
+    bubble = ask_via_ui(driver, Q1)
+    assert bubble.get_attribute("data-answer-mode") == "extractive"
+    assert not bubble.find_elements(By.CSS_SELECTOR, ".answer-mode")
+    assert "207家" in answer_text(bubble)
