@@ -148,7 +148,7 @@ def inspect(paths: tuple[str, ...]) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @INDEX_OPTION
 @BACKEND_OPTION
-@click.option("--rebuild", is_flag=True, help="只用 PATHS 从头重建，全部重新向量化。")
+@click.option("--rebuild", is_flag=True, help="只用 PATHS 从头重建（向量取自 index/cache/vectors；删除该文件夹可强制重新向量化）。")
 @click.option("--model", default=None, help="向量模型：e5-small（内置，默认）或 st:模型名或路径。")
 @friendly_errors
 def index(paths: tuple[str, ...], index: str | None, backend: str | None, rebuild: bool, model: str | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import textwrap
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fakes import ROOT as REPO
@@ -80,7 +82,11 @@ def test_rebuild_starts_over_from_given_paths(tmp_path, fake_embedder):
     build(issue(a, "2025-07-28"), [a], ix, fake_embedder)
     build(issue(b, "2025-07-29"), [b], ix, fake_embedder)
     r = build(issue(b, "2025-07-29"), [b], ix, fake_embedder, rebuild=True)
-    assert (r.pages, r.embedded, r.reused) == (2, 4, 0)
+    # Only b's pages are left; their vectors come from the vector cache, not from the model again.
+    assert (r.pages, r.embedded, r.reused) == (2, 0, 0)
+    shutil.rmtree(ix / "cache" / "vectors")
+    r = build(issue(b, "2025-07-29"), [b], ix, fake_embedder, rebuild=True)
+    assert (r.pages, r.embedded) == (2, 4)  # without the cache everything is embedded again
 
 
 class OtherEmbedder:
@@ -287,3 +293,75 @@ def test_index_from_an_older_chunk_scheme_is_rechunked(tmp_path, fake_embedder):
     r = build_from_pages(pages, [str(a)], ix, embedder=fake_embedder, progress=False)
     assert r.full_reembed_reason and "分块" in r.full_reembed_reason
     assert "王培源" in IndexReader.open(ix).chunk_records([0])[0]["text"]
+
+
+def many_pages(n_pages: int = 30, per_page: int = 10) -> list[Page]:
+    """A bulk backfill in miniature: 300 articles of one chunk each, every text different."""
+    pages = []
+    for p in range(n_pages):
+        pid = f"/bulk/2024-01-{p % 28 + 1:02d}/{p:02d}.txt"
+        arts = [Article(f"{pid}#a{i}", f"第{p}版第{i}条", f"第{p}版第{i}条消息：全市各项工作稳步推进，编号{p * 100 + i}。")
+                for i in range(per_page)]
+        pages.append(Page(pid, "聊城日报", f"2024-01-{p % 28 + 1:02d}", p % 8 + 1, "…", pid, "/bulk", articles=arts))
+    return pages
+
+
+KILL_SCRIPT = textwrap.dedent("""
+    import sys, time
+    sys.path[:0] = [{repo!r}, {tests!r}]
+    from pathlib import Path
+    from fakes import FakeEmbedder
+    from qa.index import build_from_pages
+    from test_index import many_pages
+
+    class Slow(FakeEmbedder):
+        def encode_passages(self, texts):
+            out = super().encode_passages(texts)
+            time.sleep(0.4)   # a slow model: the parent kills us between batches
+            return out
+
+    build_from_pages(many_pages(), ["/bulk"], Path(sys.argv[1]), embedder=Slow(), progress=False, log=lambda m: None)
+""")
+
+
+def _persisted(ix: Path) -> int:
+    import sqlite3
+
+    db = ix / "cache" / "vectors" / "keys.sqlite"
+    if not db.exists():
+        return 0
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT COUNT(*) FROM vec").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+    finally:
+        con.close()
+
+
+def test_a_bulk_build_killed_mid_embedding_resumes_with_only_the_rest(tmp_path, fake_embedder):
+    ix = tmp_path / "ix"
+    script = tmp_path / "bulk.py"
+    script.write_text(KILL_SCRIPT.format(repo=str(REPO), tests=str(REPO / "tests")), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, str(script), str(ix)])
+    deadline = time.monotonic() + 120
+    while _persisted(ix) < 64 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    persisted = _persisted(ix)
+    assert 64 <= persisted < 300 and current_version(ix) is None  # killed mid-way, nothing published
+
+    class Counting(type(fake_embedder)):
+        calls = 0
+
+        def encode_passages(self, texts):
+            Counting.calls += len(texts)
+            return super().encode_passages(texts)
+
+    resumed = build_from_pages(many_pages(), ["/bulk"], ix, embedder=Counting(), progress=False, log=lambda m: None)
+    assert resumed.embedded == Counting.calls == 300 - persisted
+    whole = build_from_pages(many_pages(), ["/bulk"], tmp_path / "whole", embedder=fake_embedder, progress=False,
+                             log=lambda m: None)
+    same = [np.load(d / v / "vectors.npy") for d, v in ((ix, resumed.version), (tmp_path / "whole", whole.version))]
+    assert np.array_equal(*same) and resumed.chunks == whole.chunks == 300

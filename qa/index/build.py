@@ -24,11 +24,12 @@ import numpy as np
 from .. import tokens as tok
 from ..chunk import ChunkSettings
 from ..embed import Embedder, embed_passages
+from ..embed.cache import VectorCache
 from ..types import Page, Skipped
 from .backends import MilvusTarget
-from .layout import (DEFAULT_LOCK_TIMEOUT, DB, VECTORS, build_lock, cleanup_versions, next_version, print_to_stderr,
+from .layout import (CACHE, DEFAULT_LOCK_TIMEOUT, DB, VECTORS, build_lock, cleanup_versions, next_version, print_to_stderr,
                      publish, seal)
-from .plan import ChunkRows, Live, chunk_rows, live_state, plan_pages
+from .plan import ChunkRows, Live, chunk_rows, live_state, plan_pages, text_hash
 from .writer import HNSW_THRESHOLD, read_rows, write_store
 
 
@@ -105,7 +106,7 @@ def build_pages(pages: list[Page], roots: list[str], index_dir: Path, *, skipped
         log(f"索引已是最新（{live.name}），无需更新。")
         return _kept_report(live, skipped, started)
     rows = chunk_rows(plan, live.settings)
-    vectors, tokens, embedded, reused = reuse_or_embed(rows, live, progress, log)
+    vectors, tokens, embedded, reused = reuse_or_embed(rows, live, progress, log, cache_dir=index_dir / CACHE / "vectors")
     folder = index_dir / version
     info = write_store(folder, vectors=vectors, tokens=tokens, pages=rows.pages, articles=rows.articles,
                        chunks=rows.chunks, texts=rows.texts, hnsw_threshold=hnsw_threshold)
@@ -119,11 +120,13 @@ def build_pages(pages: list[Page], roots: list[str], index_dir: Path, *, skipped
                        plan.removed, skipped, live.reason, True, time.monotonic() - started)
 
 
-def reuse_or_embed(rows: ChunkRows, live: Live, progress: bool | None,
-                   log: Callable[[str], None]) -> tuple[np.ndarray, list[list[str]], int, int]:
+def reuse_or_embed(rows: ChunkRows, live: Live, progress: bool | None, log: Callable[[str], None],
+                   cache_dir: Path | None = None) -> tuple[np.ndarray, list[list[str]], int, int]:
     """Vectors and BM25 tokens for every chunk row, reusing the live version's by text hash.
 
-    Returns (vectors, tokens, number embedded now, number reused); identical texts embed once.
+    New texts go through the vector cache in ``cache_dir`` (``qa.embed.cache``): every batch is
+    persisted as soon as it is computed, so a build killed mid-way re-embeds only what was not
+    saved. Returns (vectors, tokens, number embedded now, number reused); identical texts embed once.
     """
     old_rows: dict[str, tuple[int, str]] = {}
     if live.folder:
@@ -144,18 +147,33 @@ def reuse_or_embed(rows: ChunkRows, live: Live, progress: bool | None,
             reused += 1
         else:
             todo.setdefault(rows.texts[i], []).append(i)
+    embedded = 0
     if todo:
         log(f"向量化 {len(todo)} 个新段落（{sum(map(len, todo))} 字），复用 {reused} 个。")
-        for v, where in zip(embed_passages(embedder, list(todo), progress=progress), todo.values()):
+        texts = list(todo)
+        if cache_dir is None:
+            new, embedded = embed_passages(embedder, texts, progress=progress), len(texts)
+        else:
+            cache = VectorCache.open(cache_dir, embedder.name, embedder.dim)
+            before = cache.rows
+            try:
+                new = cache.embed(embedder, [text_hash(t) for t in texts], texts, progress=progress)
+            finally:
+                embedded = cache.rows - before
+                cache.close()
+            if embedded < len(texts):
+                log(f"其中 {len(texts) - embedded} 个段落的向量取自上次中断的建索引任务。")
+        for v, where in zip(new, todo.values()):
             vectors[where] = v
-    return vectors, tokens, len(todo), reused
+    return vectors, tokens, embedded, reused
 
 
 def _meta(info: dict, live: Live, rows: ChunkRows) -> dict:
     """What meta.json records besides the format version (``layout.seal`` adds that)."""
     return {
         "built_at": dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"),
-        "embedder": {"name": live.embedder.name, "dim": int(live.embedder.dim)},
+        "embedder": {"name": live.embedder.name, "dim": int(live.embedder.dim),
+                     "engine": getattr(live.embedder, "engine", None)},
         "chunking": live.settings.to_json(),
         **info,
         "bm25": {**info["bm25"], "tokenizer": tok.MODE},
