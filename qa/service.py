@@ -67,7 +67,7 @@ def answer_question(engine: Engine, question: str, top_k: int = DEFAULT_TOP_K, f
     if covered is not None:
         text, hits, timeline = covered
         return Answer(scope.question, text, True, scope.filters, hits, _ms(started), engine.reader.version,
-                      timeline=timeline.to_json())
+                      timeline={**timeline.to_json(), "topic": coverage.topic or scope.query})
     composed = _compose(engine, scope, top_k)
     text = composed.text
     if scope.period is not None and composed.evidence < WEAK_EVIDENCE:

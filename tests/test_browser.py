@@ -16,7 +16,7 @@ import os
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import pytest
 
@@ -476,3 +476,19 @@ def test_without_llm_the_stream_ends_with_the_extract_and_no_mode_label(driver, 
     assert bubble.get_attribute("data-answer-mode") == "extractive"
     assert not bubble.find_elements(By.CSS_SELECTOR, ".answer-mode")
     assert "207家" in answer_text(bubble)
+
+
+def test_coverage_question_draws_a_chart_whose_bars_ask_for_their_reports(driver, seeds_server):
+    question = "哪些天报道了专精特新？"
+    expected = get_json(seeds_server + "/api/ask", {"question": question})["timeline"]
+    open_home(driver, seeds_server)
+    bubble = ask_via_ui(driver, question)
+    bars = bubble.find_elements(By.CSS_SELECTOR, "figure.timeline a.timeline-bar")
+    assert len(bars) == len(expected["buckets"]) > 1
+    counts = {b.get_attribute("data-key"): int(b.get_attribute("data-count")) for b in bars}
+    assert counts == {b["key"]: b["count"] for b in expected["buckets"]}
+    busiest = max(bars, key=lambda b: int(b.get_attribute("data-count")))
+    href = unquote(busiest.get_dom_attribute("href"))
+    assert "哪些天报道了专精特新" in href
+    assert f"共{expected['total']}篇" in bubble.find_element(By.CSS_SELECTOR, "figure.timeline figcaption").text
+    assert not csp_violations(driver)

@@ -34,7 +34,7 @@ from qa.web.responses import SECURITY_HEADERS, error_body, error_for_status
 log = logging.getLogger("qa.web")
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-PAGE_FILES = ("index.html", "cite.js", "wholepage.js", "answer.js", "stream.js", "app.js", "style.css", "favicon.svg")
+PAGE_FILES = ("index.html", "cite.js", "wholepage.js", "timeline.js", "answer.js", "stream.js", "app.js", "style.css", "favicon.svg")
 MAX_BODY_BYTES = 64 * 1024
 RATE_LIMIT_EXEMPT = ("api.health", "api.config")  # polled by load balancers / read once per page load
 

@@ -212,7 +212,8 @@
       else bubble.dataset.refusal = data.refusal || "not_found";
       s.text = answerText(data.answer || "", passages.length, s.seq);
       if (!data.found) s.text.classList.add("refusal-text");
-      draw([understoodLine(data, question), s.text, modeLine(data), filtersLine(data.filters),
+      const chart = window.QA.timeline ? window.QA.timeline.chart(data, (data.timeline && data.timeline.topic) || question) : null;
+      draw([understoodLine(data, question), s.text, chart, modeLine(data), filtersLine(data.filters),
         s.cards && sourcesTitle(bubble, data.found ? "来源" : "可能相关的线索"), s.cards, metaLine(data)]);
     }
 
