@@ -75,6 +75,25 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+_pos: "jieba.posseg.POSTokenizer | None" = None
+
+
+def pos_cut(text: str):
+    """jieba words with part-of-speech flags, from a tokenizer of this module's own.
+
+    Other libraries in the process (Milvus Lite's jieba analyzer) add words to jieba's global
+    dictionary; a private tokenizer keeps follow-up resolution and answer checks independent of that.
+    """
+    global _pos
+    if _pos is None:
+        import jieba.posseg
+
+        with _lock:
+            if _pos is None:
+                _pos = jieba.posseg.POSTokenizer(jieba.Tokenizer())
+    return _pos.cut(text)
+
+
 def stopwords() -> frozenset[str]:
     """The shipped stopword set (loaded with the tokenizer)."""
     _init()

@@ -26,7 +26,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-import jieba.posseg as posseg
+from qa.tokens import pos_cut
 
 from qa.dates import parse_date_range
 
@@ -181,8 +181,8 @@ def _elliptical(question: str, topic_turn: Turn, last: Turn) -> str | None:
 
 def _replace_phrase(text: str, frag: str) -> str | None:
     """Replace the noun phrase of ``text`` that ``frag`` stands in for: same head noun, or same kind of name."""
-    words = [(p.word, p.flag) for p in posseg.cut(text)]
-    frag_words = [(p.word, p.flag) for p in posseg.cut(frag) if p.flag != "x"]
+    words = [(p.word, p.flag) for p in pos_cut(text)]
+    frag_words = [(p.word, p.flag) for p in pos_cut(frag) if p.flag != "x"]
     if not frag_words:
         return None
     head, head_tag = frag_words[-1]
@@ -202,7 +202,7 @@ def _replace_phrase(text: str, frag: str) -> str | None:
 
 def _first_name(text: str) -> str | None:
     """The first person's name jieba finds in ``text`` (「…主席习近平对…」 -> 「习近平」)."""
-    for p in posseg.cut(text or ""):
+    for p in pos_cut(text or ""):
         if p.flag in ("nr", "nrfg", "nrt") and len(p.word) >= 2:
             return p.word
     return None

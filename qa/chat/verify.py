@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-import jieba.posseg as posseg
+from qa.tokens import pos_cut
 
 _WIDE = str.maketrans("０１２３４５６７８９［］", "0123456789[]")
 # 【1】 [1,2] [1][2] -> [1][2]; markers are then one form only.
@@ -106,7 +106,7 @@ def facts_missing(sentence: str, evidence: str) -> list[str]:
     missing += [n for n in _NUMBER.findall(rest) if not _has_number(ev, n)]
     missing += [q for q in _QUOTED.findall(body) if q not in ev]
     missing += [w for w in _LATIN.findall(rest) if w.lower() not in ev.lower()]
-    for p in posseg.cut(re.sub(r"\d", " ", rest)):
+    for p in pos_cut(re.sub(r"\d", " ", rest)):
         if p.flag in _NAME_TAGS and len(p.word) >= 2 and p.word not in ev:
             missing.append(p.word)
     return list(dict.fromkeys(missing))
