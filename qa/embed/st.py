@@ -70,15 +70,3 @@ def _prompts_for(name: str, configured: dict[str, str]) -> tuple[str, str]:
     if "bge" in low and "zh" in low:
         return BGE_ZH_QUERY, ""
     return "", ""
-
-
-def _prompts_for(name: str, configured: dict[str, str]) -> tuple[str, str]:
-    """(query prompt, passage prompt): the model's own configured prompts, else by model family."""
-    if configured.get("query") is not None:
-        return configured["query"], configured.get("passage", configured.get("document", ""))
-    low = name.lower()
-    if "e5" in low:
-        return "query: ", "passage: "
-    if "bge" in low and "zh" in low:
-        return BGE_ZH_QUERY, ""
-    return "", ""

@@ -29,7 +29,7 @@ from ..types import Page, Skipped
 from .backends import MilvusTarget
 from .layout import (CACHE, DEFAULT_LOCK_TIMEOUT, DB, VECTORS, build_lock, cleanup_versions, next_version, print_to_stderr,
                      publish, seal)
-from .plan import ChunkRows, Live, chunk_rows, live_state, plan_pages, text_hash
+from .plan import ChunkRows, Live, PagePlan, chunk_rows, live_state, plan_pages, text_hash
 from .writer import HNSW_THRESHOLD, read_rows, write_store
 
 
@@ -97,14 +97,10 @@ def build_pages(pages: list[Page], roots: list[str], index_dir: Path, *, skipped
     started = time.monotonic()
     version = next_version(index_dir)  # before cleanup: a half-written folder's number is never reused
     cleanup_versions(index_dir, log)
-    live = live_state(index_dir, rebuild=rebuild, model=model, embedder=embedder, settings=settings, log=log)
-    plan = plan_pages(pages, roots, live, log)
-    if not pages and (live.folder is None or plan.unchanged):
-        log("没有从给出的路径读到任何版面，未发布新的索引版本。")
-        return _kept_report(live, skipped, started, nothing_read=True)
-    if live.folder and plan.unchanged and not live.reason:
-        log(f"索引已是最新（{live.name}），无需更新。")
-        return _kept_report(live, skipped, started)
+    live, plan, kept = decide(pages, roots, index_dir, skipped=skipped, started=started, log=log, rebuild=rebuild,
+                              model=model, embedder=embedder, settings=settings)
+    if kept is not None:
+        return kept
     rows = chunk_rows(plan, live.settings)
     vectors, tokens, embedded, reused = reuse_or_embed(rows, live, progress, log, cache_dir=index_dir / CACHE / "vectors")
     folder = index_dir / version
@@ -118,6 +114,21 @@ def build_pages(pages: list[Page], roots: list[str], index_dir: Path, *, skipped
         f"新嵌入 {embedded} 个，复用 {reused} 个；新增 {plan.added} 版，更新 {plan.changed} 版，移除 {plan.removed} 版。")
     return BuildReport(version, c["pages"], c["articles"], c["chunks"], embedded, reused, plan.added, plan.changed,
                        plan.removed, skipped, live.reason, True, time.monotonic() - started)
+
+
+def decide(pages: list[Page], roots: list[str], folder: Path, *, skipped: list[Skipped], started: float,
+           log: Callable[[str], None], **live_kw) -> tuple[Live, PagePlan, BuildReport | None]:
+    """The plan step: the live version (laid out in ``folder``), the page plan, and the report to
+    return at once when nothing is to be published (nothing read, or nothing changed)."""
+    live = live_state(folder, log=log, **live_kw)
+    plan = plan_pages(pages, roots, live, log)
+    if not pages and (live.folder is None or plan.unchanged):
+        log("没有从给出的路径读到任何版面，未发布新的索引版本。")
+        return live, plan, _kept_report(live, skipped, started, nothing_read=True)
+    if live.folder and plan.unchanged and not live.reason:
+        log(f"索引已是最新（{live.name}），无需更新。")
+        return live, plan, _kept_report(live, skipped, started)
+    return live, plan, None
 
 
 def reuse_or_embed(rows: ChunkRows, live: Live, progress: bool | None, log: Callable[[str], None],

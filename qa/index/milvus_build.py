@@ -23,7 +23,7 @@ from .backends import MilvusTarget
 from .layout import print_to_stderr
 from .milvus_store import check_free, chunks_name, cleanup, connect, live_collection, next_version, publish
 from .milvus_writer import BM25_PARAMS, export_live, vectors_by_hash, write_version
-from .plan import ChunkRows, Live, chunk_rows, live_state, plan_pages
+from .plan import ChunkRows, Live, chunk_rows
 from .writer import HNSW_THRESHOLD
 
 
@@ -32,7 +32,7 @@ def build_milvus(pages: list[Page], roots: list[str], target: MilvusTarget, *, s
                  settings: ChunkSettings | None = None, progress: bool | None = None,
                  log: Callable[[str], None] = print_to_stderr, hnsw_threshold: int = HNSW_THRESHOLD):
     """Build and publish a new version of ``target`` from ``pages`` (see ``qa.index.build.build_pages``)."""
-    from .build import BuildReport, _kept_report
+    from .build import BuildReport, decide
 
     started = time.monotonic()
     client = connect(target)
@@ -41,14 +41,10 @@ def build_milvus(pages: list[Page], roots: list[str], target: MilvusTarget, *, s
     with tempfile.TemporaryDirectory(prefix="qa-milvus-plan-") as scratch:
         if live_name:
             export_live(client, live_name, Path(scratch))
-        live = live_state(Path(scratch), rebuild=rebuild, model=model, embedder=embedder, settings=settings, log=log)
-        plan = plan_pages(pages, roots, live, log)
-        if not pages and (live.folder is None or plan.unchanged):
-            log("没有从给出的路径读到任何版面，未发布新的索引版本。")
-            return _kept_report(live, skipped, started, nothing_read=True)
-        if live.folder and plan.unchanged and not live.reason:
-            log(f"索引已是最新（{live.name}），无需更新。")
-            return _kept_report(live, skipped, started)
+        live, plan, kept = decide(pages, roots, Path(scratch), skipped=skipped, started=started, log=log,
+                                  rebuild=rebuild, model=model, embedder=embedder, settings=settings)
+        if kept is not None:
+            return kept
         rows = chunk_rows(plan, live.settings)
     vectors, embedded, reused = reuse_or_embed(rows, live, client, live_name if live.folder else None, progress, log)
     version = next_version(target, client)
