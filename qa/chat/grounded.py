@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from qa.chat.llm import LLMClient, LLMError
-from qa.chat.verify import Checked, check_sentence, is_sources_list, normalize_markers, split_claims
+from qa.chat.verify import Checked, check_sentence, is_sources_list, split_claims
 from qa.types import Hit
 
 _PARTIAL_MARKER = re.compile(r"[\[【][\d\s,，、]*[\]】]?")

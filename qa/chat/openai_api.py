@@ -16,7 +16,7 @@ import re
 import secrets
 import time
 
-from flask import Blueprint, Response, jsonify, request, stream_with_context
+from flask import Blueprint, Response, jsonify, stream_with_context
 
 from qa.chat.followup import Turn
 from qa.chat.turns import ChatRequest, chat_events
