@@ -51,8 +51,12 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-def inspect(paths: tuple[str, ...]) -> None:
-    """Show the pages and articles found in PATHS, and every file skipped with its reason.
+@INDEX_OPTION
+def inspect(paths: tuple[str, ...], index: str | None) -> None:
+    """Show how each page in PATHS was read, its articles, and every file skipped with its reason.
+
+    Scanned pages are OCR'd through the index's OCR cache (INDEX/cache/ocr), so pages
+    already indexed are not read again.
 
     \b
     Examples:
@@ -60,10 +64,11 @@ def inspect(paths: tuple[str, ...]) -> None:
       qa inspect archive/聊城日报/2026-04-02
       qa inspect exports/cms.jsonl
     """
-    from qa.ingest import read_archive
-    from qa.inspect import format_inspect
+    from qa.pages import read_archive
+    from qa.pages.report import format_inspect
 
-    report = read_archive(list(paths))
+    folder = index_dir(index)
+    report = read_archive(list(paths), ocr_cache=folder / "cache" / "ocr" if folder.is_dir() else None)
     click.echo(format_inspect(report))
     sys.exit(2 if report.skipped else 0)
 

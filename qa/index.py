@@ -94,12 +94,12 @@ def build_index(
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
 ) -> BuildReport:
     """Read ``paths`` (qa.ingest), segment pages (qa.segment) and build/publish a new version."""
-    from .ingest import read_archive
+    from .pages import read_archive
 
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     with build_lock(index_dir, lock_timeout):
-        report = read_archive([str(p) for p in paths])
+        report = read_archive([str(p) for p in paths], ocr_cache=index_dir / "cache" / "ocr")
         return _build(report.pages, list(report.roots), index_dir, skipped=list(report.skipped), rebuild=rebuild,
                       model=model, embedder=embedder, settings=settings, progress=progress, log=log)
 

@@ -1,0 +1,357 @@
+"""Positioned text -> paragraphs in reading order, for PDF text layers and OCR alike.
+
+The input is *pieces*: characters from a PDF or text boxes from OCR, each with a box and a
+size (font size, or box height for OCR). The steps:
+
+1. pieces -> lines: pieces on one baseline, split where the horizontal gap is wider than about
+   one character (a column gutter);
+2. lines -> blocks: lines stacked in one column with the same size and regular spacing;
+3. blocks -> reading order by recursive XY-cut: a region is split at the widest vertical gutter
+   that runs through it (columns, side-by-side articles), else at the widest horizontal gap
+   (bands, headline above body). A vertical cut that would leave body text on one side while
+   its headline sits above it on the other side is refused, so a headline shorter than the
+   columns it spans still comes before them;
+4. blocks -> paragraphs: a new paragraph at an indented line or after a line that stops short
+   of the column's right edge; a paragraph that runs to the foot of one column continues at
+   the head of the next. Lines set larger than the body text are headlines: within a stack
+   of them the largest is the 主题, smaller ones above it 引题 and below it 副题.
+
+Everything is in the input's own units; thresholds are multiples of the body text size.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+
+HEAD_RATIO = 1.25  # set this much larger than body text: a headline
+SAME_SIZE = 0.13  # sizes within ±13% are the same type size
+LINE_GAP = 0.8  # lines further apart than this many ems start a new block
+
+
+@dataclass
+class Piece:
+    """A character (PDF) or a recognised text box (OCR) with its box; ``conf`` only from OCR."""
+
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    size: float
+    conf: float | None = None
+
+
+@dataclass
+class Line:
+    text: str
+    x0: float
+    top: float
+    x1: float
+    bottom: float
+    size: float
+    conf: float | None = None
+
+
+@dataclass
+class Block:
+    lines: list[Line] = field(default_factory=list)
+
+    @property
+    def x0(self) -> float:
+        return min(ln.x0 for ln in self.lines)
+
+    @property
+    def x1(self) -> float:
+        return max(ln.x1 for ln in self.lines)
+
+    @property
+    def left(self) -> float:
+        """The column's left edge: a low quartile of line starts (one stray OCR box does not move it)."""
+        xs = sorted(ln.x0 for ln in self.lines)
+        return xs[(len(xs) - 1) // 4]
+
+    @property
+    def right(self) -> float:
+        xs = sorted(ln.x1 for ln in self.lines)
+        return xs[-1 - (len(xs) - 1) // 4]
+
+    @property
+    def top(self) -> float:
+        return self.lines[0].top
+
+    @property
+    def bottom(self) -> float:
+        return self.lines[-1].bottom
+
+    @property
+    def size(self) -> float:
+        return statistics.median(ln.size for ln in self.lines)
+
+
+@dataclass
+class Para:
+    """One paragraph: ``role`` is pre/head/sub for headline type, ``text`` for body type, "" unknown."""
+
+    text: str
+    role: str
+    conf: float | None = None
+
+
+@dataclass
+class Layout:
+    paras: list[Para]
+    columns: int
+    low_conf: list[tuple[str, float]]  # OCR lines below the confidence threshold, kept in the text
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(a - b) <= SAME_SIZE * max(a, b)
+
+
+def to_lines(pieces: list[Piece], gap: float) -> list[Line]:
+    """Pieces on one baseline, split where the gap exceeds ``gap`` x size (a gutter)."""
+    rows: list[list[Piece]] = []
+    for p in sorted(pieces, key=lambda p: ((p.top + p.bottom) / 2, p.x0)):
+        mid = (p.top + p.bottom) / 2
+        for row in reversed(rows[-8:]):  # rows are few per band: look back a little
+            r = row[-1]
+            if _same(r.size, p.size) and abs((r.top + r.bottom) / 2 - mid) <= 0.35 * min(r.size, p.size):
+                row.append(p)
+                break
+        else:
+            rows.append([p])
+    lines: list[Line] = []
+    for row in rows:
+        row.sort(key=lambda p: p.x0)
+        run = [row[0]]
+        for p in row[1:]:
+            if p.x0 - run[-1].x1 > gap * max(p.size, run[-1].size):
+                lines.append(_line(run))
+                run = []
+            run.append(p)
+        lines.append(_line(run))
+    return [ln for ln in lines if ln.text.strip()]
+
+
+def _line(run: list[Piece]) -> Line:
+    text = ""
+    for prev, p in zip([None, *run], run):
+        if prev is not None and p.x0 - prev.x1 > 0.5 * p.size and not text.endswith(" "):
+            text += " "  # OCR boxes of one headline: keep the word space between them
+        text += p.text
+    ink = [p for p in run if p.text.strip()] or run
+    confs = [p.conf for p in run if p.conf is not None]
+    return Line(text.strip(), min(p.x0 for p in ink), min(p.top for p in ink), max(p.x1 for p in ink),
+                max(p.bottom for p in ink), statistics.median(p.size for p in ink),
+                min(confs) if confs else None)
+
+
+def to_blocks(lines: list[Line]) -> list[Block]:
+    """Stack lines into blocks: same size, overlapping columns, at most ``LINE_GAP`` ems apart.
+
+    A line of 1-3 characters (「语。」 ending a paragraph) has a less certain size: ±25% is the same."""
+    blocks: list[Block] = []
+    for ln in sorted(lines, key=lambda ln: (ln.top, ln.x0)):
+        best, best_gap = None, None
+        tolerance = 0.25 if len(ln.text) < 4 else SAME_SIZE
+        for b in blocks:
+            last = b.lines[-1]
+            gap = ln.top - last.bottom
+            overlap = min(ln.x1, b.x1) - max(ln.x0, b.x0)
+            if (abs(last.size - ln.size) <= tolerance * max(last.size, ln.size)
+                    and -0.3 * ln.size <= gap <= LINE_GAP * ln.size
+                    and overlap >= 0.5 * min(ln.x1 - ln.x0, b.x1 - b.x0) and ln.x1 <= b.x1 + 1.5 * ln.size
+                    and (best_gap is None or gap < best_gap)):
+                best, best_gap = b, gap
+        if best is None:
+            blocks.append(Block([ln]))
+        else:
+            best.lines.append(ln)
+    return blocks
+
+
+def body_size(blocks: list[Block]) -> float:
+    """The type size most characters are set in."""
+    weight: dict[float, int] = {}
+    for b in blocks:
+        for ln in b.lines:
+            key = round(ln.size, 1)
+            weight[key] = weight.get(key, 0) + len(ln.text)
+    return max(weight, key=lambda k: weight[k]) if weight else 1.0
+
+
+def _gaps(spans: list[tuple[float, float]], min_gap: float) -> list[tuple[float, float]]:
+    """(width, position) of every gap of at least ``min_gap`` in the union of ``spans``."""
+    spans = sorted(spans)
+    out, end = [], spans[0][1]
+    for a, b in spans[1:]:
+        if a - end >= min_gap:
+            out.append((a - end, (a + end) / 2))
+        end = max(end, b)
+    return out
+
+
+def _owner(b: Block, heads: list[Block]) -> Block | None:
+    """The headline nearest above ``b``, by vertical plus horizontal distance (0 when overlapping)."""
+    best, best_d = None, None
+    for h in heads:
+        if h.bottom > b.top + 0.5 * h.size:
+            continue  # not above b
+        d = (b.top - h.bottom) + max(0.0, h.x0 - b.x1, b.x0 - h.x1)
+        if best_d is None or d < best_d:
+            best, best_d = h, d
+    return best
+
+
+def _splits_article(left: list[Block], right: list[Block], head: float) -> bool:
+    """True when some body block's nearest headline would end up on the other side of the cut."""
+    heads = [b for b in left + right if b.size >= head]
+    for side, other in ((left, right), (right, left)):
+        others = {id(h) for h in other}
+        for b in side:
+            if b.size < head and (owner := _owner(b, heads)) is not None and id(owner) in others:
+                return True
+    return False
+
+
+def reading_order(blocks: list[Block], body: float) -> list[Block]:
+    """Recursive XY-cut (see module docstring)."""
+    if len(blocks) <= 1:
+        return blocks
+    head = HEAD_RATIO * body
+    for _, x in sorted(_gaps([(b.x0, b.x1) for b in blocks], 0.3 * body), reverse=True):
+        left = [b for b in blocks if b.x1 <= x]
+        right = [b for b in blocks if b.x0 >= x]
+        if not _splits_article(left, right, head):
+            return reading_order(left, body) + reading_order(right, body)
+    gaps = _gaps([(b.top, b.bottom) for b in blocks], 0.0)
+    if gaps:
+        _, y = max(gaps)
+        return (reading_order([b for b in blocks if b.bottom <= y], body)
+                + reading_order([b for b in blocks if b.top >= y], body))
+    return sorted(blocks, key=lambda b: (b.top, b.x0))
+
+
+def _glue(a: str, b: str) -> str:
+    """Join a wrapped line; Latin words split by the wrap keep a space."""
+    if a and b and a[-1].isascii() and a[-1].isalnum() and b[0].isascii() and b[0].isalnum():
+        return a + " " + b
+    return a + b
+
+
+def _stacks(blocks: list[Block]) -> list[list[Block]]:
+    """Split consecutive headline blocks into stacks of one article: touching and overlapping."""
+    stacks = [[blocks[0]]]
+    for b in blocks[1:]:
+        a = stacks[-1][-1]
+        near = b.top - a.bottom <= 1.2 * max(a.size, b.size) and min(a.x1, b.x1) > max(a.x0, b.x0)
+        if near or _same_row(a, b):
+            stacks[-1].append(b)
+        else:
+            stacks.append([b])
+    return stacks
+
+
+def _head_paras(stack: list[Block]) -> list[Para]:
+    """A run of headline blocks: the largest type is the 主题, smaller above 引题, below 副题."""
+    main = max(range(len(stack)), key=lambda i: stack[i].size)
+    out: list[Para] = []
+    for i, b in enumerate(stack):
+        text = ""
+        for ln in b.lines:
+            text = _glue(text, ln.text)
+        if i and _same_row(stack[i - 1], b):  # one headline that OCR found as two boxes
+            out[-1].text += " " + text
+            continue
+        out.append(Para(text, "head" if i == main or _same(b.size, stack[main].size) else
+                        ("pre" if i < main else "sub"), _mean(ln.conf for ln in b.lines)))
+    return out
+
+
+def _same_row(a: Block, b: Block) -> bool:
+    return len(a.lines) == len(b.lines) == 1 and min(a.bottom, b.bottom) - max(a.top, b.top) > 0.5 * a.size
+
+
+def _mean(values) -> float | None:
+    vals = [v for v in values if v is not None]
+    return sum(vals) / len(vals) if vals else None
+
+
+def _body_paras(blocks: list[Block], column: float, out: list[Para]) -> None:
+    """Lines of body-type blocks -> paragraphs appended to ``out``.
+
+    A paragraph whose last line fills its column (``column`` wide when the block is one line)
+    continues at the first line of the next block of the same size, unless that line is indented.
+    """
+    confs: list[list[float]] = []
+    prev: Block | None = None
+    full = False  # the previous line ran to the right edge of its column
+    for b in blocks:
+        left, em = b.left, b.size
+        right = b.right if len(b.lines) > 1 else left + column
+        for n, ln in enumerate(b.lines):
+            indented = ln.x0 - left >= 0.8 * em and len(b.lines) > 1
+            same_run = n > 0 or (prev is not None and _same(prev.size, b.size) and bool(confs))
+            if same_run and full and not indented:
+                out[-1].text = _glue(out[-1].text, ln.text)
+            else:
+                out.append(Para(ln.text, "text"))
+                confs.append([])
+            if ln.conf is not None:
+                confs[-1].append(ln.conf)
+            out[-1].conf = _mean(confs[-1])
+            full = ln.x1 >= right - 1.2 * em
+        prev = b
+
+
+def paragraphs(ordered: list[Block], body: float) -> list[Para]:
+    """Blocks in reading order -> paragraphs with roles (see module docstring)."""
+    head = HEAD_RATIO * body
+    widths = [b.x1 - b.x0 for b in ordered if _same(b.size, body) and len(b.lines) >= 3]
+    column = statistics.median(widths) if widths else 40 * body
+    out: list[Para] = []
+    k = 0
+    while k < len(ordered):
+        j = k
+        is_head = ordered[k].size >= head
+        while j < len(ordered) and (ordered[j].size >= head) == is_head:
+            j += 1
+        if is_head:
+            for stack in _stacks(ordered[k:j]):
+                out.extend(_head_paras(stack))
+        else:
+            _body_paras(ordered[k:j], column, out)
+        k = j
+    return out
+
+
+def count_columns(blocks: list[Block], body: float) -> int:
+    """Distinct left edges of body-type blocks of 3+ lines: the page's column grid."""
+    edges = sorted(b.x0 for b in blocks if _same(b.size, body) and len(b.lines) >= 3)
+    cols = 0
+    last = None
+    for x in edges:
+        if last is None or x - last > 1.5 * body:
+            cols += 1
+        last = x
+    return max(cols, 1) if blocks else 0
+
+
+def read_layout(pieces: list[Piece], low_conf: float = 0.8, gap: float = 0.9) -> Layout:
+    """Pieces -> Layout: paragraphs in reading order, column count, low-confidence lines.
+
+    ``gap``: pieces on one baseline closer than this many ems are one line. PDF characters
+    need about one em; OCR boxes are whole lines already, padded, so only touching ones join."""
+    lines = to_lines(pieces, gap)
+    if not lines:
+        return Layout([], 0, [])
+    blocks = to_blocks(lines)
+    body = body_size(blocks)
+    ordered = reading_order(blocks, body)
+    paras = paragraphs(ordered, body)
+    if not any(p.role != "text" for p in paras):
+        for p in paras:  # no headline type on the page: let the segmenter judge by the words
+            p.role = ""
+    low = [(ln.text, ln.conf) for ln in lines if ln.conf is not None and ln.conf < low_conf]
+    return Layout(paras, count_columns(blocks, body), low)
