@@ -31,6 +31,7 @@ PAGE_W, PAGE_H, MARGIN, GUTTER = 210.0, 297.0, 10.0, 4.5  # mm
 BODY_PT, LEAD = 8.0, 1.5  # body font size (pt) and line height as a multiple of it
 PT = 25.4 / 72  # mm per point
 _OK = re.compile(r"^[\u4e00-\u9fff0-9A-Za-z，。、；：！？“”（）《》%.\-]+$")
+_DATELINE = re.compile(r"记者|通讯员|\d+日(?:电|讯)|^.{0,12}讯")
 NAMES = ["王培源", "赵宗锋", "刘志耀", "姬翔", "朱玉东", "于伯平", "焦阳", "陈清林", "张丽媛", "吴兆旭"]
 
 
@@ -71,9 +72,10 @@ def _stories() -> list[tuple[str, list[str]]]:
         paras = [p for p in re.split(r"\s{2,}", text) if p]
         paras = [re.sub(r"\s+", "", p) for p in paras]
         paras = [p for p in paras if len(p) >= 20 and _OK.match(p)]
-        if len(paras) < 2 or sum(map(len, paras)) < 500:
-            continue
-        clauses = [c for c in re.split(r"[，。！？；：、“”（）《》]", paras[0]) if 6 <= len(c) <= 14]
+        if len(paras) < 2 or sum(map(len, paras)) < 500 or _DATELINE.search(paras[0][:40]):
+            continue  # a story that opens with its own dateline would have two bylines
+        clauses = [c for c in re.split(r"[，。！？；：、“”（）《》]", paras[0])
+                   if 6 <= len(c) <= 14 and len(re.findall(r"[\u4e00-\u9fff]", c)) >= 5 and not re.search(r"\d日$", c)]
         if len(clauses) >= 3:
             out.append((clauses[0], paras))
     return out
@@ -284,4 +286,62 @@ def write_issue(folder: Path, pages: list[tuple[GenPage, str, bytes]]) -> list[P
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         out.append(path)
+    return out
+
+
+_FOLD = str.maketrans({"“": '"', "”": '"', "＂": '"', "‘": "'", "’": "'", "—": "-", "─": "-"})
+
+
+def flat(text: str | None) -> str:
+    """Text without whitespace, quote styles folded (OCR reads 「“」 as 「"」 at times)."""
+    return "".join((text or "").split()).translate(_FOLD)
+
+
+def _sim(a: str, b: str) -> float:
+    from rapidfuzz.distance import Levenshtein
+
+    return Levenshtein.normalized_similarity(flat(a), flat(b))
+
+
+@dataclass
+class Score:
+    """Per-page figures: articles whole with their headline, headline-body pairs right, OCR errors."""
+
+    articles: int = 0
+    whole: int = 0
+    paired: int = 0
+    chars: int = 0
+    errors: int = 0
+
+    def add(self, other: Score) -> Score:
+        return Score(*(getattr(self, k) + getattr(other, k) for k in ("articles", "whole", "paired", "chars", "errors")))
+
+    @property
+    def cer(self) -> float:
+        return self.errors / self.chars if self.chars else 0.0
+
+
+def score(page: GenPage, articles: list, text: str, min_sim: float = 0.95) -> Score:
+    """Compare segmented ``articles`` and page ``text`` with the ground truth.
+
+    An article is *whole* when the article whose body matches its body best has a title within
+    90% (edit similarity) of the printed title and a body within ``min_sim`` of the printed body;
+    *paired* when that article's title matches, whatever its body. The character error rate
+    aligns each printed article (headings, byline, caption, body) with its best-matching stretch
+    of the page text, so it measures recognition, not reading order.
+    """
+    from rapidfuzz import fuzz
+    from rapidfuzz.distance import Levenshtein
+
+    out = Score(articles=len(page.articles))
+    page_flat = flat(text)
+    for gt in page.articles:
+        best = max(articles, key=lambda a: _sim(a.body, gt.body), default=None)
+        if best is not None and _sim(best.title or "", gt.title) >= 0.9:
+            out.paired += 1
+            out.whole += _sim(best.body, gt.body) >= min_sim
+        truth = flat("".join(p or "" for p in (gt.pre_title, gt.title, gt.subtitle, gt.byline, gt.caption, gt.body)))
+        hit = fuzz.partial_ratio_alignment(truth, page_flat)
+        out.chars += len(truth)
+        out.errors += Levenshtein.distance(truth, page_flat[hit.dest_start: hit.dest_end]) if hit else len(truth)
     return out

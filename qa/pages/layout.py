@@ -25,7 +25,8 @@ import statistics
 from dataclasses import dataclass, field
 
 HEAD_RATIO = 1.25  # set this much larger than body text: a headline
-SAME_SIZE = 0.13  # sizes within ±13% are the same type size
+SAME_SIZE = 0.15  # sizes within ±15% are the same type size (OCR sizes vary ±10% line to line)
+BAND_RATIO = 1.3  # a horizontal gap this much wider than the widest gutter is cut first
 LINE_GAP = 0.8  # lines further apart than this many ems start a new block
 
 
@@ -156,10 +157,10 @@ def to_blocks(lines: list[Line]) -> list[Block]:
         best, best_gap = None, None
         tolerance = 0.25 if len(ln.text) < 4 else SAME_SIZE
         for b in blocks:
-            last = b.lines[-1]
+            last, size = b.lines[-1], b.size
             gap = ln.top - last.bottom
             overlap = min(ln.x1, b.x1) - max(ln.x0, b.x0)
-            if (abs(last.size - ln.size) <= tolerance * max(last.size, ln.size)
+            if (abs(size - ln.size) <= tolerance * max(size, ln.size)
                     and -0.3 * ln.size <= gap <= LINE_GAP * ln.size
                     and overlap >= 0.5 * min(ln.x1 - ln.x0, b.x1 - b.x0) and ln.x1 <= b.x1 + 1.5 * ln.size
                     and (best_gap is None or gap < best_gap)):
@@ -192,44 +193,75 @@ def _gaps(spans: list[tuple[float, float]], min_gap: float) -> list[tuple[float,
     return out
 
 
-def _owner(b: Block, heads: list[Block]) -> Block | None:
-    """The headline nearest above ``b``, by vertical plus horizontal distance (0 when overlapping)."""
-    best, best_d = None, None
-    for h in heads:
-        if h.bottom > b.top + 0.5 * h.size:
-            continue  # not above b
-        d = (b.top - h.bottom) + max(0.0, h.x0 - b.x1, b.x0 - h.x1)
-        if best_d is None or d < best_d:
-            best, best_d = h, d
-    return best
+def _distance(h: Block, b: Block) -> float:
+    return (b.top - h.bottom) + max(0.0, h.x0 - b.x1, b.x0 - h.x1)
+
+
+def _owners(bodies: list[Block], heads: list[Block]) -> dict[int, Block | None]:
+    """The headline each body block belongs to (by ``id``).
+
+    1. the nearest headline above that overlaps it horizontally;
+    2. else the owner of a column beside it that starts at the same height (the columns of one
+       article start together under its headline, even where a short headline covers only some);
+    3. else the nearest headline above by vertical plus horizontal distance.
+    """
+    above = {id(b): [h for h in heads if h.bottom <= b.top + 0.25 * b.size] for b in bodies}
+    owners: dict[int, Block | None] = {}
+    for b in bodies:
+        over = [h for h in above[id(b)] if min(h.x1, b.x1) > max(h.x0, b.x0)]
+        if over:
+            owners[id(b)] = max(over, key=lambda h: h.bottom)
+    changed = True
+    while changed:  # spread owners sideways along rows of columns that start together
+        changed = False
+        for b in bodies:
+            if id(b) in owners:
+                continue
+            side = [owners[id(n)] for n in bodies if id(n) in owners and abs(n.top - b.top) <= 0.5 * b.size
+                    and min(abs(n.x0 - b.x1), abs(b.x0 - n.x1)) <= 2.5 * b.size]
+            if side := [h for h in side if h is not None]:
+                owners[id(b)] = min(side, key=lambda h: _distance(h, b))
+                changed = True
+    for b in bodies:
+        if id(b) not in owners:
+            owners[id(b)] = min(above[id(b)], key=lambda h: _distance(h, b), default=None)
+    return owners
 
 
 def _splits_article(left: list[Block], right: list[Block], head: float) -> bool:
-    """True when some body block's nearest headline would end up on the other side of the cut."""
+    """True when some body block's headline would end up on the other side of the cut."""
     heads = [b for b in left + right if b.size >= head]
-    for side, other in ((left, right), (right, left)):
-        others = {id(h) for h in other}
-        for b in side:
-            if b.size < head and (owner := _owner(b, heads)) is not None and id(owner) in others:
-                return True
-    return False
+    owners = _owners([b for b in left + right if b.size < head], heads)
+    sides = {id(b): n for n, side in enumerate((left, right)) for b in side}
+    return any(h is not None and sides[id(h)] != sides[bid] for bid, h in owners.items())
 
 
 def reading_order(blocks: list[Block], body: float) -> list[Block]:
-    """Recursive XY-cut (see module docstring)."""
+    """Recursive XY-cut (see module docstring).
+
+    The widest vertical gutter that does not part a body from its headline is cut first, unless
+    a horizontal gap ``BAND_RATIO`` times as wide runs across the region (a masthead's rule, the space
+    between two bands of articles): bands are read before their columns.
+    """
     if len(blocks) <= 1:
         return blocks
     head = HEAD_RATIO * body
-    for _, x in sorted(_gaps([(b.x0, b.x1) for b in blocks], 0.3 * body), reverse=True):
-        left = [b for b in blocks if b.x1 <= x]
-        right = [b for b in blocks if b.x0 >= x]
+    vertical = None
+    # Column edges from each block's typical line, not its widest: a padded OCR box that pokes
+    # into the gutter must not hide it.
+    for width, x in sorted(_gaps([(b.left, b.right) for b in blocks], 0.3 * body), reverse=True):
+        left = [b for b in blocks if (b.left + b.right) / 2 < x]
+        right = [b for b in blocks if (b.left + b.right) / 2 >= x]
         if not _splits_article(left, right, head):
-            return reading_order(left, body) + reading_order(right, body)
+            vertical = (width, left, right)
+            break
     gaps = _gaps([(b.top, b.bottom) for b in blocks], 0.0)
-    if gaps:
+    if gaps and (vertical is None or max(gaps)[0] >= BAND_RATIO * vertical[0]):
         _, y = max(gaps)
         return (reading_order([b for b in blocks if b.bottom <= y], body)
-                + reading_order([b for b in blocks if b.top >= y], body))
+                + reading_order([b for b in blocks if b.bottom > y], body))
+    if vertical is not None:
+        return reading_order(vertical[1], body) + reading_order(vertical[2], body)
     return sorted(blocks, key=lambda b: (b.top, b.x0))
 
 
