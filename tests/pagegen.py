@@ -31,6 +31,7 @@ PAGE_W, PAGE_H, MARGIN, GUTTER = 210.0, 297.0, 10.0, 4.5  # mm
 BODY_PT, LEAD = 8.0, 1.5  # body font size (pt) and line height as a multiple of it
 PT = 25.4 / 72  # mm per point
 _OK = re.compile(r"^[\u4e00-\u9fff0-9A-Za-z，。、；：！？“”（）《》%.\-]+$")
+_NO_LINE_START = "，。、；：！？）》”’"
 _DATELINE = re.compile(r"记者|通讯员|\d+日(?:电|讯)|^.{0,12}讯")
 NAMES = ["王培源", "赵宗锋", "刘志耀", "姬翔", "朱玉东", "于伯平", "焦阳", "陈清林", "张丽媛", "吴兆旭"]
 
@@ -97,10 +98,12 @@ class _Writer:
         self.pdf.set_font("wqy", size=pt)
 
     def wrap(self, text: str, width: float, indent: float = 0.0) -> list[str]:
+        """Lines of at most ``width``; closing punctuation hangs at a line end (标点悬挂) rather
+        than opening the next line, as Chinese typesetting rules require."""
         lines, cur, w = [], "", indent
         for ch in text:
             cw = self.pdf.get_string_width(ch)
-            if cur and w + cw > width:
+            if cur and w + cw > width and ch not in _NO_LINE_START:
                 lines.append(cur)
                 cur, w = "", 0.0
             cur, w = cur + ch, w + cw
@@ -341,7 +344,21 @@ def score(page: GenPage, articles: list, text: str, min_sim: float = 0.95) -> Sc
             out.paired += 1
             out.whole += _sim(best.body, gt.body) >= min_sim
         truth = flat("".join(p or "" for p in (gt.pre_title, gt.title, gt.subtitle, gt.byline, gt.caption, gt.body)))
-        hit = fuzz.partial_ratio_alignment(truth, page_flat)
         out.chars += len(truth)
-        out.errors += Levenshtein.distance(truth, page_flat[hit.dest_start: hit.dest_end]) if hit else len(truth)
+        out.errors += _substring_distance(truth, page_flat)
     return out
+
+
+def _substring_distance(needle: str, hay: str) -> int:
+    """Edit distance from ``needle`` to the stretch of ``hay`` it matches best (ends are free)."""
+    from rapidfuzz import fuzz
+    from rapidfuzz.distance import Levenshtein
+
+    hit = fuzz.partial_ratio_alignment(needle, hay)
+    if hit is None:
+        return len(needle)
+    start, end = max(0, hit.dest_start - 60), min(len(hay), hit.dest_end + 60)
+    ops = [op.tag for op in Levenshtein.editops(needle, hay[start:end])]
+    lead = next((i for i, tag in enumerate(ops) if tag != "insert"), len(ops))
+    trail = next((i for i, tag in enumerate(reversed(ops)) if tag != "insert"), len(ops))
+    return max(0, len(ops) - lead - trail)

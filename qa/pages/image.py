@@ -6,7 +6,7 @@ from pathlib import Path
 
 from qa.pages.cache import OcrCache, content_hash, frame_key
 from qa.pages.layout import read_layout
-from qa.pages.ocr import OCR_GAP, OcrFrame, deskew_pieces, open_frames, recognise
+from qa.pages.ocr import OcrFrame, deskew_pieces, open_frames, recognise
 from qa.pages.pagetext import LOW_CONFIDENCE, PageText, from_layouts
 
 
@@ -36,7 +36,7 @@ def read_image_file(path: Path, cache: OcrCache) -> PageText:
 
 def ocr_page(frames: list[OcrFrame], cached: bool) -> PageText:
     """Layout of OCR'd frames -> PageText; says when the text came from the cache."""
-    layouts = [read_layout(deskew_pieces(f), LOW_CONFIDENCE, OCR_GAP) for f in frames]
+    layouts = [read_layout(deskew_pieces(f), LOW_CONFIDENCE, ocr=True) for f in frames]
     page = from_layouts(layouts, "ocr")
     if cached:
         page.note = f"OCR 结果来自缓存（首次识别用时 {sum(f.seconds for f in frames):.1f} 秒）"

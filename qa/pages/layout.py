@@ -25,7 +25,8 @@ import statistics
 from dataclasses import dataclass, field
 
 HEAD_RATIO = 1.25  # set this much larger than body text: a headline
-SAME_SIZE = 0.15  # sizes within ±15% are the same type size (OCR sizes vary ±10% line to line)
+SAME_SIZE = 0.15  # sizes within ±15% are the same type size
+OCR_SAME_SIZE = 0.25  # OCR box sizes of one type size vary ±15% line to line
 BAND_RATIO = 1.3  # a horizontal gap this much wider than the widest gutter is cut first
 LINE_GAP = 0.8  # lines further apart than this many ems start a new block
 
@@ -110,24 +111,27 @@ def _same(a: float, b: float) -> bool:
     return abs(a - b) <= SAME_SIZE * max(a, b)
 
 
-def to_lines(pieces: list[Piece], gap: float) -> list[Line]:
-    """Pieces on one baseline, split where the gap exceeds ``gap`` x size (a gutter)."""
+def to_lines(pieces: list[Piece], gap: float, max_width: float | None = None, tol: float = SAME_SIZE) -> list[Line]:
+    """Pieces on one baseline, split where the gap exceeds ``gap`` x size (a gutter), or where
+    joining would make a body-type line wider than ``max_width`` (two columns' lines)."""
     rows: list[list[Piece]] = []
     for p in sorted(pieces, key=lambda p: ((p.top + p.bottom) / 2, p.x0)):
         mid = (p.top + p.bottom) / 2
         for row in reversed(rows[-8:]):  # rows are few per band: look back a little
             r = row[-1]
-            if _same(r.size, p.size) and abs((r.top + r.bottom) / 2 - mid) <= 0.35 * min(r.size, p.size):
+            if abs(r.size - p.size) <= tol * max(r.size, p.size) and abs((r.top + r.bottom) / 2 - mid) <= 0.35 * min(r.size, p.size):
                 row.append(p)
                 break
         else:
             rows.append([p])
+    body = statistics.median(p.size for p in pieces) if pieces else 1.0
     lines: list[Line] = []
     for row in rows:
         row.sort(key=lambda p: p.x0)
         run = [row[0]]
         for p in row[1:]:
-            if p.x0 - run[-1].x1 > gap * max(p.size, run[-1].size):
+            too_wide = max_width is not None and p.x1 - run[0].x0 > max_width and p.size < HEAD_RATIO * body
+            if p.x0 - run[-1].x1 > gap * max(p.size, run[-1].size) or too_wide:
                 lines.append(_line(run))
                 run = []
             run.append(p)
@@ -148,20 +152,20 @@ def _line(run: list[Piece]) -> Line:
                 min(confs) if confs else None)
 
 
-def to_blocks(lines: list[Line]) -> list[Block]:
-    """Stack lines into blocks: same size, overlapping columns, at most ``LINE_GAP`` ems apart.
+def to_blocks(lines: list[Line], tol: float = SAME_SIZE) -> list[Block]:
+    """Stack lines into blocks: sizes within ``tol``, overlapping columns, at most ``LINE_GAP`` ems apart.
 
-    A line of 1-3 characters (「语。」 ending a paragraph) has a less certain size: ±25% is the same."""
+    A line of 1-3 characters (「语。」 ending a paragraph) has a less certain size: ±40% is the same."""
     blocks: list[Block] = []
     for ln in sorted(lines, key=lambda ln: (ln.top, ln.x0)):
         best, best_gap = None, None
-        tolerance = 0.25 if len(ln.text) < 4 else SAME_SIZE
+        tolerance = 0.4 if len(ln.text) < 4 else tol
         for b in blocks:
             last, size = b.lines[-1], b.size
             gap = ln.top - last.bottom
             overlap = min(ln.x1, b.x1) - max(ln.x0, b.x0)
             if (abs(size - ln.size) <= tolerance * max(size, ln.size)
-                    and -0.3 * ln.size <= gap <= LINE_GAP * ln.size
+                    and -0.3 * ln.size <= gap <= LINE_GAP * max(size, ln.size)
                     and overlap >= 0.5 * min(ln.x1 - ln.x0, b.x1 - b.x0) and ln.x1 <= b.x1 + 1.5 * ln.size
                     and (best_gap is None or gap < best_gap)):
                 best, best_gap = b, gap
@@ -256,7 +260,8 @@ def reading_order(blocks: list[Block], body: float) -> list[Block]:
             vertical = (width, left, right)
             break
     gaps = _gaps([(b.top, b.bottom) for b in blocks], 0.0)
-    if gaps and (vertical is None or max(gaps)[0] >= BAND_RATIO * vertical[0]):
+    # a band gap is also wider than the space between lines, which OCR boxes make look wide
+    if gaps and (vertical is None or max(gaps)[0] >= max(BAND_RATIO * vertical[0], 1.2 * body)):
         _, y = max(gaps)
         return (reading_order([b for b in blocks if b.bottom <= y], body)
                 + reading_order([b for b in blocks if b.bottom > y], body))
@@ -370,16 +375,32 @@ def count_columns(blocks: list[Block], body: float) -> int:
     return max(cols, 1) if blocks else 0
 
 
-def read_layout(pieces: list[Piece], low_conf: float = 0.8, gap: float = 0.9) -> Layout:
+def line_width(pieces: list[Piece]) -> float | None:
+    """A column's width, from OCR boxes: 1.15 x the median width of line-long body boxes."""
+    if not pieces:
+        return None
+    body = statistics.median(p.size for p in pieces)
+    long = [p.x1 - p.x0 for p in pieces if _same(p.size, body) and p.x1 - p.x0 >= 5 * p.size]
+    return 1.15 * statistics.median(long) if long else None
+
+
+def read_layout(pieces: list[Piece], low_conf: float = 0.8, ocr: bool = False) -> Layout:
     """Pieces -> Layout: paragraphs in reading order, column count, low-confidence lines.
 
-    ``gap``: pieces on one baseline closer than this many ems are one line. PDF characters
-    need about one em; OCR boxes are whole lines already, padded, so only touching ones join."""
-    lines = to_lines(pieces, gap)
+    PDF pieces are characters: those on one baseline less than 0.9 em apart are one line (a
+    gutter is wider). OCR pieces are lines or parts of lines (the detector splits some at
+    quotes or spaces), padded so a gutter may look narrow: parts up to one em apart are
+    joined unless the line would come out wider than a column."""
+    tol = OCR_SAME_SIZE if ocr else SAME_SIZE
+    lines = to_lines(pieces, 1.6, line_width(pieces), tol) if ocr else to_lines(pieces, 0.9)
     if not lines:
         return Layout([], 0, [])
-    blocks = to_blocks(lines)
+    blocks = to_blocks(lines, tol)
     body = body_size(blocks)
+    if ocr:  # the size of a lone 1-3 character OCR box is its height, too uncertain to call it a headline
+        for blk in blocks:
+            if len(blk.lines) == 1 and len(blk.lines[0].text) < 4:
+                blk.lines[0].size = min(blk.lines[0].size, body)
     ordered = reading_order(blocks, body)
     paras = paragraphs(ordered, body)
     if not any(p.role != "text" for p in paras):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.errors import BadInput
@@ -27,7 +27,6 @@ from qa.pages.layout import Piece
 
 MAX_PIXELS = 80_000_000  # ~ a broadsheet page at 400 dpi; more is refused as a possible bomb
 MAX_SIDE = 4000  # longer sides are scaled down before detection (text stays > 20 px high)
-OCR_GAP = 0.25  # boxes on one baseline closer than this many ems are one line (see layout.read_layout)
 RENDER_DPI = 200  # image-only PDF pages are rendered at this resolution
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 
@@ -36,25 +35,38 @@ _lock = threading.Lock()  # one OCR at a time: the engine uses every core it is 
 
 
 @dataclass
-class OcrFrame:
-    """Raw OCR of one image: (quad as 8 numbers, text, confidence) per box, and seconds taken."""
+class OcrBox:
+    """One detected text line: its quad (x0, y0, … x3, y3), text, confidence, and the boxes of its
+    characters or words as ``[text, x0, y0, x1, y1]`` (the detector can run two columns' lines
+    into one box; the character boxes show where to split it)."""
 
-    boxes: list[tuple[list[float], str, float]]
+    quad: list[float]
+    text: str
+    score: float
+    words: list[list] = field(default_factory=list)
+
+
+@dataclass
+class OcrFrame:
+    """Raw OCR of one image and the seconds it took."""
+
+    boxes: list[OcrBox]
     seconds: float
 
     def to_json(self) -> dict:
-        return {"boxes": [[q, t, s] for q, t, s in self.boxes], "seconds": self.seconds}
+        return {"boxes": [[b.quad, b.text, b.score, b.words] for b in self.boxes], "seconds": self.seconds}
 
     @classmethod
     def from_json(cls, obj: dict) -> OcrFrame:
-        return cls([(list(q), str(t), float(s)) for q, t, s in obj["boxes"]], float(obj["seconds"]))
+        return cls([OcrBox([float(v) for v in q], str(t), float(s), list(w)) for q, t, s, w in obj["boxes"]],
+                   float(obj["seconds"]))
 
 
 def engine_id() -> str:
-    """Names the engine and models: part of the OCR cache key, so an upgrade re-reads pages."""
+    """Names the engine, models and settings: part of each OCR cache entry, so a change re-reads pages."""
     from importlib.metadata import version
 
-    return f"rapidocr-onnxruntime {version('rapidocr-onnxruntime')} PP-OCRv4 max_side={MAX_SIDE}"
+    return f"rapidocr-onnxruntime {version('rapidocr-onnxruntime')} PP-OCRv4 max_side={MAX_SIDE} words v2"
 
 
 def _get_engine():
@@ -62,7 +74,8 @@ def _get_engine():
     if _engine is None:
         from rapidocr_onnxruntime import RapidOCR  # imported lazily: onnxruntime loads in ~1 s
 
-        _engine = RapidOCR(text_score=0.0, max_side_len=MAX_SIDE, print_verbose=False)
+        # No dilation of the text map: with it, lines of neighbouring columns merge more often.
+        _engine = RapidOCR(text_score=0.0, max_side_len=MAX_SIDE, det_use_dilation=False, print_verbose=False)
     return _engine
 
 
@@ -73,8 +86,12 @@ def recognise(image) -> OcrFrame:
     array = np.asarray(image.convert("RGB"))[:, :, ::-1]  # RapidOCR takes OpenCV's BGR order
     start = time.perf_counter()
     with _lock:
-        result, _ = _get_engine()(array, use_cls=False, text_score=0.0)
-    boxes = [([float(v) for pt in quad for v in pt], text, float(score)) for quad, text, score in result or []]
+        result, _ = _get_engine()(array, use_cls=False, text_score=0.0, return_word_box=True)
+    boxes = []
+    for quad, text, score, word_quads, word_texts, *_ in result or []:
+        words = [[w, min(p[0] for p in q), min(p[1] for p in q), max(p[0] for p in q), max(p[1] for p in q)]
+                 for w, q in zip(word_texts, word_quads)]
+        boxes.append(OcrBox([float(v) for pt in quad for v in pt], text, float(score), words))
     return OcrFrame(boxes, round(time.perf_counter() - start, 3))
 
 
@@ -103,25 +120,51 @@ def open_frames(path: Path) -> list:
     return frames
 
 
-def deskew_pieces(frame: OcrFrame) -> list[Piece]:
-    """Boxes -> layout pieces, rotated back by the page's median text-line angle (a skewed scan)."""
+def _skew(frame: OcrFrame) -> float:
+    """The page's text-line angle in radians: the median over long, flat boxes."""
     angles = []
-    for quad, _, _ in frame.boxes:
-        dx, dy = quad[2] - quad[0], quad[3] - quad[1]
-        if dx > 3 * abs(quad[7] - quad[1]) and dx > 0:  # long, flat boxes give a reliable angle
+    for box in frame.boxes:
+        q = box.quad
+        dx, dy = q[2] - q[0], q[3] - q[1]
+        if dx > 3 * abs(q[7] - q[1]) and dx > 0:
             angles.append(math.atan2(dy, dx))
-    angle = sorted(angles)[len(angles) // 2] if angles else 0.0
+    return sorted(angles)[len(angles) // 2] if angles else 0.0
+
+
+def _piece(text: str, xs: list[float], ys: list[float], score: float) -> Piece:
+    """A layout piece; its type size from the box (see the comment inside)."""
+    # Box heights grow with tall glyphs (brackets, quotes) and the character pitch with
+    # characters the recogniser missed; the smaller of the two is closer to the type size.
+    height, ems = max(ys) - min(ys), width(text)
+    pitch = (max(xs) - min(xs)) / ems if ems >= 4 else height
+    size = pitch if 0.7 * height <= pitch <= height else height
+    return Piece(text, min(xs), min(ys), max(xs), max(ys), size, score)
+
+
+def deskew_pieces(frame: OcrFrame) -> list[Piece]:
+    """Boxes -> layout pieces, rotated back by the page's text-line angle (a skewed scan), and
+    split where the characters of one box have a gutter-wide gap between them."""
+    angle = _skew(frame)
     cos, sin = math.cos(-angle), math.sin(-angle)
+
+    def turn(x: float, y: float) -> tuple[float, float]:
+        return x * cos - y * sin, x * sin + y * cos
+
     pieces = []
-    for quad, text, score in frame.boxes:
-        xs = [quad[i] * cos - quad[i + 1] * sin for i in range(0, 8, 2)]
-        ys = [quad[i] * sin + quad[i + 1] * cos for i in range(0, 8, 2)]
-        text = text.strip()
-        if text:
-            # Type size: box heights vary ±15% with the glyphs in the line (brackets, quotes), the
-            # character pitch along a line of 4+ characters much less; fall back to the height.
-            height, ems = max(ys) - min(ys), width(text)
-            pitch = (max(xs) - min(xs)) / ems if ems >= 4 else 0.0
-            size = pitch if 0.7 * height <= pitch <= 1.3 * height else height
-            pieces.append(Piece(text, min(xs), min(ys), max(xs), max(ys), size, score))
+    for box in frame.boxes:
+        pts = [turn(box.quad[i], box.quad[i + 1]) for i in range(0, 8, 2)]
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        height = max(ys) - min(ys)
+        runs: list[list] = []
+        for w in box.words:  # [text, x0, y0, x1, y1]: split the box at wide gaps between them
+            x0, x1 = turn(w[1], (w[2] + w[4]) / 2)[0], turn(w[3], (w[2] + w[4]) / 2)[0]
+            if not runs or x0 - runs[-1][-1][2] > 1.5 * height:  # a missed character leaves ~1 em
+                runs.append([])
+            runs[-1].append((w[0], x0, x1))
+        if len(runs) > 1 and "".join(w for run in runs for w, _, _ in run).replace(" ", "") == box.text.replace(" ", ""):
+            for run in runs:
+                text = "".join(w for w, _, _ in run)
+                pieces.append(_piece(text, [run[0][1], run[-1][2]], ys, box.score))
+        elif box.text.strip():
+            pieces.append(_piece(box.text.strip(), xs, ys, box.score))
     return pieces

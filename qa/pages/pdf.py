@@ -15,7 +15,7 @@ from qa.errors import BadInput
 from qa.pages.cache import OcrCache
 from qa.pages.image import ocr_frames
 from qa.pages.layout import Layout, Piece, read_layout
-from qa.pages.ocr import OCR_GAP, RENDER_DPI, deskew_pieces
+from qa.pages.ocr import RENDER_DPI, deskew_pieces
 from qa.pages.pagetext import LOW_CONFIDENCE, PageText, from_layouts
 
 
@@ -62,7 +62,7 @@ def read_pdf_file(path: Path, cache: OcrCache) -> PageText:
     if scans:
         frames, cached = ocr_frames(path.read_bytes(), [_render(path, n) for n in scans], cache, RENDER_DPI, scans)
         for n, frame in zip(scans, frames):
-            layouts[n] = read_layout(deskew_pieces(frame), LOW_CONFIDENCE, OCR_GAP)
+            layouts[n] = read_layout(deskew_pieces(frame), LOW_CONFIDENCE, ocr=True)
         note = f"{len(scans)} 页为扫描图像，已 OCR" + ("（结果来自缓存）" if cached else "")
     if not layouts:
         raise BadInput("PDF 没有文字层，也没有可识别的图像")
