@@ -98,8 +98,8 @@ class _Writer:
         self.pdf.set_font("wqy", size=pt)
 
     def wrap(self, text: str, width: float, indent: float = 0.0) -> list[str]:
-        """Lines of at most ``width``; closing punctuation hangs at a line end (标点悬挂) rather
-        than opening the next line, as Chinese typesetting rules require."""
+        """Lines of at most ``width``; closing punctuation never opens a line (Chinese typesetting
+        rules): it stays on the line before, which is then squeezed to the width."""
         lines, cur, w = [], "", indent
         for ch in text:
             cw = self.pdf.get_string_width(ch)
@@ -114,7 +114,7 @@ class _Writer:
         self.size(pt)
         spacing = 0.0
         if justify and len(line) > 1:
-            spacing = max(0.0, (justify - self.pdf.get_string_width(line)) / (len(line) - 1)) / PT
+            spacing = (justify - self.pdf.get_string_width(line)) / (len(line) - 1) / PT  # < 0: squeezed
         self.pdf.set_char_spacing(spacing)
         self.pdf.text(x, top + pt * PT * 0.88, line)
         self.pdf.set_char_spacing(0)
@@ -148,7 +148,8 @@ class _Flow:
             x, width = self.cols[self.col]
             dx = 2 * em if indent and n == 0 else 0
             # justified like a newspaper column: every line but a paragraph's last fills the width
-            self.w.text(x + dx, self.y, pt, line, width - dx if n < len(lines) - 1 else None)
+            last = n == len(lines) - 1 and self.w.pdf.get_string_width(line) <= width - dx
+            self.w.text(x + dx, self.y, pt, line, None if last else width - dx)
             self.y += self.step
         return text
 
