@@ -47,6 +47,7 @@ class GenArticle:
     byline: str | None = None
     caption: str | None = None
     boxed: bool = False
+    box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # x0, top, x1, bottom in mm
 
     @property
     def body(self) -> str:
@@ -181,7 +182,7 @@ def _article(w: _Writer, rng: random.Random, story, cols, top: float, bottom: fl
     """Print one article of ``kind`` lead/plain/photo/box into the rectangle; returns its ground truth."""
     title, paras = story
     clauses = [c for c in re.split(r"[，。！？；：、“”（）《》]", "".join(paras)) if 6 <= len(c) <= 14]
-    art = GenArticle(title=title, paras=[])
+    art = GenArticle(title=title, paras=[], box=(_span(cols)[0], top, sum(_span(cols)), bottom))
     if kind == "box":
         x, width = _span(cols)
         w.pdf.set_line_width(0.4)
@@ -228,11 +229,15 @@ def _article(w: _Writer, rng: random.Random, story, cols, top: float, bottom: fl
     return art
 
 
-def make_page(seed: int, columns: int | None = None, paper: str = "聊城日报", date: str = "2023-05-06") -> GenPage:
-    """One generated page (see module docstring); ``columns`` 4–6, chosen by the seed when None."""
+def make_page(seed: int, columns: int | None = None, paper: str = "聊城日报", date: str = "2023-05-06",
+              lead: tuple[str, list[str]] | None = None) -> GenPage:
+    """One generated page (see module docstring); ``columns`` 4–6, chosen by the seed when None;
+    ``lead`` (headline, paragraphs) replaces the lead story."""
     rng = random.Random(seed)
     n = columns or rng.choice([4, 5, 6])
     stories = rng.sample(_stories(), 4)
+    if lead is not None:
+        stories[0] = lead
     w = _Writer()
     y, m, d = (int(p) for p in date.split("-"))
     w.text(MARGIN, MARGIN, 22, paper)
@@ -263,6 +268,19 @@ def render_png(pdf: bytes, dpi: int = 200, page: int = 0) -> bytes:
         doc.close()
     buf = io.BytesIO()
     image.save(buf, format="PNG", dpi=(dpi, dpi))
+    return buf.getvalue()
+
+
+def crop_png(png: bytes, box: tuple[float, float, float, float], margin: float = 3.0) -> bytes:
+    """The part of a render inside ``box`` (mm, as ``GenArticle.box``), ``margin`` mm around it."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png))
+    scale = image.width / PAGE_W
+    x0, top, x1, bottom = box
+    part = image.crop(tuple(round(v * scale) for v in (x0 - margin, top - margin, x1 + margin, bottom + margin)))
+    buf = io.BytesIO()
+    part.save(buf, format="PNG", dpi=image.info.get("dpi", (200, 200)))
     return buf.getvalue()
 
 

@@ -16,6 +16,7 @@ before any pixel is decoded.
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -100,9 +101,11 @@ def open_frames(path: Path) -> list:
     from PIL import Image, ImageSequence, UnidentifiedImageError
 
     try:
-        image = Image.open(path)
-    except Image.DecompressionBombError:
-        raise BadInput(f"图像像素过多（超过 {MAX_PIXELS // 1_000_000} 百万像素上限），可能是解压炸弹，已跳过") from None
+        image = Image.open(path)  # reads the header only; Pillow refuses > 2 x its own limit here
+    except Image.DecompressionBombError as exc:
+        pixels = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(pixels[1]) // 1_000_000} 百万像素，" if pixels else ""
+        raise BadInput(f"图像过大（{size}上限 {MAX_PIXELS // 1_000_000} 百万像素），可能是解压炸弹，已跳过") from None
     except UnidentifiedImageError:
         raise BadInput("图像文件已损坏或格式无法识别") from None
     frames = []
@@ -110,7 +113,8 @@ def open_frames(path: Path) -> list:
         for frame in ImageSequence.Iterator(image):
             w, h = frame.size
             if w * h > MAX_PIXELS:
-                raise BadInput(f"图像过大（{w}×{h} 像素，上限 {MAX_PIXELS // 1_000_000} 百万像素），可能是解压炸弹，已跳过")
+                raise BadInput(f"图像过大（{w}×{h}，{w * h // 1_000_000} 百万像素，上限 {MAX_PIXELS // 1_000_000} "
+                               "百万像素），可能是解压炸弹，已跳过")
             frame.load()
             frames.append(frame.copy())
     except (OSError, SyntaxError, ValueError) as exc:  # Pillow's errors for truncated or broken data

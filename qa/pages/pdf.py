@@ -20,10 +20,12 @@ from qa.pages.pagetext import LOW_CONFIDENCE, PageText, from_layouts
 
 
 def _pdf_error(exc: Exception) -> BadInput:
-    name = type(exc).__name__
-    if "Password" in name or "Encrypt" in name:
+    """A Chinese reason for what pdfplumber raised; it wraps pdfminer's own error in its first arg."""
+    inner = exc.args[0] if exc.args and isinstance(exc.args[0], Exception) else exc
+    names = {type(exc).__name__, type(inner).__name__}
+    if any("Password" in n or "Encrypt" in n for n in names):
         return BadInput("PDF 已加密（需要密码），无法读取")
-    return BadInput(f"PDF 已损坏或不完整，无法读取（{name}）")
+    return BadInput(f"PDF 已损坏或不完整，无法读取（{type(inner).__name__}）")
 
 
 def _render(path: Path, index: int):
