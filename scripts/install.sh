@@ -5,8 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # chromium + driver: browser tests; chromium-l10n: Chinese date inputs; fonts-wqy-zenhei: a TrueType
-# CJK font the PDF tests write with; fonts-noto-cjk: Chinese glyphs in screenshots.
-APT_PACKAGES="chromium chromium-driver chromium-l10n fonts-wqy-zenhei fonts-noto-cjk"
+# CJK font the PDF tests write with; fonts-noto-cjk: Chinese glyphs in screenshots; libgl1 + libglib2.0-0:
+# OpenCV (opencv-python, required by the OCR engine rapidocr-onnxruntime) links them even with no display.
+APT_PACKAGES="chromium chromium-driver chromium-l10n fonts-wqy-zenhei fonts-noto-cjk libgl1 libglib2.0-0"
 if ! dpkg -s $APT_PACKAGES >/dev/null 2>&1 && [ "${QA_SKIP_APT:-0}" != 1 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -q
