@@ -369,15 +369,18 @@ def score(page: GenPage, articles: list, text: str, min_sim: float = 0.95) -> Sc
 
 
 def _substring_distance(needle: str, hay: str) -> int:
-    """Edit distance from ``needle`` to the stretch of ``hay`` it matches best (ends are free)."""
-    from rapidfuzz import fuzz
-    from rapidfuzz.distance import Levenshtein
+    """Edit distance from ``needle`` to the stretch of ``hay`` it matches best: semi-global
+    alignment (free start and end in ``hay``), one numpy row per needle character."""
+    import numpy as np
 
-    hit = fuzz.partial_ratio_alignment(needle, hay)
-    if hit is None:
+    if not hay:
         return len(needle)
-    start, end = max(0, hit.dest_start - 60), min(len(hay), hit.dest_end + 60)
-    ops = [op.tag for op in Levenshtein.editops(needle, hay[start:end])]
-    lead = next((i for i, tag in enumerate(ops) if tag != "insert"), len(ops))
-    trail = next((i for i, tag in enumerate(reversed(ops)) if tag != "insert"), len(ops))
-    return max(0, len(ops) - lead - trail)
+    h = np.frombuffer(hay.encode("utf-32-le"), dtype=np.uint32)
+    idx = np.arange(len(h) + 1)
+    row = np.zeros(len(h) + 1)  # any start in hay is free
+    for ch in needle:
+        best = np.empty_like(row)
+        best[0] = row[0] + 1
+        best[1:] = np.minimum(row[:-1] + (h != ord(ch)), row[1:] + 1)  # substitute / delete
+        row = np.minimum.accumulate(best - idx) + idx  # then any run of insertions
+    return int(row.min())  # any end in hay is free

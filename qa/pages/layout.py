@@ -29,6 +29,7 @@ SAME_SIZE = 0.15  # sizes within ±15% are the same type size
 OCR_SAME_SIZE = 0.25  # OCR box sizes of one type size vary ±15% line to line
 BAND_RATIO = 1.3  # a horizontal gap this much wider than the widest gutter is cut first
 LINE_GAP = 0.8  # lines further apart than this many ems start a new block
+OCR_PITCH = 1.9  # OCR lines whose tops are further apart than this many ems start a new block
 
 
 @dataclass
@@ -152,8 +153,9 @@ def _line(run: list[Piece]) -> Line:
                 min(confs) if confs else None)
 
 
-def to_blocks(lines: list[Line], tol: float = SAME_SIZE) -> list[Block]:
-    """Stack lines into blocks: sizes within ``tol``, overlapping columns, at most ``LINE_GAP`` ems apart.
+def to_blocks(lines: list[Line], tol: float = SAME_SIZE, ocr: bool = False) -> list[Block]:
+    """Stack lines into blocks: sizes within ``tol``, overlapping columns, at most ``LINE_GAP`` ems apart
+    (OCR boxes are tight or loose by a few pixels, so there the baseline pitch counts: at most 1.9 ems).
 
     A line of 1-3 characters (「语。」 ending a paragraph) has a less certain size: ±40% is the same."""
     blocks: list[Block] = []
@@ -164,8 +166,9 @@ def to_blocks(lines: list[Line], tol: float = SAME_SIZE) -> list[Block]:
             last, size = b.lines[-1], b.size
             gap = ln.top - last.bottom
             overlap = min(ln.x1, b.x1) - max(ln.x0, b.x0)
-            if (abs(size - ln.size) <= tolerance * max(size, ln.size)
-                    and -0.3 * ln.size <= gap <= LINE_GAP * max(size, ln.size)
+            em = max(size, ln.size)
+            close = ln.top - last.top <= OCR_PITCH * em if ocr else gap <= LINE_GAP * em
+            if (abs(size - ln.size) <= tolerance * em and gap >= -0.3 * ln.size and close
                     and overlap >= 0.5 * min(ln.x1 - ln.x0, b.x1 - b.x0) and ln.x1 <= b.x1 + 1.5 * ln.size
                     and (best_gap is None or gap < best_gap)):
                 best, best_gap = b, gap
@@ -395,7 +398,7 @@ def read_layout(pieces: list[Piece], low_conf: float = 0.8, ocr: bool = False) -
     lines = to_lines(pieces, 1.6, line_width(pieces), tol) if ocr else to_lines(pieces, 0.9)
     if not lines:
         return Layout([], 0, [])
-    blocks = to_blocks(lines, tol)
+    blocks = to_blocks(lines, tol, ocr)
     body = body_size(blocks)
     if ocr:  # the size of a lone 1-3 character OCR box is its height, too uncertain to call it a headline
         for blk in blocks:

@@ -165,10 +165,13 @@ def deskew_pieces(frame: OcrFrame) -> list[Piece]:
             if not runs or x0 - runs[-1][-1][2] > 1.5 * height:  # a missed character leaves ~1 em
                 runs.append([])
             runs[-1].append((w[0], x0, x1))
-        if len(runs) > 1 and "".join(w for run in runs for w, _, _ in run).replace(" ", "") == box.text.replace(" ", ""):
+        same = "".join(w for run in runs for w, _, _ in run).replace(" ", "") == box.text.replace(" ", "")
+        if runs and same and len(runs) > 1:
             for run in runs:
                 text = "".join(w for w, _, _ in run)
                 pieces.append(_piece(text, [run[0][1], run[-1][2]], ys, box.score))
         elif box.text.strip():
+            # the characters' extent, not the box's: a box can reach into the next column's first glyph
+            xs = [runs[0][0][1], runs[-1][-1][2]] if runs and same else xs
             pieces.append(_piece(box.text.strip(), xs, ys, box.score))
     return pieces
