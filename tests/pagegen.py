@@ -271,7 +271,7 @@ def render_png(pdf: bytes, dpi: int = 200, page: int = 0) -> bytes:
     return buf.getvalue()
 
 
-def crop_png(png: bytes, box: tuple[float, float, float, float], margin: float = 3.0) -> bytes:
+def crop_png(png: bytes, box: tuple[float, float, float, float], margin: float = 2.0) -> bytes:
     """The part of a render inside ``box`` (mm, as ``GenArticle.box``), ``margin`` mm around it."""
     from PIL import Image
 
