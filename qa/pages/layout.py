@@ -332,7 +332,7 @@ def _body_paras(blocks: list[Block], column: float, out: list[Para]) -> None:
         right = b.right if len(b.lines) > 1 else left + column
         for n, ln in enumerate(b.lines):
             indented = ln.x0 - left >= 0.8 * em and len(b.lines) > 1
-            same_run = n > 0 or (prev is not None and _same(prev.size, b.size) and bool(confs))
+            same_run = n > 0 or (prev is not None and bool(confs) and _continues(prev, b))
             if same_run and full and not indented:
                 out[-1].text = _glue(out[-1].text, ln.text)
             else:
@@ -343,6 +343,15 @@ def _body_paras(blocks: list[Block], column: float, out: list[Para]) -> None:
             out[-1].conf = _mean(confs[-1])
             full = ln.x1 >= right - 1.2 * em
         prev = b
+
+
+def _continues(prev: Block, b: Block) -> bool:
+    """Can a paragraph run on from ``prev`` into ``b``: same type size, and ``b`` is the next
+    column of the same article (its top level with ``prev``'s) or the same column further down."""
+    em = max(prev.size, b.size)
+    level = abs(b.top - prev.top) <= 3 * em and b.x0 >= prev.x1 - em
+    below = 0 <= b.top - prev.bottom <= 2 * em and min(b.x1, prev.x1) > max(b.x0, prev.x0)
+    return _same(prev.size, b.size) and (level or below)
 
 
 def paragraphs(ordered: list[Block], body: float) -> list[Para]:
