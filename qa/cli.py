@@ -127,8 +127,11 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
-def inspect(paths: tuple[str, ...]) -> None:
-    """列出 PATHS 中读到的版面和文章，以及每个被跳过的文件和原因。
+@INDEX_OPTION
+def inspect(paths: tuple[str, ...], index: str | None) -> None:
+    """列出 PATHS 中每一版是怎样读出的（文本文件 / PDF 文字层 / OCR）、其中的文章，以及每个被跳过的文件和原因。
+
+    扫描版经 OCR 读出，结果缓存在索引的 INDEX/cache/ocr 中，已索引过的版面不会再识别一次。
 
     \b
     示例：
@@ -136,10 +139,11 @@ def inspect(paths: tuple[str, ...]) -> None:
       qa inspect archive/聊城日报/2026-04-02
       qa inspect exports/cms.jsonl
     """
-    from qa.ingest import read_archive
-    from qa.inspect import format_inspect
+    from qa.pages import read_archive
+    from qa.pages.report import format_inspect
 
-    report = read_archive(list(paths))
+    folder = index_dir(index)
+    report = read_archive(list(paths), ocr_cache=folder / "cache" / "ocr" if folder.is_dir() else None)
     click.echo(format_inspect(report))
     sys.exit(2 if report.skipped else 0)
 

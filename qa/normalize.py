@@ -259,6 +259,20 @@ def _seam(a: str, b: str) -> int:
     return 0
 
 
+def normalize_paragraphs(paras: list[str]) -> list[str]:
+    """Paragraphs already found from positions (``qa.pages.layout``): cleaned one by one, never
+    joined or split, so they stay aligned with their roles; a paragraph may come back empty.
+
+    ``normalize_paragraphs(["２０２５年 ，服务 2200 余家", "问需于企 精准滴灌"])``
+    -> ``["2025年，服务2200余家", "问需于企 精准滴灌"]``
+    """
+    out = []
+    for para in paras:
+        line = _SPACE_RUN.sub(" ", to_halfwidth(_INVISIBLE.sub("", para))).strip()
+        out.append(line if headline_like(line) else squeeze_spaces(line))
+    return out
+
+
 def normalize_text(text: str) -> str:
     """Canonical page text: one paragraph per line, no empty lines (see module docstring)."""
     text = _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .dates import DateRange, parse_date_range, strip_dates
+from .time.question import DateRange, parse_date_range, strip_dates
 from .errors import BadInput
 from .text import parse_iso_date
 from .types import Filters

@@ -27,7 +27,9 @@ _REF = rf"[（(]\s*(?:下转|上接|转|接|详见|详细报道见|见)\s*第?\s
 REF_END = re.compile(rf"\s*{_REF}$")
 REF_START = re.compile(rf"^{_REF}\s*")
 DATELINE = re.compile(r"^(?:本报讯|[^\s，。！？“”■]{2,16}?\d{1,2}月\d{1,2}日(?:电|讯))\s*(?:[（(][^）)]{1,40}[）)])?")
-BYLINE = re.compile(r"^(?:[■□●◆]\s*\S.{0,22}|(?:本报)?(?:特约)?(?:记者|通讯员)\s+\S.{0,20})$")
+# OCR drops the spaces in 「本报记者 王培源」, so with 「本报」 in front none is required.
+BYLINE = re.compile(r"^(?:[■□●◆]\s*\S.{0,22}|(?:本报)?(?:特约)?(?:记者|通讯员)\s+\S.{0,20}"
+                    r"|本报(?:特约)?(?:记者|通讯员)[^\s，。；：]{2,20})$")
 CAPTION = re.compile(r"^(?:图为|【图片】|图：|[上下左右]图[：:为])|摄[）)]?$")
 _EDITORIAL = re.compile(r"^(?:(?:责任编辑|编辑|美编|校对|版式|组版|审读|排版)[：:]\s*\S{0,8}\s*)+$")
 _DATE_LINE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日(?:\s*(?:星期|周)[一二三四五六日天])?$")
@@ -43,6 +45,16 @@ def is_furniture(line: str, paper: str) -> bool:
 def furniture_chars(page: Page) -> int:
     """Non-whitespace characters of the furniture lines that ``segment_page`` drops from ``page.text``."""
     return sum(len("".join(s.split())) for s in page.text.split("\n") if is_furniture(s, page.paper))
+
+
+def kind_with_role(text: str, role: str) -> str:
+    """``_kind`` corrected by the type size the layout saw (``Page.roles``): a line set in headline
+    type is a headline line (引题/主题/副题 by its place in the stack); a short line set in body
+    type is body text, not a headline — unless it is a 「——」 subtitle."""
+    if role in ("pre", "head", "sub"):
+        return "sub" if text.startswith(("——", "─")) else role
+    kind = _kind(text)
+    return "body" if role == "text" and kind in ("head", "pre") else kind
 
 
 def _kind(text: str) -> str:
@@ -81,11 +93,10 @@ class _Run:
     closed: bool = False  # a trailing byline ends the run
 
 
-def _items(paras: list[str]) -> list[_Group | _Run]:
+def _items(paras: list[str], kinds: list[str]) -> list[_Group | _Run]:
     """Group headline lines and body paragraphs in page order, attaching bylines and bullets."""
     items: list[_Group | _Run] = []
     pending: list[str] = []  # bylines waiting for the body that follows them
-    kinds = [_kind(p) for p in paras]
     for i, (kind, text) in enumerate(zip(kinds, paras)):
         cur = items[-1] if items else None
         if kind == "ref" and isinstance(cur, _Run) and not pending:
@@ -160,14 +171,18 @@ def _score(unit: list[tuple[str, str]], run: _Run) -> float:
     return len(head & body) / len(head) if head else 0.0
 
 
-def _pair(items: list[_Group | _Run]) -> dict[int, tuple[int, int]]:
-    """Map run index -> (group index, unit index): greedy by bigram overlap, reading order breaks ties."""
+def _pair(items: list[_Group | _Run], forward_only: bool = False) -> dict[int, tuple[int, int]]:
+    """Map run index -> (group index, unit index): greedy by bigram overlap, reading order breaks ties.
+
+    ``forward_only``: the page's reading order came from its layout, so a headline titles the
+    body after it and never the one before."""
     cands = []
     for k, g in enumerate(items):
         if not isinstance(g, _Group):
             continue
         units = _units(g)
-        for j, unit, r, bonus in ((0, units[0], k - 1, 0.0), (len(units) - 1, units[-1], k + 1, 0.1)):
+        sides = ((0, units[0], k - 1, 0.0), (len(units) - 1, units[-1], k + 1, 0.1))
+        for j, unit, r, bonus in sides[1:] if forward_only else sides:
             if 0 <= r < len(items) and isinstance(items[r], _Run) and items[r].paras:
                 if not any(kd in ("head", "pre") for kd, _ in unit):
                     continue  # only a subtitle or reference: nothing to title a body with
@@ -272,9 +287,15 @@ def segment_page(page: Page) -> list[Article]:
     """
     if page.articles:
         return page.articles
-    paras = [p.strip() for p in page.text.split("\n") if p.strip() and not is_furniture(p, page.paper)]
-    items = _merge_subheads(_items(paras))
-    pairs = _pair(items)
+    lines = page.text.split("\n")
+    roles = page.roles if len(page.roles) == len(lines) else [""] * len(lines)
+    kept = [(p.strip(), r) for p, r in zip(lines, roles) if p.strip() and not is_furniture(p, page.paper)]
+    paras = [p for p, _ in kept]
+    items = _items(paras, [kind_with_role(p, r) for p, r in kept])
+    laid_out = any(roles)  # reading order and headline type known from positions: trust them
+    if not laid_out:
+        items = _merge_subheads(items)
+    pairs = _pair(items, forward_only=laid_out)
     paired_unit = {gu: r for r, gu in pairs.items()}
     found: list[tuple[tuple[int, int, int], dict]] = []
     for k, item in enumerate(items):

@@ -18,6 +18,16 @@ class Page:
     file disappears from under that root is dropped from the next index version.
     ``articles`` is pre-filled only for JSONL exports (one article each); page files get
     theirs from ``qa.segment.segment_page``.
+
+    How the page was read (``qa.pages``; shown by ``qa inspect``): ``read_as`` is "text" (a
+    text file), "pdf" (a PDF text layer), "ocr" (an image or image-only PDF page) or "jsonl".
+    ``roles`` has one entry per line of ``text`` when the page was laid out from positions:
+    "pre"/"head"/"sub" for lines set in headline type (引题/主题/副题), "text" for body type,
+    "" where the type size tells nothing; empty for text files. ``columns`` is the number of
+    text columns found, ``ocr_confidence`` the mean recogniser confidence of the page's lines,
+    ``low_confidence`` the lines below the threshold (kept in ``text``, listed here with their
+    confidence), ``seconds`` the reading time and ``note`` anything the reader wants said
+    (「OCR 结果来自缓存」).
     """
 
     page_id: str
@@ -30,6 +40,13 @@ class Page:
     page_name: str | None = None
     issue_no: str | None = None
     articles: list[Article] = field(default_factory=list)
+    read_as: str = "text"
+    roles: list[str] = field(default_factory=list)
+    columns: int | None = None
+    ocr_confidence: float | None = None
+    low_confidence: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    note: str | None = None
 
 
 @dataclass

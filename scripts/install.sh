@@ -7,9 +7,12 @@ cd "$(dirname "$0")/.."
 MODE="${1:-test}"
 
 # chromium + driver: browser tests; chromium-l10n: Chinese date inputs; fonts-wqy-zenhei: a TrueType
-# CJK font the PDF tests write with; fonts-noto-cjk: Chinese glyphs in screenshots.
-APT_PACKAGES="chromium chromium-driver chromium-l10n fonts-wqy-zenhei fonts-noto-cjk"
-if [ "$MODE" = test ] && ! dpkg -s $APT_PACKAGES >/dev/null 2>&1 && [ "${QA_SKIP_APT:-0}" != 1 ]; then
+# CJK font the PDF tests write with; fonts-noto-cjk: Chinese glyphs in screenshots. libgl1 + libglib2.0-0:
+# OpenCV (opencv-python, required by the OCR engine rapidocr-onnxruntime) links them even with no
+# display, so the main job needs them too (scanned pages).
+APT_PACKAGES="libgl1 libglib2.0-0"
+[ "$MODE" = test ] && APT_PACKAGES="$APT_PACKAGES chromium chromium-driver chromium-l10n fonts-wqy-zenhei fonts-noto-cjk"
+if ! dpkg -s $APT_PACKAGES >/dev/null 2>&1 && [ "${QA_SKIP_APT:-0}" != 1 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q $APT_PACKAGES

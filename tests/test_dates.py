@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.dates import DateRange, parse_date_range, strip_dates
+from qa.time.question import DateRange, parse_date_range, strip_dates
 
 REF = dt.date(2026, 4, 1)
 
@@ -219,7 +219,7 @@ def test_names_that_contain_date_words_are_not_dates(question):
     ],
 )
 def test_yearless_periods_and_the_reading_a_year_earlier(words, yearless, earlier):
-    from qa.dates import year_earlier
+    from qa.time.question import year_earlier
 
     rng = parse_date_range(f"聊城{words}资产总额达到多少？", REF)
     assert rng.yearless is yearless

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.ingest import IngestReport, read_archive
-from qa.inspect import format_inspect
+from qa.pages import IngestReport, read_archive
+from qa.pages.report import format_inspect
 
 TEXT = "问需于企 精准滴灌\n■ 本报记者 王培源\n仲春时节，气温回暖，园区里已是一片繁忙。"
 
@@ -153,7 +153,8 @@ def test_bad_inputs(tmp_path) -> None:
     _write(arc / "聊城日报" / "2026-04-01" / "04_乱码.txt", b"\x80\xff\xfe\x81\x30" * 40)
     _write(arc / "聊城日报" / "2026-04-01" / "要闻.txt", TEXT)  # name not NN[_版名]
     _write(arc / "聊城日报" / "loose" / "01.txt", TEXT)  # folder not a date
-    _write(arc / "聊城日报" / "2026-04-01" / "photo.png", b"\x89PNG\r\n\x1a\n\x00\x00")
+    _write(arc / "聊城日报" / "2026-04-01" / "06_照片.png", b"\x89PNG\r\n\x1a\n\x00\x00")
+    _write(arc / "聊城日报" / "2026-04-01" / "07_表格.xlsx", b"PK\x03\x04")
     _write(arc / "聊城日报" / "2026-04-01" / "05_坏.pdf", b"%PDF-1.4 not really")
     man = arc / "scans"
     _write(man / "a.txt", TEXT)
@@ -172,7 +173,8 @@ def test_bad_inputs(tmp_path) -> None:
     assert reasons[("03_空.txt", None)] == "空文件"
     assert "编码" in reasons[("04_乱码.txt", None)]
     assert "目录结构" in reasons[("要闻.txt", None)] and "目录结构" in reasons[("01.txt", None)]
-    assert "不支持的文件类型" in reasons[("photo.png", None)]
+    assert "图像文件已损坏" in reasons[("06_照片.png", None)]
+    assert "不支持的文件类型" in reasons[("07_表格.xlsx", None)]
     assert "PDF" in reasons[("05_坏.pdf", None)]
     assert "不存在" in reasons[("manifest.csv", 3)]
     assert "日期无效" in reasons[("manifest.csv", 4)]

@@ -128,7 +128,7 @@ def test_seed_question_finds_the_passage_that_says_this_year_first_half():
     """Issue 10: 「2025年上半年…资产总额」 must reach the 2025-07-29 page that says 「今年上半年」."""
     from fakes import SEEDS
 
-    from qa.dates import parse_date_range
+    from qa.time.question import parse_date_range
     from qa.normalize import normalize_text
 
     pages = {"2025-07-29": SEEDS / "002_f585da57cd6e1821.txt", "2026-04-01": SEEDS / "000_4456a7331ac78358.txt"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.ingest import read_archive
+from qa.pages import read_archive
 from qa.segment import furniture_chars, is_furniture, segment_page
 from qa.types import Article, Page
 

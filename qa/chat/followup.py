@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from qa.tokens import pos_cut
 
-from qa.dates import parse_date_range
+from qa.time.question import parse_date_range
 
 # A follow-up opens with 那/那么/还有… or ends with 呢; a short one of these is elliptical.
 _LEAD = re.compile(r"^(?:那么|那末|那|还有|另外|再问一下|再问|至于|以及)[，,\s]*")

@@ -58,7 +58,7 @@ def build_index(paths: list[str | Path], index_dir: Path | MilvusTarget, *, lock
 
     Keyword arguments: ``rebuild``, ``model``, ``embedder``, ``settings``, ``progress`` (see :func:`build_pages`).
     """
-    from ..ingest import read_archive
+    from ..pages import read_archive
 
     if isinstance(index_dir, MilvusTarget):  # --backend URI: the same steps, written to Milvus
         from .milvus_build import build_milvus
@@ -69,7 +69,7 @@ def build_index(paths: list[str | Path], index_dir: Path | MilvusTarget, *, lock
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     with build_lock(index_dir, lock_timeout, log):
-        report = read_archive([str(p) for p in paths])
+        report = read_archive([str(p) for p in paths], ocr_cache=index_dir / CACHE / "ocr")  # OCR once per page
         # A path that does not exist (mistyped) must never remove the pages indexed from it.
         roots = [r for r in report.roots if os.path.exists(r)]
         return build_pages(report.pages, roots, index_dir, skipped=list(report.skipped), log=log, **kw)
