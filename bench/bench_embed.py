@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from qa.chunk import chunk_article, embedding_text  # noqa: E402
 from qa.embed import embed_passages, load_embedder  # noqa: E402
-from qa.ingest import read_archive  # noqa: E402
+from qa.pages import read_archive  # noqa: E402
 from qa.segment import segment_page  # noqa: E402
 from qa.types import Article  # noqa: E402
 

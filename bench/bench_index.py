@@ -69,7 +69,7 @@ def pages_of(path: Path) -> list[Page]:
 def run_build(path: Path, index: Path, emb) -> tuple[float, object]:
     t = time.perf_counter()
     try:
-        import qa.ingest  # noqa: F401
+        import qa.pages  # noqa: F401
 
         rep = build_index([path], index, embedder=emb, progress=False, log=lambda m: None)
     except ImportError:

@@ -74,7 +74,7 @@ def _seed_and_cmrc_passages(limit: int) -> list[str]:
     from fakes import SEEDS, SHARED
 
     from qa.chunk import chunk_article, embedding_text
-    from qa.ingest import read_archive
+    from qa.pages import read_archive
     from qa.segment import segment_page
     from qa.types import Article
 
