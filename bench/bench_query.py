@@ -96,7 +96,8 @@ def questions(n: int, seed: int = 1) -> list[dict]:
         kind = k % 6
         if kind in (1, 2):
             q = f"{rng.choice([2019, 2021, 2023])}年{q}"
-        out.append({"question": q, "page": (k % 8) + 1 if kind == 3 else None})
+        label = "date-bound" if kind in (1, 2) else "page filter" if kind == 3 else "undated"
+        out.append({"question": q, "page": (k % 8) + 1 if kind == 3 else None, "kind": label})
     return out
 
 
@@ -125,11 +126,12 @@ def main() -> None:
     qs = questions(args.queries)
     for q in qs[:20]:  # warm-up: page cache, jieba, FAISS, SQLite
         service.ask(q["question"], page=q["page"])
-    latencies, found = [], 0
+    latencies, found, by_kind = [], 0, {}
     for q in qs:
         started = time.perf_counter()
         answer = service.ask(q["question"], page=q["page"])
         latencies.append((time.perf_counter() - started) * 1000.0)
+        by_kind.setdefault(q["kind"], []).append(latencies[-1])
         found += answer.found
     lat = np.array(latencies)
     counts = service.reader.counts()
@@ -138,6 +140,9 @@ def main() -> None:
     print(f"ask (warm, no HTTP), {len(qs)} queries: p50 {np.percentile(lat, 50):.1f} ms  "
           f"p95 {np.percentile(lat, 95):.1f} ms  p99 {np.percentile(lat, 99):.1f} ms  max {lat.max():.1f} ms  "
           f"found {found}/{len(qs)}")
+    for kind, values in sorted(by_kind.items()):  # interleaved in one run, so the kinds compare fairly
+        v = np.array(values)
+        print(f"  {kind:12s} n={len(v):4d}  p50 {np.percentile(v, 50):.1f} ms  p95 {np.percentile(v, 95):.1f} ms")
 
 
 if __name__ == "__main__":
