@@ -52,6 +52,8 @@ def kind_with_role(text: str, role: str) -> str:
     type is a headline line (引题/主题/副题 by its place in the stack); a short line set in body
     type is body text, not a headline — unless it is a 「——」 subtitle."""
     if role in ("pre", "head", "sub"):
+        if BYLINE.match(text) and not any(c in "，。；" for c in text):
+            return "byline"
         return "sub" if text.startswith(("——", "─")) else role
     kind = _kind(text)
     return "body" if role == "text" and kind in ("head", "pre") else kind

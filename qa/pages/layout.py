@@ -21,12 +21,15 @@ Everything is in the input's own units; thresholds are multiples of the body tex
 
 from __future__ import annotations
 
+import re
 import statistics
 
 from qa.pages.geometry import (HEAD_RATIO, LINE_GAP, OCR_PITCH, OCR_SAME_SIZE, SAME_SIZE, Block, Layout, Line,
                                Para, Piece, _same)
 from qa.pages.order import reading_order
 from qa.pages.paragraphs import paragraphs
+
+BYLINE_START = re.compile(r"^[■□●◆]|^(?:本报)?(?:特约)?(?:记者|通讯员)")
 
 __all__ = ["Block", "Layout", "Line", "Para", "Piece", "read_layout", "reading_order", "paragraphs"]
 
@@ -129,6 +132,29 @@ def line_width(pieces: list[Piece]) -> float | None:
     return 1.15 * statistics.median(long) if long else None
 
 
+def _settle_ocr_sizes(blocks: list[Block], body: float) -> None:
+    """OCR sizes are estimates (±15%): decide the doubtful ones before headlines are told apart.
+
+    A lone 1-3 character box is body type (its size is only its height). A block measured at
+    1.2x the body or more is headline type, and so is a one-line block at 1.08x or more that
+    touches a headline block above or below it (a 引题 or 副题 the recogniser read without its
+    「——」). Bylines are body type whatever their box says.
+    """
+    head = HEAD_RATIO * body
+    for blk in blocks:
+        line = blk.lines[0]
+        if len(blk.lines) == 1 and (len(line.text) < 4 or BYLINE_START.match(line.text)):
+            line.size = min(line.size, body)
+        elif 1.2 * body <= blk.size < head:
+            for ln in blk.lines:
+                ln.size = head
+    for blk in blocks:
+        if len(blk.lines) == 1 and 1.08 * body <= blk.size < head and any(
+                h.size >= head and min(h.x1, blk.x1) > max(h.x0, blk.x0)
+                and min(abs(blk.top - h.bottom), abs(h.top - blk.bottom)) <= 0.8 * h.size for h in blocks):
+            blk.lines[0].size = head
+
+
 def read_layout(pieces: list[Piece], low_conf: float = 0.8, ocr: bool = False) -> Layout:
     """Pieces -> Layout: paragraphs in reading order, column count, low-confidence lines.
 
@@ -142,10 +168,8 @@ def read_layout(pieces: list[Piece], low_conf: float = 0.8, ocr: bool = False) -
         return Layout([], 0, [])
     blocks = to_blocks(lines, tol, ocr)
     body = body_size(blocks)
-    if ocr:  # the size of a lone 1-3 character OCR box is its height, too uncertain to call it a headline
-        for blk in blocks:
-            if len(blk.lines) == 1 and len(blk.lines[0].text) < 4:
-                blk.lines[0].size = min(blk.lines[0].size, body)
+    if ocr:
+        _settle_ocr_sizes(blocks, body)
     ordered = reading_order(blocks, body)
     paras = paragraphs(ordered, body)
     if not any(p.role != "text" for p in paras):

@@ -141,7 +141,7 @@ def _piece(text: str, xs: list[float], ys: list[float], score: float) -> Piece:
     # characters the recogniser missed; the smaller of the two is closer to the type size.
     height, ems = max(ys) - min(ys), width(text)
     pitch = (max(xs) - min(xs)) / ems if ems >= 4 else height
-    size = pitch if 0.7 * height <= pitch <= height else height
+    size = pitch if 0.5 * height <= pitch <= height else height
     return Piece(text, min(xs), min(ys), max(xs), max(ys), size, score)
 
 
