@@ -255,7 +255,7 @@ STATS_LABELS = {
     "version": "索引版本", "built_at": "建立时间", "papers": "报纸", "first_issue": "最早一期",
     "last_issue": "最新一期", "issues": "期数", "pages": "版数", "articles": "文章", "chunks": "段落",
     "embedder": "向量模型", "dim": "向量维度", "vector_index": "向量索引", "chunking": "分块设置",
-    "size_bytes": "占用空间（字节）",
+    "segments": "分段数", "size_bytes": "占用空间（字节）",
 }
 
 

@@ -50,3 +50,12 @@ def location_args(location) -> list[str]:
     from qa.index.backends import MilvusTarget
 
     return ["--backend", location.uri] if isinstance(location, MilvusTarget) else ["--index", str(location)]
+
+
+def index_vectors(index_dir: Path) -> np.ndarray:
+    """The vector of every live row (deleted pages' rows left out) of the live version, in row order."""
+    from qa.index import IndexReader
+
+    with IndexReader.open(Path(index_dir)) as r:
+        parts = [seg.dense.vectors(seg.live_rows(np.arange(seg.rows))) for seg in r.segments]
+    return np.concatenate(parts) if parts else np.zeros((0, 0), dtype=np.float32)

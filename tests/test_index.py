@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 from fakes import ROOT as REPO
+from fakes import index_vectors
 from qa.errors import EmbedderMismatch
 from qa.index import build_from_pages, index_stats
 from qa.index import IndexReader, check_embedder, current_version
@@ -152,14 +154,12 @@ SCRIPT = textwrap.dedent("""
             time.sleep(float(os.environ.get("SLOW_SLEEP", "1.5")))
             return super().encode_passages(texts)
 
-    if mode == "kill-after-write":   # stop for good once the version folder is written, before COMPLETE
-        real = qb.write_store
-        def write_then_wait(folder, **kw):
-            info = real(folder, **kw)
+    if mode == "kill-after-write":   # stop for good once segments and meta.json are written, before COMPLETE
+        def write_then_wait(folder, meta):
+            (folder / "meta.json").write_text(json.dumps(meta))
             marker.write_text("written")
             time.sleep(600)
-            return info
-        qb.write_store = write_then_wait
+        qb.seal = write_then_wait
     try:
         r = qi.build_from_pages(issue("/arch", date, n_pages=2), ["/arch/" + date], ix, embedder=Slow(),
                                 lock_timeout=timeout, log=lambda m: None)
@@ -204,9 +204,12 @@ def test_sigkill_mid_build_leaves_current_loadable(tmp_path, fake_embedder, runn
         assert r.counts()["pages"] == 2
     if mode == "kill-after-write":
         assert (ix / "v000002").exists() and not (ix / "v000002" / "COMPLETE").exists()
+        assert len(list((ix / "segments").iterdir())) == 2  # the killed build's segment, not listed anywhere
     r = build(issue("/arch", "2025-07-29"), ["/arch/2025-07-29"], ix, fake_embedder)
     assert r.version == current_version(ix) and r.pages == 4
     assert sorted(p.name for p in ix.glob("v*")) == ["v000001", r.version]
+    listed = {s["name"] for v in ("v000001", r.version) for s in json.loads((ix / v / "meta.json").read_text())["segments"]}
+    assert {p.name for p in (ix / "segments").iterdir()} == listed  # leftovers removed
     assert IndexReader.open(ix).counts()["chunks"] == 8
 
 
@@ -363,5 +366,5 @@ def test_a_bulk_build_killed_mid_embedding_resumes_with_only_the_rest(tmp_path, 
     assert resumed.embedded == Counting.calls == 300 - persisted
     whole = build_from_pages(many_pages(), ["/bulk"], tmp_path / "whole", embedder=fake_embedder, progress=False,
                              log=lambda m: None)
-    same = [np.load(d / v / "vectors.npy") for d, v in ((ix, resumed.version), (tmp_path / "whole", whole.version))]
+    same = [index_vectors(d) for d in (ix, tmp_path / "whole")]
     assert np.array_equal(*same) and resumed.chunks == whole.chunks == 300

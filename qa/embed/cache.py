@@ -36,6 +36,7 @@ import os
 import re
 import sqlite3
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -120,8 +121,9 @@ class VectorCache:
         return np.asarray(mm[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
 
     def embed(self, embedder, hashes: list[str], texts: list[str], progress: bool | None = None,
-              batch_size: int = 64) -> np.ndarray:
-        """Vectors for ``texts`` in input order: stored ones read back, the rest embedded and stored batch by batch."""
+              batch_size: int = 64, on_batch: Callable[[list[str]], None] | None = None) -> np.ndarray:
+        """Vectors for ``texts`` in input order: stored ones read back, the rest embedded and stored batch by batch
+        (``on_batch`` is told the texts of each stored batch: a caller's own progress bar)."""
         if len(hashes) != len(texts):
             raise ValueError("hashes and texts differ in length")
         if embedder.dim != self.dim:
@@ -140,6 +142,8 @@ class VectorCache:
         for idx, v in embedded_batches(embedder, miss_t, batch_size):
             rows = self._append([miss_h[i] for i in idx], v)
             found.update(zip((miss_h[i] for i in idx), rows))
+            if on_batch is not None:
+                on_batch([miss_t[i] for i in idx])
             if bar is not None:
                 done += len(idx)
                 bar.update(sum(len(miss_t[i]) for i in idx))

@@ -1,36 +1,35 @@
 """Build, incrementally update and atomically publish index versions, as named steps:
 
-plan (``qa.index.plan``) -> chunk -> reuse or embed -> write -> seal -> publish.
+plan (``qa.index.plan``) -> stream pages into new segments (``qa.index.batch``) -> delete replaced
+pages -> merge (``qa.index.merge``) -> seal -> publish.
 
-A build holds ``index/.lock`` throughout. It starts from the live version's pages, replaces
-pages re-read now, drops pages that vanished from under a given PATH, keeps pages of other
-PATHs, re-chunks, and embeds only chunk texts whose hash is not in the live version. A crash at
-any point leaves ``CURRENT`` as it was; leftovers are removed by the next build. A run that read
-no page at all publishes nothing and says why.
+A build holds ``index/.lock`` throughout. Pages are read one at a time: an unchanged page costs
+its hash; new and changed pages are written, a batch at a time, as new segments; the old copies of
+changed pages, and pages that vanished from under a given PATH, are marked deleted in the new
+version (their segments are not rewritten); pages of other PATHs stay where they are. A crash at
+any point leaves ``CURRENT`` as it was; leftovers are removed by the next build, and vectors
+already computed come back from the vector cache. A run that read no page at all publishes
+nothing and says why.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
-from .. import tokens as tok
 from ..chunk import ChunkSettings
-from ..embed import Embedder, embed_passages
-from ..embed.cache import VectorCache
+from ..embed import Embedder
 from ..types import Page, Skipped
 from .backends import MilvusTarget
-from .layout import (CACHE, DEFAULT_LOCK_TIMEOUT, DB, VECTORS, build_lock, cleanup_versions, next_version, print_to_stderr,
-                     publish, seal)
-from .plan import ChunkRows, Live, PagePlan, chunk_rows, live_state, plan_pages, text_hash
-from .writer import HNSW_THRESHOLD, read_rows, write_store
+from .batch import SegmentBatcher
+from .layout import CACHE, DEFAULT_LOCK_TIMEOUT, build_lock, cleanup_versions, next_version, print_to_stderr, publish, seal
+from .plan import (Live, PagePlan, live_pages, live_state, page_hash, page_record, plan_pages, segment_articles,
+                   under_roots)
+from .version import carry_pages, compose_version
 
 
 @dataclass
@@ -40,7 +39,7 @@ class BuildReport:
     articles: int
     chunks: int
     embedded: int  # new vectors computed in this build
-    reused: int  # vectors copied from the previous version
+    reused: int  # rows whose vectors come from the previous version (kept in place or found by text hash)
     pages_added: int
     pages_changed: int
     pages_removed: int
@@ -56,7 +55,7 @@ def build_index(paths: list[str | Path], index_dir: Path | MilvusTarget, *, lock
     """Read ``paths`` (issue folders, manifest folders, JSONL), then build and publish a new version
     (``index_dir`` may be a :class:`MilvusTarget`: see ``qa.index.milvus_build``).
 
-    Keyword arguments: ``rebuild``, ``model``, ``embedder``, ``settings``, ``progress`` (see :func:`build_pages`).
+    Keyword arguments: ``rebuild``, ``model``, ``embedder``, ``settings``, ``progress`` (see :class:`Build`).
     """
     from ..pages import read_archive
 
@@ -68,11 +67,12 @@ def build_index(paths: list[str | Path], index_dir: Path | MilvusTarget, *, lock
         return build_milvus(report.pages, roots, index_dir, skipped=list(report.skipped), log=log, **kw)
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
+    # A path that does not exist (mistyped) must never remove the pages indexed from it.
+    roots = [Path(p).resolve().as_posix() for p in paths if os.path.exists(p)]
     with build_lock(index_dir, lock_timeout, log):
-        report = read_archive([str(p) for p in paths], ocr_cache=index_dir / CACHE / "ocr")  # OCR once per page
-        # A path that does not exist (mistyped) must never remove the pages indexed from it.
-        roots = [r for r in report.roots if os.path.exists(r)]
-        return build_pages(report.pages, roots, index_dir, skipped=list(report.skipped), log=log, **kw)
+        build = Build(index_dir, roots, log=log, **kw)
+        report = read_archive([str(p) for p in paths], ocr_cache=index_dir / CACHE / "ocr", sink=build.page)  # OCR once per page
+        return build.finish(list(report.skipped))
 
 
 def build_from_pages(pages: list[Page], roots: list[str], index_dir: Path | MilvusTarget, *, skipped: list[Skipped] | None = None,
@@ -86,34 +86,86 @@ def build_from_pages(pages: list[Page], roots: list[str], index_dir: Path | Milv
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     with build_lock(index_dir, lock_timeout, log):
-        return build_pages(pages, roots, index_dir, skipped=list(skipped or []), log=log, **kw)
+        build = Build(index_dir, roots, log=log, **kw)
+        for page in {p.page_id: p for p in pages}.values():  # a later duplicate replaces an earlier one
+            build.page(page)
+        return build.finish(list(skipped or []))
 
 
-def build_pages(pages: list[Page], roots: list[str], index_dir: Path, *, skipped: list[Skipped], rebuild: bool = False,
-                model: str | None = None, embedder: Embedder | None = None, settings: ChunkSettings | None = None,
-                progress: bool | None = None, log: Callable[[str], None] = print_to_stderr,
-                hnsw_threshold: int = HNSW_THRESHOLD) -> BuildReport:
-    """The build steps, under the lock the caller holds."""
-    started = time.monotonic()
-    version = next_version(index_dir)  # before cleanup: a half-written folder's number is never reused
-    cleanup_versions(index_dir, log)
-    live, plan, kept = decide(pages, roots, index_dir, skipped=skipped, started=started, log=log, rebuild=rebuild,
-                              model=model, embedder=embedder, settings=settings)
-    if kept is not None:
-        return kept
-    rows = chunk_rows(plan, live.settings)
-    vectors, tokens, embedded, reused = reuse_or_embed(rows, live, progress, log, cache_dir=index_dir / CACHE / "vectors")
-    folder = index_dir / version
-    info = write_store(folder, vectors=vectors, tokens=tokens, pages=rows.pages, articles=rows.articles,
-                       chunks=rows.chunks, texts=rows.texts, hnsw_threshold=hnsw_threshold)
-    seal(folder, _meta(info, live, rows))
-    publish(index_dir, version)
-    cleanup_versions(index_dir, log)
-    c = info["counts"]
-    log(f"已发布索引版本 {version}：{c['pages']} 版，{c['articles']} 篇文章，{c['chunks']} 个段落；"
-        f"新嵌入 {embedded} 个，复用 {reused} 个；新增 {plan.added} 版，更新 {plan.changed} 版，移除 {plan.removed} 版。")
-    return BuildReport(version, c["pages"], c["articles"], c["chunks"], embedded, reused, plan.added, plan.changed,
-                       plan.removed, skipped, live.reason, True, time.monotonic() - started)
+class Build:
+    """One build under the lock: judge each page as it is read, then compose and publish the version."""
+
+    def __init__(self, index_dir: Path, roots: list[str], *, rebuild: bool = False, model: str | None = None,
+                 embedder: Embedder | None = None, settings: ChunkSettings | None = None, progress: bool | None = None,
+                 log: Callable[[str], None] = print_to_stderr, dense_threshold: int | None = None,
+                 batch_rows: int | None = None) -> None:
+        self.started = time.monotonic()
+        self.index_dir, self.roots, self.log = index_dir, [os.path.abspath(r) for r in roots], log
+        self.dense_threshold = dense_threshold
+        self.version = next_version(index_dir)  # before cleanup: a half-written folder's number is never reused
+        cleanup_versions(index_dir, log)
+        self.live: Live = live_state(index_dir, rebuild=rebuild, model=model, embedder=embedder, settings=settings, log=log)
+        # Model, chunking or format changed: every page is chunked again into new segments.
+        self.redo = self.live.reason is not None or self.live.legacy
+        self.old = live_pages(self.live, "page_id, content_hash, root") if self.live.folder else {}
+        self.batcher = SegmentBatcher(index_dir, self.live, cache_dir=index_dir / CACHE / "vectors", progress=progress,
+                                      log=log, dense_threshold=dense_threshold, **({"batch_rows": batch_rows} if batch_rows else {}))
+        self.seen: set[str] = set()
+        self.carried: set[str] = set()  # unchanged pages re-chunked from the live version (redo only)
+        self.replaced: set[str] = set()  # live pages read again with new content
+        self.plan = PagePlan()
+
+    def page(self, page: Page) -> None:
+        """One page read now: unchanged pages stay where they are, others go to a new segment."""
+        self.seen.add(page.page_id)
+        digest = page_hash(page)
+        old = self.old.get(page.page_id)
+        if old is not None and old["content_hash"] == digest:
+            if self.redo:
+                self.carried.add(page.page_id)  # keeps its articles: no new segmentation
+            return
+        if old is None:
+            self.plan.added += 1
+        else:
+            self.plan.changed += 1
+            self.replaced.add(page.page_id)
+        self.batcher.add(page_record(page, digest), segment_articles(page, self.log))
+
+    def finish(self, skipped: list[Skipped]) -> BuildReport:
+        removed = {pid for pid, o in self.old.items() if pid not in self.seen and under_roots(pid, o["root"] or "", self.roots)}
+        self.plan.removed = len(removed)
+        if not self.seen and (self.live.folder is None or self.plan.unchanged):
+            self.log("没有从给出的路径读到任何版面，未发布新的索引版本。")
+            return self._kept(skipped, nothing_read=True)
+        if self.live.folder and self.plan.unchanged and not self.redo:
+            self.log(f"索引已是最新（{self.live.name}），无需更新。")
+            return self._kept(skipped)
+        replaced = self.replaced | removed
+        if self.redo:  # every other live page is chunked again
+            carry_pages(self.live, [pid for pid in self.old if pid not in replaced], self.batcher)
+        new = self.batcher.finish()
+        segment_of = {pid: o["segment"] for pid, o in self.old.items()}
+        meta, kept_rows = compose_version(self.index_dir, self.live, self.redo, replaced, segment_of, new, self.log,
+                                          self.dense_threshold)
+        folder = self.index_dir / self.version
+        folder.mkdir(parents=True, exist_ok=True)
+        seal(folder, {"built_at": dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"),
+                      "embedder": {"name": self.live.embedder.name, "dim": int(self.live.embedder.dim),
+                                   "engine": getattr(self.live.embedder, "engine", None)},
+                      "chunking": self.live.settings.to_json(), **meta})
+        publish(self.index_dir, self.version)
+        cleanup_versions(self.index_dir, self.log)
+        c, p = meta["counts"], self.plan
+        embedded, reused = self.batcher.embedded, self.batcher.reused + kept_rows
+        self.log(f"已发布索引版本 {self.version}：{c['pages']} 版，{c['articles']} 篇文章，{c['chunks']} 个段落"
+                 f"（{len(meta['segments'])} 个分段）；新嵌入 {embedded} 个，复用 {reused} 个；"
+                 f"新增 {p.added} 版，更新 {p.changed} 版，移除 {p.removed} 版。")
+        return BuildReport(self.version, c["pages"], c["articles"], c["chunks"], embedded, reused, p.added, p.changed,
+                           p.removed, skipped, self.live.reason, True, time.monotonic() - self.started)
+
+    def _kept(self, skipped: list[Skipped], nothing_read: bool = False) -> BuildReport:
+        self.batcher.finish()
+        return _kept_report(self.live, skipped, self.started, nothing_read)
 
 
 def decide(pages: list[Page], roots: list[str], folder: Path, *, skipped: list[Skipped], started: float,
@@ -129,68 +181,6 @@ def decide(pages: list[Page], roots: list[str], folder: Path, *, skipped: list[S
         log(f"索引已是最新（{live.name}），无需更新。")
         return live, plan, _kept_report(live, skipped, started)
     return live, plan, None
-
-
-def reuse_or_embed(rows: ChunkRows, live: Live, progress: bool | None, log: Callable[[str], None],
-                   cache_dir: Path | None = None) -> tuple[np.ndarray, list[list[str]], int, int]:
-    """Vectors and BM25 tokens for every chunk row, reusing the live version's by text hash.
-
-    New texts go through the vector cache in ``cache_dir`` (``qa.embed.cache``): every batch is
-    persisted as soon as it is computed, so a build killed mid-way re-embeds only what was not
-    saved. Returns (vectors, tokens, number embedded now, number reused); identical texts embed once.
-    """
-    old_rows: dict[str, tuple[int, str]] = {}
-    if live.folder:
-        for r in read_rows(live.folder / DB, "SELECT row, text_hash, tokens FROM chunks"):
-            old_rows[r["text_hash"]] = (r["row"], r["tokens"])
-    same_tokens = bool(live.meta) and live.meta.get("bm25", {}).get("tokenizer") == tok.MODE
-    old_vectors = np.load(live.folder / VECTORS, mmap_mode="r") if live.folder and not live.model_changed else None
-    embedder = live.embedder
-    vectors = np.zeros((len(rows.chunks), embedder.dim), dtype=np.float32)
-    tokens: list[list[str]] = []
-    todo: dict[str, list[int]] = {}  # embedded text -> rows needing it
-    reused = 0
-    for i, c in enumerate(rows.chunks):
-        old = old_rows.get(c["text_hash"])
-        tokens.append(json.loads(old[1]) if old and same_tokens else tok.tokenize(rows.texts[i]))
-        if old is not None and old_vectors is not None:
-            vectors[i] = old_vectors[old[0]]
-            reused += 1
-        else:
-            todo.setdefault(rows.texts[i], []).append(i)
-    embedded = 0
-    if todo:
-        log(f"向量化 {len(todo)} 个新段落（{sum(map(len, todo))} 字），复用 {reused} 个。")
-        texts = list(todo)
-        if cache_dir is None:
-            new, embedded = embed_passages(embedder, texts, progress=progress), len(texts)
-        else:
-            cache = VectorCache.open(cache_dir, embedder.name, embedder.dim)
-            before = cache.rows
-            try:
-                new = cache.embed(embedder, [text_hash(t) for t in texts], texts, progress=progress)
-            finally:
-                embedded = cache.rows - before
-                cache.close()
-            if embedded < len(texts):
-                log(f"其中 {len(texts) - embedded} 个段落的向量取自上次中断的建索引任务。")
-        for v, where in zip(new, todo.values()):
-            vectors[where] = v
-    return vectors, tokens, embedded, reused
-
-
-def _meta(info: dict, live: Live, rows: ChunkRows) -> dict:
-    """What meta.json records besides the format version (``layout.seal`` adds that)."""
-    return {
-        "built_at": dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"),
-        "embedder": {"name": live.embedder.name, "dim": int(live.embedder.dim),
-                     "engine": getattr(live.embedder, "engine", None)},
-        "chunking": live.settings.to_json(),
-        **info,
-        "bm25": {**info["bm25"], "tokenizer": tok.MODE},
-        "roots": sorted({r["root"] for r in rows.pages if r["root"]}),
-        "sources": {r["page_id"]: r["content_hash"] for r in rows.pages},
-    }
 
 
 def _kept_report(live: Live, skipped: list[Skipped], started: float, nothing_read: bool = False) -> BuildReport:

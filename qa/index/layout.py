@@ -6,11 +6,16 @@
       CURRENT          one line: the live version's folder name
       .lock            held (flock) while a build runs
       cache/           kept across versions (OCR text, vectors by text hash)
-      v000007/         one complete version (files named below), sealed by COMPLETE
+      segments/        immutable parts (s000012/: one batch of pages with its own FAISS, BM25,
+                       SQLite, row arrays and periods), shared by the versions that list them
+      v000007/         one complete version: meta.json lists its segments and the pages deleted
+                       from them since they were written; sealed by COMPLETE
 
-A build holds the lock, writes ``vNNNNNN/`` completely, :func:`seal` s it (meta.json, fsync,
-``COMPLETE``, fsync) and :func:`publish` es it by replacing ``CURRENT`` with an atomic rename.
-Readers only ever see sealed versions; :func:`cleanup_versions` keeps the live and the previous one.
+A build holds the lock, writes its new segments (each sealed by ``COMPLETE``), then ``vNNNNNN/``,
+:func:`seal` s it (meta.json, fsync, ``COMPLETE``, fsync) and :func:`publish` es it by replacing
+``CURRENT`` with an atomic rename. Adding one issue writes one small segment; old segments are
+never rewritten, only merged (``qa.index.merge``). Readers only ever see sealed versions;
+:func:`cleanup_versions` keeps the live and the previous version and the segments they list.
 
 >>> sqlite_uri(Path("/tmp/x #1?%41/meta.sqlite"))
 'file:///tmp/x%20%231%3F%2541/meta.sqlite?mode=ro&immutable=1'
@@ -31,8 +36,9 @@ from typing import Callable, Iterator
 
 from ..errors import IndexFormatError, IndexLocked, IndexMissing
 
-FORMAT_VERSION = 2  # 2: periods/ (what each chunk speaks of) added
-BUILDS_FROM = (1, 2)  # live versions a build can start from incrementally
+FORMAT_VERSION = 3  # 2: periods/ added; 3: a version is a list of segments
+BUILDS_FROM = (1, 2, 3)  # live versions a build can start from (1 and 2 are read as one old segment)
+MILVUS_FORMAT_VERSION = 2  # what a Milvus collection's meta records (its layout did not change)
 
 CURRENT = "CURRENT"
 LOCK = ".lock"
@@ -45,9 +51,13 @@ BM25 = "bm25"
 DB = "meta.sqlite"
 ROW_DATE, ROW_PAGE, ROW_PAPER = "row_date.npy", "row_page.npy", "row_paper.npy"
 PERIODS = "periods"  # qa.time.period_index files: the periods each chunk speaks of
+SEGMENTS = "segments"
+SEGMENT_META = "segment.json"
+DENSE_DIR = "dense"  # qa.index.dense files of a segment
 
 DEFAULT_LOCK_TIMEOUT = 60.0
 _VERSION = re.compile(r"v(\d{6})")
+_SEGMENT = re.compile(r"s(\d{6})")
 
 
 def print_to_stderr(message: str) -> None:
@@ -97,6 +107,17 @@ def version_folders(index_dir: Path) -> list[Path]:
     return sorted(p for p in Path(index_dir).iterdir() if p.is_dir() and _VERSION.fullmatch(p.name))
 
 
+def segment_folders(index_dir: Path) -> list[Path]:
+    folder = Path(index_dir) / SEGMENTS
+    return sorted(p for p in folder.iterdir() if p.is_dir() and _SEGMENT.fullmatch(p.name)) if folder.is_dir() else []
+
+
+def next_segment(index_dir: Path, taken: set[str] = frozenset()) -> Path:
+    """``index/segments/s000013`` when ``s000012`` is the newest folder (or name in ``taken``)."""
+    numbers = [int(p.name[1:]) for p in segment_folders(index_dir)] + [int(n[1:]) for n in taken] + [0]
+    return Path(index_dir) / SEGMENTS / f"s{max(numbers) + 1:06d}"
+
+
 def next_version(index_dir: Path) -> str:
     """``v000008`` when ``v000007`` is the newest folder, sealed or not."""
     return f"v{max([int(p.name[1:]) for p in version_folders(index_dir)] + [0]) + 1:06d}"
@@ -132,7 +153,7 @@ def build_lock(index_dir: Path, timeout: float = DEFAULT_LOCK_TIMEOUT,
 
 
 def cleanup_versions(index_dir: Path, log: Callable[[str], None] = print_to_stderr) -> None:
-    """Keep the live version and the newest sealed one before it; delete everything else."""
+    """Keep the live version and the newest sealed one before it, and the segments they list; delete the rest."""
     live = current_version(index_dir)
     sealed = [p.name for p in version_folders(index_dir) if (p / COMPLETE).exists()]
     previous = max((v for v in sealed if v != live and (live is None or v < live)), default=None)
@@ -142,6 +163,15 @@ def cleanup_versions(index_dir: Path, log: Callable[[str], None] = print_to_stde
                 log(f"清理未完成的索引版本 {p.name}")
             shutil.rmtree(p, ignore_errors=True)
     (Path(index_dir) / (CURRENT + ".tmp")).unlink(missing_ok=True)
+    listed: set[str] = set()
+    for name in (live, previous):
+        try:
+            listed |= {s["name"] for s in json.loads((Path(index_dir) / name / META).read_text("utf-8"))["segments"]}
+        except (TypeError, OSError, ValueError, KeyError):
+            continue  # no such version, or one of format 1/2 (no segments)
+    for p in segment_folders(index_dir):
+        if p.name not in listed:
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def _fsync_path(path: Path) -> None:

@@ -22,9 +22,8 @@ from ..types import Page, Skipped
 from .backends import MilvusTarget
 from .layout import print_to_stderr
 from .milvus_store import check_free, chunks_name, cleanup, connect, live_collection, next_version, publish
-from .milvus_writer import BM25_PARAMS, export_live, vectors_by_hash, write_version
+from .milvus_writer import BM25_PARAMS, HNSW_THRESHOLD, export_live, vectors_by_hash, write_version
 from .plan import ChunkRows, Live, chunk_rows
-from .writer import HNSW_THRESHOLD
 
 
 def build_milvus(pages: list[Page], roots: list[str], target: MilvusTarget, *, skipped: list[Skipped],

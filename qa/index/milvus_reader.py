@@ -23,10 +23,11 @@ from ..errors import BadInput, IndexFormatError, IndexMissing
 from ..time.mentions import extract_periods
 from ..time.period_index import PeriodIndex
 from .backends import MilvusTarget
-from .layout import FORMAT_VERSION
+from .layout import MILVUS_FORMAT_VERSION
 from .milvus_store import META_KEY, connect, live_collection, query_all, quote, records_name, version_of
 from .reader import _date_bound
-from .writer import HNSW_EF_SEARCH, date_int
+from .milvus_writer import HNSW_EF_SEARCH
+from .writer import date_int
 
 CHUNK_FIELDS = ["row", "chunk_id", "text", "title", "article_id", "page_id", "paper", "iso_date", "issue_no", "page",
                 "page_name", "source"]
@@ -86,9 +87,9 @@ class MilvusReader:
             client.load_collection(records_name(collection))
             found = client.query(records_name(collection), filter=f'key == "{META_KEY}"', output_fields=["doc"])
             meta = found[0]["doc"] if found else None
-            if not meta or meta.get("format_version") != FORMAT_VERSION:
+            if not meta or meta.get("format_version") != MILVUS_FORMAT_VERSION:
                 raise IndexFormatError(f"Milvus 集合 {collection} 的格式版本为 {meta and meta.get('format_version')}，"
-                                       f"本程序需要 {FORMAT_VERSION}。请运行 `qa index --rebuild 路径… --backend {target.uri}` 重建。")
+                                       f"本程序需要 {MILVUS_FORMAT_VERSION}。请运行 `qa index --rebuild 路径… --backend {target.uri}` 重建。")
             pages = [{k: r.get(k) for k in PAGE_FIELDS}  # the page list without texts: filters, issues
                      for r in query_all(client, records_name(collection), 'kind == "page"', PAGE_FIELDS)]
         except IndexFormatError:

@@ -14,13 +14,17 @@ from pathlib import Path
 import numpy as np
 
 from ..text import date_number
-from .layout import CURRENT, DB, META, FORMAT_VERSION
+from .layout import CURRENT, DB, META, MILVUS_FORMAT_VERSION
 from .milvus_store import (BATCH, META_KEY, chunk_schema, chunks_name, query_all, quote, records_name,
                            records_schema)
 from .plan import ChunkRows
-from .writer import HNSW_EF_CONSTRUCTION, HNSW_M, HNSW_THRESHOLD, _write_sqlite
+from .writer import write_sqlite
 
-BM25_PARAMS = {"bm25_k1": 1.2, "bm25_b": 0.75}  # the same k1 and b as the embedded index's bm25s
+BM25_PARAMS = {"bm25_k1": 1.2, "bm25_b": 0.75}  # the same k1 and b as the embedded index's BM25
+HNSW_THRESHOLD = 200_000  # Milvus indexes FLAT below this many chunks, HNSW above
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
 
 
 def row_ranges(chunks: list[dict]) -> dict[str, tuple[int, int]]:
@@ -60,7 +64,7 @@ def write_version(client, collection: str, *, vectors: np.ndarray, rows: ChunkRo
     _insert_records(client, records, rows)
     info = {"type": "HNSW" if hnsw else "FLAT", "metric": "inner_product", "hnsw_threshold": hnsw_threshold,
             **({"hnsw_m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION} if hnsw else {})}
-    meta = {"format_version": FORMAT_VERSION, **meta, "vector_index": info}
+    meta = {"format_version": MILVUS_FORMAT_VERSION, **meta, "vector_index": info}
     client.insert(records, [_record(META_KEY, "meta", doc=meta)])
     client.flush(records)
     return info
@@ -116,7 +120,7 @@ def export_live(client, collection: str, scratch: Path) -> None:
     pages = [r["doc"] for r in query_all(client, records, 'kind == "page"', ["doc"])]
     articles = sorted((r["doc"] for r in query_all(client, records, 'kind == "article"', ["doc"])),
                       key=lambda a: (a["page_id"], a["ordinal"]))
-    _write_sqlite(folder / DB, pages, articles, [], [])
+    write_sqlite(folder / DB, pages, articles, [])
     (folder / META).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
     (scratch / CURRENT).write_text(version + "\n", encoding="utf-8")
 

@@ -17,8 +17,27 @@ from ..chunk import DEFAULT, ChunkSettings, chunk_article, embedding_text
 from ..embed import Embedder, load_embedder
 from ..errors import QAError
 from ..types import Article, Page
-from .layout import BUILDS_FROM, DB, current_version, read_meta
+from .layout import BUILDS_FROM, DB, SEGMENTS, current_version, read_meta
 from .writer import read_rows
+
+
+@dataclass(frozen=True)
+class LiveSource:
+    """One SQLite file holding live pages: a segment (``name`` s000012) or a format-1/2 version folder
+    (``name`` ""), with the page ids deleted from it since it was written."""
+
+    name: str
+    folder: Path
+    deleted: frozenset[str] = frozenset()
+
+
+def live_sources(index_dir: Path, name: str, meta: dict) -> list[LiveSource]:
+    """Where the live version's pages are: its segments (format 3) or its own folder (older formats)."""
+    if "segments" not in meta:
+        return [LiveSource("", index_dir / name)]
+    deleted = meta.get("deleted", {})
+    return [LiveSource(s["name"], index_dir / SEGMENTS / s["name"], frozenset(deleted.get(s["name"], [])))
+            for s in meta["segments"]]
 
 
 @dataclass
@@ -32,6 +51,12 @@ class Live:
     settings: ChunkSettings
     reason: str | None = None  # why everything is re-chunked or re-embedded, for the log and report
     model_changed: bool = False
+    sources: list[LiveSource] = field(default_factory=list)
+
+    @property
+    def legacy(self) -> bool:
+        """A format-1/2 live version: its pages are re-chunked into segments (vectors reused by text hash)."""
+        return self.meta is not None and "segments" not in self.meta
 
 
 @dataclass
@@ -86,7 +111,7 @@ def live_state(index_dir: Path, *, rebuild: bool, model: str | None, embedder: E
     old_settings = ChunkSettings(**{"scheme": 1, **meta["chunking"]})  # indexes from before `scheme` are scheme 1
     # Keep the live index's sizes, but always chunk with this program's scheme.
     settings = settings or replace(old_settings, scheme=DEFAULT.scheme)
-    live = Live(name, index_dir / name, meta, embedder, settings)
+    live = Live(name, index_dir / name, meta, embedder, settings, sources=live_sources(index_dir, name, meta))
     # A vector depends only on (model, embedded text): a new model re-embeds everything; new chunk
     # settings re-chunk everything, and only chunk texts that come out identical keep their vectors.
     old = meta["embedder"]
@@ -99,7 +124,7 @@ def live_state(index_dir: Path, *, rebuild: bool, model: str | None, embedder: E
     return live
 
 
-def _under(page_id: str, page_root: str, roots: list[str]) -> bool:
+def under_roots(page_id: str, page_root: str, roots: list[str]) -> bool:
     """Was this page found (or should it have been found) under one of ``roots``?"""
     for r in roots:
         if page_root == r or page_id == r or page_id.startswith(r.rstrip(os.sep) + os.sep) or page_id.startswith(r + "#"):
@@ -112,8 +137,9 @@ def plan_pages(pages: list[Page], roots: list[str], live: Live, log: Callable[[s
     roots = [os.path.abspath(r) for r in roots]
     by_id = {p.page_id: p for p in pages}  # a later duplicate replaces an earlier one
     new_hash = {pid: page_hash(p) for pid, p in by_id.items()}
-    old_pages = {r["page_id"]: dict(r) for r in read_rows(live.folder / DB, "SELECT * FROM pages")} if live.folder else {}
-    kept = {pid: r for pid, r in old_pages.items() if pid not in by_id and not _under(pid, r["root"] or "", roots)}
+    old_pages = live_pages(live)
+    kept = {pid: {k: v for k, v in r.items() if k != "segment"} for pid, r in old_pages.items()
+            if pid not in by_id and not under_roots(pid, r["root"] or "", roots)}
     plan = PagePlan(
         added=sum(1 for pid in by_id if pid not in old_pages),
         changed=sum(1 for pid in by_id if pid in old_pages and old_pages[pid]["content_hash"] != new_hash[pid]),
@@ -121,14 +147,12 @@ def plan_pages(pages: list[Page], roots: list[str], live: Live, log: Callable[[s
     )
     if plan.unchanged and not live.reason and live.folder:
         return plan
-    old_arts = _old_articles(live.folder / DB) if live.folder else {}
+    old_arts = {pid: arts for src in live.sources for pid, arts in source_articles(src).items()}
     plan.records = [(r, old_arts.get(pid, [])) for pid, r in kept.items()]
     for pid, p in by_id.items():
         unchanged = pid in old_pages and old_pages[pid]["content_hash"] == new_hash[pid]
-        arts = old_arts.get(pid, []) if unchanged else _segment(p, log)  # unchanged pages skip segmentation
-        rec = {"page_id": pid, "paper": p.paper, "date": p.date, "page": p.page, "page_name": p.page_name,
-               "issue_no": p.issue_no, "source": p.source, "root": p.root, "content_hash": new_hash[pid], "text": p.text}
-        plan.records.append((rec, arts))
+        arts = old_arts.get(pid, []) if unchanged else segment_articles(p, log)  # unchanged pages skip segmentation
+        plan.records.append((page_record(p, new_hash[pid]), arts))
     plan.records.sort(key=lambda ra: (ra[0]["date"], ra[0]["paper"], ra[0]["page"] or 0, ra[0]["page_id"]))
     return plan
 
@@ -149,7 +173,13 @@ def chunk_rows(plan: PagePlan, settings: ChunkSettings) -> ChunkRows:
     return rows
 
 
-def _segment(page: Page, log: Callable[[str], None]) -> list[Article]:
+def page_record(p: Page, content_hash: str) -> dict:
+    """A page as its SQLite ``pages`` row."""
+    return {"page_id": p.page_id, "paper": p.paper, "date": p.date, "page": p.page, "page_name": p.page_name,
+            "issue_no": p.issue_no, "source": p.source, "root": p.root, "content_hash": content_hash, "text": p.text}
+
+
+def segment_articles(page: Page, log: Callable[[str], None]) -> list[Article]:
     """Articles of a page; the whole page as one untitled article when segmentation finds none."""
     from ..segment import segment_page
 
@@ -159,9 +189,30 @@ def _segment(page: Page, log: Callable[[str], None]) -> list[Article]:
     return arts
 
 
-def _old_articles(db: Path) -> dict[str, list[Article]]:
+def live_pages(live: Live, columns: str = "*") -> dict[str, dict]:
+    """Page rows (these SQLite ``pages`` columns plus ``segment``) of every live page, by page id."""
+    out: dict[str, dict] = {}
+    for src in live.sources:
+        for r in read_rows(src.folder / DB, f"SELECT {columns} FROM pages"):
+            if r["page_id"] not in src.deleted:
+                out[r["page_id"]] = {**dict(r), "segment": src.name}
+    return out
+
+
+def source_articles(src: LiveSource, page_ids: list[str] | None = None) -> dict[str, list[Article]]:
+    """Articles of the live pages of one source (only of ``page_ids`` when given), in page order."""
     out: dict[str, list[Article]] = {}
-    for a in read_rows(db, "SELECT * FROM articles ORDER BY page_id, ordinal"):
+    if page_ids is None:
+        found = read_rows(src.folder / DB, "SELECT * FROM articles ORDER BY page_id, ordinal")
+    else:
+        found = []
+        for i in range(0, len(page_ids), 500):
+            part = page_ids[i:i + 500]
+            found += read_rows(src.folder / DB, f"SELECT * FROM articles WHERE page_id IN ({','.join('?' * len(part))})"
+                               " ORDER BY page_id, ordinal", part)
+    for a in found:
+        if a["page_id"] in src.deleted:
+            continue
         out.setdefault(a["page_id"], []).append(Article(
             article_id=a["article_id"], title=a["title"], body=a["body"] or "", pre_title=a["pre_title"],
             subtitle=a["subtitle"], byline=a["byline"], captions=json.loads(a["captions"] or "[]"),

@@ -1,7 +1,9 @@
-"""Reading one published index version: searches, filters and records, safe to share between threads.
+"""Reading one published index version: its segments searched as one archive, safe to share between threads.
 
-The files it reads are named in ``qa.index.layout`` and written by ``qa.index.writer``.
-FAISS and numpy searches are read-only; SQLite gets one read-only connection per thread.
+A version lists segments (``qa.index.segment``); a row number here is the segment's offset plus its
+own row, so the rest of the program sees one row space. Rows of pages deleted since a segment was
+written are never returned. BM25 statistics are global over the live rows (``qa.index.bm25``), and
+vector scores are exact inner products, so results of different segments merge by score.
 Usage (an index of the seeds)::
 
     r = IndexReader.open(Path("index"))           # the live version named by index/CURRENT
@@ -13,29 +15,23 @@ Usage (an index of the seeds)::
 from __future__ import annotations
 
 import bisect
+import heapq
 import json
 import sqlite3
-import threading
 from pathlib import Path
 
-import bm25s
-import faiss
 import numpy as np
 
 from ..errors import BadInput, EmbedderMismatch, IndexFormatError
 from ..text import date_number
-from ..time.period_index import PeriodIndex
 from ..tokens import tokenize
-from .layout import (BM25, DB, DENSE, PERIODS, ROW_DATE, ROW_PAGE, ROW_PAPER, VECTORS, live_folder, read_meta,
-                     sqlite_uri)
-from .writer import HNSW_EF_SEARCH
+from .bm25 import SegmentedBM25
+from .layout import SEGMENTS, live_folder, read_meta
+from .segment import Segment
 
 
 class IndexReader:
-    """Read-only view of one complete index version; safe to share between many threads.
-
-    FAISS and numpy searches are read-only; SQLite gets one connection per thread.
-    """
+    """Read-only view of one complete index version; safe to share between many threads."""
 
     def __init__(self, path: Path, meta: dict) -> None:
         self.path = Path(path)
@@ -43,21 +39,18 @@ class IndexReader:
         self.meta = meta
         self.embedder_name: str = meta["embedder"]["name"]
         self.dim: int = int(meta["embedder"]["dim"])
-        self.n_chunks: int = int(meta["counts"]["chunks"])
         self._papers: list[str] = list(meta.get("papers", []))
-        self._faiss = faiss.read_index(str(self.path / DENSE))
-        self._is_hnsw = isinstance(self._faiss, faiss.IndexHNSWFlat)
-        self._vectors = np.load(self.path / VECTORS, mmap_mode="r", allow_pickle=False)
-        self._row_date = np.load(self.path / ROW_DATE, allow_pickle=False)
-        self._row_page = np.load(self.path / ROW_PAGE, allow_pickle=False)
-        self._row_paper = np.load(self.path / ROW_PAPER, allow_pickle=False)
-        self._bm25 = None
-        if self.n_chunks:
-            self._bm25 = bm25s.BM25.load(str(self.path / BM25), load_corpus=False, mmap=False, allow_pickle=False)
-        self._local = threading.local()
-        self._conns: list[sqlite3.Connection] = []
-        self._conns_lock = threading.Lock()
-        self._periods = PeriodIndex.load(self.path / PERIODS)
+        deleted = meta.get("deleted", {})
+        self.segments: list[Segment] = []
+        try:
+            for s in meta["segments"]:
+                self.segments.append(Segment(self.path.parent / SEGMENTS / s["name"], frozenset(deleted.get(s["name"], []))))
+        except BaseException:
+            self.close()
+            raise
+        self.offsets = np.cumsum([0] + [seg.rows for seg in self.segments]).astype(np.int64)
+        self.n_chunks: int = int(self.offsets[-1])  # the row space (deleted rows included, never returned)
+        self._bm25 = SegmentedBM25([(seg.postings, seg.live) for seg in self.segments])
         # Per-version facts every question needs: read once, not per request.
         self._issue_dates: dict[str | None, list[str]] = {None: self._query_issue_dates(None)}
 
@@ -71,25 +64,10 @@ class IndexReader:
         except (OSError, RuntimeError, KeyError, ValueError, sqlite3.Error) as e:
             raise IndexFormatError(f"索引 {path} 无法读取（{e}）。请运行 `qa index --rebuild 路径…` 重建。") from e
 
-    # --- SQLite, one connection per thread -------------------------------------------------
-    def _db(self) -> sqlite3.Connection:
-        db = getattr(self._local, "db", None)
-        if db is None:
-            # A published version never changes, so read-only + immutable is safe and skips locking.
-            db = sqlite3.connect(sqlite_uri(self.path / DB), uri=True, check_same_thread=False)
-            db.row_factory = sqlite3.Row
-            self._local.db = db
-            with self._conns_lock:
-                self._conns.append(db)
-        return db
-
     def close(self) -> None:
-        """Close every thread's SQLite connection and drop the in-memory indexes."""
-        with self._conns_lock:
-            for db in self._conns:
-                db.close()
-            self._conns.clear()
-        self._local = threading.local()
+        """Close every thread's SQLite connections."""
+        for seg in self.segments:
+            seg.close()
 
     def __enter__(self) -> "IndexReader":
         return self
@@ -97,71 +75,71 @@ class IndexReader:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # --- rows <-> segments ---------------------------------------------------------------------
+    def _split(self, rows: np.ndarray | None) -> list[np.ndarray | None]:
+        """Sorted global rows -> each segment's local rows (None stays None: every row)."""
+        if rows is None:
+            return [None] * len(self.segments)
+        rows = np.asarray(rows, dtype=np.int64)
+        cuts = np.searchsorted(rows, self.offsets)
+        return [rows[cuts[i]:cuts[i + 1]] - self.offsets[i] for i in range(len(self.segments))]
+
+    def _join(self, parts: list[np.ndarray]) -> np.ndarray:
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate([p.astype(np.int64) + self.offsets[i] for i, p in enumerate(parts)])
+
+    def _locate(self, row: int) -> tuple[Segment, int]:
+        i = int(np.searchsorted(self.offsets, row, side="right")) - 1
+        if not 0 <= i < len(self.segments):
+            raise IndexError(f"row {row} is not in this index")
+        return self.segments[i], int(row - self.offsets[i])
+
     # --- filters -----------------------------------------------------------------------------
     def rows_matching(self, date_from: str | None = None, date_to: str | None = None,
                       paper: str | None = None, page: int | None = None) -> np.ndarray | None:
         """Sorted int64 rows meeting every given filter; None when no filter is given.
 
         Dates may be ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY`` (a partial ``date_to`` covers its month/year).
+        Each segment's rows are sorted by date, so a date filter is a ``searchsorted`` range per segment.
         """
         if date_from is None and date_to is None and paper is None and page is None:
             return None
-        mask = np.ones(self.n_chunks, dtype=bool)
-        if date_from is not None:
-            mask &= self._row_date >= _date_bound(date_from, low=True)
-        if date_to is not None:
-            mask &= self._row_date <= _date_bound(date_to, low=False)
-        if paper is not None:
-            if paper not in self._papers:
-                return np.zeros(0, dtype=np.int64)
-            mask &= self._row_paper == self._papers.index(paper)
-        if page is not None:
-            mask &= self._row_page == int(page)
-        return np.flatnonzero(mask).astype(np.int64)
+        low = _date_bound(date_from, low=True) if date_from is not None else None
+        high = _date_bound(date_to, low=False) if date_to is not None else None
+        return self._join([seg.rows_matching(low, high, paper, page) for seg in self.segments])
 
     # --- searches ----------------------------------------------------------------------------
     def dense_search(self, qvec: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Top-``k`` rows by inner product; ``allowed`` restricts the search itself (IDSelector)."""
-        q = np.ascontiguousarray(np.asarray(qvec, dtype=np.float32).reshape(1, -1))
-        if q.shape[1] != self.dim:
-            raise BadInput(f"查询向量维度 {q.shape[1]} 与索引维度 {self.dim} 不符。")
-        if self.n_chunks == 0 or k <= 0 or (allowed is not None and len(allowed) == 0):
+        """Top-``k`` rows by inner product; ``allowed`` (sorted rows) restricts the search itself,
+        passed to each segment as a row range or bitmap."""
+        q = np.ascontiguousarray(np.asarray(qvec, dtype=np.float32).reshape(-1))
+        if q.shape[0] != self.dim:
+            raise BadInput(f"查询向量维度 {q.shape[0]} 与索引维度 {self.dim} 不符。")
+        if k <= 0 or (allowed is not None and len(allowed) == 0):
             return []
-        k = min(k, self.n_chunks if allowed is None else len(allowed))
-        params = None
-        if allowed is not None:
-            sel = faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
-            params = (faiss.SearchParametersHNSW(sel=sel, efSearch=max(HNSW_EF_SEARCH, 2 * k))
-                      if self._is_hnsw else faiss.SearchParameters(sel=sel))
-        elif self._is_hnsw:
-            params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, 2 * k))
-        scores, ids = self._faiss.search(q, k, params=params)
-        hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
-        if self._is_hnsw and allowed is not None and len(hits) < k:
-            # A very selective filter can starve the HNSW graph walk; score the allowed rows exactly.
-            rows = np.asarray(allowed, dtype=np.int64)
-            s = np.asarray(self._vectors[rows]) @ q[0]
-            top = np.argsort(-s, kind="stable")[:k]
-            hits = [(int(rows[i]), float(s[i])) for i in top]
-        return hits
+        hits: list[tuple[float, int]] = []
+        for i, (seg, local) in enumerate(zip(self.segments, self._split(allowed))):
+            if seg.rows == 0 or (local is not None and len(local) == 0):
+                continue
+            rows, scores = seg.dense.search(q, k, seg.allowed_mask(local))
+            hits += [(float(s), int(r) + int(self.offsets[i])) for r, s in zip(rows, scores)]
+        best = heapq.nsmallest(k, hits, key=lambda h: (-h[0], h[1]))
+        return [(row, score) for score, row in best]
 
     def bm25_search(self, tokens: list[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top-``k`` rows by BM25 over ``tokens`` (see qa.tokens), score > 0 only; filter inside scoring."""
-        if self._bm25 is None or k <= 0 or not tokens or (allowed is not None and len(allowed) == 0):
+        if k <= 0 or not tokens or (allowed is not None and len(allowed) == 0) or not self.segments:
             return []
-        ids = self._bm25.get_tokens_ids([t for t in tokens if t])
-        if not ids:
-            return []
-        mask = None
+        masks = None
         if allowed is not None:
-            mask = np.zeros(self.n_chunks, dtype=np.float32)
-            mask[np.asarray(allowed, dtype=np.int64)] = 1.0
-        scores = self._bm25.get_scores_from_ids(ids, weight_mask=mask)
-        cand = np.flatnonzero(scores > 0)
-        if len(cand) > k:
-            cand = cand[np.argpartition(-scores[cand], k - 1)[:k]]
-        cand = cand[np.lexsort((cand, -scores[cand]))]
-        return [(int(r), float(scores[r])) for r in cand]
+            masks = []
+            for seg, local in zip(self.segments, self._split(allowed)):
+                mask = np.zeros(seg.rows, dtype=bool)
+                mask[local] = True
+                masks.append(mask)
+        found = self._bm25.search([t for t in tokens if t], k, masks)
+        return [(int(self.offsets[s]) + int(r), float(score)) for s, r, score in found]
 
     def bm25_text_search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """:meth:`bm25_search` over the words of ``query`` (what search.py calls; Milvus cuts them server-side)."""
@@ -172,26 +150,24 @@ class IndexReader:
         """Chunk text and citation fields for ``rows``, in the order given (unknown rows left out)."""
         rows = [int(r) for r in rows]
         found: dict[int, dict] = {}
-        db = self._db()
-        for i in range(0, len(rows), 500):
-            part = rows[i : i + 500]
-            sql = (
-                "SELECT c.row, c.chunk_id, c.text, c.title, c.article_id, c.page_id, p.paper, p.date, p.issue_no,"
-                " p.page, p.page_name, p.source FROM chunks c JOIN pages p ON p.page_id = c.page_id"
-                f" WHERE c.row IN ({','.join('?' * len(part))})"
-            )
-            for r in db.execute(sql, part):
-                found[r["row"]] = dict(r)
+        wanted = np.array(sorted(set(r for r in rows if 0 <= r < self.n_chunks)), dtype=np.int64)
+        sql = ("SELECT c.row, c.chunk_id, c.text, c.title, c.article_id, c.page_id, p.paper, p.date, p.issue_no,"
+               " p.page, p.page_name, p.source FROM chunks c JOIN pages p ON p.page_id = c.page_id WHERE c.row IN ({})")
+        for i, (seg, local) in enumerate(zip(self.segments, self._split(wanted))):
+            for r in seg.query_in(sql, seg.live_rows(local).tolist()):
+                found[int(self.offsets[i]) + r["row"]] = {**dict(r), "row": int(self.offsets[i]) + r["row"]}
         return [found[r] for r in rows if r in found]
+
+    def _pages(self, sql: str, args: tuple | list = ()) -> list[sqlite3.Row]:
+        """Live page rows of every segment for one ``SELECT … FROM pages`` query (page_id selected)."""
+        return [r for seg in self.segments for r in seg.pages(sql, args)]
 
     def issues(self) -> list[dict]:
         """Every issue with its pages and article counts, by date then paper."""
-        sql = (
-            "SELECT p.paper, p.date, p.issue_no, p.page, p.page_name, COUNT(a.article_id) AS n FROM pages p"
-            " LEFT JOIN articles a ON a.page_id = p.page_id GROUP BY p.page_id ORDER BY p.date, p.paper, p.page"
-        )
         out: dict[tuple, dict] = {}
-        for r in self._db().execute(sql):
+        sql = ("SELECT p.page_id, p.paper, p.date, p.issue_no, p.page, p.page_name, COUNT(a.article_id) AS n FROM pages p"
+               " LEFT JOIN articles a ON a.page_id = p.page_id GROUP BY p.page_id")
+        for r in sorted(self._pages(sql), key=lambda r: (r["date"], r["paper"], r["page"] is None, r["page"] or 0)):
             issue = out.setdefault((r["date"], r["paper"]), {"paper": r["paper"], "date": r["date"], "issue_no": None, "pages": {}})
             issue["issue_no"] = issue["issue_no"] or r["issue_no"]
             pg = issue["pages"].setdefault(r["page"], {"page": r["page"], "page_name": r["page_name"], "articles": 0})
@@ -218,61 +194,68 @@ class IndexReader:
         return i < len(dates) and dates[i] <= date_to
 
     def _query_issue_dates(self, paper: str | None) -> list[str]:
-        sql, args = "SELECT DISTINCT date FROM pages", ()
+        sql, args = "SELECT page_id, date FROM pages", ()
         if paper is not None:
             sql, args = sql + " WHERE paper = ?", (paper,)
-        return [r[0] for r in self._db().execute(sql + " ORDER BY date", args)]
+        return sorted({r["date"] for r in self._pages(sql, args)})
 
     def rows_of_articles(self, article_ids: list[str]) -> np.ndarray:
         """Sorted rows of the chunks of these articles (a follow-up about "this report")."""
         ids = list(dict.fromkeys(article_ids))
         if not ids:
             return np.zeros(0, dtype=np.int64)
-        sql = f"SELECT row FROM chunks WHERE article_id IN ({','.join('?' * len(ids))})"
-        return np.array(sorted(r[0] for r in self._db().execute(sql, ids)), dtype=np.int64)
+        parts = []
+        for seg in self.segments:
+            local = np.array(sorted(r[0] for r in seg.query_in("SELECT row FROM chunks WHERE article_id IN ({})", ids)),
+                             dtype=np.int64)
+            parts.append(seg.live_rows(local))
+        return self._join(parts)
 
     def page(self, date: str, page: int, paper: str | None = None) -> dict | None:
         """One printed page with its articles in page order; pages split over several records are merged."""
-        db = self._db()
         sql, args = "SELECT * FROM pages WHERE date = ? AND page = ?", [date, int(page)]
         if paper is not None:
             sql, args = sql + " AND paper = ?", args + [paper]
-        recs = db.execute(sql + " ORDER BY paper, page_id", args).fetchall()
+        recs = [(seg, r) for seg in self.segments for r in seg.pages(sql, args)]
         if not recs:
             return None
-        recs = [r for r in recs if r["paper"] == recs[0]["paper"]]
-        first = recs[0]
+        recs.sort(key=lambda sr: (sr[1]["paper"], sr[1]["page_id"]))
+        recs = [(seg, r) for seg, r in recs if r["paper"] == recs[0][1]["paper"]]
+        first = recs[0][1]
         articles = []
-        for r in recs:
-            for a in db.execute("SELECT * FROM articles WHERE page_id = ? ORDER BY ordinal", (r["page_id"],)):
+        for seg, r in recs:
+            for a in seg.db().execute("SELECT * FROM articles WHERE page_id = ? ORDER BY ordinal", (r["page_id"],)):
                 d = {k: a[k] for k in ("article_id", "title", "pre_title", "subtitle", "byline", "body")}
                 d["captions"] = json.loads(a["captions"] or "[]")
                 d["refs"] = json.loads(a["refs"] or "[]")
                 articles.append(d)
         return {
             "paper": first["paper"], "date": first["date"], "page": first["page"],
-            "page_name": next((r["page_name"] for r in recs if r["page_name"]), None),
-            "issue_no": next((r["issue_no"] for r in recs if r["issue_no"]), None),
-            "source": first["source"], "text": "\n\n".join(r["text"] or "" for r in recs), "articles": articles,
+            "page_name": next((r["page_name"] for _, r in recs if r["page_name"]), None),
+            "issue_no": next((r["issue_no"] for _, r in recs if r["issue_no"]), None),
+            "source": first["source"], "text": "\n\n".join(r["text"] or "" for _, r in recs), "articles": articles,
         }
 
     def rows_speaking_of(self, date_from: str, date_to: str, paper: str | None = None) -> np.ndarray:
         """Sorted rows whose text speaks of a day in ``date_from..date_to`` (「今年上半年」 printed in July
-        2025 speaks of 2025-01..06), read from the period index, never by scanning text."""
-        rows = self._periods.rows_speaking_of(date_from, date_to)
-        if paper is not None and len(rows):
-            if paper not in self._papers:
-                return np.zeros(0, dtype=np.int64)
-            rows = rows[self._row_paper[rows] == self._papers.index(paper)]
-        return rows
+        2025 speaks of 2025-01..06), read from each segment's period index, never by scanning text."""
+        if paper is not None and paper not in self._papers:
+            return np.zeros(0, dtype=np.int64)
+        parts = []
+        for seg in self.segments:
+            rows = seg.live_rows(seg.periods.rows_speaking_of(date_from, date_to).astype(np.int64))
+            parts.append(rows[seg.paper_mask(rows, paper)] if paper is not None and len(rows) else rows)
+        return self._join(parts)
 
     def period_phrase(self, row: int, date_from: str, date_to: str) -> str | None:
         """The words by which row ``row`` speaks of the period (「今年上半年」), or None."""
-        return self._periods.why(int(row), date_from, date_to)
+        seg, local = self._locate(int(row))
+        return seg.periods.why(local, date_from, date_to)
 
     def row_date(self, row: int) -> str:
         """The issue date of row ``row``, ISO."""
-        d = str(int(self._row_date[int(row)]))
+        seg, local = self._locate(int(row))
+        d = str(int(seg.row_date[local]))
         return f"{d[:4]}-{d[4:6]}-{d[6:]}"
 
     def counts(self) -> dict:
@@ -285,12 +268,13 @@ def index_stats(index_dir: Path) -> dict:
     with IndexReader.open(Path(index_dir)) as r:
         dates = r.issue_dates()
         c = r.counts()
-        size = sum(p.stat().st_size for p in r.path.rglob("*") if p.is_file())
+        size = sum(p.stat().st_size for folder in [r.path, *(seg.folder for seg in r.segments)]
+                   for p in folder.rglob("*") if p.is_file())
         return {
             "version": r.version, "built_at": r.meta.get("built_at"), "papers": r.meta.get("papers", []),
             "first_issue": dates[0] if dates else None, "last_issue": dates[-1] if dates else None,
             "issues": c["issues"], "pages": c["pages"], "articles": c["articles"], "chunks": c["chunks"],
-            "embedder": r.embedder_name, "dim": r.dim, "vector_index": r.meta["vector_index"]["type"],
+            "embedder": r.embedder_name, "dim": r.dim, "vector_index": r.meta["vector_index"]["type"], "segments": len(r.segments),
             "chunking": r.meta.get("chunking"), "size_bytes": size,
         }
 

@@ -24,6 +24,7 @@ import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from qa.errors import BadInput
 from qa.normalize import decode_bytes, parse_date
@@ -68,10 +69,11 @@ def read_page_file(path: Path, cache: OcrCache | None = None) -> PageText:
 class _Reader:
     """Collects pages and skips for one ``read_archive`` call; ``seen`` de-duplicates page ids."""
 
-    def __init__(self, cache: OcrCache) -> None:
+    def __init__(self, cache: OcrCache, sink: Callable[[Page], None] | None = None) -> None:
         self.report = IngestReport()
         self.seen: set[str] = set()
         self.cache = cache
+        self.sink = sink
 
     def skip(self, path: Path | str, reason: str, line: int | None = None) -> None:
         src = display_path(path) if isinstance(path, Path) else path
@@ -80,7 +82,10 @@ class _Reader:
     def add(self, page: Page) -> None:
         if page.page_id not in self.seen:
             self.seen.add(page.page_id)
-            self.report.pages.append(page)
+            if self.sink is None:
+                self.report.pages.append(page)
+            else:
+                self.sink(page)  # streamed: the archive is never held in memory
 
     def page_file(self, path: Path, root: str, paper: str, day: str, number: int | None,
                   name: str | None, issue_no: str | None) -> None:
@@ -195,9 +200,14 @@ def _hidden(path: Path, top: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(top).parts)
 
 
-def read_archive(paths: list[str | Path], ocr_cache: Path | None = None) -> IngestReport:
-    """Read every PATH (folder, .jsonl or page file); see the module docstring. Never raises for one bad file."""
-    reader = _Reader(OcrCache(ocr_cache))
+def read_archive(paths: list[str | Path], ocr_cache: Path | None = None,
+                 sink: Callable[[Page], None] | None = None) -> IngestReport:
+    """Read every PATH (folder, .jsonl or page file); see the module docstring. Never raises for one bad file.
+
+    With ``sink``, each page is handed to it as soon as it is read (in reading order) instead of
+    being collected in the report: how ``qa index`` streams an archive of any size.
+    """
+    reader = _Reader(OcrCache(ocr_cache), sink)
     for given in paths:
         path = Path(given)
         root = path.resolve().as_posix()

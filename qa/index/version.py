@@ -1,0 +1,107 @@
+"""Composing a new version from segments: the live ones (with the pages deleted from them), the new
+ones a build wrote, merges where a size tier is full, and the counts ``meta.json`` records.
+
+A version's ``meta.json`` says, besides the embedder and chunking::
+
+    "segments": [{"name": "s000001", "rows": 20113}, {"name": "s000004", "rows": 512}],
+    "deleted": {"s000001": ["/archive/2025-07-28/01.txt"]},   # pages replaced or removed since written
+    "counts": {"papers": 1, "issues": 2, "pages": 4, "articles": 12, "chunks": 20571}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from .layout import DB, SEGMENTS
+from .merge import merge_segments, pick_merges
+from .plan import Live, source_articles
+from .segment import Segment
+from .writer import read_rows
+
+
+def carry_pages(live: Live, page_ids: list[str], batcher) -> None:
+    """Hand live pages (with their articles, not segmented again) to ``batcher`` to be chunked anew."""
+    wanted = set(page_ids)
+    for src in live.sources:
+        ids = [r["page_id"] for r in read_rows(src.folder / DB, "SELECT page_id FROM pages")
+               if r["page_id"] in wanted and r["page_id"] not in src.deleted]
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            arts = source_articles(src, part)
+            for rec in read_rows(src.folder / DB, f"SELECT * FROM pages WHERE page_id IN ({','.join('?' * len(part))})", part):
+                batcher.add(dict(rec), arts.get(rec["page_id"], []))
+            wanted -= set(part)
+
+
+def compose_version(index_dir: Path, live: Live, redo: bool, replaced: set[str], old_segment_of: dict[str, str],
+                    new: list[dict], log: Callable[[str], None], dense_threshold: int | None = None) -> tuple[dict, int]:
+    """The new version's meta (segments, deleted pages, counts…) and how many rows it keeps from the live one."""
+    names: list[str] = []
+    deleted: dict[str, set[str]] = {}
+    if not redo and live.meta and "segments" in live.meta:
+        for s in live.meta["segments"]:
+            names.append(s["name"])
+            deleted[s["name"]] = set(live.meta.get("deleted", {}).get(s["name"], []))
+        for pid in replaced:
+            deleted[old_segment_of[pid]].add(pid)
+    names += [info["name"] for info in new]
+    new_names = {info["name"] for info in new}
+    segments = {n: Segment(index_dir / SEGMENTS / n, frozenset(deleted.get(n, ()))) for n in names}
+    try:
+        kept_rows = sum(_live_rows(segments[n]) for n in names if n not in new_names)
+        names = [n for n in names if segments[n].pages("SELECT page_id FROM pages")]  # wholly deleted: dropped
+        names = _merge(index_dir, names, segments, log, dense_threshold)
+        meta = _meta(names, segments)
+    finally:
+        for seg in segments.values():
+            seg.close()
+    return meta, kept_rows
+
+
+def _live_rows(seg: Segment) -> int:
+    return seg.rows if seg.live is None else int(seg.live.sum())
+
+
+def _merge(index_dir: Path, names: list[str], segments: dict[str, Segment], log: Callable[[str], None],
+           dense_threshold: int | None) -> list[str]:
+    """Merge groups chosen by ``pick_merges`` until none is left; the merged segment takes the group's place."""
+    while True:
+        groups = pick_merges([(n, segments[n].rows, _live_rows(segments[n])) for n in names])
+        if not groups:
+            return names
+        for group in groups:
+            parts = [segments[n] for n in group]
+            info = merge_segments(index_dir, parts, set(segments), dense_threshold)
+            log(f"合并 {len(group)} 个分段为 {info['name']}（{info['rows']} 个段落）。")
+            segments[info["name"]] = Segment(index_dir / SEGMENTS / info["name"])
+            at = names.index(group[0])
+            names = [n for n in names if n not in group]
+            names.insert(min(at, len(names)), info["name"])
+
+
+def _meta(names: list[str], segments: dict[str, Segment]) -> dict:
+    issues, papers, pages, articles, chunks, periods = set(), set(), 0, 0, 0, 0
+    types: dict[str, int] = {}
+    for n in names:
+        seg = segments[n]
+        live_pages = seg.pages("SELECT page_id, paper, date FROM pages")
+        issues |= {(r["paper"], r["date"]) for r in live_pages}
+        papers |= {r["paper"] for r in live_pages}
+        pages += len(live_pages)
+        gone = seg.query_in("SELECT COUNT(*) FROM articles WHERE page_id IN ({})", sorted(seg.deleted_pages))
+        articles += seg.info["articles"] - sum(r[0] for r in gone)
+        chunks += _live_rows(seg)
+        periods += seg.info["periods"]
+        kind = seg.info["dense"]["type"]
+        types[kind] = types.get(kind, 0) + 1
+    largest = max(names, key=lambda n: segments[n].rows, default=None)
+    return {
+        "segments": [{"name": n, "rows": segments[n].rows} for n in names],
+        "deleted": {n: sorted(segments[n].deleted_pages) for n in names if segments[n].deleted_pages},
+        "papers": sorted(papers),
+        "vector_index": {"type": segments[largest].info["dense"]["type"] if largest else "IndexFlatIP", "segments": types},
+        "bm25": {"library": "qa.index.bm25", "method": "lucene", "k1": 1.2, "b": 0.75},
+        "periods": periods,
+        "counts": {"papers": len(papers), "issues": len(issues), "pages": pages, "articles": articles, "chunks": chunks},
+    }
