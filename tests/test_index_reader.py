@@ -137,13 +137,12 @@ def test_missing_and_wrong_format(tmp_path, index):
 
 
 def test_no_pickle_anywhere(index):
-    version = index / current_version(index)
-    npys = list(version.rglob("*.npy"))
-    assert len(npys) >= 6  # vectors, row arrays, bm25 data/indices/indptr
+    npys = list(index.rglob("*.npy"))
+    assert len(npys) >= 6  # vectors, row arrays, bm25 postings, periods
     for f in npys:
         arr = np.load(f, allow_pickle=False)  # raises if any object array was pickled
         assert arr.dtype != object
-    assert not any(f.suffix in (".pkl", ".pickle") for f in version.rglob("*"))
+    assert not any(f.suffix in (".pkl", ".pickle") for f in index.rglob("*"))
 
 
 def test_many_reader_threads(index, fake_embedder):

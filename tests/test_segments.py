@@ -129,9 +129,19 @@ def test_bulk_build_streams_into_bounded_segments(tmp_path, fake_embedder):
     assert snapshot(ix, fake_embedder) == snapshot(build_whole(tmp_path, pages, fake_embedder), fake_embedder)
 
 
-def build_whole(tmp_path: Path, pages: list[Page], emb) -> Path:
+def test_worker_processes_analyse_big_batches_the_same(tmp_path, fake_embedder, monkeypatch):
+    import qa.index.batch as batch
+
+    monkeypatch.setattr(batch, "PARALLEL_MIN_ROWS", 1)
+    pages = [p for d in dates(4) for p in issue(d)]
+    build(pages, ["/arch"], tmp_path / "ix", fake_embedder, workers=2)
+    assert snapshot(tmp_path / "ix", fake_embedder) == snapshot(build_whole(tmp_path, pages, fake_embedder, workers=1),
+                                                                fake_embedder)
+
+
+def build_whole(tmp_path: Path, pages: list[Page], emb, **kw) -> Path:
     whole = tmp_path / "whole"
-    build(pages, ["/arch"], whole, emb)
+    build(pages, ["/arch"], whole, emb, **kw)
     return whole
 
 

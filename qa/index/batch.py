@@ -9,7 +9,11 @@ and a build killed at any moment re-embeds on its next run only what the cache h
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
@@ -18,21 +22,49 @@ import numpy as np
 from .. import tokens as tok
 from ..embed.batches import show_progress
 from ..embed.cache import VectorCache
+from ..time.mentions import Period, extract_periods
+from ..time.period_index import PeriodIndex
 from ..types import Article
 from .bm25 import Postings
 from .layout import DB, VECTORS, next_segment
 from .plan import ChunkRows, Live, LiveSource, PagePlan, chunk_rows, text_hash
 from .segment import Segment
-from .writer import periods_of_rows, write_segment
+from .writer import write_segment
 
 BATCH_ROWS = 20_000  # chunks per new segment in a bulk build: ~100 MB of working memory
+PARALLEL_MIN_ROWS = 4_000  # smaller batches are analysed in-process (starting workers costs seconds)
+
+
+def default_workers() -> int:
+    """Worker processes for tokenising and date analysis: ``QA_INDEX_WORKERS``, else one per core."""
+    try:
+        return max(1, int(os.environ.get("QA_INDEX_WORKERS", "") or os.cpu_count() or 1))
+    except ValueError:
+        return os.cpu_count() or 1
+
+
+def analyse(texts: list[str], dates: list[str]) -> tuple[list[list[str]], list[list[Period]]]:
+    """BM25 tokens and the periods each text speaks of, resolved against its issue date.
+
+    >>> tokens, periods = analyse(["昨天召开防汛会议"], ["2025-07-29"])
+    >>> tokens[0][:2], [(p.phrase, str(p.start)) for p in periods[0]]
+    (['昨天', '召开'], [('昨天', '2025-07-28')])
+    """
+    periods = []
+    for text, date in zip(texts, dates):
+        try:
+            periods.append(extract_periods(text, dt.date.fromisoformat(date)))
+        except ValueError:  # an impossible date never reaches here from the readers; no periods if it does
+            periods.append([])
+    return [tok.tokenize(t) for t in texts], periods
 
 
 class SegmentBatcher:
     """Collects page records and writes them as new segments under ``index_dir/segments``."""
 
     def __init__(self, index_dir: Path, live: Live, *, cache_dir: Path | None, progress: bool | None,
-                 log: Callable[[str], None], batch_rows: int = BATCH_ROWS, dense_threshold: int | None = None) -> None:
+                 log: Callable[[str], None], batch_rows: int = BATCH_ROWS, dense_threshold: int | None = None,
+                 workers: int | None = None) -> None:
         self.index_dir, self.live, self.log = Path(index_dir), live, log
         self.batch_rows, self.dense_threshold = batch_rows, dense_threshold
         self.cache = VectorCache.open(cache_dir, live.embedder.name, live.embedder.dim) if cache_dir else None
@@ -41,6 +73,8 @@ class SegmentBatcher:
         self.buffered_rows = 0
         self.written: list[dict] = []  # segment.json of each new segment
         self.embedded = self.reused = 0
+        self.workers = workers if workers is not None else default_workers()
+        self.pool: ProcessPoolExecutor | None = None
 
     def add(self, record: dict, articles: list[Article]) -> None:
         """One page (SQLite ``pages`` columns) with its articles; flushes a full batch."""
@@ -56,17 +90,36 @@ class SegmentBatcher:
         self.plan.records.sort(key=lambda ra: (ra[0]["date"], ra[0]["paper"], ra[0]["page"] or 0, ra[0]["page_id"]))
         rows = chunk_rows(self.plan, self.live.settings)
         self.plan, self.buffered_rows = PagePlan(), 0
+        date_of = {p["page_id"]: p["date"] for p in rows.pages}
+        tokens, periods = self._analyse(rows.texts, [date_of[c["page_id"]] for c in rows.chunks])
         vectors = self._vectors(rows)
-        postings = Postings.build([tok.tokenize(t) for t in rows.texts])
         folder = next_segment(self.index_dir)
-        info = write_segment(folder, vectors=vectors, postings=postings, periods=periods_of_rows(rows.pages, rows.chunks, rows.texts),
+        info = write_segment(folder, vectors=vectors, postings=Postings.build(tokens), periods=PeriodIndex.build(periods),
                              pages=rows.pages, articles=rows.articles, chunks=rows.chunks, dense_threshold=self.dense_threshold)
         self.written.append(info)
         if self.bar:
             self.bar.segment(info)
 
+    def _analyse(self, texts: list[str], dates: list[str]) -> tuple[list[list[str]], list[list[Period]]]:
+        """BM25 tokens and periods of every row: in worker processes for a big batch (jieba and the
+        date grammar are pure Python, one core each), in this process otherwise."""
+        if len(texts) < PARALLEL_MIN_ROWS or self.workers < 2:
+            return analyse(texts, dates)
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
+        step = -(-len(texts) // (self.workers * 4))
+        parts = self.pool.map(analyse, [texts[i:i + step] for i in range(0, len(texts), step)],
+                              [dates[i:i + step] for i in range(0, len(texts), step)])
+        tokens, periods = [], []
+        for t, p in parts:
+            tokens += t
+            periods += p
+        return tokens, periods
+
     def finish(self) -> list[dict]:
         self.flush()
+        if self.pool is not None:
+            self.pool.shutdown()
         if self.cache:
             self.cache.close()
         if self.bar:

@@ -19,7 +19,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from ..chunk import ChunkSettings
 from ..embed import Embedder
@@ -83,11 +83,19 @@ def build_from_pages(pages: list[Page], roots: list[str], index_dir: Path | Milv
         from .milvus_build import build_milvus
 
         return build_milvus(pages, roots, index_dir, skipped=list(skipped or []), log=log, **kw)
+    unique = {p.page_id: p for p in pages}  # a later duplicate replaces an earlier one
+    return build_stream(iter(unique.values()), roots, index_dir, skipped=skipped, lock_timeout=lock_timeout, log=log, **kw)
+
+
+def build_stream(pages: Iterable[Page], roots: list[str], index_dir: Path, *, skipped: list[Skipped] | None = None,
+                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT, log: Callable[[str], None] = print_to_stderr,
+                 **kw) -> BuildReport:
+    """:func:`build_from_pages` for pages made one at a time (distinct page ids): memory stays bounded."""
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
     with build_lock(index_dir, lock_timeout, log):
         build = Build(index_dir, roots, log=log, **kw)
-        for page in {p.page_id: p for p in pages}.values():  # a later duplicate replaces an earlier one
+        for page in pages:
             build.page(page)
         return build.finish(list(skipped or []))
 
@@ -98,7 +106,7 @@ class Build:
     def __init__(self, index_dir: Path, roots: list[str], *, rebuild: bool = False, model: str | None = None,
                  embedder: Embedder | None = None, settings: ChunkSettings | None = None, progress: bool | None = None,
                  log: Callable[[str], None] = print_to_stderr, dense_threshold: int | None = None,
-                 batch_rows: int | None = None) -> None:
+                 batch_rows: int | None = None, workers: int | None = None) -> None:
         self.started = time.monotonic()
         self.index_dir, self.roots, self.log = index_dir, [os.path.abspath(r) for r in roots], log
         self.dense_threshold = dense_threshold
@@ -109,7 +117,8 @@ class Build:
         self.redo = self.live.reason is not None or self.live.legacy
         self.old = live_pages(self.live, "page_id, content_hash, root") if self.live.folder else {}
         self.batcher = SegmentBatcher(index_dir, self.live, cache_dir=index_dir / CACHE / "vectors", progress=progress,
-                                      log=log, dense_threshold=dense_threshold, **({"batch_rows": batch_rows} if batch_rows else {}))
+                                      log=log, dense_threshold=dense_threshold, workers=workers,
+                                      **({"batch_rows": batch_rows} if batch_rows else {}))
         self.seen: set[str] = set()
         self.carried: set[str] = set()  # unchanged pages re-chunked from the live version (redo only)
         self.replaced: set[str] = set()  # live pages read again with new content

@@ -9,7 +9,7 @@ times over its life. A segment whose rows are mostly deleted is rewritten withou
 >>> tier(5_000), tier(20_000), tier(199_999), tier(200_000)
 (0, 1, 1, 2)
 >>> pick_merges([("s1", 900, 900)] * 3 + [("s2", 30_000, 9_000)], factor=3)
-[['s1', 's1', 's1'], ['s2']]
+[['s2'], ['s1', 's1', 's1']]
 """
 
 from __future__ import annotations

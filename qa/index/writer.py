@@ -11,7 +11,6 @@ which the build keeps sorted by issue date, so a date filter is a row range with
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import sqlite3
 from pathlib import Path
@@ -20,7 +19,6 @@ from typing import Callable
 import numpy as np
 
 from ..text import date_number
-from ..time.mentions import extract_periods
 from ..time.period_index import PeriodIndex
 from .bm25 import Postings
 from .dense import write_dense
@@ -56,20 +54,6 @@ def date_int(date: str) -> int:
         return date_number(date)
     except ValueError:
         return 0  # a malformed date sorts first instead of failing the build
-
-
-def periods_of_rows(pages: list[dict], chunks: list[dict], texts: list[str]) -> PeriodIndex:
-    """What each chunk (headline included) speaks of, resolved against its issue date (qa.time)."""
-    date_of = {p["page_id"]: p["date"] for p in pages}
-    rows_periods = []
-    for c, text in zip(chunks, texts):
-        try:
-            issue = dt.date.fromisoformat(date_of[c["page_id"]])
-        except ValueError:  # an impossible date never reaches here from the readers; no periods if it does
-            rows_periods.append([])
-            continue
-        rows_periods.append(extract_periods(text, issue))
-    return PeriodIndex.build(rows_periods)
 
 
 def write_segment(folder: Path, *, vectors: np.ndarray, postings: Postings, periods: PeriodIndex, pages: list[dict],

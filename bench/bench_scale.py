@@ -1,0 +1,208 @@
+"""The segmented index at scale: build time without embedding, disk, RSS of ``qa serve``, ask latency
+(undated and date-bound), recall@10 of the compressed vector index against exact search, and
+adding one daily issue to the big index.
+
+    python bench/bench_scale.py --chunks 113000            # one size per run, appended to bench/out/scale.jsonl
+    python bench/bench_scale.py --chunks 1000000 --vectors-from /tmp/news-index
+    python bench/bench_scale.py --table                    # the README table from the runs so far
+
+Text is real: the 5,000 articles of ../shared/data/news_sample.jsonl, copied over 50 years of
+dates and 4 papers, each copy's sentences in another order (so chunk texts, tokens and periods
+differ between copies). Vectors are real e5-small passage vectors reused with Gaussian noise
+(embedding millions of chunks takes weeks on 2 cores): ``--vectors-from`` an index whose vector
+cache holds real ones, else ``--pool`` chunks embedded here. Questions are embedded for real.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+from bench_query import NEWS, ReplayEmbedder, questions, real_pool  # noqa: E402
+
+OUT = ROOT / "bench" / "out"
+PAPERS = ["聊城日报", "聊城晚报", "水城周刊", "东昌月报"]
+
+
+def cached_pool(index: Path) -> np.ndarray:
+    """Every real vector in an index's vector cache (``cache/vectors/*.f32``)."""
+    files = sorted((index / "cache" / "vectors").glob("*.f32"))
+    return np.concatenate([np.fromfile(f, dtype="<f4").reshape(-1, 384) for f in files])
+
+
+def scale_pages(target_chunks: int, seed: int = 0):
+    """Pages (one article each) until about ``target_chunks`` chunks, streamed."""
+    from qa.chunk import DEFAULT
+    from qa.text import split_sentences
+    from qa.types import Article, Page
+
+    news = [json.loads(line) for line in NEWS.open(encoding="utf-8")]
+    per_article = sum(len(n["text"]) for n in news) / len(news) / (DEFAULT.max_chars * 0.85)
+    copies = max(1, round(target_chunks / (len(news) * per_article)))
+    step = max(1, 18_250 // copies)  # copies spread over 50 years
+    import datetime as dt
+
+    for copy in range(copies):
+        rng = random.Random(seed * 1_000_003 + copy)
+        for i, n in enumerate(news):
+            date = (dt.date.fromisoformat(n["date"]) - dt.timedelta(days=copy * step)).isoformat()
+            sentences = split_sentences(n["text"])
+            if copy:
+                rng.shuffle(sentences)
+            pid = f"/scale/{copy}/{n['id']}"
+            text = "".join(sentences)
+            yield Page(pid, PAPERS[(copy + i) % len(PAPERS)], date, i % 8 + 1, text, pid, "/scale",
+                       articles=[Article(f"{pid}#a1", None, text)])
+
+
+def one_issue(date: str, n: int = 120):
+    from qa.types import Article, Page
+
+    for i, line in zip(range(n), NEWS.open(encoding="utf-8")):
+        text = "今日出版：" + json.loads(line)["text"]
+        pid = f"/daily/{date}/{i}"
+        yield Page(pid, PAPERS[0], date, i % 8 + 1, text, pid, f"/daily/{date}", articles=[Article(pid + "#a1", None, text)])
+
+
+def folder_bytes(path: Path, skip: str = "cache") -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and skip not in p.relative_to(path).parts)
+
+
+def serve_rss(index: Path, qs: list[dict]) -> dict:
+    """Start ``qa serve`` on the index, ask it every question over HTTP, read its memory from /proc."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "QA_NO_PROGRESS": "1"}
+    proc = subprocess.Popen([str(Path(sys.executable).with_name("qa")), "serve", "--index", str(index), "--port", str(port),
+                             "--rate-limit", "off"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(url + "/api/health", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        after_load = _rss(proc.pid)
+        for q in qs:
+            body = json.dumps({"question": q["question"], "page": q["page"]}).encode()
+            req = urllib.request.Request(url + "/api/ask", body, {"Content-Type": "application/json"})
+            urllib.request.urlopen(req, timeout=60).read()
+        return {"serve_rss_loaded_mb": after_load, "serve_rss_after_mb": _rss(proc.pid), "serve_peak_mb": _rss(proc.pid, "VmHWM")}
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def _rss(pid: int, field: str = "VmRSS") -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) // 1024
+    return -1
+
+
+def recall_at_10(reader, qvecs: np.ndarray) -> float:
+    """Share of the exact top-10 (brute force over every live vector) that the index's search returns."""
+    exact = [[] for _ in qvecs]
+    for i, seg in enumerate(reader.segments):
+        off = int(reader.offsets[i])
+        for start in range(0, seg.rows, 200_000):
+            rows = seg.live_rows(np.arange(start, min(seg.rows, start + 200_000)))
+            scores = qvecs @ seg.dense.vectors(rows).T
+            for q in range(len(qvecs)):
+                top = np.argpartition(-scores[q], min(10, len(rows) - 1))[:10]
+                exact[q] = sorted(exact[q] + [(float(scores[q, t]), off + int(rows[t])) for t in top], reverse=True)[:10]
+    got = [{r for r, _ in reader.dense_search(q, 10)} for q in qvecs]
+    return float(np.mean([len(g & {r for _, r in e}) / 10 for g, e in zip(got, exact)]))
+
+
+def latency(service, qs: list[dict]) -> dict:
+    for q in qs[:10]:
+        service.ask(q["question"], page=q["page"])
+    by_kind: dict[str, list[float]] = {}
+    for q in qs:
+        t = time.perf_counter()
+        service.ask(q["question"], page=q["page"])
+        by_kind.setdefault(q["kind"], []).append((time.perf_counter() - t) * 1000)
+    return {f"{kind} p50/p95 ms": [round(float(np.percentile(v, 50)), 1), round(float(np.percentile(v, 95)), 1)]
+            for kind, v in sorted(by_kind.items())}
+
+
+def run(args) -> dict:
+    from qa.embed import load_embedder
+    from qa.index import IndexReader, build_stream
+    from qa.service import Service
+
+    real = load_embedder()
+    pool = cached_pool(args.vectors_from) if args.vectors_from else real_pool(real, args.pool, None)
+    index = args.index or OUT / f"scale-{args.chunks}"
+    figures: dict = {"target_chunks": args.chunks, "pool": len(pool), "load": round(os.getloadavg()[0], 1)}
+    if not (index / "CURRENT").exists():
+        started = time.perf_counter()
+        report = build_stream(scale_pages(args.chunks), ["/scale"], index, embedder=ReplayEmbedder(real, pool),
+                              progress=False, log=lambda m: None)
+        figures.update(build_s=round(time.perf_counter() - started), chunks=report.chunks,
+                       build_peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+    started = time.perf_counter()
+    add = build_stream(one_issue("2024-01-02"), ["/daily/2024-01-02"], index, embedder=ReplayEmbedder(real, pool),
+                       progress=False, log=lambda m: None)
+    figures.update(add_issue_s=round(time.perf_counter() - started, 1), add_issue_chunks=add.chunks - figures.get("chunks", add.chunks))
+    figures["disk_mb"] = folder_bytes(index) // 2**20
+    qs = questions(args.queries)  # date-bound ones name 2019, 2021 or 2023: inside the 50 years
+    with IndexReader.open(index) as reader:
+        figures.update(chunks=reader.counts()["chunks"], segments=len(reader.segments),
+                       vector_index=reader.meta["vector_index"]["segments"])
+        qvecs = real.encode_queries([q["question"] for q in qs[: args.recall_queries]])
+        figures["recall@10"] = round(recall_at_10(reader, qvecs), 4)
+    figures.update(latency(Service(index, embedder=real), qs))
+    figures.update(serve_rss(index, qs[:30]))
+    return figures
+
+
+def table() -> None:
+    rows = [json.loads(line) for line in (OUT / "scale.jsonl").read_text().splitlines() if line.strip()]
+    print("| chunks | segments | build (no embedding) | add one issue | disk | qa serve RSS | undated p50/p95 | date-bound p50/p95 | recall@10 |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['chunks']:,} | {r['segments']} | {r.get('build_s', '–')} s | {r['add_issue_s']} s | {r['disk_mb']:,} MB "
+              f"| {r['serve_rss_after_mb']:,} MB | {'/'.join(map(str, r['undated p50/p95 ms']))} ms "
+              f"| {'/'.join(map(str, r['date-bound p50/p95 ms']))} ms | {r['recall@10']} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--chunks", type=int, default=113_000)
+    ap.add_argument("--queries", type=int, default=300)
+    ap.add_argument("--recall-queries", type=int, default=200)
+    ap.add_argument("--pool", type=int, default=600)
+    ap.add_argument("--vectors-from", type=Path, default=None, help="an index whose cache/vectors holds real vectors")
+    ap.add_argument("--index", type=Path, default=None)
+    ap.add_argument("--table", action="store_true")
+    args = ap.parse_args()
+    if args.table:
+        return table()
+    figures = run(args)
+    print(json.dumps(figures, ensure_ascii=False))
+    OUT.mkdir(parents=True, exist_ok=True)
+    with (OUT / "scale.jsonl").open("a", encoding="utf-8") as f:
+        f.write(json.dumps(figures, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()
