@@ -28,7 +28,6 @@ import mmap as _mmap
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +38,7 @@ FORMAT = 1
 METHOD = "lucene"
 K1, B = 1.2, 0.75
 TF_MAX = np.iinfo(np.uint16).max
+FIND_CACHE = 4096  # remembered token lookups per segment
 BUILD_BLOCK = 50_000  # rows per build block: bounds the temporary (term, row) key arrays
 META, VOCAB, VOCAB_OFFSETS = "bm25.json", "vocab.txt", "vocab_offsets.npy"
 ARRAYS = ("indptr", "docs", "tfs", "doc_len")
@@ -50,13 +50,13 @@ class _Keys:
     """The vocabulary as a sequence of UTF-8 ``bytes``, for ``bisect`` (UTF-8 order = code point order)."""
 
     def __init__(self, blob: bytes | _mmap.mmap, offsets: np.ndarray):
-        self.blob, self.offsets = blob, offsets
+        self.blob, self.offsets = blob, memoryview(offsets)  # memoryview items are ints, 4x faster than numpy's
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
     def __getitem__(self, i: int) -> bytes:
-        return self.blob[int(self.offsets[i]):int(self.offsets[i + 1]) - 1]  # -1: the "\n" after each token
+        return self.blob[self.offsets[i]:self.offsets[i + 1] - 1]  # -1: the "\n" after each token
 
 
 class Vocab(Sequence):
@@ -69,6 +69,7 @@ class Vocab(Sequence):
     def __init__(self, blob: bytes | _mmap.mmap, offsets: np.ndarray):
         self.blob, self.offsets = blob, offsets
         self._keys = _Keys(blob, offsets)
+        self._found: dict[str, int] = {}  # recent lookups: questions reuse words, and there are many segments
 
     @classmethod
     def from_sorted(cls, tokens: list[str]) -> "Vocab":
@@ -90,9 +91,15 @@ class Vocab(Sequence):
 
     def find(self, token: str) -> int:
         """Term id of ``token``, or -1 when the segment never saw it."""
-        key = token.encode("utf-8", "surrogatepass")
-        i = bisect.bisect_left(self._keys, key)
-        return i if i < len(self) and self._keys[i] == key else -1
+        found = self._found.get(token)
+        if found is None:
+            key = token.encode("utf-8", "surrogatepass")
+            i = bisect.bisect_left(self._keys, key)
+            found = i if i < len(self) and self._keys[i] == key else -1
+            if len(self._found) >= FIND_CACHE:
+                self._found.clear()
+            self._found[token] = found
+        return found
 
     def tokens(self) -> list[str]:
         """All tokens as a list (merge needs them); one split when no token contains a newline."""
@@ -128,15 +135,18 @@ class Postings:
     def _build_block(cls, tokens: list[list[str]]) -> "Postings":
         n = len(tokens)
         lens = np.fromiter(map(len, tokens), np.int64, n)
-        flat = list(chain.from_iterable(tokens))
-        words = sorted(set(flat))
-        ids = {w: i for i, w in enumerate(words)}
-        term = np.fromiter(map(ids.__getitem__, flat), np.int64, len(flat))
+        ids: dict[str, int] = {}  # first-seen ids in one pass, then renumbered into sorted order
+        first = np.fromiter((ids.setdefault(w, len(ids)) for row in tokens for w in row), np.int64, int(lens.sum()))
+        words = list(ids)
+        order = sorted(range(len(words)), key=words.__getitem__)
+        rank = np.empty(len(words), dtype=np.int64)
+        rank[order] = np.arange(len(words))
         # One sort of (term, row) keys gives term-major postings with rows ascending and the counts.
-        key, tf = np.unique(term * max(n, 1) + np.repeat(np.arange(n, dtype=np.int64), lens), return_counts=True)
+        rows = np.repeat(np.arange(n, dtype=np.int64), lens)
+        key, tf = np.unique(rank[first] * max(n, 1) + rows, return_counts=True)
         indptr = np.zeros(len(words) + 1, dtype=np.int64)
         np.cumsum(np.bincount(key // max(n, 1), minlength=len(words)), out=indptr[1:])
-        return cls(Vocab.from_sorted(words), indptr, (key % max(n, 1)).astype(np.int32),
+        return cls(Vocab.from_sorted([words[i] for i in order]), indptr, (key % max(n, 1)).astype(np.int32),
                    np.minimum(tf, TF_MAX).astype(np.uint16), lens.astype(np.int32))
 
     # --- disk ---------------------------------------------------------------------------------
@@ -298,7 +308,11 @@ class SegmentedBM25:
         for s, a in acc.items():
             ds = touched[s]
             # Few postings: the touched rows themselves; many: one scan of the accumulator is cheaper.
-            cand = np.unique(np.concatenate(ds)) if sum(map(len, ds)) * 8 < len(a) else np.flatnonzero(a)
+            if sum(map(len, ds)) * 8 < len(a):
+                cand = np.sort(np.concatenate(ds))
+                cand = cand[np.concatenate(([True], cand[1:] != cand[:-1]))]
+            else:
+                cand = np.flatnonzero(a)
             mask = None if allowed is None else _mask(self.parts[s][0], allowed[s], "allowed")
             if mask is not None:
                 cand = cand[mask[cand]]
