@@ -14,7 +14,7 @@ import pytest
 from fakes import SHARED
 
 from qa.errors import IndexFormatError
-from qa.index import bm25
+from qa.index import bm25, postings
 from qa.index.bm25 import Postings, SegmentedBM25, search
 from qa.tokens import tokenize
 
@@ -108,7 +108,7 @@ def test_merge_of_tombstoned_segments_equals_fresh_build(cmrc, seed):
 def test_build_in_blocks_equals_one_block(cmrc, monkeypatch):
     docs, _ = cmrc
     one = Postings.build(docs)
-    monkeypatch.setattr(bm25, "BUILD_BLOCK", 37)
+    monkeypatch.setattr(postings, "BUILD_BLOCK", 37)
     blocks = Postings.build(docs)
     assert list(blocks.vocab) == list(one.vocab)
     for name in ("indptr", "docs", "tfs", "doc_len"):
