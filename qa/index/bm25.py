@@ -29,6 +29,9 @@ import numpy as np
 
 from qa.index.postings import B, FORMAT, K1, METHOD, Part, Postings, Vocab, check_mask
 
+DENSE_MIN_ROWS = 32_768  # smaller segments are always scored in the sorted batch
+SPAN_CACHE = 4096  # query words whose live df and posting spans are remembered per index version
+
 __all__ = ["B", "FORMAT", "K1", "METHOD", "Postings", "SegmentedBM25", "Vocab", "search"]
 
 
@@ -46,49 +49,75 @@ class SegmentedBM25:
                      for p, m in self.parts)
         self.avgdl = length / self.n_live if self.n_live else 0.0
         self.k1, self.b = k1, b
-        # tf / (tf + c0 + c1 * dl) is k1 * (1 - b + b * dl / avgdl) in the denominator, per row.
-        self._c0 = np.float32(k1 * (1 - b))
-        self._c1 = np.float32(k1 * b / self.avgdl) if self.avgdl else np.float32(0)
+        c0 = np.float32(k1 * (1 - b))
+        c1 = np.float32(k1 * b / self.avgdl) if self.avgdl else np.float32(0)
+        # Per row k1 * (1 - b + b * dl / avgdl), once per version: a posting then scores
+        # w * tf / (tf + norm[row]). A deleted row's norm is +inf, so its postings add exactly 0.
+        self._offsets = np.cumsum([0] + [p.n_rows for p, _ in self.parts], dtype=np.int64)
+        self._norm = np.empty(int(self._offsets[-1]), dtype=np.float32)  # all segments, by global row
+        for (p, live), off in zip(self.parts, self._offsets.tolist()):
+            norm = self._norm[off:off + p.n_rows]
+            norm[:] = c0 + c1 * np.asarray(p.doc_len).astype(np.float32)
+            if live is not None:
+                norm[~live] = np.inf
+        self._spans: dict[str, tuple[int, list[tuple[int, int, int]]]] = {}
 
     def idf(self, df: int) -> float:
         return math.log(1 + (self.n_live - df + 0.5) / (df + 0.5))
 
-    def _gather(self, token: str) -> tuple[int, list[tuple[int, np.ndarray, np.ndarray]]]:
-        """Live df of ``token`` over all segments, and its live postings per segment."""
-        df, hits = 0, []
-        for s, (p, live) in enumerate(self.parts):
-            t = p.vocab.find(token)
-            if t < 0:
-                continue
-            lo, hi = int(p.indptr[t]), int(p.indptr[t + 1])
-            docs, tfs = p.docs[lo:hi], p.tfs[lo:hi]
-            if live is not None:
-                keep = live[docs]
-                docs, tfs = docs[keep], tfs[keep]
-            if len(docs):
-                df += len(docs)
-                hits.append((s, docs, tfs))
-        return df, hits
+    def _postings(self, token: str) -> tuple[int, list[tuple[int, int, int]]]:
+        """Live df of ``token`` over all segments and its (segment, start, end) posting spans; cached."""
+        got = self._spans.get(token)
+        if got is None:
+            df, spans = 0, []
+            for s, (p, live) in enumerate(self.parts):
+                t = p.vocab.find(token)
+                if t < 0:
+                    continue
+                lo, hi = int(p.indptr[t]), int(p.indptr[t + 1])
+                n = hi - lo if live is None else int(np.count_nonzero(live[p.docs[lo:hi]]))
+                if n:
+                    df, spans = df + n, spans + [(s, lo, hi)]
+            if len(self._spans) >= SPAN_CACHE:
+                self._spans.clear()
+            got = self._spans[token] = (df, spans)
+        return got
 
-    def _score(self, p: Postings, hits: list[tuple[np.ndarray, np.ndarray, np.float32]]) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of one segment with a query term, and their scores (float32, summed in query-term order)."""
-        docs = np.concatenate([d for d, _, _ in hits])
-        tf = np.concatenate([t for _, t, _ in hits]).astype(np.float32)
-        w = np.repeat(np.array([w for _, _, w in hits], dtype=np.float32), [len(d) for d, _, _ in hits])
-        x = w * tf / (tf + (self._c0 + self._c1 * p.doc_len[docs].astype(np.float32)))
-        # np.add.at adds in input order, so every path sums a row's terms in the same order and a
-        # row scores bit-identically whatever segment holds it.
-        if len(docs) * 8 < p.n_rows:  # few postings: sort them rather than scan a row-sized accumulator
-            order = np.argsort(docs, kind="stable")
-            docs = docs[order]
-            first = np.concatenate(([True], docs[1:] != docs[:-1]))
-            sc = np.zeros(int(first.sum()), dtype=np.float32)
-            np.add.at(sc, np.cumsum(first) - 1, x[order])
-            return docs[first], sc
-        acc = np.zeros(p.n_rows, dtype=np.float32)
-        np.add.at(acc, docs, x)
-        cand = np.flatnonzero(acc)
-        return cand, acc[cand]
+    def _dense(self, s: int, spans: list[tuple[int, int, np.float32]]) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of big segment ``s`` that a query term hits, and their scores, via a row-sized accumulator."""
+        p, off = self.parts[s][0], int(self._offsets[s])
+        norm = self._norm[off:off + p.n_rows]
+        acc = np.zeros(p.n_rows, dtype=np.float32)  # calloc: untouched pages cost nothing
+        for lo, hi, w in spans:  # np.add.at adds in order: every path sums a row's terms in query order
+            d, tf = p.docs[lo:hi], p.tfs[lo:hi].astype(np.float32)
+            np.add.at(acc, d, w * tf / (tf + norm[d]))
+        rows = np.flatnonzero(acc > 0)  # 10x faster than flatnonzero(acc): numpy's nonzero is slow on floats
+        return rows, acc[rows]
+
+    def _sparse(self, group: dict[int, list[tuple[int, int, np.float32]]]) -> tuple[np.ndarray, np.ndarray]:
+        """Global rows (segment offset + row) of small segments hit by the query, and their scores.
+
+        All small segments are scored in one batch: their postings, keyed by global row, are
+        sorted (stable, so a row's terms keep query order) and summed, instead of a fixed cost per segment.
+        """
+        docs, tfs, offs, ws, lens = [], [], [], [], []
+        for s, spans in group.items():
+            p, off = self.parts[s][0], self._offsets[s]
+            for lo, hi, w in spans:  # only list appends here: one numpy call per batch, not per span
+                docs.append(p.docs[lo:hi])
+                tfs.append(p.tfs[lo:hi])
+                offs.append(off)
+                ws.append(w)
+                lens.append(hi - lo)
+        key = np.concatenate(docs).astype(np.int64) + np.repeat(np.array(offs, dtype=np.int64), lens)
+        tf = np.concatenate(tfs).astype(np.float32)
+        x = np.repeat(np.array(ws, dtype=np.float32), lens) * tf / (tf + self._norm[key])
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        first = np.concatenate(([True], key[1:] != key[:-1]))
+        sc = np.zeros(int(first.sum()), dtype=np.float32)
+        np.add.at(sc, np.cumsum(first) - 1, x[order])
+        return key[first], sc
 
     def search(self, tokens: list[str], k: int,
                allowed: list[np.ndarray | None] | None = None) -> list[tuple[int, int, float]]:
@@ -99,38 +128,48 @@ class SegmentedBM25:
         """
         if allowed is not None and len(allowed) != len(self.parts):
             raise ValueError(f"allowed has {len(allowed)} masks for {len(self.parts)} segments")
+        masks = [None] * len(self.parts) if allowed is None else [
+            check_mask(p, m, "allowed") for (p, _), m in zip(self.parts, allowed)]
         if k <= 0 or not self.n_live:
             return []
-        hits: dict[int, list[tuple[np.ndarray, np.ndarray, np.float32]]] = {}
+        by_seg: dict[int, list[tuple[int, int, np.float32]]] = {}
         for token, times in Counter(t for t in tokens if t).items():
-            df, found = self._gather(token)
+            df, spans = self._postings(token)
             w = np.float32(times * self.idf(df))
-            for s, docs, tfs in found:
-                hits.setdefault(s, []).append((docs, tfs, w))
+            for s, lo, hi in spans:
+                by_seg.setdefault(s, []).append((lo, hi, w))
+        # Big segment hit by many postings: one pass over a row-sized accumulator. Small segments, or
+        # few postings: sorted together in one batch, so 30 daily segments cost about what one does.
+        small = {s: sp for s, sp in by_seg.items() if self.parts[s][0].n_rows < DENSE_MIN_ROWS
+                 or sum(hi - lo for lo, hi, _ in sp) * 8 < self.parts[s][0].n_rows}
+        found = [(np.full(len(r), s), r, sc) for s, sp in by_seg.items() if s not in small
+                 for r, sc in [self._dense(s, sp)]]
+        if small:
+            key, sc = self._sparse(small)
+            seg = np.searchsorted(self._offsets, key, side="right") - 1
+            found.append((seg, key - self._offsets[seg], sc))
         segs, rows, scores = [], [], []
-        for s, seg_hits in hits.items():
-            cand, sc = self._score(self.parts[s][0], seg_hits)
-            mask = None if allowed is None else check_mask(self.parts[s][0], allowed[s], "allowed")
-            if mask is not None:
-                keep = mask[cand]
-                cand, sc = cand[keep], sc[keep]
-            segs.append(np.full(len(cand), s, dtype=np.int64))
-            rows.append(cand.astype(np.int64))
-            scores.append(sc)
-        return _top(segs, rows, scores, k)
+        for seg, row, sc in found:
+            keep = sc > 0  # rows hit only through deleted postings sum to 0
+            for s in np.unique(seg) if allowed is not None else []:
+                if masks[s] is not None:
+                    at = seg == s
+                    keep[at] &= masks[s][row[at]]
+            seg, row, sc = _best(seg[keep], row[keep], sc[keep], k)
+            segs.append(seg), rows.append(row), scores.append(sc)
+        if not segs:
+            return []
+        seg, row, sc = _best(np.concatenate(segs), np.concatenate(rows), np.concatenate(scores), k)
+        order = np.lexsort((row, seg, -sc))[:k]
+        return [(int(seg[i]), int(row[i]), float(sc[i])) for i in order]
 
 
-def _top(segs: list[np.ndarray], rows: list[np.ndarray], scores: list[np.ndarray],
-         k: int) -> list[tuple[int, int, float]]:
-    if not scores:
-        return []
-    seg, row, sc = np.concatenate(segs), np.concatenate(rows), np.concatenate(scores)
-    if len(sc) > k:  # keep every row tied with the k-th score so ties break by (segment, row)
-        kth = -np.partition(-sc, k - 1)[k - 1]
-        keep = sc >= kth
+def _best(seg: np.ndarray, row: np.ndarray, sc: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``k`` best entries plus every entry tied with the k-th, so ties can break by (segment, row)."""
+    if len(sc) > k:
+        keep = sc >= np.partition(sc, len(sc) - k)[len(sc) - k]
         seg, row, sc = seg[keep], row[keep], sc[keep]
-    order = np.lexsort((row, seg, -sc))[:k]
-    return [(int(seg[i]), int(row[i]), float(sc[i])) for i in order]
+    return seg, row, sc
 
 
 def search(parts: list[Part], tokens: list[str], k: int,
