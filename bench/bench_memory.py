@@ -35,12 +35,13 @@ def copy_a_year_earlier(src: Path, dst: Path) -> None:
             out.write(json.dumps({**r, "id": f"copy-{r['id']}", "date": date}, ensure_ascii=False) + "\n")
 
 
-def peak_mb(paths: list[Path], index: Path, cache: Path | None) -> tuple[int, int]:
+def peak_mb(paths: list[Path], index: Path, cache: Path | None, repo: Path) -> tuple[int, int]:
     if cache:
         shutil.copytree(cache, index / "cache" / "vectors")
-    qa = str(Path(sys.executable).with_name("qa"))
-    out = subprocess.run([sys.executable, "-c", WRAPPER, qa, "index", *map(str, paths), "--index", str(index)],
-                         capture_output=True, text=True, env={"QA_NO_PROGRESS": "1", "PATH": "/usr/bin:/bin"})
+    qa = [sys.executable, "-c", "import sys; sys.argv[0] = 'qa'; from qa.cli import cli; cli()"]
+    out = subprocess.run([sys.executable, "-c", WRAPPER, *qa, "index", *map(str, paths), "--index", str(index)],
+                         capture_output=True, text=True,
+                         env={"QA_NO_PROGRESS": "1", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(repo)})
     mb, rc = out.stdout.split()[-2:]
     return int(mb), int(rc)
 
@@ -48,13 +49,14 @@ def peak_mb(paths: list[Path], index: Path, cache: Path | None) -> tuple[int, in
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", type=Path, default=None, help="a cache/vectors folder holding the sample's vectors")
+    ap.add_argument("--repo", type=Path, default=ROOT, help="the checkout whose qa to run (e.g. an older commit's worktree)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="qa-mem-") as tmp:
         tmp = Path(tmp)
         copy = tmp / "news_copy.jsonl"
         copy_a_year_earlier(NEWS, copy)
-        one, rc1 = peak_mb([NEWS], tmp / "one", args.cache)
-        two, rc2 = peak_mb([NEWS, copy], tmp / "two", args.cache)
+        one, rc1 = peak_mb([NEWS], tmp / "one", args.cache, args.repo)
+        two, rc2 = peak_mb([NEWS, copy], tmp / "two", args.cache, args.repo)
     print(f"qa index, peak RSS: news_sample.jsonl {one} MB (exit {rc1}); twice as much {two} MB (exit {rc2}); "
           f"ratio {two / one:.2f}")
 

@@ -1,0 +1,188 @@
+"""Segment BM25 (qa.index.bm25) against bm25s at scale: build, disk, load, RSS, query p50/p95.
+
+    python bench/bench_bm25.py [--rows 1000000] [--articles 2000] [--days 30] [--bm25s-rows N] [--x3]
+
+Rows are real news chunks (``--articles`` of ../shared/data/news_sample.jsonl, chunked with
+qa.chunk and cut with qa.tokens) replicated to ``--rows`` with small variations: a random
+prefix/suffix trimmed and two long-tail tokens added per row (Zipf over 2 M ids), so the
+vocabulary grows the way a real archive's does. ``--days`` small segments of 3,000 rows play
+daily issues; 3% of the big segment's rows are tombstoned. Queries are 4-8 word windows of
+articles that are not in the corpus. Each engine is loaded and queried in a fresh child
+process so load time and RSS are its own. ``--x3`` adds a 3x-rows view (the big segment three
+times with different live masks, plus the days) and times a merge of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+NEWS = ROOT.parent / "shared" / "data" / "news_sample.jsonl"
+DAY_ROWS = 3000
+
+
+def corpus(n_articles: int, n_queries: int) -> tuple[list[list[str]], list[list[str]]]:
+    from qa.chunk import chunk_text
+    from qa.tokens import tokenize
+
+    lines = NEWS.read_text(encoding="utf-8").splitlines()
+    chunks = [tokenize(c) for ln in lines[:n_articles] for c in chunk_text(json.loads(ln)["text"])]
+    rng = np.random.default_rng(7)
+    queries = []
+    for ln in lines[n_articles:n_articles + n_queries]:
+        words = tokenize(json.loads(ln)["text"][:300])
+        n = int(rng.integers(4, 9))
+        start = int(rng.integers(0, max(1, len(words) - n)))
+        queries.append(words[start:start + n])
+    return chunks, [q for q in queries if q]
+
+
+def vary(chunks: list[list[str]], n: int, seed: int) -> list[list[str]]:
+    rng = np.random.default_rng(seed)
+    pick = rng.integers(0, len(chunks), n)
+    cut = rng.integers(0, 6, (n, 2))
+    tail = rng.zipf(1.3, (n, 2)) % 2_000_000
+    return [chunks[p][a:len(chunks[p]) - b] + [f"x{t0}", f"x{t1}"]
+            for p, (a, b), (t0, t1) in zip(pick.tolist(), cut.tolist(), tail.tolist())]
+
+
+def disk_mb(folder: Path) -> float:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
+
+
+def child(args: argparse.Namespace) -> None:
+    """Load one engine from ``args.dir`` and time the queries; print one JSON line."""
+    import psutil
+
+    d, spec = Path(args.dir), json.loads(Path(args.dir, "spec.json").read_text())
+    queries = json.loads(Path(d, "queries.json").read_text(encoding="utf-8"))
+    import bm25s
+
+    from qa.index.bm25 import Postings, SegmentedBM25, _top
+
+    t0 = time.perf_counter()  # imports above are not load time
+    if args.child == "bm25s":
+        eng = bm25s.BM25.load(str(d / "bm25s"), load_corpus=False, mmap=False, allow_pickle=False)
+        n = eng.scores["num_docs"]
+        mask = (np.random.default_rng(3).random(n) < 0.1).astype(np.float32)
+
+        def run(q, allowed):  # what qa/index/reader.py bm25_search does, ties kept as qa.index.bm25 keeps them
+            s = eng.get_scores_from_ids(eng.get_tokens_ids(q), weight_mask=mask if allowed else None)
+            cand = np.flatnonzero(s > 0)
+            return _top([np.zeros(len(cand), np.int64)], [cand], [s[cand]], 10)
+    else:
+        segs = {name: Postings.load(d / name) for name in sorted(set(spec[args.child]["segments"]))}
+        parts = [(segs[name], None if m is None else np.load(d / m))
+                 for name, m in zip(spec[args.child]["segments"], spec[args.child]["masks"])]
+        eng = SegmentedBM25(parts)
+        rng = np.random.default_rng(3)
+        masks = [rng.random(p.n_rows) < 0.1 for p, _ in parts]
+
+        def run(q, allowed):
+            return eng.search(q, 10, masks if allowed else None)
+    load_ms = (time.perf_counter() - t0) * 1000
+    out = {"engine": args.child, "load_ms": round(load_ms, 1), "rss_mb": round(psutil.Process().memory_info().rss / 2**20)}
+    for allowed in (False, True):
+        times, tops = [], []
+        cpu = time.process_time()
+        for q in queries:
+            t = time.perf_counter()
+            tops.append(run(q, allowed))
+            times.append((time.perf_counter() - t) * 1000)
+        cpu_ms = (time.process_time() - cpu) * 1000 / len(queries)  # robust to a busy shared machine
+        key = "filtered10%" if allowed else "plain"
+        out[key] = {"p50_ms": round(float(np.percentile(times, 50)), 2), "p95_ms": round(float(np.percentile(times, 95)), 2),
+                    "cpu_ms": round(cpu_ms, 2)}
+        if not allowed:
+            out["top10"] = tops
+    out["rss_after_mb"] = round(psutil.Process().memory_info().rss / 2**20)
+    print(json.dumps(out))
+
+
+def measure(d: Path, engine: str) -> dict:
+    r = subprocess.run([sys.executable, __file__, "--child", engine, "--dir", str(d)],
+                       capture_output=True, text=True, check=True)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--articles", type=int, default=2000)
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--days", type=int, default=30)
+    ap.add_argument("--bm25s-rows", type=int, default=None, help="rows for the bm25s comparison (default --rows; 0 skips)")
+    ap.add_argument("--x3", action="store_true")
+    ap.add_argument("--child"), ap.add_argument("--dir")
+    args = ap.parse_args()
+    if args.child:
+        return child(args)
+    from qa.index.bm25 import Postings
+
+    d = Path(tempfile.mkdtemp(prefix="bench_bm25_"))
+    t = time.perf_counter()
+    chunks, queries = corpus(args.articles, args.queries)
+    print(f"tokenized {len(chunks)} chunks of {args.articles} articles in {time.perf_counter() - t:.1f} s; "
+          f"{len(queries)} queries")
+    (d / "queries.json").write_text(json.dumps(queries, ensure_ascii=False), encoding="utf-8")
+    rows = vary(chunks, args.rows, seed=1)
+    t = time.perf_counter()
+    big = Postings.build(rows)
+    build_s = time.perf_counter() - t
+    big.save(d / "big")
+    print(f"build {args.rows:,} rows: {build_s:.1f} s; {len(big.vocab):,} terms, {len(big.docs):,} postings, "
+          f"disk {disk_mb(d / 'big'):.0f} MB")
+    t = time.perf_counter()
+    for i in range(args.days):
+        Postings.build(vary(chunks, DAY_ROWS, seed=100 + i)).save(d / f"day{i:02d}")
+    print(f"build+save one daily segment of {DAY_ROWS} rows: {(time.perf_counter() - t) / max(args.days, 1) * 1000:.0f} ms")
+    rng = np.random.default_rng(2)
+    for i in range(3):
+        np.save(d / f"live{i}.npy", rng.random(args.rows) > 0.03)
+    days = [f"day{i:02d}" for i in range(args.days)]
+    spec = {"one": {"segments": ["big"], "masks": [None]},
+            "days": {"segments": ["big", *days], "masks": ["live0.npy"] + [None] * len(days)},
+            "x3": {"segments": ["big"] * 3 + days, "masks": ["live0.npy", "live1.npy", "live2.npy"] + [None] * len(days)}}
+    (d / "spec.json").write_text(json.dumps(spec))
+    n_bm25s = args.rows if args.bm25s_rows is None else args.bm25s_rows
+    if n_bm25s:
+        import bm25s
+
+        t = time.perf_counter()
+        ref = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
+        ref.index(rows[:n_bm25s], show_progress=False)
+        ref.save(str(d / "bm25s"), allow_pickle=False)
+        print(f"bm25s build+save {n_bm25s:,} rows: {time.perf_counter() - t:.1f} s, disk {disk_mb(d / 'bm25s'):.0f} MB")
+        del ref
+    del rows
+    results = {e: measure(d, e) for e in ["one", "days", *(["x3"] if args.x3 else []), *(["bm25s"] if n_bm25s else [])]}
+    for e, r in results.items():
+        print(f"{e:6s} load {r['load_ms']:8.1f} ms  rss {r['rss_mb']:5d}->{r['rss_after_mb']:5d} MB  "
+              f"plain p50/p95 {r['plain']['p50_ms']:.2f}/{r['plain']['p95_ms']:.2f} ms (cpu {r['plain']['cpu_ms']:.2f})  "
+              f"10%-filter p50/p95 {r['filtered10%']['p50_ms']:.2f}/{r['filtered10%']['p95_ms']:.2f} ms "
+              f"(cpu {r['filtered10%']['cpu_ms']:.2f})")
+    if n_bm25s == args.rows:
+        pairs = list(zip(results["one"]["top10"], results["bm25s"]["top10"]))
+        same = sum([r for _, r, _ in a] == [r for _, r, _ in b] for a, b in pairs)
+        close = sum(len(a) == len(b) and np.allclose([x[2] for x in a], [y[2] for y in b], atol=1e-4) for a, b in pairs)
+        print(f"vs bm25s on the same rows: top-10 scores equal (1e-4) for {close}/{len(pairs)} queries, "
+              f"same rows in the same order for {same}/{len(pairs)}")
+    t = time.perf_counter()
+    names = spec["x3" if args.x3 else "days"]
+    segs = {n: Postings.load(d / n) for n in set(names["segments"])}
+    merged = Postings.merge([(segs[n], None if m is None else np.load(d / m)) for n, m in zip(names["segments"], names["masks"])])
+    print(f"merge {'x3' if args.x3 else 'days'} into one segment of {merged.n_rows:,} rows: {time.perf_counter() - t:.1f} s")
+    print(f"(files under {d}; remove with rm -r)")
+
+
+if __name__ == "__main__":
+    main()
