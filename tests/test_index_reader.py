@@ -75,7 +75,7 @@ def test_date_filter_is_applied_inside_dense_search(index, fake_embedder):
 def test_compressed_index_filters_inside_too(tmp_path, fake_embedder):
     build_from_pages(make_pages(), [ROOT], tmp_path / "ix", embedder=fake_embedder, log=lambda m: None, dense_threshold=1)
     r = IndexReader.open(tmp_path / "ix")
-    assert r.meta["vector_index"]["type"] != "IndexFlatIP"
+    assert r.meta["vector_index"]["type"] == "ivf_sq8"
     q = fake_embedder.encode_queries(["2025-07-20各地加强防汛巡查。"])[0]
     allowed = r.rows_matching("2025-07-21", "2025-07-21", None, 2)
     hits = r.dense_search(q, 3, allowed)

@@ -47,8 +47,9 @@ Allowed = np.ndarray | tuple[int, int] | None
 
 
 def _nlist(n: int) -> int:
-    """IVF lists: a power of two near 2*sqrt(n), 256..4096 (about 250..750 rows a list)."""
-    return int(min(4096, max(256, 2 ** round(math.log2(2 * math.sqrt(max(n, 1)))))))
+    """IVF lists: a power of two near 2*sqrt(n), 256..4096 (about 250..750 rows a list), and never
+    more than k-means can train from ``n`` rows (39 a list: a tiny segment forced to compress)."""
+    return int(min(4096, max(256, 2 ** round(math.log2(2 * math.sqrt(max(n, 1))))), max(1, n // 39)))
 
 
 def _train_sample(vectors: np.ndarray, seed: int) -> np.ndarray:

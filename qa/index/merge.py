@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..time.period_index import PeriodIndex
-from .bm25 import Postings
+from .postings import Postings, take
 from .layout import DB, next_segment
 from .segment import Segment
 from .writer import SCHEMA, write_segment_files
@@ -57,7 +57,7 @@ def merge_segments(index_dir: Path, segments: list[Segment], taken: set[str], de
     papers = sorted({p for seg in segments for p in seg.papers})
     keep = [np.flatnonzero(seg.live) if seg.live is not None else np.arange(seg.rows) for seg in segments]
     order, new_rows = _merged_order(segments, keep, papers)
-    postings = Postings.merge([(seg.postings, seg.live) for seg in segments]).take(order)
+    postings = take(Postings.merge([(seg.postings, seg.live) for seg in segments]), order)
     periods = _merged_periods(segments, keep, new_rows, int(len(order)))
     vectors = np.lib.format.open_memmap(folder / "merging.npy", mode="w+", dtype=np.float32,
                                         shape=(len(order), segments[0].dense.dim if segments else 0))

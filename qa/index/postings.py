@@ -218,6 +218,25 @@ class Postings:
         return cls(vocab, indptr, docs_out, tfs_out, doc_len.astype(np.int32))
 
 
+def take(p: Postings, order: np.ndarray) -> Postings:
+    """``p`` with its rows in a new order: new row i is old row ``order[i]`` (each row once).
+
+    A merge concatenates segments; this re-sorts the merged rows by issue date.
+
+    >>> q = take(Postings.build([["a"], ["b", "a"]]), np.array([1, 0]))
+    >>> q.docs.tolist(), q.doc_len.tolist()
+    ([0, 1, 0], [2, 1])
+    """
+    order = np.asarray(order, dtype=np.int64)
+    new_of = np.empty(p.n_rows, dtype=np.int64)
+    new_of[order] = np.arange(len(order))
+    term = np.repeat(np.arange(len(p.vocab), dtype=np.int64), np.diff(p.indptr))
+    docs = new_of[np.asarray(p.docs)]
+    by_term = np.lexsort((docs, term))  # term-major again, rows ascending within a term
+    return Postings(p.vocab, np.asarray(p.indptr).copy(), docs[by_term].astype(np.int32), np.asarray(p.tfs)[by_term],
+                    np.asarray(p.doc_len)[order].astype(np.int32))
+
+
 def check_mask(p: Postings, m: np.ndarray | None, what: str) -> np.ndarray | None:
     """``m`` as a bool array of one entry per row of ``p`` (None stays None); ValueError otherwise."""
     if m is None:

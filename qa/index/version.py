@@ -100,7 +100,7 @@ def _meta(names: list[str], segments: dict[str, Segment]) -> dict:
         "segments": [{"name": n, "rows": segments[n].rows} for n in names],
         "deleted": {n: sorted(segments[n].deleted_pages) for n in names if segments[n].deleted_pages},
         "papers": sorted(papers),
-        "vector_index": {"type": segments[largest].info["dense"]["type"] if largest else "IndexFlatIP", "segments": types},
+        "vector_index": {"type": segments[largest].info["dense"]["type"] if largest else "flat", "segments": types},
         "bm25": {"library": "qa.index.bm25", "method": "lucene", "k1": 1.2, "b": 0.75},
         "periods": periods,
         "counts": {"papers": len(papers), "issues": len(issues), "pages": pages, "articles": articles, "chunks": chunks},
