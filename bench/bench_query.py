@@ -50,9 +50,9 @@ class ReplayEmbedder:
 
 
 def real_pool(embedder, n: int, vectors_from: Path | None) -> np.ndarray:
-    if vectors_from:
-        live = (vectors_from / "CURRENT").read_text().strip()
-        return np.load(vectors_from / live / "vectors.npy")
+    if vectors_from:  # every vector ever computed for that index: its vector cache
+        parts = [np.fromfile(f, dtype="<f4") for f in sorted((vectors_from / "cache" / "vectors").glob("*.f32"))]
+        return np.concatenate([p[: len(p) // embedder.dim * embedder.dim].reshape(-1, embedder.dim) for p in parts])
     from qa.chunk import chunk_text
 
     texts = []

@@ -39,12 +39,6 @@ OUT = ROOT / "bench" / "out"
 PAPERS = ["聊城日报", "聊城晚报", "水城周刊", "东昌月报"]
 
 
-def cached_pool(index: Path) -> np.ndarray:
-    """Every real vector in an index's vector cache (``cache/vectors/*.f32``)."""
-    files = sorted((index / "cache" / "vectors").glob("*.f32"))
-    return np.concatenate([np.fromfile(f, dtype="<f4").reshape(-1, 384) for f in files])
-
-
 def scale_pages(target_chunks: int, seed: int = 0):
     """Pages (one article each) until about ``target_chunks`` chunks, streamed."""
     from qa.chunk import DEFAULT
@@ -150,7 +144,7 @@ def run(args) -> dict:
     from qa.service import Service
 
     real = load_embedder()
-    pool = cached_pool(args.vectors_from) if args.vectors_from else real_pool(real, args.pool, None)
+    pool = real_pool(real, args.pool, args.vectors_from)
     index = args.index or OUT / f"scale-{args.chunks}"
     figures: dict = {"target_chunks": args.chunks, "pool": len(pool), "load": round(os.getloadavg()[0], 1)}
     if not (index / "CURRENT").exists():
