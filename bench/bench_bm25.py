@@ -1,6 +1,6 @@
 """Segment BM25 (qa.index.bm25) against bm25s at scale: build, disk, load, RSS, query p50/p95.
 
-    python bench/bench_bm25.py [--rows 1000000] [--articles 2000] [--days 30] [--bm25s-rows N] [--x3]
+    python bench/bench_bm25.py [--rows 1000000] [--articles 2000] [--days 30] [--bm25s-rows N] [--x3] [--merge x3]
 
 Rows are real news chunks (``--articles`` of ../shared/data/news_sample.jsonl, chunked with
 qa.chunk and cut with qa.tokens) replicated to ``--rows`` with small variations: a random
@@ -9,7 +9,8 @@ vocabulary grows the way a real archive's does. ``--days`` small segments of 3,0
 daily issues; 3% of the big segment's rows are tombstoned. Queries are 4-8 word windows of
 articles that are not in the corpus. Each engine is loaded and queried in a fresh child
 process so load time and RSS are its own. ``--x3`` adds a 3x-rows view (the big segment three
-times with different live masks, plus the days) and times a merge of it.
+times with different live masks, plus the days); ``--merge x3`` times merging that view (needs
+about 5 GB more memory) instead of the big segment plus the days.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def child(args: argparse.Namespace) -> None:
     queries = json.loads(Path(d, "queries.json").read_text(encoding="utf-8"))
     import bm25s
 
-    from qa.index.bm25 import Postings, SegmentedBM25, _top
+    from qa.index.bm25 import Postings, SegmentedBM25
 
     t0 = time.perf_counter()  # imports above are not load time
     if args.child == "bm25s":
@@ -78,7 +79,9 @@ def child(args: argparse.Namespace) -> None:
         def run(q, allowed):  # what qa/index/reader.py bm25_search does, ties kept as qa.index.bm25 keeps them
             s = eng.get_scores_from_ids(eng.get_tokens_ids(q), weight_mask=mask if allowed else None)
             cand = np.flatnonzero(s > 0)
-            return _top([np.zeros(len(cand), np.int64)], [cand], [s[cand]], 10)
+            if len(cand) > 10:
+                cand = cand[s[cand] >= np.partition(s[cand], len(cand) - 10)[len(cand) - 10]]
+            return [(0, int(r), float(s[r])) for r in cand[np.lexsort((cand, -s[cand]))][:10]]
     else:
         segs = {name: Postings.load(d / name) for name in sorted(set(spec[args.child]["segments"]))}
         parts = [(segs[name], None if m is None else np.load(d / m))
@@ -109,8 +112,9 @@ def child(args: argparse.Namespace) -> None:
 
 
 def measure(d: Path, engine: str) -> dict:
-    r = subprocess.run([sys.executable, __file__, "--child", engine, "--dir", str(d)],
-                       capture_output=True, text=True, check=True)
+    r = subprocess.run([sys.executable, __file__, "--child", engine, "--dir", str(d)], capture_output=True, text=True)
+    if r.returncode:
+        sys.exit(f"child {engine} failed:\n{r.stderr}")
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
@@ -122,6 +126,7 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--bm25s-rows", type=int, default=None, help="rows for the bm25s comparison (default --rows; 0 skips)")
     ap.add_argument("--x3", action="store_true")
+    ap.add_argument("--merge", choices=["days", "x3"], default="days", help="which view to merge into one segment")
     ap.add_argument("--child"), ap.add_argument("--dir")
     args = ap.parse_args()
     if args.child:
@@ -177,10 +182,10 @@ def main() -> None:
         print(f"vs bm25s on the same rows: top-10 scores equal (1e-4) for {close}/{len(pairs)} queries, "
               f"same rows in the same order for {same}/{len(pairs)}")
     t = time.perf_counter()
-    names = spec["x3" if args.x3 else "days"]
+    names = spec[args.merge]
     segs = {n: Postings.load(d / n) for n in set(names["segments"])}
     merged = Postings.merge([(segs[n], None if m is None else np.load(d / m)) for n, m in zip(names["segments"], names["masks"])])
-    print(f"merge {'x3' if args.x3 else 'days'} into one segment of {merged.n_rows:,} rows: {time.perf_counter() - t:.1f} s")
+    print(f"merge {args.merge} into one segment of {merged.n_rows:,} rows: {time.perf_counter() - t:.1f} s")
     print(f"(files under {d}; remove with rm -r)")
 
 
