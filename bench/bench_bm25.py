@@ -127,13 +127,22 @@ def main() -> None:
     ap.add_argument("--bm25s-rows", type=int, default=None, help="rows for the bm25s comparison (default --rows; 0 skips)")
     ap.add_argument("--x3", action="store_true")
     ap.add_argument("--merge", choices=["days", "x3"], default="days", help="which view to merge into one segment")
+    ap.add_argument("--reuse", help="a folder an earlier run left: skip the builds, measure and merge again")
     ap.add_argument("--child"), ap.add_argument("--dir")
     args = ap.parse_args()
     if args.child:
         return child(args)
+    if args.reuse:
+        d = Path(args.reuse)
+    else:
+        d = Path(tempfile.mkdtemp(prefix="bench_bm25_"))
+        build(args, d)
+    measure_all(args, d)
+
+
+def build(args: argparse.Namespace, d: Path) -> None:
     from qa.index.bm25 import Postings
 
-    d = Path(tempfile.mkdtemp(prefix="bench_bm25_"))
     t = time.perf_counter()
     chunks, queries = corpus(args.articles, args.queries)
     print(f"tokenized {len(chunks)} chunks of {args.articles} articles in {time.perf_counter() - t:.1f} s; "
@@ -157,8 +166,8 @@ def main() -> None:
     spec = {"one": {"segments": ["big"], "masks": [None]},
             "days": {"segments": ["big", *days], "masks": ["live0.npy"] + [None] * len(days)},
             "x3": {"segments": ["big"] * 3 + days, "masks": ["live0.npy", "live1.npy", "live2.npy"] + [None] * len(days)}}
-    (d / "spec.json").write_text(json.dumps(spec))
     n_bm25s = args.rows if args.bm25s_rows is None else args.bm25s_rows
+    (d / "spec.json").write_text(json.dumps({**spec, "rows": args.rows, "bm25s_rows": n_bm25s}))
     if n_bm25s:
         import bm25s
 
@@ -168,14 +177,20 @@ def main() -> None:
         ref.save(str(d / "bm25s"), allow_pickle=False)
         print(f"bm25s build+save {n_bm25s:,} rows: {time.perf_counter() - t:.1f} s, disk {disk_mb(d / 'bm25s'):.0f} MB")
         del ref
-    del rows
+
+
+def measure_all(args: argparse.Namespace, d: Path) -> None:
+    from qa.index.bm25 import Postings
+
+    spec = json.loads((d / "spec.json").read_text())
+    n_bm25s = spec["bm25s_rows"]
     results = {e: measure(d, e) for e in ["one", "days", *(["x3"] if args.x3 else []), *(["bm25s"] if n_bm25s else [])]}
     for e, r in results.items():
         print(f"{e:6s} load {r['load_ms']:8.1f} ms  rss {r['rss_mb']:5d}->{r['rss_after_mb']:5d} MB  "
               f"plain p50/p95 {r['plain']['p50_ms']:.2f}/{r['plain']['p95_ms']:.2f} ms (cpu {r['plain']['cpu_ms']:.2f})  "
               f"10%-filter p50/p95 {r['filtered10%']['p50_ms']:.2f}/{r['filtered10%']['p95_ms']:.2f} ms "
               f"(cpu {r['filtered10%']['cpu_ms']:.2f})")
-    if n_bm25s == args.rows:
+    if n_bm25s == spec["rows"]:
         pairs = list(zip(results["one"]["top10"], results["bm25s"]["top10"]))
         same = sum([r for _, r, _ in a] == [r for _, r, _ in b] for a, b in pairs)
         close = sum(len(a) == len(b) and np.allclose([x[2] for x in a], [y[2] for y in b], atol=1e-4) for a, b in pairs)
