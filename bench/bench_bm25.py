@@ -1,6 +1,6 @@
 """Segment BM25 (qa.index.bm25) against bm25s at scale: build, disk, load, RSS, query p50/p95.
 
-    python bench/bench_bm25.py [--rows 1000000] [--articles 2000] [--days 30] [--bm25s-rows N] [--x3]
+    python bench/bench_bm25.py [--rows 1000000] [--articles 2000] [--days 30] [--bm25s-rows N] [--x3] [--merge x3]
 
 Rows are real news chunks (``--articles`` of ../shared/data/news_sample.jsonl, chunked with
 qa.chunk and cut with qa.tokens) replicated to ``--rows`` with small variations: a random
@@ -9,7 +9,8 @@ vocabulary grows the way a real archive's does. ``--days`` small segments of 3,0
 daily issues; 3% of the big segment's rows are tombstoned. Queries are 4-8 word windows of
 articles that are not in the corpus. Each engine is loaded and queried in a fresh child
 process so load time and RSS are its own. ``--x3`` adds a 3x-rows view (the big segment three
-times with different live masks, plus the days) and times a merge of it.
+times with different live masks, plus the days); ``--merge x3`` times merging that view (needs
+about 5 GB more memory) instead of the big segment plus the days.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def child(args: argparse.Namespace) -> None:
     queries = json.loads(Path(d, "queries.json").read_text(encoding="utf-8"))
     import bm25s
 
-    from qa.index.bm25 import Postings, SegmentedBM25, _top
+    from qa.index.bm25 import Postings, SegmentedBM25
 
     t0 = time.perf_counter()  # imports above are not load time
     if args.child == "bm25s":
@@ -78,7 +79,9 @@ def child(args: argparse.Namespace) -> None:
         def run(q, allowed):  # what qa/index/reader.py bm25_search does, ties kept as qa.index.bm25 keeps them
             s = eng.get_scores_from_ids(eng.get_tokens_ids(q), weight_mask=mask if allowed else None)
             cand = np.flatnonzero(s > 0)
-            return _top([np.zeros(len(cand), np.int64)], [cand], [s[cand]], 10)
+            if len(cand) > 10:
+                cand = cand[s[cand] >= np.partition(s[cand], len(cand) - 10)[len(cand) - 10]]
+            return [(0, int(r), float(s[r])) for r in cand[np.lexsort((cand, -s[cand]))][:10]]
     else:
         segs = {name: Postings.load(d / name) for name in sorted(set(spec[args.child]["segments"]))}
         parts = [(segs[name], None if m is None else np.load(d / m))
@@ -109,8 +112,9 @@ def child(args: argparse.Namespace) -> None:
 
 
 def measure(d: Path, engine: str) -> dict:
-    r = subprocess.run([sys.executable, __file__, "--child", engine, "--dir", str(d)],
-                       capture_output=True, text=True, check=True)
+    r = subprocess.run([sys.executable, __file__, "--child", engine, "--dir", str(d)], capture_output=True, text=True)
+    if r.returncode:
+        sys.exit(f"child {engine} failed:\n{r.stderr}")
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
@@ -122,13 +126,23 @@ def main() -> None:
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--bm25s-rows", type=int, default=None, help="rows for the bm25s comparison (default --rows; 0 skips)")
     ap.add_argument("--x3", action="store_true")
+    ap.add_argument("--merge", choices=["days", "x3"], default="days", help="which view to merge into one segment")
+    ap.add_argument("--reuse", help="a folder an earlier run left: skip the builds, measure and merge again")
     ap.add_argument("--child"), ap.add_argument("--dir")
     args = ap.parse_args()
     if args.child:
         return child(args)
+    if args.reuse:
+        d = Path(args.reuse)
+    else:
+        d = Path(tempfile.mkdtemp(prefix="bench_bm25_"))
+        build(args, d)
+    measure_all(args, d)
+
+
+def build(args: argparse.Namespace, d: Path) -> None:
     from qa.index.bm25 import Postings
 
-    d = Path(tempfile.mkdtemp(prefix="bench_bm25_"))
     t = time.perf_counter()
     chunks, queries = corpus(args.articles, args.queries)
     print(f"tokenized {len(chunks)} chunks of {args.articles} articles in {time.perf_counter() - t:.1f} s; "
@@ -152,8 +166,8 @@ def main() -> None:
     spec = {"one": {"segments": ["big"], "masks": [None]},
             "days": {"segments": ["big", *days], "masks": ["live0.npy"] + [None] * len(days)},
             "x3": {"segments": ["big"] * 3 + days, "masks": ["live0.npy", "live1.npy", "live2.npy"] + [None] * len(days)}}
-    (d / "spec.json").write_text(json.dumps(spec))
     n_bm25s = args.rows if args.bm25s_rows is None else args.bm25s_rows
+    (d / "spec.json").write_text(json.dumps({**spec, "rows": args.rows, "bm25s_rows": n_bm25s}))
     if n_bm25s:
         import bm25s
 
@@ -163,24 +177,30 @@ def main() -> None:
         ref.save(str(d / "bm25s"), allow_pickle=False)
         print(f"bm25s build+save {n_bm25s:,} rows: {time.perf_counter() - t:.1f} s, disk {disk_mb(d / 'bm25s'):.0f} MB")
         del ref
-    del rows
+
+
+def measure_all(args: argparse.Namespace, d: Path) -> None:
+    from qa.index.bm25 import Postings
+
+    spec = json.loads((d / "spec.json").read_text())
+    n_bm25s = spec["bm25s_rows"]
     results = {e: measure(d, e) for e in ["one", "days", *(["x3"] if args.x3 else []), *(["bm25s"] if n_bm25s else [])]}
     for e, r in results.items():
         print(f"{e:6s} load {r['load_ms']:8.1f} ms  rss {r['rss_mb']:5d}->{r['rss_after_mb']:5d} MB  "
               f"plain p50/p95 {r['plain']['p50_ms']:.2f}/{r['plain']['p95_ms']:.2f} ms (cpu {r['plain']['cpu_ms']:.2f})  "
               f"10%-filter p50/p95 {r['filtered10%']['p50_ms']:.2f}/{r['filtered10%']['p95_ms']:.2f} ms "
               f"(cpu {r['filtered10%']['cpu_ms']:.2f})")
-    if n_bm25s == args.rows:
+    if n_bm25s == spec["rows"]:
         pairs = list(zip(results["one"]["top10"], results["bm25s"]["top10"]))
         same = sum([r for _, r, _ in a] == [r for _, r, _ in b] for a, b in pairs)
         close = sum(len(a) == len(b) and np.allclose([x[2] for x in a], [y[2] for y in b], atol=1e-4) for a, b in pairs)
         print(f"vs bm25s on the same rows: top-10 scores equal (1e-4) for {close}/{len(pairs)} queries, "
               f"same rows in the same order for {same}/{len(pairs)}")
     t = time.perf_counter()
-    names = spec["x3" if args.x3 else "days"]
+    names = spec[args.merge]
     segs = {n: Postings.load(d / n) for n in set(names["segments"])}
     merged = Postings.merge([(segs[n], None if m is None else np.load(d / m)) for n, m in zip(names["segments"], names["masks"])])
-    print(f"merge {'x3' if args.x3 else 'days'} into one segment of {merged.n_rows:,} rows: {time.perf_counter() - t:.1f} s")
+    print(f"merge {args.merge} into one segment of {merged.n_rows:,} rows: {time.perf_counter() - t:.1f} s")
     print(f"(files under {d}; remove with rm -r)")
 
 

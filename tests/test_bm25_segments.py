@@ -27,6 +27,17 @@ def cmrc() -> tuple[list[list[str]], list[list[str]]]:
     return docs, questions[::7][:40]
 
 
+@pytest.fixture(params=["batched", "accumulator"])
+def scoring_path(request, monkeypatch):
+    """Small segments are scored in one sorted batch; big ones with a row-sized accumulator.
+
+    The test corpus is small, so the accumulator path is forced by lowering its size threshold.
+    """
+    if request.param == "accumulator":
+        monkeypatch.setattr(bm25, "DENSE_MIN_ROWS", 0)
+    return request.param
+
+
 def ranked(hits: list[tuple[int, int, float]], offsets: list[int]) -> list[tuple[int, float]]:
     """(global row, score) from (segment, local row, score)."""
     return [(offsets[s] + r, sc) for s, r, sc in hits]
@@ -38,7 +49,7 @@ def split(tokens: list[list[str]], cuts: list[int]) -> tuple[list[Postings], lis
 
 
 @pytest.mark.parametrize("dup", [False, True], ids=["plain", "duplicated-tokens"])
-def test_scores_equal_bm25s_lucene(cmrc, dup):
+def test_scores_equal_bm25s_lucene(cmrc, scoring_path, dup):
     docs, questions = cmrc
     ref = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
     ref.index(docs, show_progress=False)
@@ -54,7 +65,7 @@ def test_scores_equal_bm25s_lucene(cmrc, dup):
 
 
 @pytest.mark.parametrize("cuts", [[100, 200], [1, 255], [128, 128]], ids=["even", "tiny-ends", "empty-middle"])
-def test_three_segments_rank_exactly_like_one(cmrc, cuts):
+def test_three_segments_rank_exactly_like_one(cmrc, scoring_path, cuts):
     docs, questions = cmrc
     whole = SegmentedBM25([(Postings.build(docs), None)])
     parts, offsets = split(docs, cuts)
@@ -77,7 +88,7 @@ def tombstoned(docs: list[list[str]], seed: int):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_tombstones_score_like_a_fresh_build_of_survivors(cmrc, seed):
+def test_tombstones_score_like_a_fresh_build_of_survivors(cmrc, scoring_path, seed):
     docs, questions = cmrc
     parts, survivors = tombstoned(docs, seed)
     live = SegmentedBM25(parts)
@@ -168,7 +179,7 @@ def test_empty_or_unknown_queries_find_nothing(cmrc, query):
     assert search([(Postings.build(docs), None)], query, 10) == []
 
 
-def test_allowed_filters_rows_but_not_scores(cmrc):
+def test_allowed_filters_rows_but_not_scores(cmrc, scoring_path):
     docs, questions = cmrc
     parts, offsets = split(docs, [100, 200])
     idx = SegmentedBM25([(p, None) for p in parts])

@@ -83,15 +83,19 @@ class SegmentedBM25:
             got = self._spans[token] = (df, spans)
         return got
 
-    def _dense(self, s: int, spans: list[tuple[int, int, np.float32]]) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of big segment ``s`` that a query term hits, and their scores, via a row-sized accumulator."""
+    def _dense(self, s: int, spans: list[tuple[int, int, np.float32]],
+               allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Allowed rows of big segment ``s`` that the query hits, and their scores, via a row-sized accumulator."""
         p, off = self.parts[s][0], int(self._offsets[s])
         norm = self._norm[off:off + p.n_rows]
         acc = np.zeros(p.n_rows, dtype=np.float32)  # calloc: untouched pages cost nothing
         for lo, hi, w in spans:  # np.add.at adds in order: every path sums a row's terms in query order
             d, tf = p.docs[lo:hi], p.tfs[lo:hi].astype(np.float32)
             np.add.at(acc, d, w * tf / (tf + norm[d]))
-        rows = np.flatnonzero(acc > 0)  # 10x faster than flatnonzero(acc): numpy's nonzero is slow on floats
+        hit = acc > 0  # and flatnonzero of a bool is 10x faster than of the floats
+        if allowed is not None:
+            hit &= allowed
+        rows = np.flatnonzero(hit)
         return rows, acc[rows]
 
     def _sparse(self, group: dict[int, list[tuple[int, int, np.float32]]]) -> tuple[np.ndarray, np.ndarray]:
@@ -119,6 +123,17 @@ class SegmentedBM25:
         np.add.at(sc, np.cumsum(first) - 1, x[order])
         return key[first], sc
 
+    def _split(self, key: np.ndarray, sc: np.ndarray,
+               masks: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sorted global rows -> (segment, local row, score), dropping disallowed and deleted-only rows."""
+        keep = sc > 0  # a row hit only through deleted postings sums to 0
+        for s, mask in masks.items():  # each segment is one run of the sorted keys
+            lo, hi = np.searchsorted(key, self._offsets[s:s + 2])
+            keep[lo:hi] &= mask[key[lo:hi] - self._offsets[s]]
+        key, sc = key[keep], sc[keep]
+        seg = np.searchsorted(self._offsets, key, side="right") - 1
+        return seg, key - self._offsets[seg], sc
+
     def search(self, tokens: list[str], k: int,
                allowed: list[np.ndarray | None] | None = None) -> list[tuple[int, int, float]]:
         """Top ``k`` (segment, local row, score), best first, score > 0, ties by (segment, row).
@@ -143,19 +158,12 @@ class SegmentedBM25:
         small = {s: sp for s, sp in by_seg.items() if self.parts[s][0].n_rows < DENSE_MIN_ROWS
                  or sum(hi - lo for lo, hi, _ in sp) * 8 < self.parts[s][0].n_rows}
         found = [(np.full(len(r), s), r, sc) for s, sp in by_seg.items() if s not in small
-                 for r, sc in [self._dense(s, sp)]]
+                 for r, sc in [self._dense(s, sp, masks[s])]]
         if small:
-            key, sc = self._sparse(small)
-            seg = np.searchsorted(self._offsets, key, side="right") - 1
-            found.append((seg, key - self._offsets[seg], sc))
+            found.append(self._split(*self._sparse(small), {s: masks[s] for s in small if masks[s] is not None}))
         segs, rows, scores = [], [], []
         for seg, row, sc in found:
-            keep = sc > 0  # rows hit only through deleted postings sum to 0
-            for s in np.unique(seg) if allowed is not None else []:
-                if masks[s] is not None:
-                    at = seg == s
-                    keep[at] &= masks[s][row[at]]
-            seg, row, sc = _best(seg[keep], row[keep], sc[keep], k)
+            seg, row, sc = _best(seg, row, sc, k)
             segs.append(seg), rows.append(row), scores.append(sc)
         if not segs:
             return []
