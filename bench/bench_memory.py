@@ -43,6 +43,8 @@ def peak_mb(paths: list[Path], index: Path, cache: Path | None, repo: Path) -> t
                          capture_output=True, text=True,
                          env={"QA_NO_PROGRESS": "1", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(repo)})
     mb, rc = out.stdout.split()[-2:]
+    if int(rc):
+        print(f"qa index {' '.join(map(str, paths))} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
     return int(mb), int(rc)
 
 
