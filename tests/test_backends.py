@@ -102,7 +102,8 @@ def test_filters_select_the_same_rows_and_run_inside_the_milvus_search(both, fil
         assert milvus_r._filter(allowed).startswith(("date", "paper", "page"))  # the scalar filter itself
     q = FakeEmbedder().encode_queries(["防汛 专精特新 企业"])[0]
     hits, exact = milvus_r.dense_search(q, 50, allowed), faiss_r.dense_search(q, 50, allowed)
-    assert np.allclose([s for _, s in hits], [s for _, s in exact], atol=1e-5)  # rows with equal scores may swap
+    # rows with equal scores may swap; the folder keeps fp16 vectors, Milvus float32 (scores within 1e-3)
+    assert np.allclose([s for _, s in hits], [s for _, s in exact], atol=1e-3)
     assert sorted(r for r, _ in hits) == allowed.tolist()  # every allowed row, and only those
     assert {r for r, _ in milvus_r.bm25_text_search("防汛 企业", 50, allowed)} <= set(allowed.tolist())
 
