@@ -1,6 +1,7 @@
 """Segment BM25 (qa.index.bm25) against bm25s at scale: build, disk, load, RSS, query p50/p95.
 
     python bench/bench_bm25.py [--rows 1000000] [--articles 2000] [--days 30] [--bm25s-rows N] [--x3] [--merge x3]
+    python bench/bench_bm25.py --vocab 2300000     # term-id lookup: mapped vocab.txt + bisect vs a JSON dict
 
 Rows are real news chunks (``--articles`` of ../shared/data/news_sample.jsonl, chunked with
 qa.chunk and cut with qa.tokens) replicated to ``--rows`` with small variations: a random
@@ -54,6 +55,44 @@ def vary(chunks: list[list[str]], n: int, seed: int) -> list[list[str]]:
     tail = rng.zipf(1.3, (n, 2)) % 2_000_000
     return [chunks[p][a:len(chunks[p]) - b] + [f"x{t0}", f"x{t1}"]
             for p, (a, b), (t0, t1) in zip(pick.tolist(), cut.tolist(), tail.tolist())]
+
+
+def vocab_lookup(n: int) -> None:
+    """Term-id lookup over ``n`` tokens: vocab.txt + offsets (memory-mapped, bisect) vs vocab.json -> dict."""
+    import mmap
+
+    import psutil
+
+    from qa.index.postings import Vocab
+
+    rng = np.random.default_rng(0)
+    codes, lens = rng.integers(0x4E00, 0x4E00 + 3000, (n, 4)), rng.integers(1, 5, n)
+    toks = sorted({"".join(map(chr, c[:k])) for c, k in zip(codes.tolist(), lens.tolist())})
+    d = Path(tempfile.mkdtemp(prefix="bench_vocab_"))
+    v = Vocab.from_sorted(toks)
+    (d / "vocab.txt").write_bytes(v.blob)
+    np.save(d / "off.npy", v.offsets)
+    (d / "vocab.json").write_text(json.dumps(toks, ensure_ascii=False), encoding="utf-8")
+    del v
+    queries = [toks[i] for i in rng.integers(0, len(toks), 1000)] + ["不存在的词zz"] * 10
+    proc = psutil.Process()
+    for name in ("mmap+bisect", "json+dict"):
+        rss, t = proc.memory_info().rss, time.perf_counter()
+        if name == "json+dict":
+            ix = {w: i for i, w in enumerate(json.loads((d / "vocab.json").read_text(encoding="utf-8")))}
+            find = lambda w: ix.get(w, -1)  # noqa: E731
+        else:
+            with open(d / "vocab.txt", "rb") as f:
+                find = Vocab(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ), np.load(d / "off.npy", mmap_mode="r")).find
+        t1 = time.perf_counter()
+        for w in queries:
+            find(w)
+        t2 = time.perf_counter()
+        print(f"{name:12s} {len(toks):,} tokens: open {(t1 - t) * 1000:.1f} ms, first lookup {(t2 - t1) / len(queries) * 1e6:.1f} "
+              f"us/token, rss +{(proc.memory_info().rss - rss) / 2**20:.0f} MB")
+    for f in d.iterdir():
+        f.unlink()
+    d.rmdir()
 
 
 def disk_mb(folder: Path) -> float:
@@ -128,10 +167,13 @@ def main() -> None:
     ap.add_argument("--x3", action="store_true")
     ap.add_argument("--merge", choices=["days", "x3"], default="days", help="which view to merge into one segment")
     ap.add_argument("--reuse", help="a folder an earlier run left: skip the builds, measure and merge again")
+    ap.add_argument("--vocab", type=int, help="only compare vocabulary lookups over about this many tokens")
     ap.add_argument("--child"), ap.add_argument("--dir")
     args = ap.parse_args()
     if args.child:
         return child(args)
+    if args.vocab:
+        return vocab_lookup(args.vocab)
     if args.reuse:
         d = Path(args.reuse)
     else:
