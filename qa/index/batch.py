@@ -26,10 +26,10 @@ from ..time.mentions import Period, extract_periods
 from ..time.period_index import PeriodIndex
 from ..types import Article
 from .bm25 import Postings
-from .layout import DB, VECTORS, next_segment
+from .dense import DenseSegment
+from .layout import DB, DENSE_DIR, VECTORS, next_segment
 from .plan import ChunkRows, Live, LiveSource, PagePlan, chunk_rows, text_hash
-from .segment import Segment
-from .writer import write_segment
+from .writer import read_rows, write_segment
 
 BATCH_ROWS = 20_000  # chunks per new segment in a bulk build: ~100 MB of working memory
 PARALLEL_MIN_ROWS = 4_000  # smaller batches are analysed in-process (starting workers costs seconds)
@@ -167,22 +167,15 @@ def vectors_by_hash(sources: list[LiveSource], hashes: list[str]) -> dict[str, n
         wanted = [h for h in hashes if h not in found]
         if not wanted:
             break
-        if src.name:  # a segment
-            seg = Segment(src.folder)
-            try:
-                hits = seg.query_in("SELECT row, text_hash FROM chunks WHERE text_hash IN ({})", wanted)
-                vecs = seg.dense.vectors(np.array([r["row"] for r in hits], dtype=np.int64))
-            finally:
-                seg.close()
+        hits = []
+        for i in range(0, len(wanted), 500):
+            part = wanted[i:i + 500]
+            hits += read_rows(src.folder / DB, f"SELECT row, text_hash FROM chunks WHERE text_hash IN ({','.join('?' * len(part))})", part)
+        rows = np.array([r["row"] for r in hits], dtype=np.int64)
+        if src.name:  # a segment: only its vector file is opened
+            vecs = DenseSegment.load(src.folder / DENSE_DIR).vectors(rows)
         else:  # a format-1/2 version folder
-            from .writer import read_rows
-
-            hits = []
-            for i in range(0, len(wanted), 500):
-                part = wanted[i:i + 500]
-                hits += read_rows(src.folder / DB, f"SELECT row, text_hash FROM chunks WHERE text_hash IN ({','.join('?' * len(part))})", part)
-            old = np.load(src.folder / VECTORS, mmap_mode="r")
-            vecs = np.asarray(old[np.array([r["row"] for r in hits], dtype=np.int64)], dtype=np.float32)
+            vecs = np.asarray(np.load(src.folder / VECTORS, mmap_mode="r")[rows], dtype=np.float32)
         for r, v in zip(hits, vecs):
             found[r["text_hash"]] = v
     return found
