@@ -4,11 +4,14 @@ adding one daily issue to the big index.
 
     python bench/bench_scale.py --chunks 113000            # one size per run, appended to bench/out/scale.jsonl
     python bench/bench_scale.py --chunks 1000000 --vectors-from /tmp/news-index
+    python bench/bench_scale.py --chunks 3000000 --grow-from bench/out/scale-1000000 --vectors-from /tmp/news-index
     python bench/bench_scale.py --table                    # the README table from the runs so far
 
 Text is real: the 5,000 articles of ../shared/data/news_sample.jsonl, copied over 50 years of
 dates and 4 papers, each copy's sentences in another order (so chunk texts, tokens and periods
-differ between copies). Vectors are real e5-small passage vectors reused with Gaussian noise
+differ between copies). ``--grow-from`` starts from a copy (hard links: segments are immutable) of a
+smaller index and adds only the missing copies, as a backfill loaded in two runs would; its build time
+is the sum of both runs. Vectors are real e5-small passage vectors reused with Gaussian noise
 (embedding millions of chunks takes weeks on 2 cores): ``--vectors-from`` an index whose vector
 cache holds real ones, else ``--pool`` chunks embedded here. Questions are embedded for real.
 """
@@ -39,28 +42,35 @@ OUT = ROOT / "bench" / "out"
 PAPERS = ["聊城日报", "聊城晚报", "水城周刊", "东昌月报"]
 
 
-def scale_pages(target_chunks: int, seed: int = 0):
-    """Pages (one article each) until about ``target_chunks`` chunks, streamed."""
+def copies_for(target_chunks: int) -> int:
+    """How many sentence-shuffled copies of news_sample make about ``target_chunks`` chunks."""
     from qa.chunk import DEFAULT
+
+    news = [json.loads(line)["text"] for line in NEWS.open(encoding="utf-8")]
+    per_article = sum(map(len, news)) / len(news) / (DEFAULT.max_chars * 0.85)
+    return max(1, round(target_chunks / (len(news) * per_article)))
+
+
+def scale_pages(target_chunks: int, seed: int = 0, first_copy: int = 0, root: str = "/scale"):
+    """Pages (one article each, ids under ``root``) until about ``target_chunks`` chunks, streamed."""
     from qa.text import split_sentences
     from qa.types import Article, Page
 
     news = [json.loads(line) for line in NEWS.open(encoding="utf-8")]
-    per_article = sum(len(n["text"]) for n in news) / len(news) / (DEFAULT.max_chars * 0.85)
-    copies = max(1, round(target_chunks / (len(news) * per_article)))
+    copies = copies_for(target_chunks)
     step = max(1, 18_250 // copies)  # copies spread over 50 years
     import datetime as dt
 
-    for copy in range(copies):
+    for copy in range(first_copy, copies):
         rng = random.Random(seed * 1_000_003 + copy)
         for i, n in enumerate(news):
             date = (dt.date.fromisoformat(n["date"]) - dt.timedelta(days=copy * step)).isoformat()
             sentences = split_sentences(n["text"])
             if copy:
                 rng.shuffle(sentences)
-            pid = f"/scale/{copy}/{n['id']}"
+            pid = f"{root}/{copy}/{n['id']}"
             text = "".join(sentences)
-            yield Page(pid, PAPERS[(copy + i) % len(PAPERS)], date, i % 8 + 1, text, pid, "/scale",
+            yield Page(pid, PAPERS[(copy + i) % len(PAPERS)], date, i % 8 + 1, text, pid, root,
                        articles=[Article(f"{pid}#a1", None, text)])
 
 
@@ -146,15 +156,18 @@ def run(args) -> dict:
     real = load_embedder()
     pool = real_pool(real, args.pool, args.vectors_from)
     index = args.index or OUT / f"scale-{args.chunks}"
-    figures: dict = {"target_chunks": args.chunks, "pool": len(pool), "load": round(os.getloadavg()[0], 1)}
-    if not (index / "CURRENT").exists():
+    figures: dict = {"target_chunks": args.chunks, "pool": len(pool), "load": round(os.getloadavg()[0], 1), "index": str(index)}
+    if args.grow_from and not (index / "CURRENT").exists():
+        figures.update(grow(args, index, ReplayEmbedder(real, pool)))
+    elif not (index / "CURRENT").exists():
         started = time.perf_counter()
         report = build_stream(scale_pages(args.chunks), ["/scale"], index, embedder=ReplayEmbedder(real, pool),
                               progress=False, log=lambda m: None)
         figures.update(build_s=round(time.perf_counter() - started), chunks=report.chunks,
                        build_peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
     started = time.perf_counter()
-    add = build_stream(one_issue("2024-01-02"), ["/daily/2024-01-02"], index, embedder=ReplayEmbedder(real, pool),
+    date = "2024-01-03" if args.grow_from else "2024-01-02"  # a grown index already holds the smaller one's issue
+    add = build_stream(one_issue(date), [f"/daily/{date}"], index, embedder=ReplayEmbedder(real, pool),
                        progress=False, log=lambda m: None)
     figures.update(add_issue_s=round(time.perf_counter() - started, 1), add_issue_chunks=add.chunks - figures.get("chunks", add.chunks))
     figures["disk_mb"] = folder_bytes(index) // 2**20
@@ -169,8 +182,27 @@ def run(args) -> dict:
     return figures
 
 
+def grow(args, index: Path, embedder) -> dict:
+    """Hard-link a smaller index and add the copies it lacks under a second root, in a second run."""
+    from qa.index import build_stream
+
+    base = [r for r in _rows() if r.get("index") == str(args.grow_from) and "build_s" in r][-1]
+    subprocess.run(["cp", "-al", str(args.grow_from), str(index)], check=True)
+    started = time.perf_counter()
+    report = build_stream(scale_pages(args.chunks, first_copy=copies_for(base["target_chunks"]), root="/scale2"), ["/scale2"],
+                          index, embedder=embedder, progress=False, log=lambda m: None)
+    grow_s = round(time.perf_counter() - started)
+    return {"grown_from_chunks": base["chunks"], "grow_s": grow_s, "build_s": base["build_s"] + grow_s, "chunks": report.chunks,
+            "build_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
+
+
+def _rows() -> list[dict]:
+    path = OUT / "scale.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.exists() else []
+
+
 def table() -> None:
-    rows = [json.loads(line) for line in (OUT / "scale.jsonl").read_text().splitlines() if line.strip()]
+    rows = _rows()
     print("| chunks | segments | build (no embedding) | add one issue | disk | qa serve RSS | undated p50/p95 | date-bound p50/p95 | recall@10 |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -187,6 +219,7 @@ def main() -> None:
     ap.add_argument("--pool", type=int, default=600)
     ap.add_argument("--vectors-from", type=Path, default=None, help="an index whose cache/vectors holds real vectors")
     ap.add_argument("--index", type=Path, default=None)
+    ap.add_argument("--grow-from", type=Path, default=None, help="a smaller index built by this bench: add only what it lacks")
     ap.add_argument("--table", action="store_true")
     args = ap.parse_args()
     if args.table:

