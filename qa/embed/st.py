@@ -6,13 +6,12 @@ when torch sees a GPU, else CPU. Models load offline when ``HF_HUB_OFFLINE=1`` (
 
 from __future__ import annotations
 
-import os
 import threading
 
 import numpy as np
 
 from ..errors import BadInput
-from .common import BGE_ZH_QUERY, normalise as _normalise
+from .common import BGE_ZH_QUERY, normalise as _normalise, torch_device
 
 
 class SentenceTransformerEmbedder:
@@ -26,7 +25,7 @@ class SentenceTransformerEmbedder:
             raise BadInput(
                 "使用 st: 模型需要安装 sentence-transformers：pip install 'qa-newspaper[st]'"
             ) from e
-        device = device or os.environ.get("QA_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
+        device = torch_device(torch, device)
         try:
             self._model = SentenceTransformer(name_or_path, device=device)
         except Exception as e:  # noqa: BLE001 - any load failure is a bad --model value for the user
