@@ -188,6 +188,7 @@ def grow(args, index: Path, embedder) -> dict:
 
     base = [r for r in _rows() if r.get("index") == str(args.grow_from) and "build_s" in r][-1]
     subprocess.run(["cp", "-al", str(args.grow_from), str(index)], check=True)
+    subprocess.run(["rm", "-rf", str(index / "cache")], check=True)  # appended to in place: not shared
     started = time.perf_counter()
     report = build_stream(scale_pages(args.chunks, first_copy=copies_for(base["target_chunks"]), root="/scale2"), ["/scale2"],
                           index, embedder=embedder, progress=False, log=lambda m: None)

@@ -38,7 +38,8 @@ EXACT_MAX_ROWS = 100_000  # below this a segment keeps exact search only (see be
 EXACT_ALLOWED = 20_000  # filters allowing at most this many rows are scored exactly
 TRAIN_MAX = 163_840  # training sample: 40 per list at 4096 lists (FAISS wants 39), bounds build time
 RERANK = 100  # compressed candidates scored again exactly (300 gained nothing for IVF-SQ8)
-NPROBE = 64  # IVF lists probed: recall@10 0.95 at 100k rows, 0.99 at 1M (bench/bench_dense.py)
+NPROBE_SHARE = 16  # probe 1/16 of the IVF lists (at least 64): 64 had recall@10 0.84 at 1.1M rows of
+# near-duplicate-heavy text (bench/bench_scale.py), 1/16 gave 0.90 for +6 ms (README, "Scale: figures")
 SEED = 1234
 BLOCK = 65_536  # rows per exact-scoring block: bounds temporary memory
 KINDS = ("flat", "ivf_sq8", "ivf_pq", "hnsw_sq")
@@ -51,6 +52,16 @@ def _nlist(n: int) -> int:
     """IVF lists: a power of two near 2*sqrt(n), 256..4096 (about 250..750 rows a list), and never
     more than k-means can train from ``n`` rows (39 a list: a tiny segment forced to compress)."""
     return int(min(4096, max(256, 2 ** round(math.log2(2 * math.sqrt(max(n, 1))))), max(1, n // 39)))
+
+
+def _nprobe(nlist: int) -> int:
+    """IVF lists probed per search: a search setting, not part of the index, so it is derived from
+    ``nlist`` at load time (segments built with an older rule search with this one).
+
+    >>> _nprobe(256), _nprobe(2048), _nprobe(4096)
+    (64, 128, 256)
+    """
+    return min(nlist, max(64, nlist // NPROBE_SHARE))
 
 
 def _train_sample(vectors: np.ndarray, seed: int) -> np.ndarray:
@@ -74,11 +85,11 @@ def _build(kind: str, vectors: np.ndarray, seed: int) -> tuple[faiss.Index, dict
         if kind == "ivf_sq8":
             index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
                                                   faiss.METRIC_INNER_PRODUCT)
-            params = {"nlist": nlist, "nprobe": min(nlist, NPROBE), "rerank": RERANK}
+            params = {"nlist": nlist, "rerank": RERANK}
         elif kind == "ivf_pq":
             index = faiss.IndexIVFPQ(quantizer, dim, nlist, dim // 8, 8, faiss.METRIC_INNER_PRODUCT)
             index.pq.cp.seed = seed
-            params = {"nlist": nlist, "nprobe": min(nlist, NPROBE), "m": dim // 8, "rerank": RERANK}
+            params = {"nlist": nlist, "m": dim // 8, "rerank": RERANK}
         else:
             raise BadInput(f"未知的向量索引类型「{kind}」：可用 {'、'.join(KINDS)}。")
         index.cp.seed = seed  # the faiss wrapper keeps ``quantizer`` alive with the index
@@ -164,6 +175,8 @@ class DenseSegment:
         self.meta, self._vectors, self._index = meta, vectors, index
         self.kind, self.dim, self.n = meta["type"], int(meta["dim"]), int(meta["rows"])
         self.params = dict(meta.get("params") or {})
+        if "nlist" in self.params:
+            self.params["nprobe"] = _nprobe(int(self.params["nlist"]))
         self.exact_allowed = exact_allowed
 
     @classmethod
