@@ -120,7 +120,7 @@ class E5TorchEmbedder:
         self._torch = torch
         self.device = torch_device(torch, self._device)
         if self.device != "cpu":  # a GPU: its own agreement check, and bigger batches
-            self.engine, self._budget = f"{self.engine}-{self.device.split(':')[0]}", GPU_TOKEN_BUDGET
+            self.engine, self._budget = f"{self.engine.removesuffix('-cuda')}-{self.device.split(':')[0]}", GPU_TOKEN_BUDGET
         folder = self._folder or e5_folder()
         torch.set_num_threads(self._threads)  # every core we may use: one GEMM at a time uses them all
         model = BertModel(BertConfig.from_pretrained(str(folder)), add_pooling_layer=False)
