@@ -94,6 +94,7 @@ class E5TorchEmbedder:
         self._threads = threads or int(os.environ.get("QA_TORCH_THREADS", "0")) or len(os.sched_getaffinity(0))
         dtype = dtype or os.environ.get("QA_E5_DTYPE") or ("bf16" if has_bf16_units() else "fp32")
         self._autocast = dtype == "bf16"
+        self._dtype = dtype
         self.engine = f"torch-{dtype}"
         self._model = self._tokenizer = None
         self._budget = TOKEN_BUDGET
@@ -119,8 +120,9 @@ class E5TorchEmbedder:
 
         self._torch = torch
         self.device = torch_device(torch, self._device)
-        if self.device != "cpu":  # a GPU: its own agreement check, and bigger batches
-            self.engine, self._budget = f"{self.engine.removesuffix('-cuda')}-{self.device.split(':')[0]}", GPU_TOKEN_BUDGET
+        on_gpu = self.device != "cpu"  # a GPU: its own agreement check, and bigger batches
+        self.engine = f"torch-{self._dtype}" + (f"-{self.device.split(':')[0]}" if on_gpu else "")
+        self._budget = GPU_TOKEN_BUDGET if on_gpu else TOKEN_BUDGET
         folder = self._folder or e5_folder()
         torch.set_num_threads(self._threads)  # every core we may use: one GEMM at a time uses them all
         model = BertModel(BertConfig.from_pretrained(str(folder)), add_pooling_layer=False)
