@@ -14,10 +14,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class ScriptedLLM:
     """``mode``: "reply" (stream/return ``reply``), "stall" (sleep ``stall_s`` first), "http500",
-    "garbage" (a 200 whose body is not JSON), "refuse" (``url`` points at a closed port)."""
+    "garbage" (a 200 whose body is not JSON), "refuse" (``url`` points at a closed port).
 
-    def __init__(self, mode: str = "reply", reply: str = "", stall_s: float = 10.0):
-        self.mode, self.reply, self.stall_s = mode, reply, stall_s
+    ``piece_delay_s`` > 0 writes a streamed reply one 7-character piece at a time with that pause
+    between pieces, as a real model does; 0 sends the whole stream in one write."""
+
+    def __init__(self, mode: str = "reply", reply: str = "", stall_s: float = 10.0, piece_delay_s: float = 0.0):
+        self.mode, self.reply, self.stall_s, self.piece_delay_s = mode, reply, stall_s, piece_delay_s
         self.requests: list[dict] = []
         outer = self
 
@@ -63,13 +66,28 @@ class ScriptedLLM:
                                 "finish_reason": "stop"}]}
             return self._send(h, 200, "application/json", json.dumps(msg).encode())
         pieces = [self.reply[i:i + 7] for i in range(0, len(self.reply), 7)]
-        out = b""
+        events = []
         for p in pieces:
             chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": body.get("model"),
                      "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]}
-            out += b"data: " + json.dumps(chunk, ensure_ascii=False).encode() + b"\n\n"
-        out += b"data: [DONE]\n\n"
-        self._send(h, 200, "text/event-stream", out)
+            events.append(b"data: " + json.dumps(chunk, ensure_ascii=False).encode() + b"\n\n")
+        events.append(b"data: [DONE]\n\n")
+        if not self.piece_delay_s:
+            return self._send(h, 200, "text/event-stream", b"".join(events))
+        self._drip(h, events)
+
+    def _drip(self, h, events: list[bytes]) -> None:
+        """One event per write, flushed, ``piece_delay_s`` apart (HTTP/1.0: the body ends at close)."""
+        h.send_response(200)
+        h.send_header("Content-Type", "text/event-stream")
+        h.end_headers()
+        try:
+            for event in events:
+                h.wfile.write(event)
+                h.wfile.flush()
+                time.sleep(self.piece_delay_s)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
 
     def close(self) -> None:
         if self.mode != "refuse":

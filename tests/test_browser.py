@@ -440,11 +440,12 @@ new MutationObserver(() => {
 @pytest.fixture(scope="module")
 def llm_server(fake_seeds_index):
     """The app with an LLM: a scripted OpenAI-compatible server (real HTTP) that waits 2 s, then streams a
-    two-sentence answer that the checks accept (a real small local model almost never does, see README)."""
+    two-sentence answer that the checks accept (a real small local model almost never does, see README),
+    a piece every 0.25 s, so the first checked sentence is on screen well before the second."""
     from llm_fakes import ScriptedLLM
 
     reply = "2025年，聊城新增省级以上专精特新中小企业207家。[1]其中专精特新“小巨人”企业14家。[1]"
-    with ScriptedLLM("stall", reply=reply, stall_s=2.0) as llm:
+    with ScriptedLLM("stall", reply=reply, stall_s=2.0, piece_delay_s=0.25) as llm:
         server = _serve(fake_seeds_index, llm_base_url=llm.url, llm_model="scripted")
         yield server.url, reply
         server.stop()
