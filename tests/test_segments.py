@@ -170,3 +170,59 @@ def index_vectors_of_segment(seg: Path) -> np.ndarray:
 
     dense = DenseSegment.load(seg / "dense")
     return dense.vectors(np.arange(len(dense)))
+
+
+def _page(pid: str, root: str, date: str = "2025-07-09", tag: str = "") -> Page:
+    art = Article(f"{pid}#a0", f"{date}黄河大集", f"{date}黄河大集取得新进展{tag}。")
+    return Page(pid, "聊城日报", date, 1, "…", pid, root, articles=[art])
+
+
+def test_segments_record_the_paths_their_pages_were_read_from(tmp_path, fake_embedder):
+    ix = tmp_path / "ix"
+    r = build(issue("2025-07-01") + issue("2025-07-02"), ["/arch/2025-07-01", "/arch/2025-07-02"], ix, fake_embedder)
+    seg = json.loads((ix / r.version / "meta.json").read_text())["segments"][0]["name"]
+    assert json.loads((ix / "segments" / seg / "segment.json").read_text())["roots"] == ["/arch/2025-07-01", "/arch/2025-07-02"]
+
+
+def test_a_page_read_under_another_path_outside_it_is_removed_with_that_path(tmp_path, fake_embedder):
+    """A manifest may list a file outside its folder: the page still belongs to the PATH it was read from."""
+    ix = tmp_path / "ix"
+    outside = _page("/elsewhere/scan-7.txt", "/arch/2025-07-09")
+    build(issue("2025-07-01") + [outside], ["/arch/2025-07-01", "/arch/2025-07-09"], ix, fake_embedder)
+    r = build([], ["/arch/2025-07-09"], ix, fake_embedder)  # the folder is empty now
+    assert (r.pages_removed, r.pages) == (1, 2)
+    with IndexReader.open(ix) as rd:
+        assert "/elsewhere/scan-7.txt" not in {p["page_id"] for p in rd.chunk_records(list(range(rd.n_chunks)))}
+
+
+def test_a_page_indexed_under_a_parent_path_is_changed_in_place_when_its_issue_is_read(tmp_path, fake_embedder):
+    ix = tmp_path / "ix"
+    build(issue("2025-07-01") + issue("2025-07-02"), ["/arch"], ix, fake_embedder)
+    r = build(issue("2025-07-02", tag="（更正）")[:1], ["/arch/2025-07-02"], ix, fake_embedder)
+    # page 1 changed, page 2 of that issue vanished from its folder; the other issue is kept
+    assert (r.pages_added, r.pages_changed, r.pages_removed, r.pages) == (0, 1, 1, 3)
+    with IndexReader.open(ix) as rd:
+        texts = [c["text"] for c in rd.chunk_records(list(range(rd.n_chunks))) if c["page_id"] == "/arch/2025-07-02/01.txt"]
+        assert texts and all("更正" in t for t in texts)
+
+
+def test_paths_that_share_a_prefix_are_told_apart(tmp_path, fake_embedder):
+    """``/arch/2025-07-0`` is not a parent of ``/arch/2025-07-01``: re-reading it removes nothing else."""
+    ix = tmp_path / "ix"
+    build(issue("2025-07-01") + [_page("/arch/2025-07-0", "/arch/2025-07-0")], ["/arch/2025-07-01", "/arch/2025-07-0"],
+          ix, fake_embedder)
+    r = build([], ["/arch/2025-07-0"], ix, fake_embedder)
+    assert (r.pages_removed, r.pages) == (1, 2)
+
+
+def test_segments_without_recorded_paths_are_still_searched_for_removed_pages(tmp_path, fake_embedder):
+    """Segments written before ``roots`` was recorded: the root column is scanned instead."""
+    ix = tmp_path / "ix"
+    outside = _page("/elsewhere/scan-7.txt", "/arch/2025-07-09")
+    r = build(issue("2025-07-01") + [outside], ["/arch/2025-07-01", "/arch/2025-07-09"], ix, fake_embedder)
+    for meta in (ix / "segments").glob("*/segment.json"):
+        info = json.loads(meta.read_text())
+        del info["roots"]
+        meta.write_text(json.dumps(info))
+    r = build([], ["/arch/2025-07-09"], ix, fake_embedder)
+    assert (r.pages_removed, r.pages) == (1, 2)

@@ -27,6 +27,7 @@ from ..types import Page, Skipped
 from .backends import MilvusTarget
 from .batch import SegmentBatcher
 from .layout import CACHE, DEFAULT_LOCK_TIMEOUT, build_lock, cleanup_versions, next_version, print_to_stderr, publish, seal
+from .livepages import COLUMNS, LivePages
 from .plan import (Live, PagePlan, live_pages, live_state, page_hash, page_record, plan_pages, segment_articles,
                    under_roots)
 from .version import carry_pages, compose_version
@@ -115,20 +116,22 @@ class Build:
         self.live: Live = live_state(index_dir, rebuild=rebuild, model=model, embedder=embedder, settings=settings, log=log)
         # Model, chunking or format changed: every page is chunked again into new segments.
         self.redo = self.live.reason is not None or self.live.legacy
-        self.old = live_pages(self.live, "page_id, content_hash, root") if self.live.folder else {}
+        # A redo chunks every live page again, so it reads them all; otherwise pages are looked up as read.
+        self.old = live_pages(self.live, COLUMNS) if self.live.folder and self.redo else None
+        self.lookup = LivePages(self.live.sources)
         self.batcher = SegmentBatcher(index_dir, self.live, cache_dir=index_dir / CACHE / "vectors", progress=progress,
                                       log=log, dense_threshold=dense_threshold, workers=workers,
                                       **({"batch_rows": batch_rows} if batch_rows else {}))
         self.seen: set[str] = set()
         self.carried: set[str] = set()  # unchanged pages re-chunked from the live version (redo only)
-        self.replaced: set[str] = set()  # live pages read again with new content
+        self.replaced: dict[str, str] = {}  # live pages read again with new content -> their segment
         self.plan = PagePlan()
 
     def page(self, page: Page) -> None:
         """One page read now: unchanged pages stay where they are, others go to a new segment."""
         self.seen.add(page.page_id)
         digest = page_hash(page)
-        old = self.old.get(page.page_id)
+        old = self.old.get(page.page_id) if self.old is not None else self.lookup.find(page.page_id)
         if old is not None and old["content_hash"] == digest:
             if self.redo:
                 self.carried.add(page.page_id)  # keeps its articles: no new segmentation
@@ -137,11 +140,19 @@ class Build:
             self.plan.added += 1
         else:
             self.plan.changed += 1
-            self.replaced.add(page.page_id)
+            self.replaced[page.page_id] = old["segment"]
         self.batcher.add(page_record(page, digest), segment_articles(page, self.log))
 
     def finish(self, skipped: list[Skipped]) -> BuildReport:
-        removed = {pid for pid, o in self.old.items() if pid not in self.seen and under_roots(pid, o["root"] or "", self.roots)}
+        try:
+            return self._finish(skipped)
+        finally:
+            self.lookup.close()
+
+    def _finish(self, skipped: list[Skipped]) -> BuildReport:
+        under = self.old if self.old is not None else self.lookup.under(self.roots)
+        removed = {pid: o["segment"] for pid, o in under.items()
+                   if pid not in self.seen and under_roots(pid, o["root"] or "", self.roots)}
         self.plan.removed = len(removed)
         if not self.seen and (self.live.folder is None or self.plan.unchanged):
             self.log("没有从给出的路径读到任何版面，未发布新的索引版本。")
@@ -149,13 +160,12 @@ class Build:
         if self.live.folder and self.plan.unchanged and not self.redo:
             self.log(f"索引已是最新（{self.live.name}），无需更新。")
             return self._kept(skipped)
-        replaced = self.replaced | removed
+        segment_of = {**self.replaced, **removed}  # pages the new version deletes -> their segment
         if self.redo:  # every other live page is chunked again
-            carry_pages(self.live, [pid for pid in self.old if pid not in replaced], self.batcher)
+            carry_pages(self.live, [pid for pid in self.old if pid not in segment_of], self.batcher)
         new = self.batcher.finish()
-        segment_of = {pid: o["segment"] for pid, o in self.old.items()}
-        meta, kept_rows = compose_version(self.index_dir, self.live, self.redo, replaced, segment_of, new, self.log,
-                                          self.dense_threshold)
+        meta, kept_rows = compose_version(self.index_dir, self.live, self.redo, set(segment_of), segment_of, new,
+                                          self.log, self.dense_threshold)
         folder = self.index_dir / self.version
         folder.mkdir(parents=True, exist_ok=True)
         seal(folder, {"built_at": dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"),

@@ -50,7 +50,7 @@ def compose_version(index_dir: Path, live: Live, redo: bool, replaced: set[str],
     segments = {n: Segment(index_dir / SEGMENTS / n, frozenset(deleted.get(n, ()))) for n in names}
     try:
         kept_rows = sum(_live_rows(segments[n]) for n in names if n not in new_names)
-        names = [n for n in names if segments[n].pages("SELECT page_id FROM pages")]  # wholly deleted: dropped
+        names = [n for n in names if _live_pages(segments[n])]  # wholly deleted: dropped
         names = _merge(index_dir, names, segments, log, dense_threshold)
         meta = _meta(names, segments)
     finally:
@@ -61,6 +61,19 @@ def compose_version(index_dir: Path, live: Live, redo: bool, replaced: set[str],
 
 def _live_rows(seg: Segment) -> int:
     return seg.rows if seg.live is None else int(seg.live.sum())
+
+
+def _live_pages(seg: Segment) -> int:
+    gone = seg.query_in("SELECT COUNT(*) FROM pages WHERE page_id IN ({})", sorted(seg.deleted_pages))
+    return int(seg.info["pages"]) - sum(r[0] for r in gone)
+
+
+def _live_issues(seg: Segment) -> set[tuple[str, str]]:
+    """(paper, date) of the issues with a live page here: per-issue page counts less the deleted pages."""
+    count = {(r[0], r[1]): r[2] for r in seg.db().execute("SELECT paper, date, COUNT(*) FROM pages GROUP BY paper, date")}
+    for r in seg.query_in("SELECT paper, date FROM pages WHERE page_id IN ({})", sorted(seg.deleted_pages)):
+        count[(r[0], r[1])] -= 1
+    return {issue for issue, n in count.items() if n > 0}
 
 
 def _merge(index_dir: Path, names: list[str], segments: dict[str, Segment], log: Callable[[str], None],
@@ -85,10 +98,10 @@ def _meta(names: list[str], segments: dict[str, Segment]) -> dict:
     types: dict[str, int] = {}
     for n in names:
         seg = segments[n]
-        live_pages = seg.pages("SELECT page_id, paper, date FROM pages")
-        issues |= {(r["paper"], r["date"]) for r in live_pages}
-        papers |= {r["paper"] for r in live_pages}
-        pages += len(live_pages)
+        live_issues = _live_issues(seg)  # grouped in SQLite: one row per issue, not per page
+        issues |= live_issues
+        papers |= {paper for paper, _ in live_issues}
+        pages += _live_pages(seg)
         gone = seg.query_in("SELECT COUNT(*) FROM articles WHERE page_id IN ({})", sorted(seg.deleted_pages))
         articles += seg.info["articles"] - sum(r[0] for r in gone)
         chunks += _live_rows(seg)

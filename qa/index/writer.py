@@ -85,9 +85,11 @@ def write_segment_files(folder: Path, *, vectors: np.ndarray, postings: Postings
     n_pages, n_articles, first, last = read_rows(
         folder / DB, "SELECT (SELECT COUNT(*) FROM pages), (SELECT COUNT(*) FROM articles),"
         " (SELECT MIN(date) FROM pages), (SELECT MAX(date) FROM pages)")[0]
+    # The PATHs its pages were read from: a build that re-reads other PATHs skips this segment's root scan.
+    roots = sorted(r[0] for r in read_rows(folder / DB, "SELECT DISTINCT root FROM pages") if r[0] is not None)
     info = {"format_version": SEGMENT_FORMAT, "name": folder.name, "rows": int(len(vectors)), "pages": n_pages,
             "articles": n_articles, "papers": papers, "first_date": first, "last_date": last, "dense": dense,
-            "periods": len(periods)}
+            "periods": len(periods), "roots": roots}
     (folder / SEGMENT_META).write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
     fsync_tree(folder)
     (folder / COMPLETE).write_text(folder.name + "\n", encoding="utf-8")
