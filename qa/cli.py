@@ -7,7 +7,6 @@ status 1; stdout carries only results (with ``--json``, only the JSON).
 from __future__ import annotations
 
 import json
-import os
 import sys
 from functools import wraps
 from pathlib import Path
@@ -176,11 +175,11 @@ def index(paths: tuple[str, ...], index: str | None, backend: str | None, rebuil
     """
     from qa.index import build_index
 
-    if device:  # checked before any page is read; then read where the embedder is made (QA_DEVICE)
+    if device:  # checked before any page is read
         from qa.embed import check_device
 
-        os.environ["QA_DEVICE"] = check_device(device)
-    report = build_index(list(paths), index_location(index, backend), rebuild=rebuild, model=model)
+        device = check_device(device)
+    report = build_index(list(paths), index_location(index, backend), rebuild=rebuild, model=model, device=device)
     for s in report.skipped:
         click.echo(f"跳过 {s}", err=True)
     if report.nothing_read:

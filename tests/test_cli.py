@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -51,6 +52,22 @@ def test_index_on_a_gpu_that_is_not_there_is_one_sentence_before_anything_is_rea
     assert result.exit_code == 1
     assert "cuda" in result.output and "不可用" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "idx" / "CURRENT").exists()  # nothing published
+
+
+def test_index_device_reaches_the_embedder_and_leaves_the_environment_alone(tmp_path, monkeypatch):
+    """``qa index --device cpu`` makes the embedder on that device; a program that runs the CLI
+    in-process does not find ``QA_DEVICE`` set afterwards."""
+    pytest.importorskip("torch")
+    import qa.index.plan as plan
+    from fakes import FakeEmbedder
+
+    asked = []
+    monkeypatch.delenv("QA_DEVICE", raising=False)
+    monkeypatch.setattr(plan, "load_embedder", lambda name=None, device=None: asked.append(device) or FakeEmbedder())
+    result = CliRunner().invoke(cli, ["index", str(SEEDS), "--index", str(tmp_path / "idx"), "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert asked == ["cpu"] and "QA_DEVICE" not in os.environ
+    assert (tmp_path / "idx" / "CURRENT").exists()
 
 
 def test_pick_engine_runs_e5_small_on_torch_when_a_gpu_is_asked_for(monkeypatch):

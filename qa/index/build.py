@@ -56,7 +56,7 @@ def build_index(paths: list[str | Path], index_dir: Path | MilvusTarget, *, lock
     """Read ``paths`` (issue folders, manifest folders, JSONL), then build and publish a new version
     (``index_dir`` may be a :class:`MilvusTarget`: see ``qa.index.milvus_build``).
 
-    Keyword arguments: ``rebuild``, ``model``, ``embedder``, ``settings``, ``progress`` (see :class:`Build`).
+    Keyword arguments: ``rebuild``, ``model``, ``embedder``, ``settings``, ``progress``, ``device`` (see :class:`Build`).
     """
     from ..pages import read_archive
 
@@ -107,13 +107,14 @@ class Build:
     def __init__(self, index_dir: Path, roots: list[str], *, rebuild: bool = False, model: str | None = None,
                  embedder: Embedder | None = None, settings: ChunkSettings | None = None, progress: bool | None = None,
                  log: Callable[[str], None] = print_to_stderr, dense_threshold: int | None = None,
-                 batch_rows: int | None = None, workers: int | None = None) -> None:
+                 batch_rows: int | None = None, workers: int | None = None, device: str | None = None) -> None:
         self.started = time.monotonic()
         self.index_dir, self.roots, self.log = index_dir, [os.path.abspath(r) for r in roots], log
         self.dense_threshold = dense_threshold
         self.version = next_version(index_dir)  # before cleanup: a half-written folder's number is never reused
         cleanup_versions(index_dir, log)
-        self.live: Live = live_state(index_dir, rebuild=rebuild, model=model, embedder=embedder, settings=settings, log=log)
+        self.live: Live = live_state(index_dir, rebuild=rebuild, model=model, embedder=embedder, settings=settings, log=log,
+                                     device=device)
         # Model, chunking or format changed: every page is chunked again into new segments.
         self.redo = self.live.reason is not None or self.live.legacy
         # A redo chunks every live page again, so it reads them all; otherwise pages are looked up as read.

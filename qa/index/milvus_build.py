@@ -29,7 +29,8 @@ from .plan import ChunkRows, Live, chunk_rows
 def build_milvus(pages: list[Page], roots: list[str], target: MilvusTarget, *, skipped: list[Skipped],
                  rebuild: bool = False, model: str | None = None, embedder: Embedder | None = None,
                  settings: ChunkSettings | None = None, progress: bool | None = None,
-                 log: Callable[[str], None] = print_to_stderr, hnsw_threshold: int = HNSW_THRESHOLD):
+                 log: Callable[[str], None] = print_to_stderr, hnsw_threshold: int = HNSW_THRESHOLD,
+                 device: str | None = None):
     """Build and publish a new version of ``target`` from ``pages`` (see ``qa.index.build.build_pages``)."""
     from .build import BuildReport, decide
 
@@ -41,7 +42,7 @@ def build_milvus(pages: list[Page], roots: list[str], target: MilvusTarget, *, s
         if live_name:
             export_live(client, live_name, Path(scratch))
         live, plan, kept = decide(pages, roots, Path(scratch), skipped=skipped, started=started, log=log,
-                                  rebuild=rebuild, model=model, embedder=embedder, settings=settings)
+                                  rebuild=rebuild, model=model, embedder=embedder, settings=settings, device=device)
         if kept is not None:
             return kept
         rows = chunk_rows(plan, live.settings)

@@ -95,8 +95,9 @@ def text_hash(text: str) -> str:
 
 
 def live_state(index_dir: Path, *, rebuild: bool, model: str | None, embedder: Embedder | None,
-               settings: ChunkSettings | None, log: Callable[[str], None]) -> Live:
-    """The live version (unless ``rebuild``), the embedder and chunk settings to build with, and any full-redo reason."""
+               settings: ChunkSettings | None, log: Callable[[str], None], device: str | None = None) -> Live:
+    """The live version (unless ``rebuild``), the embedder (made on ``device`` unless given) and chunk
+    settings to build with, and any full-redo reason."""
     name = current_version(index_dir)
     meta = None
     if name:
@@ -105,7 +106,7 @@ def live_state(index_dir: Path, *, rebuild: bool, model: str | None, embedder: E
         except QAError:
             log(f"现有索引 {name} 无法读取或格式版本不同，无法增量更新，只用本次给出的路径重建。")
     if embedder is None:  # without --model, keep the model the index was built with (even on --rebuild)
-        embedder = load_embedder(model or (meta["embedder"]["name"] if meta else None))
+        embedder = load_embedder(model or (meta["embedder"]["name"] if meta else None), device=device)
     if rebuild or meta is None:
         return Live(None, None, None, embedder, settings or DEFAULT)
     old_settings = ChunkSettings(**{"scheme": 1, **meta["chunking"]})  # indexes from before `scheme` are scheme 1
