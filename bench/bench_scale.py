@@ -194,10 +194,13 @@ def add_issue(index: Path, embedder, date: str) -> dict:
     from qa.index import IndexReader, build_stream
 
     with IndexReader.open(index) as reader:
-        before = reader.counts()["chunks"]
+        before, segments = reader.counts()["chunks"], len(reader.segments)
     started = time.perf_counter()
     add = build_stream(one_issue(date), [f"/daily/{date}"], index, embedder=embedder, progress=False, log=lambda m: None)
-    return {"add_issue_s": round(time.perf_counter() - started, 1), "add_issue_chunks": add.chunks - before}
+    seconds = round(time.perf_counter() - started, 1)
+    with IndexReader.open(index) as reader:
+        merged = len(reader.segments) <= segments  # the new segment filled a tier: merged in the same build
+    return {"add_issue_s": seconds, "add_issue_chunks": add.chunks - before, "add_issue_merged": merged}
 
 
 def build(args, index: Path, embedder) -> dict:
@@ -235,7 +238,7 @@ def table() -> None:
           "| date-bound p50/p95 | recall@10 |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['chunks']:,} | {r['segments']} | {r.get('build_s', '–')} s | {r['add_issue_s']} s | {r['disk_mb']:,} MB "
+        print(f"| {r['chunks']:,} | {r['segments']} | {r.get('build_s', '–')} s | {r['add_issue_s']} s{' (with a tier merge)' if r.get('add_issue_merged') else ''} | {r['disk_mb']:,} MB "
               f"| {r['serve_rss_after_mb']:,} MB ({r.get('serve_anon_after_mb', '?')} MB) | {'/'.join(map(str, r['undated p50/p95 ms']))} ms "
               f"| {'/'.join(map(str, r['date-bound p50/p95 ms']))} ms | {r['recall@10']} |")
 
