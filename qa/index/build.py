@@ -165,8 +165,8 @@ class Build:
         if self.redo:  # every other live page is chunked again
             carry_pages(self.live, [pid for pid in self.old if pid not in segment_of], self.batcher)
         new = self.batcher.finish()
-        meta, kept_rows = compose_version(self.index_dir, self.live, self.redo, set(segment_of), segment_of, new,
-                                          self.log, self.dense_threshold)
+        meta, kept_rows = compose_version(self.index_dir, self.live, self.redo, segment_of, new, self.log,
+                                          self.dense_threshold)
         folder = self.index_dir / self.version
         folder.mkdir(parents=True, exist_ok=True)
         seal(folder, {"built_at": dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"),

@@ -34,17 +34,19 @@ def carry_pages(live: Live, page_ids: list[str], batcher) -> None:
             wanted -= set(part)
 
 
-def compose_version(index_dir: Path, live: Live, redo: bool, replaced: set[str], old_segment_of: dict[str, str],
-                    new: list[dict], log: Callable[[str], None], dense_threshold: int | None = None) -> tuple[dict, int]:
-    """The new version's meta (segments, deleted pages, counts…) and how many rows it keeps from the live one."""
+def compose_version(index_dir: Path, live: Live, redo: bool, deleted_now: dict[str, str], new: list[dict],
+                    log: Callable[[str], None], dense_threshold: int | None = None) -> tuple[dict, int]:
+    """The new version's meta (segments, deleted pages, counts…) and how many rows it keeps from the live one.
+
+    ``deleted_now``: live pages this version replaces or removes -> the segment holding each."""
     names: list[str] = []
     deleted: dict[str, set[str]] = {}
     if not redo and live.meta and "segments" in live.meta:
         for s in live.meta["segments"]:
             names.append(s["name"])
             deleted[s["name"]] = set(live.meta.get("deleted", {}).get(s["name"], []))
-        for pid in replaced:
-            deleted[old_segment_of[pid]].add(pid)
+        for pid, seg in deleted_now.items():
+            deleted[seg].add(pid)
     names += [info["name"] for info in new]
     new_names = {info["name"] for info in new}
     segments = {n: Segment(index_dir / SEGMENTS / n, frozenset(deleted.get(n, ()))) for n in names}
