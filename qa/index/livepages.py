@@ -70,12 +70,13 @@ class LivePages:
         out: dict[str, dict] = {}
         if not roots:
             return out
+        by_id, id_args = ["page_id IN ({})".format(",".join("?" * len(roots)))], list(roots)
+        for root in roots:
+            for low, high in id_ranges(root):
+                by_id.append("(page_id >= ? AND page_id < ?)")
+                id_args += [low, high]
         for src in self.sources:
-            clauses, args = ["page_id IN ({})".format(",".join("?" * len(roots)))], list(roots)
-            for root in roots:
-                for low, high in id_ranges(root):
-                    clauses.append("(page_id >= ? AND page_id < ?)")
-                    args += [low, high]
+            clauses, args = list(by_id), list(id_args)
             known = recorded_roots(src.folder) if src.name else None
             rooted = roots if known is None else sorted(known & set(roots))
             if rooted:  # the root column has no index: scanned only where one of these roots is recorded
