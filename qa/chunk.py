@@ -28,8 +28,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from .text import split_sentences
-from .types import Article, Chunk
+from qa.text import split_sentences
+from qa.types import Article, Chunk
 
 
 @dataclass(frozen=True)

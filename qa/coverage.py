@@ -8,10 +8,10 @@ kept only when the article's text holds every word of the topic (a timeline coun
 
 from __future__ import annotations
 
-from .scope import Scope
-from .time.timeline import Report, Timeline, TimelineQuery, build_timeline, reports_in_order
-from .tokens import tokenize
-from .types import Citation, Hit
+from qa.scope import Scope
+from qa.time.timeline import Report, Timeline, TimelineQuery, build_timeline, reports_in_order
+from qa.tokens import tokenize
+from qa.types import Citation, Hit
 
 CANDIDATES = 2000  # BM25 candidates read per coverage question; more reports than this are undercounted
 MAX_LISTED = 10  # reports named in a 「哪些天」 answer (the timeline counts them all)

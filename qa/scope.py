@@ -17,10 +17,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .time.question import DateRange, parse_date_range, strip_dates
-from .errors import BadInput
-from .text import parse_iso_date
-from .types import Filters
+from qa.time.question import DateRange, parse_date_range, strip_dates
+from qa.errors import BadInput
+from qa.text import parse_iso_date
+from qa.types import Filters
 
 OUT_OF_ARCHIVE = "out_of_archive"  # the refusal kind the JSON reports when the period is not in the archive
 

@@ -12,17 +12,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .answer import NOT_FOUND, ComposedAnswer, compose_answer
-from .config import DEFAULT_TOP_K
-from .coverage import coverage_answer
-from .embed import Embedder, load_embedder
-from .index import IndexReader, check_embedder
-from .index.backends import Location, MilvusTarget, live_version, open_reader
-from .scope import OUT_OF_ARCHIVE, period_match, question_scope
-from .search import search
-from .time.timeline import detect_timeline
-from .tokens import tokenize
-from .types import Answer, Filters
+from qa.answer import NOT_FOUND, ComposedAnswer, compose_answer
+from qa.config import DEFAULT_TOP_K
+from qa.coverage import coverage_answer
+from qa.embed import Embedder, load_embedder
+from qa.index import IndexReader, check_embedder
+from qa.index.backends import Location, MilvusTarget, live_version, open_reader
+from qa.scope import OUT_OF_ARCHIVE, period_match, question_scope
+from qa.search import search
+from qa.time.timeline import detect_timeline
+from qa.tokens import tokenize
+from qa.types import Answer, Filters
 
 log = logging.getLogger(__name__)
 

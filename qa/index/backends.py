@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..errors import BadInput
+from qa.errors import BadInput
 
 ALIAS_SUFFIX = "_live"
 DEFAULT_PREFIX = "qa"
@@ -73,10 +73,10 @@ def parse_backend(text: str) -> MilvusTarget:
 def open_reader(location: Location):
     """The live version's reader: ``IndexReader`` for a folder, ``MilvusReader`` for a Milvus target."""
     if isinstance(location, MilvusTarget):
-        from .milvus_reader import MilvusReader
+        from qa.index.milvus_reader import MilvusReader
 
         return MilvusReader.open(location)
-    from .reader import IndexReader
+    from qa.index.reader import IndexReader
 
     return IndexReader.open(Path(location))
 
@@ -84,10 +84,10 @@ def open_reader(location: Location):
 def live_version(location: Location) -> str | None:
     """Name of the live version (``v000007``), or None when nothing is published; cheap, polled by replicas."""
     if isinstance(location, MilvusTarget):
-        from .milvus_store import live_collection, version_of
+        from qa.index.milvus_store import live_collection, version_of
 
         name = live_collection(location)
         return version_of(location, name) if name else None
-    from .layout import current_version
+    from qa.index.layout import current_version
 
     return current_version(Path(location))

@@ -19,17 +19,17 @@ from typing import Callable
 
 import numpy as np
 
-from .. import tokens as tok
-from ..embed.batches import show_progress
-from ..embed.cache import VectorCache
-from ..time.mentions import Period, extract_periods
-from ..time.period_index import PeriodIndex
-from ..types import Article
-from .bm25 import Postings
-from .dense import DenseSegment
-from .layout import DB, DENSE_DIR, VECTORS, next_segment
-from .plan import ChunkRows, Live, LiveSource, PagePlan, chunk_rows, text_hash
-from .writer import read_rows, write_segment
+from qa import tokens as tok
+from qa.embed.batches import show_progress
+from qa.embed.cache import VectorCache
+from qa.time.mentions import Period, extract_periods
+from qa.time.period_index import PeriodIndex
+from qa.types import Article
+from qa.index.bm25 import Postings
+from qa.index.dense import DenseSegment
+from qa.index.layout import DB, DENSE_DIR, VECTORS, next_segment
+from qa.index.plan import ChunkRows, Live, LiveSource, PagePlan, chunk_rows, text_hash
+from qa.index.writer import read_rows, write_segment
 
 BATCH_ROWS = 20_000  # chunks per new segment in a bulk build: ~100 MB of working memory
 PARALLEL_MIN_ROWS = 4_000  # smaller batches are analysed in-process (starting workers costs seconds)
@@ -145,7 +145,7 @@ class SegmentBatcher:
         if self.bar:
             self.bar.more(texts)
         if self.cache is None:
-            from ..embed import embed_passages
+            from qa.embed import embed_passages
 
             new = embed_passages(self.live.embedder, texts, progress=False)
             self.embedded += len(texts)
@@ -186,7 +186,7 @@ class _Bar:
     what has been read so far): its total grows as batches are read."""
 
     def __init__(self) -> None:
-        from ..embed.batches import progress_bar
+        from qa.embed.batches import progress_bar
 
         self.tqdm = progress_bar(0, 0)
         self.chunks = self.total_chunks = self.segments = 0

@@ -21,16 +21,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from ..chunk import ChunkSettings
-from ..embed import Embedder
-from ..types import Page, Skipped
-from .backends import MilvusTarget
-from .batch import SegmentBatcher
-from .layout import CACHE, DEFAULT_LOCK_TIMEOUT, build_lock, cleanup_versions, next_version, print_to_stderr, publish, seal
-from .livepages import COLUMNS, LivePages
-from .plan import (Live, PagePlan, live_pages, live_state, page_hash, page_record, plan_pages, segment_articles,
+from qa.chunk import ChunkSettings
+from qa.embed import Embedder
+from qa.types import Page, Skipped
+from qa.index.backends import MilvusTarget
+from qa.index.batch import SegmentBatcher
+from qa.index.layout import CACHE, DEFAULT_LOCK_TIMEOUT, build_lock, cleanup_versions, next_version, print_to_stderr, publish, seal
+from qa.index.livepages import COLUMNS, LivePages
+from qa.index.plan import (Live, PagePlan, live_pages, live_state, page_hash, page_record, plan_pages, segment_articles,
                    under_roots)
-from .version import carry_pages, compose_version
+from qa.index.version import carry_pages, compose_version
 
 
 @dataclass
@@ -58,10 +58,10 @@ def build_index(paths: list[str | Path], index_dir: Path | MilvusTarget, *, lock
 
     Keyword arguments: ``rebuild``, ``model``, ``embedder``, ``settings``, ``progress``, ``device`` (see :class:`Build`).
     """
-    from ..pages import read_archive
+    from qa.pages import read_archive
 
     if isinstance(index_dir, MilvusTarget):  # --backend URI: the same steps, written to Milvus
-        from .milvus_build import build_milvus
+        from qa.index.milvus_build import build_milvus
 
         report = read_archive([str(p) for p in paths])
         roots = [r for r in report.roots if os.path.exists(r)]
@@ -81,7 +81,7 @@ def build_from_pages(pages: list[Page], roots: list[str], index_dir: Path | Milv
                      **kw) -> BuildReport:
     """Same as :func:`build_index` for pages already read (``roots`` = the PATHs they came from)."""
     if isinstance(index_dir, MilvusTarget):
-        from .milvus_build import build_milvus
+        from qa.index.milvus_build import build_milvus
 
         return build_milvus(pages, roots, index_dir, skipped=list(skipped or []), log=log, **kw)
     unique = {p.page_id: p for p in pages}  # a later duplicate replaces an earlier one

@@ -31,7 +31,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from ..errors import BadInput
+from qa.errors import BadInput
 
 VECTORS, INDEX, META = "vectors.faiss", "dense.faiss", "dense.json"
 EXACT_MAX_ROWS = 100_000  # below this a segment keeps exact search only (see bench/bench_dense.py)

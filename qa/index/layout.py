@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ..errors import IndexFormatError, IndexLocked, IndexMissing
+from qa.errors import IndexFormatError, IndexLocked, IndexMissing
 
 FORMAT_VERSION = 3  # 2: periods/ added; 3: a version is a list of segments
 BUILDS_FROM = (1, 2, 3)  # live versions a build can start from (1 and 2 are read as one old segment)

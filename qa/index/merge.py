@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..time.period_index import PeriodIndex
-from .postings import Postings, take
-from .layout import DB, next_segment
-from .segment import Segment
-from .writer import SCHEMA, write_segment_files
+from qa.time.period_index import PeriodIndex
+from qa.index.postings import Postings, take
+from qa.index.layout import DB, next_segment
+from qa.index.segment import Segment
+from qa.index.writer import SCHEMA, write_segment_files
 
 FLOOR_ROWS = 20_000
 MERGE_FACTOR = 10

@@ -16,14 +16,14 @@ from typing import Callable
 
 import numpy as np
 
-from ..chunk import ChunkSettings
-from ..embed import Embedder, embed_passages
-from ..types import Page, Skipped
-from .backends import MilvusTarget
-from .layout import print_to_stderr
-from .milvus_store import check_free, chunks_name, cleanup, connect, live_collection, next_version, publish
-from .milvus_writer import BM25_PARAMS, HNSW_THRESHOLD, export_live, vectors_by_hash, write_version
-from .plan import ChunkRows, Live, chunk_rows
+from qa.chunk import ChunkSettings
+from qa.embed import Embedder, embed_passages
+from qa.types import Page, Skipped
+from qa.index.backends import MilvusTarget
+from qa.index.layout import print_to_stderr
+from qa.index.milvus_store import check_free, chunks_name, cleanup, connect, live_collection, next_version, publish
+from qa.index.milvus_writer import BM25_PARAMS, HNSW_THRESHOLD, export_live, vectors_by_hash, write_version
+from qa.index.plan import ChunkRows, Live, chunk_rows
 
 
 def build_milvus(pages: list[Page], roots: list[str], target: MilvusTarget, *, skipped: list[Skipped],
@@ -32,7 +32,7 @@ def build_milvus(pages: list[Page], roots: list[str], target: MilvusTarget, *, s
                  log: Callable[[str], None] = print_to_stderr, hnsw_threshold: int = HNSW_THRESHOLD,
                  device: str | None = None):
     """Build and publish a new version of ``target`` from ``pages`` (see ``qa.index.build.build_pages``)."""
-    from .build import BuildReport, decide
+    from qa.index.build import BuildReport, decide
 
     started = time.monotonic()
     client = connect(target)

@@ -19,15 +19,15 @@ import weakref
 
 import numpy as np
 
-from ..errors import BadInput, IndexFormatError, IndexMissing
-from ..time.mentions import extract_periods
-from ..time.period_index import PeriodIndex
-from .backends import MilvusTarget
-from .layout import MILVUS_FORMAT_VERSION
-from .milvus_store import META_KEY, connect, live_collection, query_all, quote, records_name, version_of
-from .reader import _date_bound
-from .milvus_writer import HNSW_EF_SEARCH
-from .writer import date_int
+from qa.errors import BadInput, IndexFormatError, IndexMissing
+from qa.time.mentions import extract_periods
+from qa.time.period_index import PeriodIndex
+from qa.index.backends import MilvusTarget
+from qa.index.layout import MILVUS_FORMAT_VERSION
+from qa.index.milvus_store import META_KEY, connect, live_collection, query_all, quote, records_name, version_of
+from qa.index.reader import _date_bound
+from qa.index.milvus_writer import HNSW_EF_SEARCH
+from qa.index.writer import date_int
 
 CHUNK_FIELDS = ["row", "chunk_id", "text", "title", "article_id", "page_id", "paper", "iso_date", "issue_no", "page",
                 "page_name", "source"]

@@ -20,8 +20,8 @@ import re
 import threading
 from importlib import resources
 
-from ..errors import IndexLocked, IndexMissing
-from .backends import MilvusTarget
+from qa.errors import IndexLocked, IndexMissing
+from qa.index.backends import MilvusTarget
 
 BATCH = 500
 TEXT_MAX = 65535  # Milvus' VARCHAR limit; chunk texts are a few hundred characters

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..text import date_number
-from .layout import CURRENT, DB, META, MILVUS_FORMAT_VERSION
-from .milvus_store import (BATCH, META_KEY, chunk_schema, chunks_name, query_all, quote, records_name,
+from qa.text import date_number
+from qa.index.layout import CURRENT, DB, META, MILVUS_FORMAT_VERSION
+from qa.index.milvus_store import (BATCH, META_KEY, chunk_schema, chunks_name, query_all, quote, records_name,
                            records_schema)
-from .plan import ChunkRows
-from .writer import write_sqlite
+from qa.index.plan import ChunkRows
+from qa.index.writer import write_sqlite
 
 BM25_PARAMS = {"bm25_k1": 1.2, "bm25_b": 0.75}  # the same k1 and b as the embedded index's BM25
 HNSW_THRESHOLD = 200_000  # Milvus indexes FLAT below this many chunks, HNSW above

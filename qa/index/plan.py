@@ -13,12 +13,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from ..chunk import DEFAULT, ChunkSettings, chunk_article, embedding_text
-from ..embed import Embedder, load_embedder
-from ..errors import QAError
-from ..types import Article, Page
-from .layout import BUILDS_FROM, DB, SEGMENTS, current_version, read_meta
-from .writer import read_rows
+from qa.chunk import DEFAULT, ChunkSettings, chunk_article, embedding_text
+from qa.embed import Embedder, load_embedder
+from qa.errors import QAError
+from qa.types import Article, Page
+from qa.index.layout import BUILDS_FROM, DB, SEGMENTS, current_version, read_meta
+from qa.index.writer import read_rows
 
 
 @dataclass(frozen=True)
@@ -182,7 +182,7 @@ def page_record(p: Page, content_hash: str) -> dict:
 
 def segment_articles(page: Page, log: Callable[[str], None]) -> list[Article]:
     """Articles of a page; the whole page as one untitled article when segmentation finds none."""
-    from ..segment import segment_page
+    from qa.segment import segment_page
 
     arts = list(page.articles) or segment_page(page)
     if not arts and page.text.strip():

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import BadInput, EmbedderMismatch, IndexFormatError
-from ..text import date_number
-from ..tokens import tokenize
-from .bm25 import SegmentedBM25
-from .layout import SEGMENTS, live_folder, read_meta
-from .segment import Segment
+from qa.errors import BadInput, EmbedderMismatch, IndexFormatError
+from qa.text import date_number
+from qa.tokens import tokenize
+from qa.index.bm25 import SegmentedBM25
+from qa.index.layout import SEGMENTS, live_folder, read_meta
+from qa.index.segment import Segment
 
 
 class IndexReader:

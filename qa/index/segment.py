@@ -14,12 +14,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import IndexFormatError
-from ..time.period_index import PeriodIndex
-from .bm25 import Postings
-from .dense import DenseSegment
-from .layout import BM25, COMPLETE, DB, DENSE_DIR, PERIODS, ROW_DATE, ROW_PAGE, ROW_PAPER, SEGMENT_META, sqlite_uri
-from .writer import SEGMENT_FORMAT
+from qa.errors import IndexFormatError
+from qa.time.period_index import PeriodIndex
+from qa.index.bm25 import Postings
+from qa.index.dense import DenseSegment
+from qa.index.layout import BM25, COMPLETE, DB, DENSE_DIR, PERIODS, ROW_DATE, ROW_PAGE, ROW_PAPER, SEGMENT_META, sqlite_uri
+from qa.index.writer import SEGMENT_FORMAT
 
 
 class Segment:

@@ -13,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from .layout import DB, SEGMENTS
-from .merge import merge_segments, pick_merges
-from .plan import Live, source_articles
-from .segment import Segment
-from .writer import read_rows
+from qa.index.layout import DB, SEGMENTS
+from qa.index.merge import merge_segments, pick_merges
+from qa.index.plan import Live, source_articles
+from qa.index.segment import Segment
+from qa.index.writer import read_rows
 
 
 def carry_pages(live: Live, page_ids: list[str], batcher) -> None:

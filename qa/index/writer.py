@@ -18,11 +18,11 @@ from typing import Callable
 
 import numpy as np
 
-from ..text import date_number
-from ..time.period_index import PeriodIndex
-from .bm25 import Postings
-from .dense import write_dense
-from .layout import BM25, COMPLETE, DB, DENSE_DIR, PERIODS, ROW_DATE, ROW_PAGE, ROW_PAPER, SEGMENT_META, fsync_tree, sqlite_uri
+from qa.text import date_number
+from qa.time.period_index import PeriodIndex
+from qa.index.bm25 import Postings
+from qa.index.dense import write_dense
+from qa.index.layout import BM25, COMPLETE, DB, DENSE_DIR, PERIODS, ROW_DATE, ROW_PAGE, ROW_PAPER, SEGMENT_META, fsync_tree, sqlite_uri
 
 SEGMENT_FORMAT = 1
 
