@@ -21,7 +21,7 @@ def index_dir(given: str | os.PathLike | None = None) -> Path:
 
 @dataclass
 class Settings:
-    """What ``create_app`` and ``qa serve`` take. ``reference_date`` pins 「去年」 etc. (default: newest issue)."""
+    """What ``create_app`` and ``qa serve`` take. ``as_of`` pins 「去年」 etc. (default: newest issue)."""
 
     index: Path = Path("index")
     host: str = "127.0.0.1"
@@ -29,9 +29,9 @@ class Settings:
     threads: int = 8
     rate_limit: str = "60 per minute"
     reload_interval_s: float = 1.0
-    reference_date: str | None = None
+    as_of: str | None = None
     # Optional LLM answers (qa/chat/llm.py); unset here, they still come from QA_LLM_* or a config file.
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_config: str | None = None
-    backend: object | None = None  # a qa.index.backends.MilvusTarget (``--backend URI``) instead of ``index``
+    backend: object | None = None  # a qa.store.location.MilvusTarget (``--backend URI``) instead of ``index``

@@ -52,3 +52,61 @@ class IndexLocked(QAError):
 
     code = "index_locked"
     http_status = 409
+
+
+class NotFound(BadInput):
+    """A page, issue or other named thing that the index does not hold."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class ConversationNotFound(QAError):
+    """A ``conversation_id`` the server does not know, or that has expired."""
+
+    code = "conversation_not_found"
+    http_status = 404
+
+
+class ModelNotFound(BadInput):
+    """``/v1/chat/completions`` asked for a model other than this service's."""
+
+    code = "model_not_found"
+    http_status = 404
+
+
+class UnsupportedMediaType(BadInput):
+    """A request body that is not ``application/json``."""
+
+    code = "unsupported_media_type"
+    http_status = 415
+
+
+class BadJSON(BadInput):
+    """A request body that is not valid UTF-8 JSON, or not an object."""
+
+    code = "bad_json"
+    http_status = 400
+
+
+class PageMissing(QAError):
+    """The chat page files are not where the package should have put them (broken install)."""
+
+    code = "page_missing"
+    http_status = 503
+
+
+class ServeError(QAError):
+    """The server cannot listen where it was asked to (port taken, out of range, not allowed)."""
+
+    code = "serve_error"
+
+
+class LLMError(Exception):
+    """The LLM gave no usable answer; ``code`` is stable, ``reason`` is for the user (Chinese).
+
+    Not a QAError: it never reaches the user as an error, the extractive answer is shown instead."""
+
+    def __init__(self, code: str, reason: str):
+        super().__init__(reason)
+        self.code, self.reason = code, reason

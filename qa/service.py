@@ -12,16 +12,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.answer import NOT_FOUND, ComposedAnswer, compose_answer
+from qa.answer.extract import NOT_FOUND, ComposedAnswer, compose_answer
 from qa.config import DEFAULT_TOP_K
-from qa.coverage import coverage_answer
+from qa.answer.coverage import coverage_answer
 from qa.embed import Embedder, load_embedder
-from qa.index import IndexReader, check_embedder
-from qa.index.backends import Location, MilvusTarget, live_version, open_reader
-from qa.scope import OUT_OF_ARCHIVE, period_match, question_scope
-from qa.search import search
+from qa.store import IndexReader, check_embedder
+from qa.store.location import Location, MilvusTarget
+from qa.store.open import live_version, open_reader
+from qa.retrieve.scope import OUT_OF_ARCHIVE, period_match, question_scope
+from qa.retrieve.search import search
 from qa.time.timeline import detect_timeline
-from qa.tokens import tokenize
+from qa.text.tokens import tokenize
 from qa.types import Answer, Filters
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ OUTSIDE_MARGIN = 0.2
 class Engine:
     """One index version with the embedder that queries it: swapped together, never one without the other."""
 
-    reader: IndexReader  # or a MilvusReader: the same interface (qa.index.backends)
+    reader: IndexReader  # or a MilvusReader: the same interface (qa.store.location)
     embedder: Embedder
 
     @classmethod
@@ -54,10 +55,10 @@ class Engine:
 
 
 def answer_question(engine: Engine, question: str, top_k: int = DEFAULT_TOP_K, filters: Filters | None = None,
-                    reference: str | None = None) -> Answer:
+                    as_of: str | None = None) -> Answer:
     """Answer one question from one index version. Explicit date filters win over dates in the question."""
     started = time.perf_counter()
-    scope = question_scope(engine.reader, question, filters, reference)
+    scope = question_scope(engine.reader, question, filters, as_of)
     if scope.is_empty:
         kind = OUT_OF_ARCHIVE if scope.refusal else None
         return Answer(scope.question, scope.refusal or NOT_FOUND, False, scope.filters, [], _ms(started),
@@ -99,9 +100,9 @@ class Service:
     """
 
     def __init__(self, index_dir: Path | str | MilvusTarget, embedder: Embedder | None = None,
-                 reference_date: str | None = None):
+                 as_of: str | None = None):
         self.index_dir = index_dir if isinstance(index_dir, MilvusTarget) else Path(index_dir)
-        self.reference_date = reference_date
+        self.as_of = as_of
         self._swap_lock = threading.Lock()
         self.engine = Engine.open(self.index_dir, embedder)
         # Load jieba's dictionary (~1 s) and the embedder now, not in the first user's request.
@@ -136,7 +137,7 @@ class Service:
             paper: str | None = None, page: int | None = None, as_of: str | None = None) -> Answer:
         """``as_of``: the day 「去年」「上周」 are resolved against (ISO or "today"; default: the newest issue)."""
         filters = Filters(date_from=date_from, date_to=date_to, paper=paper, page=page)
-        return answer_question(self.engine, question, top_k, filters, as_of or self.reference_date)
+        return answer_question(self.engine, question, top_k, filters, as_of or self.as_of)
 
     def health(self) -> dict:
         reader = self.reader

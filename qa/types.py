@@ -17,9 +17,9 @@ class Page:
     ``root`` is the PATH given to ``qa index`` that the page was found under; a page whose
     file disappears from under that root is dropped from the next index version.
     ``articles`` is pre-filled only for JSONL exports (one article each); page files get
-    theirs from ``qa.segment.segment_page``.
+    theirs from ``qa.ingest.segment.segment_page``.
 
-    How the page was read (``qa.pages``; shown by ``qa inspect``): ``read_as`` is "text" (a
+    How the page was read (``qa.ingest``; shown by ``qa inspect``): ``read_as`` is "text" (a
     text file), "pdf" (a PDF text layer), "ocr" (an image or image-only PDF page) or "jsonl".
     ``roles`` has one entry per line of ``text`` when the page was laid out from positions:
     "pre"/"head"/"sub" for lines set in headline type (引题/主题/副题), "text" for body type,
@@ -189,3 +189,25 @@ class Answer:
             "took_ms": round(self.took_ms, 1),
             "index_version": self.index_version,
         }
+
+
+@dataclass
+class Turn:
+    """One earlier turn as a client or the server keeps it.
+
+    ``sources`` are citation labels (「聊城日报 2026-04-01 第1版《…》」) for turns known only from
+    their text (OpenAI messages), where ``article_ids`` are unknown.
+    """
+
+    question: str
+    answer: str = ""
+    resolved_question: str | None = None
+    article_ids: list[str] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+    date_from: str | None = None
+    date_to: str | None = None
+    paper: str | None = None
+
+    @property
+    def topic(self) -> str:
+        return self.resolved_question or self.question

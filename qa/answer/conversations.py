@@ -21,18 +21,13 @@ from typing import Callable
 
 from cachetools import TTLCache
 
-from qa.chat.followup import Turn
-from qa.errors import QAError
+from qa.types import Turn
+from qa.errors import ConversationNotFound
 
 MAX_CONVERSATIONS = 1000
 MAX_TURNS = 20  # older turns are dropped: follow-ups only look back a few turns
 MAX_ANSWER_CHARS = 2000  # an answer kept for follow-ups is cut to this
 TTL_S = 3600.0
-
-
-class ConversationNotFound(QAError):
-    code = "conversation_not_found"
-    http_status = 404
 
 
 class ConversationStore:

@@ -8,9 +8,9 @@ kept only when the article's text holds every word of the topic (a timeline coun
 
 from __future__ import annotations
 
-from qa.scope import Scope
+from qa.retrieve.scope import Scope
 from qa.time.timeline import Report, Timeline, TimelineQuery, build_timeline, reports_in_order
-from qa.tokens import tokenize
+from qa.text.tokens import tokenize
 from qa.types import Citation, Hit
 
 CANDIDATES = 2000  # BM25 candidates read per coverage question; more reports than this are undercounted

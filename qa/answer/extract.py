@@ -25,8 +25,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from qa.text import LINE_END, plain_sentences, word_bigrams
-from qa.tokens import tokenize
+from qa.text.chinese import LINE_END, plain_sentences, word_bigrams
+from qa.text.tokens import tokenize
 from qa.types import Hit
 
 NOT_FOUND = "档案中没有找到相关报道。"

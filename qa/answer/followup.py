@@ -26,7 +26,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from qa.tokens import pos_cut
+from qa.text.tokens import pos_cut
+from qa.types import Turn
 
 from qa.time.question import parse_date_range
 
@@ -49,28 +50,6 @@ _AUTHOR = re.compile(r"作者|记者|谁写|谁采写|撰稿|署名|执笔|通�
 _STOP_TAGS = {"m", "q", "v", "p", "r", "x", "c", "y", "e", "o", "u", "uj", "ul", "uz", "ug", "uv", "ud", "f", "t"}
 _NAME_TAGS = {"nr", "nrfg", "nrt", "ns", "nt"}
 _ANY_DAY = dt.date(2000, 1, 1)  # only whether a period is named matters here, not which
-
-
-@dataclass
-class Turn:
-    """One earlier turn as a client or the server keeps it.
-
-    ``sources`` are citation labels (「聊城日报 2026-04-01 第1版《…》」) for turns known only from
-    their text (OpenAI messages), where ``article_ids`` are unknown.
-    """
-
-    question: str
-    answer: str = ""
-    resolved_question: str | None = None
-    article_ids: list[str] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)
-    date_from: str | None = None
-    date_to: str | None = None
-    paper: str | None = None
-
-    @property
-    def topic(self) -> str:
-        return self.resolved_question or self.question
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 The top passages go to the LLM numbered, each with its citation; it is told to answer in Chinese
 only from them and to end every sentence with its ``[n]``. As the text streams in, each finished
-sentence is checked (``qa.chat.verify``) and only then passed on, so a streaming reader never sees
+sentence is checked (``qa.answer.verify``) and only then passed on, so a streaming reader never sees
 an unchecked sentence. The outcome, as ``answer_mode``:
 
 * ``extractive`` — no LLM configured, or nothing relevant was found (the LLM is not asked);
@@ -19,8 +19,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from qa.chat.llm import LLMClient, LLMError
-from qa.chat.verify import Checked, check_sentence, is_sources_list, split_claims
+from qa.answer.llm import LLMClient
+from qa.errors import LLMError
+from qa.answer.verify import Checked, check_sentence, is_sources_list, split_claims
 from qa.types import Hit
 
 _PARTIAL_MARKER = re.compile(r"[\[【][\d\s,，、]*[\]】]?")

@@ -27,7 +27,7 @@ from typing import Iterator, Mapping
 
 import openai
 
-from qa.errors import BadInput
+from qa.errors import BadInput, LLMError
 
 DEFAULT_TIMEOUT_S = 30.0  # the user has the extractive answer no later than this
 DEFAULT_CONNECT_TIMEOUT_S = 3.0
@@ -50,14 +50,6 @@ class LLMConfig:
     temperature: float = 0.1
     passages: int = DEFAULT_PASSAGES
     passage_chars: int = DEFAULT_PASSAGE_CHARS
-
-
-class LLMError(Exception):
-    """The LLM gave no usable answer; ``code`` is stable, ``reason`` is for the user (Chinese)."""
-
-    def __init__(self, code: str, reason: str):
-        super().__init__(reason)
-        self.code, self.reason = code, reason
 
 
 def _read_file(path: Path) -> dict:

@@ -10,35 +10,22 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
 
-from qa.answer import NOT_FOUND, compose_answer
-from qa.chat.followup import Resolution, Turn, resolve
-from qa.chat.grounded import Grounded, grounded_stream
-from qa.chat.llm import LLMClient
-from qa.chat.verify import MARKER
-from qa.config import DEFAULT_TOP_K
-from qa.search import search
-from qa.types import Answer, Citation, Filters, Hit
+from qa.answer.extract import NOT_FOUND, compose_answer
+from qa.answer.followup import Resolution, resolve
+from qa.answer.grounded import Grounded, grounded_stream
+from qa.answer.llm import LLMClient
+from qa.answer.verify import MARKER
+from qa.request import AskRequest
+from qa.retrieve.search import search
+from qa.types import Answer, Citation, Filters, Hit, Turn
 
-# The first line of an article's first chunk is its byline when it has one (see qa.segment).
+# The first line of an article's first chunk is its byline when it has one (see qa.ingest.segment).
 _BYLINE = re.compile(r"^(?:[■□●◆]\s*(?P<a>.{1,24})|本报讯[（(](?P<b>[^）)]{1,30})[）)]|(?P<c>(?:新华社|中新社|人民日报)\S{0,16}电))$")
 _LABEL = re.compile(r"^(?P<paper>\S+) (?P<date>\d{4}-\d{2}-\d{2})(?: 第(?P<page>\d+)版)?(?: \S+)?(?:《(?P<title>.*)》)?$")
-
-
-@dataclass
-class ChatRequest:
-    question: str
-    top_k: int = DEFAULT_TOP_K
-    date_from: str | None = None
-    date_to: str | None = None
-    paper: str | None = None
-    page: int | None = None
-    history: list[Turn] = field(default_factory=list)
-    as_of: str | None = None  # the day 「去年」 is counted from (default: the newest issue)
 
 
 def hit_from_record(rec: dict, score: float = 0.0) -> Hit:
@@ -94,7 +81,7 @@ def _about_cited(service, res: Resolution, rows: np.ndarray, top_k: int) -> tupl
     return "上一轮回答引用的报道分别刊登在：" + "；".join(labels) + "。", True, hits
 
 
-def answer_turn(service, req: ChatRequest) -> tuple[Resolution, Answer]:
+def answer_turn(service, req: AskRequest) -> tuple[Resolution, Answer]:
     """The extractive answer to the question as understood after ``req.history``."""
     started = time.perf_counter()
     res = resolve(req.question, req.history)
@@ -124,7 +111,7 @@ def cited_article_ids(text: str, passages: list[Hit]) -> list[str]:
     return list(dict.fromkeys(passages[n - 1].citation.article_id for n in ns if 1 <= n <= len(passages)))
 
 
-def chat_events(service, llm: LLMClient | None, req: ChatRequest) -> Iterator[tuple[str, dict]]:
+def chat_events(service, llm: LLMClient | None, req: AskRequest) -> Iterator[tuple[str, dict]]:
     """("sources", …), then ("delta", {"text"}) per checked LLM sentence, then ("done", payload)."""
     res, answer = answer_turn(service, req)
     base = answer.to_json()

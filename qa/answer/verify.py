@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from qa.tokens import pos_cut
+from qa.text.tokens import pos_cut
 
 _WIDE = str.maketrans("０１２３４５６７８９［］", "0123456789[]")
 # 【1】 [1,2] [1][2] -> [1][2]; markers are then one form only.

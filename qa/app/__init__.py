@@ -7,7 +7,7 @@ log, port errors) and ``wsgi_errors`` (waitress' own errors in the JSON shape). 
 itself lives in ``static/`` and is shipped inside the package.
 """
 
-from qa.web.app import create_app
-from qa.web.responses import CSP
+from qa.app.app import create_app
+from qa.app.responses import CSP
 
 __all__ = ["CSP", "create_app"]

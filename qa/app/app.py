@@ -1,14 +1,14 @@
 """The web app: ``create_app(settings)`` builds the Flask app that serves the chat page at ``/``
 (files in ``qa/web/static/``, shipped inside the package) and the JSON API under ``/api``
-(``qa.web.api``).
+(``qa.app.api``).
 
 * The heavy ``Service`` (live index + embedder) is created **once per app** and kept in
   ``app.extensions["qa_service"]``; all request threads share it.
 * Every error, including 404/405/413/429 and unexpected 500s, is answered with the one JSON shape
-  of ``qa.web.responses``; tracebacks are logged, never sent.
+  of ``qa.app.responses``; tracebacks are logged, never sent.
 * Every response carries a strict Content-Security-Policy (no inline or remote scripts/styles)
   and ``X-Content-Type-Options: nosniff``.
-* Hot reload: ``qa.web.reload.Reloader`` (started from a request hook, off the request path).
+* Hot reload: ``qa.app.reload.Reloader`` (started from a request hook, off the request path).
 * Rate limit: ``settings.rate_limit`` per client address on ``/api/*`` (``/api/health`` and
   ``/api/config`` exempt), in-memory storage; ``rate_limit=None``, ``""`` or ``"off"`` disables it.
 * Chat page files missing (a broken install): a warning at start-up, and ``/`` answers the JSON
@@ -25,25 +25,21 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
-from qa.chat.web_chat import register_chat
+from qa.app.api import bp as api_bp
+from qa.app.chat import bp as chat_bp
+from qa.app.chat import init_chat
+from qa.app.openai import bp as openai_bp
 from qa.config import Settings
-from qa.errors import IndexMissing, QAError
-from qa.web.reload import Reloader
-from qa.web.responses import SECURITY_HEADERS, error_body, error_for_status
+from qa.errors import IndexMissing, PageMissing, QAError
+from qa.app.reload import Reloader
+from qa.app.responses import SECURITY_HEADERS, error_body, error_for_status
 
-log = logging.getLogger("qa.web")
+log = logging.getLogger("qa.app")
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 PAGE_FILES = ("index.html", "cite.js", "wholepage.js", "timeline.js", "answer.js", "stream.js", "app.js", "style.css", "favicon.svg")
 MAX_BODY_BYTES = 64 * 1024
 RATE_LIMIT_EXEMPT = ("api.health", "api.config")  # polled by load balancers / read once per page load
-
-
-class PageMissing(QAError):
-    """The chat page files are not where the package should have put them (broken install)."""
-
-    code = "page_missing"
-    http_status = 503
 
 
 def rate_limit_enabled(value) -> bool:
@@ -69,7 +65,7 @@ def missing_page_files(static_dir: Path) -> list[str]:
 def _default_service(settings: Settings):
     from qa.service import Service  # heavy: FAISS, embedder
 
-    return Service(settings.backend or Path(settings.index), reference_date=settings.reference_date)
+    return Service(settings.backend or Path(settings.index), as_of=settings.as_of)
 
 
 def create_app(settings: Settings | None = None, service=None, static_dir: Path | None = None) -> Flask:
@@ -95,11 +91,11 @@ def create_app(settings: Settings | None = None, service=None, static_dir: Path 
     reloader = Reloader(app, settings.reload_interval_s, make_service)
     app.extensions["qa_reloader"] = reloader
 
-    from qa.web.api import bp as api_bp
-
-    app.extensions["qa_limiter"] = _install_limiter(app, api_bp, settings.rate_limit)
-    app.register_blueprint(api_bp)
-    register_chat(app, settings)  # /api/ask/stream, /v1/chat/completions, /v1/models; the optional LLM
+    init_chat(app, settings)  # conversations and the optional LLM
+    blueprints = (api_bp, chat_bp, openai_bp)  # /api/…, /api/ask/stream, /v1/chat/completions and /v1/models
+    app.extensions["qa_limiter"] = _install_limiter(app, blueprints, settings.rate_limit)
+    for blueprint in blueprints:
+        app.register_blueprint(blueprint)
 
     @app.before_request
     def _reload_hook():
@@ -111,12 +107,14 @@ def create_app(settings: Settings | None = None, service=None, static_dir: Path 
     return app
 
 
-def _install_limiter(app: Flask, api_bp, rate_limit) -> Limiter | None:
+def _install_limiter(app: Flask, blueprints, rate_limit) -> Limiter | None:
     if not rate_limit_enabled(rate_limit):
         return None
     limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", headers_enabled=True,
                       strategy="fixed-window")
-    limiter.shared_limit(rate_limit, scope="api", exempt_when=lambda: request.endpoint in RATE_LIMIT_EXEMPT)(api_bp)
+    shared = limiter.shared_limit(rate_limit, scope="api", exempt_when=lambda: request.endpoint in RATE_LIMIT_EXEMPT)
+    for blueprint in blueprints:
+        shared(blueprint)
     return limiter
 
 

@@ -1,6 +1,6 @@
 """Conversations over HTTP: ``history`` / ``conversation_id`` for ``POST /api/ask``, its server-sent
-events variant ``POST /api/ask/stream``, and ``register_chat`` which wires the chat state (the
-conversation store, the optional LLM client) and the blueprints into the app.
+events variant ``POST /api/ask/stream``, and ``init_chat`` which sets up the chat state (the
+conversation store, the optional LLM client).
 
 Conversation ids: ``"conversation_id": "new"`` starts a server-kept conversation and the answer
 returns its id; sending that id back continues it. Without either field a request is one question,
@@ -16,18 +16,20 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 from flask import Blueprint, Flask, Response, current_app, stream_with_context
 
-from qa.chat.conversations import ConversationStore
-from qa.chat.followup import Turn
-from qa.chat.llm import LLMClient, load_llm_config
-from qa.chat.turns import ChatRequest, chat_events
+from qa.answer.conversations import ConversationStore
+from qa.types import Turn
+from qa.answer.llm import LLMClient, load_llm_config
+from qa.answer.turns import chat_events
+from qa.app.body import get_service, read_json_object
+from qa.request import AskRequest, parse_ask
 from qa.errors import BadInput, QAError
 
-log = logging.getLogger("qa.chat")
+log = logging.getLogger("qa.answer")
 
 CHAT_FIELDS = ("history", "conversation_id")
 MAX_HISTORY = 20
@@ -87,7 +89,7 @@ def chat_state() -> ChatState:
     return current_app.extensions["qa_chat"]
 
 
-def conversation_events(service, args: dict, chat: dict) -> Iterator[tuple[str, dict]]:
+def conversation_events(service, req: AskRequest, chat: dict) -> Iterator[tuple[str, dict]]:
     """``chat_events`` with the conversation kept: history from the store, the new turn saved to it."""
     state = chat_state()
     cid = chat.get("conversation_id")
@@ -99,7 +101,7 @@ def conversation_events(service, args: dict, chat: dict) -> Iterator[tuple[str, 
             raise BadInput("history 与 conversation_id 只能给一个：服务器保存的对话不需要再发历史。")
         cid = state.store.new() if cid == "new" else cid
         history = state.store.turns(cid)  # 404 conversation_not_found when unknown or expired
-    for event, data in chat_events(service, state.llm, ChatRequest(history=history, **args)):
+    for event, data in chat_events(service, state.llm, replace(req, history=history)):
         data = data | {"conversation_id": cid}
         if event == "done" and cid is not None:
             t = data["turn"]
@@ -108,9 +110,9 @@ def conversation_events(service, args: dict, chat: dict) -> Iterator[tuple[str, 
         yield event, data
 
 
-def ask_payload(service, args: dict, chat: dict) -> dict:
+def ask_payload(service, req: AskRequest, chat: dict) -> dict:
     """The JSON answer of ``POST /api/ask`` (the ``done`` event)."""
-    for event, data in conversation_events(service, args, chat):
+    for event, data in conversation_events(service, req, chat):
         if event == "done":
             return data
     raise RuntimeError("chat_events ended without an answer")  # pragma: no cover
@@ -122,11 +124,9 @@ def sse(event: str, data: dict) -> str:
 
 @bp.post("/ask/stream")
 def ask_stream():
-    from qa.web.api import get_service, read_json_object, validate_ask
-
     body = read_json_object()
     chat = {k: body.pop(k) for k in CHAT_FIELDS if k in body}
-    events = conversation_events(get_service(), validate_ask(body), chat)
+    events = conversation_events(get_service(), parse_ask(body), chat)
     first = next(events)  # bad input and unknown conversations still get a plain 4xx JSON answer
 
     def generate():
@@ -146,17 +146,10 @@ def ask_stream():
     return resp
 
 
-def register_chat(app: Flask, settings) -> None:
-    """Chat state and blueprints (``/api/ask/stream``, ``/v1/…``), rate-limited like ``/api``."""
-    from qa.chat.openai_api import bp as openai_bp
-
+def init_chat(app: Flask, settings) -> None:
+    """The chat state: server-kept conversations and the optional LLM client."""
     cfg = load_llm_config(getattr(settings, "llm_base_url", None), getattr(settings, "llm_model", None),
                           getattr(settings, "llm_config", None))
     app.extensions["qa_chat"] = ChatState(ConversationStore(), LLMClient(cfg) if cfg else None)
     if cfg:
         log.info("LLM answers from %s (model %s), timeout %.0f s", cfg.base_url, cfg.model, cfg.timeout_s)
-    limiter = app.extensions.get("qa_limiter")
-    for blueprint in (bp, openai_bp):
-        if limiter is not None:
-            limiter.shared_limit(settings.rate_limit, scope="api")(blueprint)
-        app.register_blueprint(blueprint)

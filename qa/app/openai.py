@@ -18,10 +18,13 @@ import time
 
 from flask import Blueprint, Response, jsonify, stream_with_context
 
-from qa.chat.followup import Turn
-from qa.chat.turns import ChatRequest, chat_events
-from qa.chat.verify import MARKER
-from qa.errors import BadInput, QAError
+from qa.types import Turn
+from qa.answer.turns import chat_events
+from qa.app.body import get_service, read_json_object
+from qa.app.chat import chat_state
+from qa.request import AskRequest, parse_ask
+from qa.answer.verify import MARKER
+from qa.errors import BadInput, ModelNotFound, QAError
 
 MODEL_ID = "newspaper-archive"
 MAX_MESSAGES = 41  # 20 earlier question/answer pairs and the question
@@ -29,11 +32,6 @@ _SOURCES = re.compile(r"\n+来源[:：]\s*\n")
 _SOURCE_LINE = re.compile(r"^\[(\d{1,2})\]\s*(.+)$", re.M)
 
 bp = Blueprint("openai", __name__, url_prefix="/v1")
-
-
-class ModelNotFound(BadInput):
-    code = "model_not_found"
-    http_status = 404
 
 
 def _content(message: dict, i: int) -> str:
@@ -90,16 +88,14 @@ def sources_text(passages: list[dict]) -> str:
     return "\n\n来源：\n" + "\n".join(lines) if lines else ""
 
 
-def _request() -> tuple[ChatRequest, str, bool]:
-    from qa.web.api import read_json_object, validate_ask
-
+def _request() -> tuple[AskRequest, str, bool]:
     body = read_json_object()
     model = body.get("model")
     if model != MODEL_ID:
         raise ModelNotFound(f"模型 {str(model)[:60]!r} 不存在；本服务的模型是 {MODEL_ID}（档案问答）。")
     question, turns = parse_messages(body.get("messages"))
-    args = validate_ask({"question": question} | {k: body[k] for k in ("top_k", "date_from", "date_to", "paper", "page") if k in body})
-    return ChatRequest(history=turns, **args), model, bool(body.get("stream"))
+    fields = {k: body[k] for k in ("top_k", "date_from", "date_to", "paper", "page", "as_of") if k in body}
+    return parse_ask({"question": question} | fields, history=turns), model, bool(body.get("stream"))
 
 
 def _extras(done: dict) -> dict:
@@ -112,9 +108,6 @@ def _extras(done: dict) -> dict:
 
 @bp.post("/chat/completions")
 def chat_completions():
-    from qa.web.api import get_service
-    from qa.chat.web_chat import chat_state
-
     req, model, stream = _request()
     events = chat_events(get_service(), chat_state().llm, req)
     cid, created = "chatcmpl-" + secrets.token_hex(12), int(time.time())

@@ -10,7 +10,7 @@ import copy
 
 from qa import __version__
 from qa.config import DEFAULT_TOP_K, MAX_TOP_K
-from qa.web.api import MAX_PAGE, MAX_PAPER_CHARS, MAX_QUESTION_CHARS, PAGE_MESSAGES
+from qa.request import MAX_PAGE, MAX_PAPER_CHARS, MAX_QUESTION_CHARS, PAGE_MESSAGES
 
 _DATE = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "format": "date", "example": "2026-04-01"}
 _NULLABLE_STR = {"type": ["string", "null"]}
@@ -315,7 +315,7 @@ PATHS: dict = {
 
 def openapi_document() -> dict:
     """The whole document; a fresh copy each call, so callers may change it freely."""
-    from qa.chat.openapi_chat import extend_openapi  # conversations: history, conversation_id, SSE, /v1
+    from qa.app.openapi_chat import extend_openapi  # conversations: history, conversation_id, SSE, /v1
 
     return extend_openapi(copy.deepcopy({"openapi": "3.1.0", "info": INFO, "paths": PATHS,
                                          "components": {"schemas": SCHEMAS}}))

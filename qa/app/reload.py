@@ -16,7 +16,7 @@ from flask import Flask
 
 from qa.errors import IndexMissing
 
-log = logging.getLogger("qa.web")
+log = logging.getLogger("qa.app")
 
 
 class Reloader:

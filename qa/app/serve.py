@@ -13,7 +13,7 @@ bytes, milliseconds) by a small WSGI middleware; waitress' own messages go to ``
 The listening sockets are bound **before** the index and the model are loaded, so a port that is
 taken (or out of range, or not allowed) is reported at once as one Chinese sentence
 (``ServeError``, which the CLI prints as ``错误：…`` with exit status 1), not as a traceback after
-the model has loaded. Waitress' own error replies use the JSON shape (``qa.web.wsgi_errors``).
+the model has loaded. Waitress' own error replies use the JSON shape (``qa.app.wsgi_errors``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import threading
 import time
 
 from qa.config import Settings
-from qa.errors import QAError
+from qa.errors import QAError, ServeError
 
 access_log = logging.getLogger("qa.access")
 
@@ -70,12 +70,6 @@ class AccessLog:
             )
 
 
-class ServeError(QAError):
-    """The server cannot listen where it was asked to (port taken, out of range, not allowed)."""
-
-    code = "serve_error"
-
-
 def _bind_error(host: str, port: int, e: OSError) -> ServeError:
     where = f"{host}:{port}"
     if e.errno == errno.EADDRINUSE:
@@ -110,8 +104,8 @@ def bind_sockets(host: str, port: int, backlog: int = 1024) -> list[socket.socke
 
 
 def make_wsgi_app(settings: Settings, service=None, access_log_enabled: bool = True):
-    """The Flask app (``qa.web.create_app``) wrapped in the access log; returns (wsgi, flask_app)."""
-    from qa.web.app import create_app
+    """The Flask app (``qa.app.create_app``) wrapped in the access log; returns (wsgi, flask_app)."""
+    from qa.app.app import create_app
 
     app = create_app(settings, service=service)
     return (AccessLog(app) if access_log_enabled else app), app
@@ -125,7 +119,7 @@ def create_server(settings: Settings, service=None, access_log_enabled: bool = T
     import faiss
     from waitress import create_server as _create
 
-    from qa.web.wsgi_errors import use_json_errors
+    from qa.app.wsgi_errors import use_json_errors
 
     # Requests run in parallel on waitress' threads: one FAISS thread per query beats every query
     # fighting over all cores (measured 3.5 ms vs 12 ms per segment search on 2 busy cores).

@@ -17,7 +17,7 @@ from waitress.channel import HTTPChannel
 from waitress.server import BaseWSGIServer
 from waitress.task import ErrorTask
 
-from qa.web.responses import SECURITY_HEADERS, error_body, error_for_status
+from qa.app.responses import SECURITY_HEADERS, error_body, error_for_status
 
 log = logging.getLogger("qa.access")
 

@@ -3,8 +3,8 @@
 ``read_archive(["seeds"])`` walks each PATH (a folder, searched recursively, or one file) and
 returns every readable page, plus a ``Skipped`` entry (reason in Chinese) for each file or line
 it could not use. One bad file never stops the rest. Page files are read by their suffix:
-.txt (``qa.pages.textfile``), .pdf (``qa.pages.pdf``: text layer with columns, scanned pages
-through OCR), .png/.jpg/.jpeg/.tif/.tiff (``qa.pages.image``: OCR). ``ocr_cache`` is a folder
+.txt (``qa.ingest.textfile``), .pdf (``qa.ingest.pdf``: text layer with columns, scanned pages
+through OCR), .png/.jpg/.jpeg/.tif/.tiff (``qa.ingest.image``: OCR). ``ocr_cache`` is a folder
 where OCR results are kept by file content, so re-reading an unchanged scan costs no OCR.
 
 Example::
@@ -27,14 +27,14 @@ from pathlib import Path
 from typing import Callable
 
 from qa.errors import BadInput
-from qa.normalize import decode_bytes, parse_date
-from qa.pages.cache import OcrCache
-from qa.pages.image import read_image_file
-from qa.pages.jsonl import display_path, jsonl_page
-from qa.pages.ocr import IMAGE_SUFFIXES
-from qa.pages.pagetext import PageText
-from qa.pages.pdf import read_pdf_file
-from qa.pages.textfile import read_text_file
+from qa.text.normalize import decode_bytes, parse_date
+from qa.ingest.cache import OcrCache
+from qa.ingest.image import read_image_file
+from qa.ingest.jsonl import display_path, jsonl_page
+from qa.ingest.ocr import IMAGE_SUFFIXES
+from qa.ingest.pagetext import PageText
+from qa.ingest.pdf import read_pdf_file
+from qa.ingest.textfile import read_text_file
 from qa.types import Page, Skipped
 
 PAGE_NAME = re.compile(r"^(\d{1,3})(?:_(.+))?$")  # 01_要闻 -> page 1, 版名 要闻

@@ -16,7 +16,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from qa.pages.ocr import OcrFrame, engine_id
+from qa.ingest.ocr import OcrFrame, engine_id
 
 
 def content_hash(data: bytes) -> str:

@@ -1,6 +1,6 @@
 """Sentence-aware Chinese chunks: articles -> retrievable passages of a few whole sentences.
 
-Sentences (``qa.text.split_sentences``) end at 。！？；… (and ASCII !?;), together with any closing
+Sentences (``qa.text.chinese.split_sentences``) end at 。！？；… (and ASCII !?;), together with any closing
 quotes/brackets that follow (「他说：“好。”」 stays one sentence), and at paragraph ends. Chunks are packed from whole
 sentences up to ``max_chars``; only a sentence longer than that on its own is cut, first at
 「，」「、」, else hard at ``max_chars``. Chunk texts are exact slices of the body (outer
@@ -28,7 +28,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from qa.text import split_sentences
+from qa.text.chinese import split_sentences
 from qa.types import Article, Chunk
 
 

@@ -1,5 +1,5 @@
 """Shared pieces of the page layout: positioned text (Piece, Line, Block), its output (Para,
-Layout), and the thresholds, all in multiples of the body text size. See ``qa.pages.layout``."""
+Layout), and the thresholds, all in multiples of the body text size. See ``qa.ingest.layout``."""
 
 from __future__ import annotations
 

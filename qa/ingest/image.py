@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa.pages.cache import OcrCache, content_hash, frame_key
-from qa.pages.layout import read_layout
-from qa.pages.ocr import OcrFrame, deskew_pieces, open_frames, recognise
-from qa.pages.pagetext import LOW_CONFIDENCE, PageText, from_layouts
+from qa.ingest.cache import OcrCache, content_hash, frame_key
+from qa.ingest.layout import read_layout
+from qa.ingest.ocr import OcrFrame, deskew_pieces, open_frames, recognise
+from qa.ingest.pagetext import LOW_CONFIDENCE, PageText, from_layouts
 
 
 def ocr_frames(data: bytes, images: list, cache: OcrCache, dpi: int | None = None,

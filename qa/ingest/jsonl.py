@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 from qa.errors import BadInput
-from qa.normalize import normalize_text, parse_date
+from qa.text.normalize import normalize_text, parse_date
 from qa.types import Article, Page
 
 

@@ -6,12 +6,12 @@ size (font size, or box height for OCR). The steps:
 1. pieces -> lines: pieces on one baseline, split where the horizontal gap is wider than about
    one character (a column gutter);
 2. lines -> blocks: lines stacked in one column with the same size and regular spacing;
-3. blocks -> reading order by recursive XY-cut (``qa.pages.order``): a region is split at the
+3. blocks -> reading order by recursive XY-cut (``qa.ingest.order``): a region is split at the
    widest vertical gutter that runs through it (columns, side-by-side articles), unless a much
    wider horizontal gap runs across it (bands, a masthead). A vertical cut that would leave body
    text on one side while its headline sits above it on the other side is refused, so a
    headline shorter than the columns it spans still comes before them;
-4. blocks -> paragraphs (``qa.pages.paragraphs``): a new paragraph at an indented line or after a line that stops short
+4. blocks -> paragraphs (``qa.ingest.paragraphs``): a new paragraph at an indented line or after a line that stops short
    of the column's right edge; a paragraph that runs to the foot of one column continues at
    the head of the next. Lines set larger than the body text are headlines: within a stack
    of them the largest is the 主题, smaller ones above it 引题 and below it 副题.
@@ -24,10 +24,10 @@ from __future__ import annotations
 import re
 import statistics
 
-from qa.pages.geometry import (HEAD_RATIO, LINE_GAP, OCR_PITCH, OCR_SAME_SIZE, SAME_SIZE, Block, Layout, Line,
+from qa.ingest.geometry import (HEAD_RATIO, LINE_GAP, OCR_PITCH, OCR_SAME_SIZE, SAME_SIZE, Block, Layout, Line,
                                Para, Piece, _same)
-from qa.pages.order import reading_order
-from qa.pages.paragraphs import paragraphs
+from qa.ingest.order import reading_order
+from qa.ingest.paragraphs import paragraphs
 
 BYLINE_START = re.compile(r"^[■□●◆]|^(?:本报)?(?:特约)?(?:记者|通讯员)")
 

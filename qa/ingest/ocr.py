@@ -8,7 +8,7 @@ for Chinese. The alternatives that install offline either fetch their models on 
 from Debian, which made about 4x the character errors on our generated pages; see README).
 
 The recogniser's own confidence threshold is set to 0 so no line is dropped: every line keeps
-its confidence, and ``qa.pages.layout`` lists the low ones. Images are opened with Pillow after
+its confidence, and ``qa.ingest.layout`` lists the low ones. Images are opened with Pillow after
 a size check, so a decompression bomb (a small file claiming 30,000 x 30,000 pixels) is refused
 before any pixel is decoded.
 """
@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.errors import BadInput
-from qa.normalize import width
-from qa.pages.layout import Piece
+from qa.text.normalize import width
+from qa.ingest.layout import Piece
 
 MAX_PIXELS = 80_000_000  # ~ a broadsheet page at 400 dpi; more is refused as a possible bomb
 MAX_SIDE = 4000  # longer sides are scaled down before detection (text stays > 20 px high)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa.pages.geometry import BAND_RATIO, HEAD_RATIO, Block
+from qa.ingest.geometry import BAND_RATIO, HEAD_RATIO, Block
 
 
 def _gaps(spans: list[tuple[float, float]], min_gap: float) -> list[tuple[float, float]]:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from qa.errors import BadInput
-from qa.normalize import normalize_paragraphs
-from qa.pages.layout import Layout
+from qa.text.normalize import normalize_paragraphs
+from qa.ingest.layout import Layout
 
 LOW_CONFIDENCE = 0.8  # OCR lines below this are listed by `qa inspect` (and kept in the text)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 
-from qa.pages.geometry import HEAD_RATIO, Block, Para, _glue, _mean, _same
+from qa.ingest.geometry import HEAD_RATIO, Block, Para, _glue, _mean, _same
 
 
 def _stacks(blocks: list[Block]) -> list[list[Block]]:

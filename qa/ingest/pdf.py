@@ -1,7 +1,7 @@
 """PDF page files: the text layer through pdfplumber with column layout, image-only pages through OCR.
 
 pdfplumber gives every character with its box and font size, which is what the column layout
-(``qa.pages.layout``) needs; it extracts CJK text from embedded fonts reliably and is MIT
+(``qa.ingest.layout``) needs; it extracts CJK text from embedded fonts reliably and is MIT
 licensed (PyMuPDF is AGPL). A PDF page with no characters but an image on it is a scan: it is
 rendered with pypdfium2 (already a pdfplumber dependency) at ``RENDER_DPI`` and OCR'd. One PDF
 file is one newspaper page (版); the text of all its PDF pages is joined in order.
@@ -12,11 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from qa.errors import BadInput
-from qa.pages.cache import OcrCache
-from qa.pages.image import ocr_frames
-from qa.pages.layout import Layout, Piece, read_layout
-from qa.pages.ocr import RENDER_DPI, deskew_pieces
-from qa.pages.pagetext import LOW_CONFIDENCE, PageText, from_layouts
+from qa.ingest.cache import OcrCache
+from qa.ingest.image import ocr_frames
+from qa.ingest.layout import Layout, Piece, read_layout
+from qa.ingest.ocr import RENDER_DPI, deskew_pieces
+from qa.ingest.pagetext import LOW_CONFIDENCE, PageText, from_layouts
 
 
 def _pdf_error(exc: Exception) -> BadInput:

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from qa.segment import segment_page
+from qa.ingest.segment import segment_page
 from qa.types import Article, Page
 
 if TYPE_CHECKING:  # only for the annotation: keeps this module importable without a cycle
-    from qa.pages.archive import IngestReport
+    from qa.ingest.archive import IngestReport
 
 UNTITLED = "（无标题部分）"
 READ_AS = {"text": "文本文件", "pdf": "PDF 文字层", "ocr": "OCR", "pdf+ocr": "PDF 文字层 + OCR", "jsonl": "JSONL 导出"}

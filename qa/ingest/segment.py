@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from qa.normalize import CLAUSE, width
+from qa.text.normalize import CLAUSE, width
 from qa.types import Article, Page
 
 _NUM = "[0-9一二三四五六七八九十]+"

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from qa.errors import BadInput
-from qa.normalize import decode_bytes, normalize_text
-from qa.pages.pagetext import PageText
+from qa.text.normalize import decode_bytes, normalize_text
+from qa.ingest.pagetext import PageText
 
 
 def read_text_file(path: Path) -> PageText:

@@ -19,7 +19,7 @@ import numpy as np
 
 from qa.time.question import DateRange, parse_date_range, strip_dates
 from qa.errors import BadInput
-from qa.text import parse_iso_date
+from qa.text.chinese import parse_iso_date
 from qa.types import Filters
 
 OUT_OF_ARCHIVE = "out_of_archive"  # the refusal kind the JSON reports when the period is not in the archive
@@ -53,7 +53,7 @@ def out_of_archive_message(label: str) -> str:
     return f"档案中没有{label}的报纸。"
 
 
-def reference_date(reader, given: str | None = None) -> dt.date:
+def resolve_as_of(reader, given: str | None = None) -> dt.date:
     """The "today" that 「去年」「上个月」 are resolved against: ``given`` ("today" or ISO), else the newest issue."""
     if given == "today":
         return dt.date.today()
@@ -77,8 +77,8 @@ def validate_filters(filters: Filters) -> None:
         raise BadInput(f"版次必须是正整数，收到 {filters.page}。")
 
 
-def question_scope(reader, question: str, filters: Filters | None = None, reference: str | None = None) -> Scope:
-    """The scope of ``question`` over one index version (``reference``: see :func:`reference_date`)."""
+def question_scope(reader, question: str, filters: Filters | None = None, as_of: str | None = None) -> Scope:
+    """The scope of ``question`` over one index version (``as_of``: see :func:`resolve_as_of`)."""
     question = question.strip()
     if not question:
         raise BadInput("问题不能为空。")
@@ -86,7 +86,7 @@ def question_scope(reader, question: str, filters: Filters | None = None, refere
     validate_filters(filters)
     query, period, mentions, label = question, None, None, None
     if filters.date_from is None and filters.date_to is None:
-        period = parse_date_range(question, reference_date(reader, reference))
+        period = parse_date_range(question, resolve_as_of(reader, as_of))
         if period is not None:
             filters = replace(filters, date_from=period.date_from, date_to=period.date_to)
             query = strip_dates(question, period) or question

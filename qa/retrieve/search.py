@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.text import char_ngrams
+from qa.text.chinese import char_ngrams
 from qa.types import Citation, Hit
 
 RRF_K = 60

@@ -1,7 +1,7 @@
 """Build, incrementally update and atomically publish index versions, as named steps:
 
-plan (``qa.index.plan``) -> stream pages into new segments (``qa.index.batch``) -> delete replaced
-pages -> merge (``qa.index.merge``) -> seal -> publish.
+plan (``qa.store.plan``) -> stream pages into new segments (``qa.store.folder.batch``) -> delete replaced
+pages -> merge (``qa.store.folder.merge``) -> seal -> publish.
 
 A build holds ``index/.lock`` throughout. Pages are read one at a time: an unchanged page costs
 its hash; new and changed pages are written, a batch at a time, as new segments; the old copies of
@@ -17,51 +17,32 @@ from __future__ import annotations
 import datetime as dt
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from qa.chunk import ChunkSettings
+from qa.ingest.chunk import ChunkSettings
 from qa.embed import Embedder
 from qa.types import Page, Skipped
-from qa.index.backends import MilvusTarget
-from qa.index.batch import SegmentBatcher
-from qa.index.layout import CACHE, DEFAULT_LOCK_TIMEOUT, build_lock, cleanup_versions, next_version, print_to_stderr, publish, seal
-from qa.index.livepages import COLUMNS, LivePages
-from qa.index.plan import (Live, PagePlan, live_pages, live_state, page_hash, page_record, plan_pages, segment_articles,
+from qa.store.location import MilvusTarget
+from qa.store.folder.batch import SegmentBatcher
+from qa.store.folder.layout import CACHE, DEFAULT_LOCK_TIMEOUT, build_lock, cleanup_versions, next_version, print_to_stderr, publish, seal
+from qa.store.folder.livepages import COLUMNS, LivePages
+from qa.store.plan import (BuildReport, Live, PagePlan, kept_report, decide, live_pages, live_state, page_hash, page_record, plan_pages, segment_articles,
                    under_roots)
-from qa.index.version import carry_pages, compose_version
-
-
-@dataclass
-class BuildReport:
-    version: str | None  # the published version, or the live one when nothing was published
-    pages: int
-    articles: int
-    chunks: int
-    embedded: int  # new vectors computed in this build
-    reused: int  # rows whose vectors come from the previous version (kept in place or found by text hash)
-    pages_added: int
-    pages_changed: int
-    pages_removed: int
-    skipped: list[Skipped] = field(default_factory=list)
-    full_reembed_reason: str | None = None
-    published: bool = True  # False when nothing changed (or nothing was read) and the live version was kept
-    seconds: float = 0.0
-    nothing_read: bool = False  # no page at all came from the given paths: nothing was published
+from qa.store.folder.version import carry_pages, compose_version
 
 
 def build_index(paths: list[str | Path], index_dir: Path | MilvusTarget, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
                 log: Callable[[str], None] = print_to_stderr, **kw) -> BuildReport:
     """Read ``paths`` (issue folders, manifest folders, JSONL), then build and publish a new version
-    (``index_dir`` may be a :class:`MilvusTarget`: see ``qa.index.milvus_build``).
+    (``index_dir`` may be a :class:`MilvusTarget`: see ``qa.store.milvus.build``).
 
     Keyword arguments: ``rebuild``, ``model``, ``embedder``, ``settings``, ``progress``, ``device`` (see :class:`Build`).
     """
-    from qa.pages import read_archive
+    from qa.ingest import read_archive
 
     if isinstance(index_dir, MilvusTarget):  # --backend URI: the same steps, written to Milvus
-        from qa.index.milvus_build import build_milvus
+        from qa.store.milvus.build import build_milvus
 
         report = read_archive([str(p) for p in paths])
         roots = [r for r in report.roots if os.path.exists(r)]
@@ -81,7 +62,7 @@ def build_from_pages(pages: list[Page], roots: list[str], index_dir: Path | Milv
                      **kw) -> BuildReport:
     """Same as :func:`build_index` for pages already read (``roots`` = the PATHs they came from)."""
     if isinstance(index_dir, MilvusTarget):
-        from qa.index.milvus_build import build_milvus
+        from qa.store.milvus.build import build_milvus
 
         return build_milvus(pages, roots, index_dir, skipped=list(skipped or []), log=log, **kw)
     unique = {p.page_id: p for p in pages}  # a later duplicate replaces an earlier one
@@ -185,25 +166,4 @@ class Build:
 
     def _kept(self, skipped: list[Skipped], nothing_read: bool = False) -> BuildReport:
         self.batcher.finish()
-        return _kept_report(self.live, skipped, self.started, nothing_read)
-
-
-def decide(pages: list[Page], roots: list[str], folder: Path, *, skipped: list[Skipped], started: float,
-           log: Callable[[str], None], **live_kw) -> tuple[Live, PagePlan, BuildReport | None]:
-    """The plan step: the live version (laid out in ``folder``), the page plan, and the report to
-    return at once when nothing is to be published (nothing read, or nothing changed)."""
-    live = live_state(folder, log=log, **live_kw)
-    plan = plan_pages(pages, roots, live, log)
-    if not pages and (live.folder is None or plan.unchanged):
-        log("没有从给出的路径读到任何版面，未发布新的索引版本。")
-        return live, plan, _kept_report(live, skipped, started, nothing_read=True)
-    if live.folder and plan.unchanged and not live.reason:
-        log(f"索引已是最新（{live.name}），无需更新。")
-        return live, plan, _kept_report(live, skipped, started)
-    return live, plan, None
-
-
-def _kept_report(live: Live, skipped: list[Skipped], started: float, nothing_read: bool = False) -> BuildReport:
-    c = live.meta["counts"] if live.meta else {"pages": 0, "articles": 0, "chunks": 0}
-    return BuildReport(live.name, c["pages"], c["articles"], c["chunks"], 0, c["chunks"], 0, 0, 0, skipped, None,
-                       False, time.monotonic() - started, nothing_read)
+        return kept_report(self.live, skipped, self.started, nothing_read)

@@ -3,7 +3,7 @@
 A location is either a folder (``Path``) or a :class:`MilvusTarget`, made from a URI by
 :func:`parse_backend`: a Milvus Lite database file (``./milvus.db``, one process at a time) or a
 Milvus server (``http://host:19530``, any number of ``qa serve`` replicas and one ``qa index``).
-``open_reader`` and ``live_version`` are all the ask path and the hot reload need to know.
+``qa.store.open`` opens either kind for the ask path and the hot reload.
 
 >>> parse_backend("http://10.0.0.5:19530").uri
 'http://10.0.0.5:19530'
@@ -68,26 +68,3 @@ def parse_backend(text: str) -> MilvusTarget:
     if os.path.exists(value) and not os.path.isdir(value):
         raise BadInput(f"{usage}；「{value}」是一个普通文件，不是 Milvus Lite 数据库（它是一个文件夹）。")
     return MilvusTarget(os.path.abspath(value))
-
-
-def open_reader(location: Location):
-    """The live version's reader: ``IndexReader`` for a folder, ``MilvusReader`` for a Milvus target."""
-    if isinstance(location, MilvusTarget):
-        from qa.index.milvus_reader import MilvusReader
-
-        return MilvusReader.open(location)
-    from qa.index.reader import IndexReader
-
-    return IndexReader.open(Path(location))
-
-
-def live_version(location: Location) -> str | None:
-    """Name of the live version (``v000007``), or None when nothing is published; cheap, polled by replicas."""
-    if isinstance(location, MilvusTarget):
-        from qa.index.milvus_store import live_collection, version_of
-
-        name = live_collection(location)
-        return version_of(location, name) if name else None
-    from qa.index.layout import current_version
-
-    return current_version(Path(location))

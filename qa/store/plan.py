@@ -1,7 +1,7 @@
 """What a build will do, decided before any work: the live version it starts from, which pages make up
 the new version (kept, added, changed, removed), and the chunk rows they give.
 
-The build (``qa.index.build``) then only executes: reuse or embed -> write -> seal -> publish.
+The build (``qa.store.build``) then only executes: reuse or embed -> write -> seal -> publish.
 """
 
 from __future__ import annotations
@@ -9,16 +9,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
-from qa.chunk import DEFAULT, ChunkSettings, chunk_article, embedding_text
+from qa.ingest.chunk import DEFAULT, ChunkSettings, chunk_article, embedding_text
 from qa.embed import Embedder, load_embedder
 from qa.errors import QAError
-from qa.types import Article, Page
-from qa.index.layout import BUILDS_FROM, DB, SEGMENTS, current_version, read_meta
-from qa.index.writer import read_rows
+from qa.types import Article, Page, Skipped
+from qa.store.folder.layout import BUILDS_FROM, DB, SEGMENTS, current_version, read_meta
+from qa.store.folder.writer import read_rows
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,7 @@ def page_record(p: Page, content_hash: str) -> dict:
 
 def segment_articles(page: Page, log: Callable[[str], None]) -> list[Article]:
     """Articles of a page; the whole page as one untitled article when segmentation finds none."""
-    from qa.segment import segment_page
+    from qa.ingest.segment import segment_page
 
     arts = list(page.articles) or segment_page(page)
     if not arts and page.text.strip():
@@ -219,3 +220,42 @@ def source_articles(src: LiveSource, page_ids: list[str] | None = None) -> dict[
             subtitle=a["subtitle"], byline=a["byline"], captions=json.loads(a["captions"] or "[]"),
             refs=json.loads(a["refs"] or "[]")))
     return out
+
+
+@dataclass
+class BuildReport:
+    version: str | None  # the published version, or the live one when nothing was published
+    pages: int
+    articles: int
+    chunks: int
+    embedded: int  # new vectors computed in this build
+    reused: int  # rows whose vectors come from the previous version (kept in place or found by text hash)
+    pages_added: int
+    pages_changed: int
+    pages_removed: int
+    skipped: list[Skipped] = field(default_factory=list)
+    full_reembed_reason: str | None = None
+    published: bool = True  # False when nothing changed (or nothing was read) and the live version was kept
+    seconds: float = 0.0
+    nothing_read: bool = False  # no page at all came from the given paths: nothing was published
+
+
+def decide(pages: list[Page], roots: list[str], folder: Path, *, skipped: list[Skipped], started: float,
+           log: Callable[[str], None], **live_kw) -> tuple[Live, PagePlan, BuildReport | None]:
+    """The plan step: the live version (laid out in ``folder``), the page plan, and the report to
+    return at once when nothing is to be published (nothing read, or nothing changed)."""
+    live = live_state(folder, log=log, **live_kw)
+    plan = plan_pages(pages, roots, live, log)
+    if not pages and (live.folder is None or plan.unchanged):
+        log("没有从给出的路径读到任何版面，未发布新的索引版本。")
+        return live, plan, kept_report(live, skipped, started, nothing_read=True)
+    if live.folder and plan.unchanged and not live.reason:
+        log(f"索引已是最新（{live.name}），无需更新。")
+        return live, plan, kept_report(live, skipped, started)
+    return live, plan, None
+
+
+def kept_report(live: Live, skipped: list[Skipped], started: float, nothing_read: bool = False) -> BuildReport:
+    c = live.meta["counts"] if live.meta else {"pages": 0, "articles": 0, "chunks": 0}
+    return BuildReport(live.name, c["pages"], c["articles"], c["chunks"], 0, c["chunks"], 0, 0, 0, skipped, None,
+                       False, time.monotonic() - started, nothing_read)

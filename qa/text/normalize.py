@@ -260,7 +260,7 @@ def _seam(a: str, b: str) -> int:
 
 
 def normalize_paragraphs(paras: list[str]) -> list[str]:
-    """Paragraphs already found from positions (``qa.pages.layout``): cleaned one by one, never
+    """Paragraphs already found from positions (``qa.ingest.layout``): cleaned one by one, never
     joined or split, so they stay aligned with their roles; a paragraph may come back empty.
 
     ``normalize_paragraphs(["２０２５年 ，服务 2200 余家", "问需于企 精准滴灌"])``

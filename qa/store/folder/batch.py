@@ -19,17 +19,17 @@ from typing import Callable
 
 import numpy as np
 
-from qa import tokens as tok
+from qa.text import tokens as tok
 from qa.embed.batches import show_progress
 from qa.embed.cache import VectorCache
 from qa.time.mentions import Period, extract_periods
 from qa.time.period_index import PeriodIndex
 from qa.types import Article
-from qa.index.bm25 import Postings
-from qa.index.dense import DenseSegment
-from qa.index.layout import DB, DENSE_DIR, VECTORS, next_segment
-from qa.index.plan import ChunkRows, Live, LiveSource, PagePlan, chunk_rows, text_hash
-from qa.index.writer import read_rows, write_segment
+from qa.store.folder.bm25 import Postings
+from qa.store.folder.dense import DenseSegment
+from qa.store.folder.layout import DB, DENSE_DIR, VECTORS, next_segment
+from qa.store.plan import ChunkRows, Live, LiveSource, PagePlan, chunk_rows, text_hash
+from qa.store.folder.writer import read_rows, write_segment
 
 BATCH_ROWS = 20_000  # chunks per new segment in a bulk build: ~100 MB of working memory
 PARALLEL_MIN_ROWS = 4_000  # smaller batches are analysed in-process (starting workers costs seconds)

@@ -4,7 +4,7 @@ bm25s bakes each segment's own IDF and avgdl into stored scores, so scores of tw
 cannot be compared. Here a segment stores only raw postings (term -> rows, term frequencies,
 row lengths); :class:`SegmentedBM25` computes the statistics over the live rows of every
 segment, the way Lucene does across segments, so a segmented index with tombstones ranks
-exactly like one built from scratch on the surviving rows (segment files: qa.index.postings). Scoring is bm25s' ``lucene`` method:
+exactly like one built from scratch on the surviving rows (segment files: qa.store.folder.postings). Scoring is bm25s' ``lucene`` method:
 ``idf = ln(1 + (N - df + 0.5) / (df + 0.5))`` times ``tf / (tf + k1 * (1 - b + b * dl / avgdl))``
 (bm25s' lucene variant has no ``(k1 + 1)`` factor).
 
@@ -27,7 +27,7 @@ from collections import Counter
 
 import numpy as np
 
-from qa.index.postings import B, FORMAT, K1, METHOD, Part, Postings, Vocab, check_mask
+from qa.store.folder.postings import B, FORMAT, K1, METHOD, Part, Postings, Vocab, check_mask
 
 DENSE_MIN_ROWS = 32_768  # smaller segments are always scored in the sorted batch
 SPAN_CACHE = 4096  # query words whose live df and posting spans are remembered per index version

@@ -14,7 +14,7 @@
 A build holds the lock, writes its new segments (each sealed by ``COMPLETE``), then ``vNNNNNN/``,
 :func:`seal` s it (meta.json, fsync, ``COMPLETE``, fsync) and :func:`publish` es it by replacing
 ``CURRENT`` with an atomic rename. Adding one issue writes one small segment; old segments are
-never rewritten, only merged (``qa.index.merge``). Readers only ever see sealed versions;
+never rewritten, only merged (``qa.store.folder.merge``). Readers only ever see sealed versions;
 :func:`cleanup_versions` keeps the live and the previous version and the segments they list.
 
 >>> sqlite_uri(Path("/tmp/x #1?%41/meta.sqlite"))
@@ -53,7 +53,7 @@ ROW_DATE, ROW_PAGE, ROW_PAPER = "row_date.npy", "row_page.npy", "row_paper.npy"
 PERIODS = "periods"  # qa.time.period_index files: the periods each chunk speaks of
 SEGMENTS = "segments"
 SEGMENT_META = "segment.json"
-DENSE_DIR = "dense"  # qa.index.dense files of a segment
+DENSE_DIR = "dense"  # qa.store.folder.dense files of a segment
 
 DEFAULT_LOCK_TIMEOUT = 60.0
 _VERSION = re.compile(r"v(\d{6})")

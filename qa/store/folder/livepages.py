@@ -16,8 +16,8 @@ import os
 import sqlite3
 from pathlib import Path
 
-from qa.index.layout import DB, SEGMENT_META, sqlite_uri
-from qa.index.plan import LiveSource, under_roots
+from qa.store.folder.layout import DB, SEGMENT_META, sqlite_uri
+from qa.store.plan import LiveSource, under_roots
 
 COLUMNS = "page_id, content_hash, root"
 

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 
 from qa.time.period_index import PeriodIndex
-from qa.index.postings import Postings, take
-from qa.index.layout import DB, next_segment
-from qa.index.segment import Segment
-from qa.index.writer import SCHEMA, write_segment_files
+from qa.store.folder.postings import Postings, take
+from qa.store.folder.layout import DB, next_segment
+from qa.store.folder.segment import Segment
+from qa.store.folder.writer import SCHEMA, write_segment_files
 
 FLOOR_ROWS = 20_000
 MERGE_FACTOR = 10

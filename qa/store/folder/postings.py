@@ -1,7 +1,7 @@
 """One BM25 segment on disk: raw postings (term -> rows, term frequencies) and row lengths.
 
 A segment is immutable. It stores no scores, only what every BM25 statistic is computed from,
-so qa.index.bm25 can score all segments with statistics taken across them. Files, all plain
+so qa.store.folder.bm25 can score all segments with statistics taken across them. Files, all plain
 and readable without pickle: ``indptr/docs/tfs/doc_len.npy``, ``vocab.txt`` (sorted tokens,
 one a line), ``vocab_offsets.npy`` and ``bm25.json`` (format, method, k1, b, counts).
 
@@ -27,7 +27,7 @@ import numpy as np
 from qa.errors import IndexFormatError
 
 FORMAT = 1
-METHOD = "lucene"  # the scoring the files are meant for (qa.index.bm25), recorded in bm25.json
+METHOD = "lucene"  # the scoring the files are meant for (qa.store.folder.bm25), recorded in bm25.json
 K1, B = 1.2, 0.75
 TF_MAX = np.iinfo(np.uint16).max
 FIND_CACHE = 4096  # remembered token lookups per segment

@@ -1,8 +1,8 @@
 """Reading one published index version: its segments searched as one archive, safe to share between threads.
 
-A version lists segments (``qa.index.segment``); a row number here is the segment's offset plus its
+A version lists segments (``qa.store.folder.segment``); a row number here is the segment's offset plus its
 own row, so the rest of the program sees one row space. Rows of pages deleted since a segment was
-written are never returned. BM25 statistics are global over the live rows (``qa.index.bm25``), and
+written are never returned. BM25 statistics are global over the live rows (``qa.store.folder.bm25``), and
 vector scores are exact inner products, so results of different segments merge by score.
 Usage (an index of the seeds)::
 
@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import BadInput, EmbedderMismatch, IndexFormatError
-from qa.text import date_number
-from qa.tokens import tokenize
-from qa.index.bm25 import SegmentedBM25
-from qa.index.layout import SEGMENTS, live_folder, read_meta
-from qa.index.segment import Segment
+from qa.text.chinese import date_number
+from qa.text.tokens import tokenize
+from qa.store.folder.bm25 import SegmentedBM25
+from qa.store.folder.layout import SEGMENTS, live_folder, read_meta
+from qa.store.folder.segment import Segment
 
 
 class IndexReader:
@@ -128,7 +128,7 @@ class IndexReader:
         return [(row, score) for score, row in best]
 
     def bm25_search(self, tokens: list[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """Top-``k`` rows by BM25 over ``tokens`` (see qa.tokens), score > 0 only; filter inside scoring."""
+        """Top-``k`` rows by BM25 over ``tokens`` (see qa.text.tokens), score > 0 only; filter inside scoring."""
         if k <= 0 or not tokens or (allowed is not None and len(allowed) == 0) or not self.segments:
             return []
         masks = None

@@ -1,6 +1,6 @@
 """One sealed segment, read-only: its row arrays, vectors, postings, periods and SQLite records.
 
-Rows here are the segment's own (0..rows-1); ``qa.index.reader`` adds each segment's offset.
+Rows here are the segment's own (0..rows-1); ``qa.store.folder.reader`` adds each segment's offset.
 Arrays are memory-mapped, so an open segment costs little memory until it is searched. Rows are
 sorted by issue date, so a date filter is one ``searchsorted`` range.
 """
@@ -16,10 +16,10 @@ import numpy as np
 
 from qa.errors import IndexFormatError
 from qa.time.period_index import PeriodIndex
-from qa.index.bm25 import Postings
-from qa.index.dense import DenseSegment
-from qa.index.layout import BM25, COMPLETE, DB, DENSE_DIR, PERIODS, ROW_DATE, ROW_PAGE, ROW_PAPER, SEGMENT_META, sqlite_uri
-from qa.index.writer import SEGMENT_FORMAT
+from qa.store.folder.bm25 import Postings
+from qa.store.folder.dense import DenseSegment
+from qa.store.folder.layout import BM25, COMPLETE, DB, DENSE_DIR, PERIODS, ROW_DATE, ROW_PAGE, ROW_PAPER, SEGMENT_META, sqlite_uri
+from qa.store.folder.writer import SEGMENT_FORMAT
 
 
 class Segment:

@@ -13,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from qa.index.layout import DB, SEGMENTS
-from qa.index.merge import merge_segments, pick_merges
-from qa.index.plan import Live, source_articles
-from qa.index.segment import Segment
-from qa.index.writer import read_rows
+from qa.store.folder.layout import DB, SEGMENTS
+from qa.store.folder.merge import merge_segments, pick_merges
+from qa.store.plan import Live, source_articles
+from qa.store.folder.segment import Segment
+from qa.store.folder.writer import read_rows
 
 
 def carry_pages(live: Live, page_ids: list[str], batcher) -> None:
@@ -116,7 +116,7 @@ def _meta(names: list[str], segments: dict[str, Segment]) -> dict:
         "deleted": {n: sorted(segments[n].deleted_pages) for n in names if segments[n].deleted_pages},
         "papers": sorted(papers),
         "vector_index": {"type": segments[largest].info["dense"]["type"] if largest else "flat", "segments": types},
-        "bm25": {"library": "qa.index.bm25", "method": "lucene", "k1": 1.2, "b": 0.75},
+        "bm25": {"library": "qa.store.folder.bm25", "method": "lucene", "k1": 1.2, "b": 0.75},
         "periods": periods,
         "counts": {"papers": len(papers), "issues": len(issues), "pages": pages, "articles": articles, "chunks": chunks},
     }

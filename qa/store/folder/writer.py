@@ -1,8 +1,8 @@
-"""Writing one segment's data files: vectors (``qa.index.dense``), BM25 postings (``qa.index.bm25``),
+"""Writing one segment's data files: vectors (``qa.store.folder.dense``), BM25 postings (``qa.store.folder.bm25``),
 per-row filter arrays, periods and SQLite records.
 
-File names come from ``qa.index.layout``; ``qa.index.segment`` reads what is written here and
-``qa.index.build`` / ``qa.index.merge`` decide what goes in. Rows are written in the order given,
+File names come from ``qa.store.folder.layout``; ``qa.store.folder.segment`` reads what is written here and
+``qa.store.build`` / ``qa.store.folder.merge`` decide what goes in. Rows are written in the order given,
 which the build keeps sorted by issue date, so a date filter is a row range within a segment.
 
 >>> date_int("2025-07-29"), date_int("bad")
@@ -18,11 +18,11 @@ from typing import Callable
 
 import numpy as np
 
-from qa.text import date_number
+from qa.text.chinese import date_number
 from qa.time.period_index import PeriodIndex
-from qa.index.bm25 import Postings
-from qa.index.dense import write_dense
-from qa.index.layout import BM25, COMPLETE, DB, DENSE_DIR, PERIODS, ROW_DATE, ROW_PAGE, ROW_PAPER, SEGMENT_META, fsync_tree, sqlite_uri
+from qa.store.folder.bm25 import Postings
+from qa.store.folder.dense import write_dense
+from qa.store.folder.layout import BM25, COMPLETE, DB, DENSE_DIR, PERIODS, ROW_DATE, ROW_PAGE, ROW_PAPER, SEGMENT_META, fsync_tree, sqlite_uri
 
 SEGMENT_FORMAT = 1
 

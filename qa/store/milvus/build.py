@@ -1,6 +1,6 @@
 """The build steps for a Milvus target: plan -> chunk -> reuse or embed -> write -> publish (alias) -> clean up.
 
-Planning is ``qa.index.plan``'s, unchanged: the live version's pages and articles are laid out in a
+Planning is ``qa.store.plan``'s, unchanged: the live version's pages and articles are laid out in a
 scratch folder as the embedded index's files (``milvus_writer.export_live``). Vectors of unchanged
 texts are read back from the live collection by text hash. Each version is a new collection; the
 alias switch publishes it atomically; the live and the previous version are kept.
@@ -16,14 +16,14 @@ from typing import Callable
 
 import numpy as np
 
-from qa.chunk import ChunkSettings
+from qa.ingest.chunk import ChunkSettings
 from qa.embed import Embedder, embed_passages
 from qa.types import Page, Skipped
-from qa.index.backends import MilvusTarget
-from qa.index.layout import print_to_stderr
-from qa.index.milvus_store import check_free, chunks_name, cleanup, connect, live_collection, next_version, publish
-from qa.index.milvus_writer import BM25_PARAMS, HNSW_THRESHOLD, export_live, vectors_by_hash, write_version
-from qa.index.plan import ChunkRows, Live, chunk_rows
+from qa.store.location import MilvusTarget
+from qa.store.folder.layout import print_to_stderr
+from qa.store.milvus.client import check_free, chunks_name, cleanup, connect, live_collection, next_version, publish
+from qa.store.milvus.writer import BM25_PARAMS, HNSW_THRESHOLD, export_live, vectors_by_hash, write_version
+from qa.store.plan import BuildReport, ChunkRows, Live, chunk_rows, decide
 
 
 def build_milvus(pages: list[Page], roots: list[str], target: MilvusTarget, *, skipped: list[Skipped],
@@ -31,8 +31,8 @@ def build_milvus(pages: list[Page], roots: list[str], target: MilvusTarget, *, s
                  settings: ChunkSettings | None = None, progress: bool | None = None,
                  log: Callable[[str], None] = print_to_stderr, hnsw_threshold: int = HNSW_THRESHOLD,
                  device: str | None = None):
-    """Build and publish a new version of ``target`` from ``pages`` (see ``qa.index.build.build_pages``)."""
-    from qa.index.build import BuildReport, decide
+    """Build and publish a new version of ``target`` from ``pages`` (see ``qa.store.build.build_pages``)."""
+
 
     started = time.monotonic()
     client = connect(target)

@@ -21,14 +21,14 @@ import threading
 from importlib import resources
 
 from qa.errors import IndexLocked, IndexMissing
-from qa.index.backends import MilvusTarget
+from qa.store.location import MilvusTarget
 
 BATCH = 500
 TEXT_MAX = 65535  # Milvus' VARCHAR limit; chunk texts are a few hundred characters
 ID_MAX = 4096
 META_KEY = "meta"
 RECORDS_SUFFIX = "_records"
-# Punctuation the jieba analyzer would keep as tokens; qa.tokens drops them, so the analyzer does too.
+# Punctuation the jieba analyzer would keep as tokens; qa.text.tokens drops them, so the analyzer does too.
 PUNCTUATION = list("，。、；：？！…—·“”‘’（）《》〈〉【】「」『』〔〕,.;:?!'\"()[]{}<>-_/\\|@#$%^&*+=~`■●◆▲★☆")
 
 _clients: dict[str, object] = {}
@@ -156,7 +156,7 @@ def cleanup(target: MilvusTarget, client, log) -> None:
 
 
 def analyzer_params() -> dict:
-    """jieba in search mode with the local-names dictionary and the stopwords of ``qa.tokens``, so that
+    """jieba in search mode with the local-names dictionary and the stopwords of ``qa.text.tokens``, so that
     Milvus' BM25 cuts words as the embedded index does; ``_default_`` keeps jieba's own dictionary
     on a Milvus server (Milvus Lite always keeps it)."""
     data = resources.files("qa") / "data"

@@ -22,12 +22,12 @@ import numpy as np
 from qa.errors import BadInput, IndexFormatError, IndexMissing
 from qa.time.mentions import extract_periods
 from qa.time.period_index import PeriodIndex
-from qa.index.backends import MilvusTarget
-from qa.index.layout import MILVUS_FORMAT_VERSION
-from qa.index.milvus_store import META_KEY, connect, live_collection, query_all, quote, records_name, version_of
-from qa.index.reader import _date_bound
-from qa.index.milvus_writer import HNSW_EF_SEARCH
-from qa.index.writer import date_int
+from qa.store.location import MilvusTarget
+from qa.store.folder.layout import MILVUS_FORMAT_VERSION
+from qa.store.milvus.client import META_KEY, connect, live_collection, query_all, quote, records_name, version_of
+from qa.store.folder.reader import _date_bound
+from qa.store.milvus.writer import HNSW_EF_SEARCH
+from qa.store.folder.writer import date_int
 
 CHUNK_FIELDS = ["row", "chunk_id", "text", "title", "article_id", "page_id", "paper", "iso_date", "issue_no", "page",
                 "page_name", "source"]
@@ -184,7 +184,7 @@ class MilvusReader:
         return [(r, s) for r, s in hits if s > 0]
 
     def bm25_search(self, tokens: list[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        """BM25 over words already cut by ``qa.tokens`` (Milvus' analyzer cuts them again)."""
+        """BM25 over words already cut by ``qa.text.tokens`` (Milvus' analyzer cuts them again)."""
         return self.bm25_text_search(" ".join(t for t in tokens if t), k, allowed)
 
     # --- records -----------------------------------------------------------------------------

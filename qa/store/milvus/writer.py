@@ -1,4 +1,4 @@
-"""Writing one index version into Milvus (names and schemas in ``qa.index.milvus_store``), and reading
+"""Writing one index version into Milvus (names and schemas in ``qa.store.milvus.client``), and reading
 back what an incremental build needs from the live version: its pages and articles, and the vectors
 of unchanged texts by text hash.
 
@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.text import date_number
-from qa.index.layout import CURRENT, DB, META, MILVUS_FORMAT_VERSION
-from qa.index.milvus_store import (BATCH, META_KEY, chunk_schema, chunks_name, query_all, quote, records_name,
+from qa.text.chinese import date_number
+from qa.store.folder.layout import CURRENT, DB, META, MILVUS_FORMAT_VERSION
+from qa.store.milvus.client import (BATCH, META_KEY, chunk_schema, chunks_name, query_all, quote, records_name,
                            records_schema)
-from qa.index.plan import ChunkRows
-from qa.index.writer import write_sqlite
+from qa.store.plan import ChunkRows
+from qa.store.folder.writer import write_sqlite
 
 BM25_PARAMS = {"bm25_k1": 1.2, "bm25_b": 0.75}  # the same k1 and b as the embedded index's BM25
 HNSW_THRESHOLD = 200_000  # Milvus indexes FLAT below this many chunks, HNSW above
@@ -110,7 +110,7 @@ def _insert_records(client, records: str, rows: ChunkRows) -> None:
 
 def export_live(client, collection: str, scratch: Path) -> None:
     """Lay the live version out as the embedded index's folder (CURRENT, meta.json, pages and articles
-    in meta.sqlite) so that ``qa.index.plan`` plans a Milvus build exactly as it plans a folder build."""
+    in meta.sqlite) so that ``qa.store.plan`` plans a Milvus build exactly as it plans a folder build."""
     records = records_name(collection)
     client.load_collection(records)
     meta = client.query(records, filter=f'key == "{META_KEY}"', output_fields=["doc"])[0]["doc"]
