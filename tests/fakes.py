@@ -12,10 +12,20 @@ import hashlib
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SHARED = ROOT.parent / "shared"
+
+
+def shared_file(relative: str) -> Path:
+    """A data file of ``../shared`` (CI has it; a user's fresh clone does not): the test is skipped,
+    naming the file, when it is absent."""
+    path = SHARED / relative
+    if not path.is_file():
+        pytest.skip(f"需要 ../shared/{relative}（CI 中有；单独克隆的仓库没有）")
+    return path
 
 
 class FakeEmbedder:

@@ -11,17 +11,17 @@ import json
 import bm25s
 import numpy as np
 import pytest
-from fakes import SHARED
+from fakes import shared_file
 
 from qa.errors import IndexFormatError
-from qa.store import bm25, postings
+from qa.store.folder import bm25, postings
 from qa.store.folder.bm25 import Postings, SegmentedBM25, search
 from qa.text.tokens import tokenize
 
 
 @pytest.fixture(scope="module")
 def cmrc() -> tuple[list[list[str]], list[list[str]]]:
-    data = json.loads((SHARED / "data" / "cmrc2018_trial.json").read_text(encoding="utf-8"))["data"]
+    data = json.loads(shared_file("data/cmrc2018_trial.json").read_text(encoding="utf-8"))["data"]
     docs = [tokenize(p["context"]) for d in data for p in d["paragraphs"]]
     questions = [tokenize(q["question"]) for d in data for p in d["paragraphs"] for q in p["qas"]]
     return docs, questions[::7][:40]

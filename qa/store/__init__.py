@@ -7,9 +7,9 @@ periods, SQLite), marks replaced pages deleted and merges full tiers (``merge``,
     IndexReader.open(Path("index"))            # the live version, for searching
 """
 
-from qa.store.build import BuildReport, build_from_pages, build_index, build_stream
+from qa.store.build import build_from_pages, build_index, build_stream
 from qa.store.folder.layout import FORMAT_VERSION, current_version
-from qa.store.plan import page_hash
+from qa.store.plan import BuildReport, page_hash
 from qa.store.folder.reader import IndexReader, check_embedder, index_stats
 
 __all__ = ["BuildReport", "FORMAT_VERSION", "IndexReader", "build_from_pages", "build_index", "build_stream", "check_embedder",
