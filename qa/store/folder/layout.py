@@ -37,7 +37,6 @@ from typing import Callable, Iterator
 from qa.errors import IndexFormatError, IndexLocked, IndexMissing
 
 FORMAT_VERSION = 3  # 2: periods/ added; 3: a version is a list of segments
-BUILDS_FROM = (1, 2, 3)  # live versions a build can start from (1 and 2 are read as one old segment)
 MILVUS_FORMAT_VERSION = 2  # what a Milvus collection's meta records (its layout did not change)
 
 CURRENT = "CURRENT"
@@ -46,7 +45,6 @@ CACHE = "cache"
 COMPLETE = "COMPLETE"
 META = "meta.json"
 VECTORS = "vectors.npy"
-DENSE = "dense.faiss"
 BM25 = "bm25"
 DB = "meta.sqlite"
 ROW_DATE, ROW_PAGE, ROW_PAPER = "row_date.npy", "row_page.npy", "row_paper.npy"
