@@ -9,12 +9,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from qa.answer.extract import NOT_FOUND, ComposedAnswer, compose_answer
 from qa.config import DEFAULT_TOP_K
-from qa.answer.coverage import coverage_answer
+from qa.answer.coverage import coverage_answer, timeline_of
 from qa.embed import Embedder, load_embedder
 from qa.store import IndexReader, check_embedder
 from qa.store.location import Location, MilvusTarget
@@ -138,6 +138,20 @@ class Service:
         """``as_of``: the day 「去年」「上周」 are resolved against (ISO or "today"; default: the newest issue)."""
         filters = Filters(date_from=date_from, date_to=date_to, paper=paper, page=page)
         return answer_question(self.engine, question, top_k, filters, as_of or self.as_of)
+
+    def timeline(self, q: str, paper: str | None = None, as_of: str | None = None) -> dict:
+        """Articles covering ``q`` counted per month (or year), with the first and last report."""
+        reader = self.reader  # one version for the whole request, even if a reload swaps it
+        scope = question_scope(reader, q, Filters(paper=paper), as_of or self.as_of)
+        asked = detect_timeline(q)
+        topic = (asked.topic if asked else "") or scope.query
+        return {"q": q, "topic": topic, "filters": asdict(scope.filters), "index_version": reader.version,
+                "timeline": timeline_of(reader, topic, scope.allowed).to_json()}
+
+    def answer_within(self, question: str, rows, top_k: int) -> ComposedAnswer:
+        """An extractive answer from the given chunk rows only (a follow-up about the articles just cited)."""
+        engine = self.engine
+        return compose_answer(question, search(engine.reader, engine.embedder, question, rows, top_k))
 
     def health(self) -> dict:
         reader = self.reader

@@ -122,6 +122,12 @@ class Citation:
         title = f"《{self.title}》" if self.title else ""
         return f"{self.paper} {self.date}{page}{name}{title}"
 
+    @classmethod
+    def from_record(cls, rec: dict) -> Citation:
+        """The citation of a chunk record as a store's reader returns it (``chunk_records``)."""
+        return cls(rec["paper"], rec["date"], rec.get("issue_no"), rec.get("page"), rec.get("page_name"),
+                   rec.get("title"), rec["article_id"], rec["source"])
+
 
 @dataclass
 class Hit:
@@ -138,6 +144,11 @@ class Hit:
     bm25_score: float | None = None
     # why it matched the question's period: {"kind": "printed"} or {"kind": "speaks_of", "phrase": "今年上半年"}
     period_match: dict | None = None
+
+    @classmethod
+    def from_record(cls, rec: dict, score: float = 0.0, **ranks) -> Hit:
+        """A hit for a chunk record (``chunk_records``) with its score and, from a search, its ranks."""
+        return cls(int(rec["row"]), rec["chunk_id"], float(score), rec["text"], Citation.from_record(rec), **ranks)
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 from qa.retrieve.scope import Scope
 from qa.time.timeline import Report, Timeline, TimelineQuery, build_timeline, reports_in_order
 from qa.text.tokens import tokenize
-from qa.types import Citation, Hit
+from qa.types import Hit
 
 CANDIDATES = 2000  # BM25 candidates read per coverage question; more reports than this are undercounted
 MAX_LISTED = 10  # reports named in a 「哪些天」 answer (the timeline counts them all)
@@ -27,7 +27,7 @@ def covering_hits(reader, topic: str, allowed) -> list[Hit]:
     for rec in reader.chunk_records(sorted(rows)):
         text = (rec.get("title") or "") + rec["text"]
         if all(w in text.lower() for w in words) and rec["article_id"] not in first:
-            first[rec["article_id"]] = _hit(rec)
+            first[rec["article_id"]] = Hit.from_record(rec)
     order = reports_in_order(Report.from_citation(h.citation) for h in first.values())
     return [first[r.article_id] for r in order]
 
@@ -54,9 +54,3 @@ def coverage_answer(reader, scope: Scope, query: TimelineQuery) -> tuple[str, li
         busiest = sorted(timeline.buckets, key=lambda b: -b.count)[:3]
         text += "最多的是" + "、".join(f"{b.key}（{b.count}篇）" for b in busiest if b.count) + "。"
     return text, listed, timeline
-
-
-def _hit(rec: dict) -> Hit:
-    cit = Citation(rec["paper"], rec["date"], rec.get("issue_no"), rec.get("page"), rec.get("page_name"),
-                   rec.get("title"), rec["article_id"], rec["source"])
-    return Hit(int(rec["row"]), rec["chunk_id"], 0.0, rec["text"], cit)

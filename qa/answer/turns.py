@@ -14,24 +14,17 @@ from typing import Iterator
 
 import numpy as np
 
-from qa.answer.extract import NOT_FOUND, compose_answer
+from qa.answer.extract import NOT_FOUND
 from qa.answer.followup import Resolution, resolve
 from qa.answer.grounded import Grounded, grounded_stream
 from qa.answer.llm import LLMClient
 from qa.answer.verify import MARKER
 from qa.request import AskRequest
-from qa.retrieve.search import search
-from qa.types import Answer, Citation, Filters, Hit, Turn
+from qa.types import Answer, Filters, Hit, Turn
 
 # The first line of an article's first chunk is its byline when it has one (see qa.ingest.segment).
 _BYLINE = re.compile(r"^(?:[■□●◆]\s*(?P<a>.{1,24})|本报讯[（(](?P<b>[^）)]{1,30})[）)]|(?P<c>(?:新华社|中新社|人民日报)\S{0,16}电))$")
 _LABEL = re.compile(r"^(?P<paper>\S+) (?P<date>\d{4}-\d{2}-\d{2})(?: 第(?P<page>\d+)版)?(?: \S+)?(?:《(?P<title>.*)》)?$")
-
-
-def hit_from_record(rec: dict, score: float = 0.0) -> Hit:
-    cit = Citation(rec["paper"], rec["date"], rec.get("issue_no"), rec.get("page"), rec.get("page_name"),
-                   rec.get("title"), rec["article_id"], rec["source"])
-    return Hit(int(rec["row"]), rec["chunk_id"], score, rec["text"], cit)
 
 
 def articles_from_labels(reader, labels: list[str]) -> list[str]:
@@ -57,17 +50,15 @@ def _byline(text: str) -> str | None:
 
 def _about_cited(service, res: Resolution, rows: np.ndarray, top_k: int) -> tuple[str, bool, list[Hit]]:
     """Answer a question about the articles the previous answer cited: date and page, author, or content."""
-    engine = service.engine  # reader and embedder of one index version, taken once
-    reader = engine.reader
     if res.aspect == "content":
-        hits = search(reader, engine.embedder, res.question, rows, top_k)
-        composed = compose_answer(res.question, hits)
+        composed = service.answer_within(res.question, rows, top_k)
         return composed.text, composed.found, composed.passages
+    reader = service.reader
     first: dict[str, dict] = {}
     for rec in reader.chunk_records([int(r) for r in rows]):  # rows ascend: an article's first chunk first
         first.setdefault(rec["article_id"], rec)
     order = [a for a in res.article_ids if a in first] + [a for a in first if a not in res.article_ids]
-    hits = [hit_from_record(first[a]) for a in order][:top_k]
+    hits = [Hit.from_record(first[a]) for a in order][:top_k]
     if res.aspect == "author":
         parts = []
         for n, h in enumerate(hits, start=1):

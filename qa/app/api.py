@@ -13,7 +13,6 @@ Requests are checked by ``qa.request`` (the one ``AskRequest``) before the servi
 from __future__ import annotations
 
 import re
-from dataclasses import asdict
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -64,23 +63,12 @@ def issues():
 @bp.get("/timeline")
 def timeline():
     """Articles covering ``q`` counted per month (or year), with the first and last report."""
-    from qa.answer.coverage import timeline_of
-    from qa.retrieve.scope import question_scope
-    from qa.time.timeline import detect_timeline
-    from qa.types import Filters
-
     q = (request.args.get("q") or "").strip()
     if not q or len(q) > MAX_QUESTION_CHARS:
         raise BadInput(f"参数 q 应为 1 到 {MAX_QUESTION_CHARS} 个字的话题或问题，例如 /api/timeline?q=防汛。")
     paper = parse_paper(request.args.get("paper"))
     as_of = parse_as_of(request.args.get("as_of") or None)
-    reader = get_service().reader
-    scope = question_scope(reader, q, Filters(paper=paper), as_of)
-    asked = detect_timeline(q)
-    topic = (asked.topic if asked else "") or scope.query
-    body = {"q": q, "topic": topic, "filters": asdict(scope.filters), "index_version": reader.version,
-            "timeline": timeline_of(reader, topic, scope.allowed).to_json()}
-    return no_store(jsonify(body))
+    return no_store(jsonify(get_service().timeline(q, paper, as_of)))
 
 
 @bp.get("/pages/<date>/<page>")

@@ -26,7 +26,7 @@ import threading
 import time
 
 from qa.config import Settings
-from qa.errors import QAError, ServeError
+from qa.errors import ServeError
 
 access_log = logging.getLogger("qa.access")
 

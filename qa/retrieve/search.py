@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.text.chinese import char_ngrams
-from qa.types import Citation, Hit
+from qa.types import Hit
 
 RRF_K = 60
 DENSE_WEIGHT = 1.0
@@ -112,24 +112,5 @@ def search(
 
 
 def _hit(rec: dict, score: float, dense: tuple[int, float] | None, bm25: tuple[int, float] | None) -> Hit:
-    citation = Citation(
-        paper=rec["paper"],
-        date=rec["date"],
-        issue_no=rec.get("issue_no"),
-        page=rec.get("page"),
-        page_name=rec.get("page_name"),
-        title=rec.get("title"),
-        article_id=rec["article_id"],
-        source=rec["source"],
-    )
-    return Hit(
-        row=int(rec["row"]),
-        chunk_id=rec["chunk_id"],
-        score=float(score),
-        text=rec["text"],
-        citation=citation,
-        dense_rank=dense[0] if dense else None,
-        bm25_rank=bm25[0] if bm25 else None,
-        dense_score=float(dense[1]) if dense else None,
-        bm25_score=float(bm25[1]) if bm25 else None,
-    )
+    return Hit.from_record(rec, score, dense_rank=dense[0] if dense else None, bm25_rank=bm25[0] if bm25 else None,
+                           dense_score=float(dense[1]) if dense else None, bm25_score=float(bm25[1]) if bm25 else None)

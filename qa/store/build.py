@@ -27,7 +27,7 @@ from qa.store.location import MilvusTarget
 from qa.store.folder.batch import SegmentBatcher
 from qa.store.folder.layout import CACHE, DEFAULT_LOCK_TIMEOUT, build_lock, cleanup_versions, next_version, print_to_stderr, publish, seal
 from qa.store.folder.livepages import COLUMNS, LivePages
-from qa.store.plan import (BuildReport, Live, PagePlan, kept_report, decide, live_pages, live_state, page_hash, page_record, plan_pages, segment_articles,
+from qa.store.plan import (BuildReport, Live, PagePlan, kept_report, live_pages, live_state, page_hash, page_record, segment_articles,
                    under_roots)
 from qa.store.folder.version import carry_pages, compose_version
 

@@ -19,7 +19,7 @@ from qa.embed import Embedder, load_embedder
 from qa.errors import QAError
 from qa.types import Article, Page, Skipped
 from qa.store.folder.layout import DB, FORMAT_VERSION, MILVUS_FORMAT_VERSION, SEGMENTS, current_version, read_meta
-from qa.store.folder.writer import read_rows
+from qa.store.folder.writer import read_rows, read_rows_in
 
 
 @dataclass(frozen=True)
@@ -210,11 +210,8 @@ def source_articles(src: LiveSource, page_ids: list[str] | None = None) -> dict[
     if page_ids is None:
         found = read_rows(src.folder / DB, "SELECT * FROM articles ORDER BY page_id, ordinal")
     else:
-        found = []
-        for i in range(0, len(page_ids), 500):
-            part = page_ids[i:i + 500]
-            found += read_rows(src.folder / DB, f"SELECT * FROM articles WHERE page_id IN ({','.join('?' * len(part))})"
-                               " ORDER BY page_id, ordinal", part)
+        found = read_rows_in(src.folder / DB, "SELECT * FROM articles WHERE page_id IN ({}) ORDER BY page_id, ordinal",
+                             page_ids)
     for a in found:
         if a["page_id"] in src.deleted:
             continue

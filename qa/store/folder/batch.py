@@ -28,8 +28,8 @@ from qa.types import Article
 from qa.store.folder.bm25 import Postings
 from qa.store.folder.dense import DenseSegment
 from qa.store.folder.layout import DB, DENSE_DIR, VECTORS, next_segment
-from qa.store.plan import ChunkRows, Live, LiveSource, PagePlan, chunk_rows, text_hash
-from qa.store.folder.writer import read_rows, write_segment
+from qa.store.plan import ChunkRows, Live, LiveSource, PagePlan, chunk_rows
+from qa.store.folder.writer import read_rows_in, write_segment
 
 BATCH_ROWS = 20_000  # chunks per new segment in a bulk build: ~100 MB of working memory
 PARALLEL_MIN_ROWS = 4_000  # smaller batches are analysed in-process (starting workers costs seconds)
@@ -167,10 +167,7 @@ def vectors_by_hash(sources: list[LiveSource], hashes: list[str]) -> dict[str, n
         wanted = [h for h in hashes if h not in found]
         if not wanted:
             break
-        hits = []
-        for i in range(0, len(wanted), 500):
-            part = wanted[i:i + 500]
-            hits += read_rows(src.folder / DB, f"SELECT row, text_hash FROM chunks WHERE text_hash IN ({','.join('?' * len(part))})", part)
+        hits = read_rows_in(src.folder / DB, "SELECT row, text_hash FROM chunks WHERE text_hash IN ({})", wanted)
         rows = np.array([r["row"] for r in hits], dtype=np.int64)
         if src.name:  # a segment: only its vector file is opened
             vecs = DenseSegment.load(src.folder / DENSE_DIR).vectors(rows)

@@ -19,7 +19,7 @@ from qa.time.period_index import PeriodIndex
 from qa.store.folder.bm25 import Postings
 from qa.store.folder.dense import DenseSegment
 from qa.store.folder.layout import BM25, COMPLETE, DB, DENSE_DIR, PERIODS, ROW_DATE, ROW_PAGE, ROW_PAPER, SEGMENT_META, sqlite_uri
-from qa.store.folder.writer import SEGMENT_FORMAT
+from qa.store.folder.writer import SEGMENT_FORMAT, in_parts
 
 
 class Segment:
@@ -70,13 +70,9 @@ class Segment:
             self._conns.clear()
         self._local = threading.local()
 
-    def query_in(self, sql: str, values: list, size: int = 500) -> list[sqlite3.Row]:
+    def query_in(self, sql: str, values: list) -> list[sqlite3.Row]:
         """``sql`` with one ``IN ({})`` placeholder, run over ``values`` in parts (SQLite's variable limit)."""
-        out: list[sqlite3.Row] = []
-        for i in range(0, len(values), size):
-            part = values[i : i + size]
-            out += self.db().execute(sql.format(",".join("?" * len(part))), part).fetchall()
-        return out
+        return [row for part in in_parts(values) for row in self.db().execute(sql.format(",".join("?" * len(part))), part)]
 
     def rows_of_pages(self, page_ids: list[str]) -> np.ndarray:
         rows = [r[0] for r in self.query_in("SELECT row FROM chunks WHERE page_id IN ({})", page_ids)]

@@ -17,7 +17,7 @@ from qa.store.folder.layout import DB, SEGMENTS
 from qa.store.folder.merge import merge_segments, pick_merges
 from qa.store.plan import Live, source_articles
 from qa.store.folder.segment import Segment
-from qa.store.folder.writer import read_rows
+from qa.store.folder.writer import in_parts, read_rows, read_rows_in
 
 
 def carry_pages(live: Live, page_ids: list[str], batcher) -> None:
@@ -26,10 +26,9 @@ def carry_pages(live: Live, page_ids: list[str], batcher) -> None:
     for src in live.sources:
         ids = [r["page_id"] for r in read_rows(src.folder / DB, "SELECT page_id FROM pages")
                if r["page_id"] in wanted and r["page_id"] not in src.deleted]
-        for i in range(0, len(ids), 500):
-            part = ids[i:i + 500]
+        for part in in_parts(ids):
             arts = source_articles(src, part)
-            for rec in read_rows(src.folder / DB, f"SELECT * FROM pages WHERE page_id IN ({','.join('?' * len(part))})", part):
+            for rec in read_rows_in(src.folder / DB, "SELECT * FROM pages WHERE page_id IN ({})", part):
                 batcher.add(dict(rec), arts.get(rec["page_id"], []))
             wanted -= set(part)
 

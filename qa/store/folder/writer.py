@@ -126,6 +126,20 @@ def write_sqlite(path: Path, pages: list[dict], articles: list[dict], chunks: li
         db.close()
 
 
+IN_PART = 500  # values per ``IN (…)`` list: below SQLite's limit on bound variables
+
+
+def in_parts(values: list, size: int = IN_PART):
+    """``values`` in slices small enough for one ``IN (…)`` list."""
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
+
+def read_rows_in(db_path: Path, sql: str, values: list) -> list[sqlite3.Row]:
+    """``sql`` with one ``IN ({})`` placeholder, read over ``values`` in parts."""
+    return [row for part in in_parts(values) for row in read_rows(db_path, sql.format(",".join("?" * len(part))), part)]
+
+
 def read_rows(db_path: Path, sql: str, params: tuple | list = ()) -> list[sqlite3.Row]:
     """One-off read of a published SQLite file (used by builds and merges)."""
     db = sqlite3.connect(sqlite_uri(db_path), uri=True)
