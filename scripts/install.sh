@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the project into ./.venv. Safe to re-run.
-#   bash scripts/install.sh main   what the main job needs: the package and its run-time dependencies
+#   bash scripts/install.sh main   what the main job needs: the package, its run-time dependencies and the
+#                                  fast embedding engine (PyTorch CPU build)
 #   bash scripts/install.sh test   (default) also the Debian packages and Python extras the tests use
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,12 +24,14 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
+# The CPU build of PyTorch (an unpinned torch pulls GBs of CUDA packages) and the `fast` extra: the
+# embedding engine that indexes at the machine's speed (bf16 on AMX / AVX-512-BF16, float32 on AVX2;
+# `qa index` prints which and why). The main job needs it: indexing is nearly all embedding.
+.venv/bin/pip install -q torch==2.13.0
 if [ "$MODE" = main ]; then
-  .venv/bin/pip install -q -e .
+  .venv/bin/pip install -q -e ".[fast]"
   exit 0
 fi
-# CPU build of PyTorch for the sentence-transformers backend; an unpinned torch pulls GBs of CUDA.
-.venv/bin/pip install -q torch==2.13.0
 # fast: the torch engine for e5-small; llm: a real local LLM server for the LLM-path tests; milvus: the Milvus backend (--backend URI), whose
 # tests run against Milvus Lite, which the extra installs.
 # llama-cpp-python compiles llama.cpp (~20 min on 2 cores). A native build (-march=native) uses the

