@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from qa.config import DEFAULT_TOP_K, MAX_TOP_K, Settings, index_dir
-from qa.errors import QAError
+from qa.errors import BadInput, QAError
 
 INDEX_OPTION = click.option(
     "--index", "index", type=click.Path(file_okay=False), default=None,
@@ -155,9 +155,10 @@ def inspect(paths: tuple[str, ...], index: str | None) -> None:
 @click.option("--rebuild", is_flag=True, help="只用 PATHS 从头重建（向量取自 index/cache/vectors；删除该文件夹可强制重新向量化）。")
 @click.option("--model", default=None, help="向量模型：e5-small（内置，默认）或 st:模型名或路径。")
 @click.option("--device", default=None, help="向量模型运行的设备：auto（有 GPU 就用，默认）、cpu、cuda、cuda:1（同 QA_DEVICE）。")
+@click.option("--no-merge", is_flag=True, help="不在本次合并写满的分段层级（每日加入新一期时用；合并另行运行 qa merge）。")
 @friendly_errors
 def index(paths: tuple[str, ...], index: str | None, backend: str | None, rebuild: bool, model: str | None,
-          device: str | None) -> None:
+          device: str | None, no_merge: bool) -> None:
     """把 PATHS 加入索引，并原子地发布新版本。
 
     PATH 是文件夹（按期存放的版面，或带 manifest.csv 的文件夹）或 .jsonl 导出文件。
@@ -172,6 +173,7 @@ def index(paths: tuple[str, ...], index: str | None, backend: str | None, rebuil
       qa index archive/ --model st:/models/bge-small-zh-v1.5
       qa index archive/ --device cuda              # 在 GPU 上向量化（需要 PyTorch 的 CUDA 版）
       qa index archive/ --backend http://127.0.0.1:19530
+      qa index archive/聊城日报/2026-04-03 --no-merge  # 每日加入：耗时只取决于这一期
     """
     from qa.store import build_index
 
@@ -179,7 +181,10 @@ def index(paths: tuple[str, ...], index: str | None, backend: str | None, rebuil
         from qa.embed import check_device
 
         device = check_device(device)
-    report = build_index(list(paths), index_location(index, backend), rebuild=rebuild, model=model, device=device)
+    if no_merge and backend:
+        raise BadInput("--no-merge 只用于索引文件夹：Milvus 自己合并分段。")
+    report = build_index(list(paths), index_location(index, backend), rebuild=rebuild, model=model, device=device,
+                         **({"merge": False} if no_merge else {}))
     for s in report.skipped:
         click.echo(f"跳过 {s}", err=True)
     if report.nothing_read:
@@ -188,6 +193,23 @@ def index(paths: tuple[str, ...], index: str | None, backend: str | None, rebuil
     if report.skipped:
         click.echo(f"{len(report.skipped)} 个文件被跳过。", err=True)
         sys.exit(2)
+
+
+@cli.command()
+@INDEX_OPTION
+@friendly_errors
+def merge(index: str | None) -> None:
+    """合并索引中写满的分段层级，并原子地发布新版本（服务不中断，合并期间照常回答）。
+
+    与 qa index --no-merge 配合：每天加入新一期时不合并，夜间运行一次 qa merge。
+
+    \b
+    示例：
+      qa merge --index /srv/archive-index
+    """
+    from qa.store import merge_index
+
+    merge_index(index_dir(index))
 
 
 @cli.command()

@@ -230,3 +230,31 @@ def test_segments_without_recorded_paths_are_still_searched_for_removed_pages(tm
         meta.write_text(json.dumps(info))
     r = build([], ["/arch/2025-07-09"], ix, fake_embedder)
     assert (r.pages_removed, r.pages) == (1, 2)
+
+
+def test_no_merge_leaves_full_tiers_and_qa_merge_merges_them_later(tmp_path, fake_embedder, small_tiers):
+    """The daily add with merge=False costs only its issue; `qa merge` then gives the same archive."""
+    from qa.store import merge_index
+
+    ix, whole = tmp_path / "ix", tmp_path / "whole"
+    for d in dates(6):
+        build(issue(d), [f"/arch/{d}"], ix, fake_embedder, merge=False)
+    with IndexReader.open(ix) as r:
+        assert len(r.segments) == 6  # two full tiers of 3, left alone
+    said: list[str] = []
+    version = merge_index(ix, log=said.append)
+    assert version is not None and (ix / "CURRENT").read_text().strip() == version
+    with IndexReader.open(ix) as r:
+        assert len(r.segments) < 6
+    build([p for d in dates(6) for p in issue(d)], ["/arch"], whole, fake_embedder)
+    assert snapshot(ix, fake_embedder) == snapshot(whole, fake_embedder)
+    assert merge_index(ix, log=said.append) is None and "没有需要合并" in said[-1]  # nothing left to merge
+
+
+def test_qa_merge_on_a_missing_index_says_so(tmp_path):
+    from click.testing import CliRunner
+
+    from qa.cli import cli
+
+    result = CliRunner().invoke(cli, ["merge", "--index", str(tmp_path / "nothing")])
+    assert result.exit_code == 1 and "还没有索引" in result.output and "Traceback" not in result.output

@@ -7,10 +7,10 @@ periods, SQLite), marks replaced pages deleted and merges full tiers (``merge``,
     IndexReader.open(Path("index"))            # the live version, for searching
 """
 
-from qa.store.build import build_from_pages, build_index, build_stream
+from qa.store.build import build_from_pages, build_index, build_stream, merge_index
 from qa.store.folder.layout import FORMAT_VERSION, current_version
 from qa.store.plan import BuildReport, page_hash
 from qa.store.folder.reader import IndexReader, check_embedder, index_stats
 
-__all__ = ["BuildReport", "FORMAT_VERSION", "IndexReader", "build_from_pages", "build_index", "build_stream", "check_embedder",
+__all__ = ["BuildReport", "FORMAT_VERSION", "IndexReader", "build_from_pages", "build_index", "build_stream", "check_embedder", "merge_index",
            "current_version", "index_stats", "page_hash"]

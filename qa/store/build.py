@@ -20,12 +20,14 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable
 
-from qa.ingest.chunk import ChunkSettings
+from qa.ingest.chunk import DEFAULT, ChunkSettings
 from qa.embed import Embedder
 from qa.types import Page, Skipped
 from qa.store.location import MilvusTarget
 from qa.store.folder.batch import SegmentBatcher
-from qa.store.folder.layout import CACHE, DEFAULT_LOCK_TIMEOUT, build_lock, cleanup_versions, next_version, print_to_stderr, publish, seal
+from qa.errors import IndexMissing
+from qa.store.folder.layout import (CACHE, DEFAULT_LOCK_TIMEOUT, build_lock, cleanup_versions, current_version,
+                                     next_version, print_to_stderr, publish, read_meta, seal)
 from qa.store.folder.livepages import COLUMNS, LivePages
 from qa.store.plan import (BuildReport, Live, PagePlan, kept_report, live_pages, live_state, page_hash, page_record, segment_articles,
                    under_roots)
@@ -88,8 +90,10 @@ class Build:
     def __init__(self, index_dir: Path, roots: list[str], *, rebuild: bool = False, model: str | None = None,
                  embedder: Embedder | None = None, settings: ChunkSettings | None = None, progress: bool | None = None,
                  log: Callable[[str], None] = print_to_stderr, dense_threshold: int | None = None,
-                 batch_rows: int | None = None, workers: int | None = None, device: str | None = None) -> None:
+                 batch_rows: int | None = None, workers: int | None = None, device: str | None = None,
+                 merge: bool = True) -> None:
         self.started = time.monotonic()
+        self.merge = merge  # False: leave full tiers for `qa merge` (the daily add stays as cheap as its issue)
         self.index_dir, self.roots, self.log = index_dir, [os.path.abspath(r) for r in roots], log
         self.dense_threshold = dense_threshold
         self.version = next_version(index_dir)  # before cleanup: a half-written folder's number is never reused
@@ -147,15 +151,11 @@ class Build:
             carry_pages(self.live, [pid for pid in self.old if pid not in segment_of], self.batcher)
         new = self.batcher.finish()
         meta, kept_rows = compose_version(self.index_dir, self.live, self.redo, segment_of, new, self.log,
-                                          self.dense_threshold)
-        folder = self.index_dir / self.version
-        folder.mkdir(parents=True, exist_ok=True)
-        seal(folder, {"built_at": dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"),
-                      "embedder": {"name": self.live.embedder.name, "dim": int(self.live.embedder.dim),
-                                   "engine": getattr(self.live.embedder, "engine", None)},
-                      "chunking": self.live.settings.to_json(), **meta})
-        publish(self.index_dir, self.version)
-        cleanup_versions(self.index_dir, self.log)
+                                          self.dense_threshold, self.merge)
+        embedder = {"name": self.live.embedder.name, "dim": int(self.live.embedder.dim),
+                    "engine": getattr(self.live.embedder, "engine", None)}
+        _seal_and_publish(self.index_dir, self.version, {"embedder": embedder, "chunking": self.live.settings.to_json(),
+                                                         **meta}, self.log)
         c, p = meta["counts"], self.plan
         embedded, reused = self.batcher.embedded, self.batcher.reused + kept_rows
         self.log(f"已发布索引版本 {self.version}：{c['pages']} 版，{c['articles']} 篇文章，{c['chunks']} 个段落"
@@ -167,3 +167,33 @@ class Build:
     def _kept(self, skipped: list[Skipped], nothing_read: bool = False) -> BuildReport:
         self.batcher.finish()
         return kept_report(self.live, skipped, self.started, nothing_read)
+
+
+def _seal_and_publish(index_dir: Path, version: str, meta: dict, log: Callable[[str], None]) -> None:
+    folder = index_dir / version
+    folder.mkdir(parents=True, exist_ok=True)
+    seal(folder, {"built_at": dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"), **meta})
+    publish(index_dir, version)
+    cleanup_versions(index_dir, log)
+
+
+def merge_index(index_dir: Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, log: Callable[[str], None] = print_to_stderr,
+                dense_threshold: int | None = None) -> str | None:
+    """``qa merge``: merge the live version's full size tiers into bigger segments and publish the result
+    (answers keep coming from the live version until then); the new version's name, or None when there was
+    nothing to merge. Run it apart from the daily ``qa index --no-merge``, e.g. at night."""
+    index_dir = Path(index_dir)
+    if not index_dir.is_dir() or current_version(index_dir) is None:
+        raise IndexMissing(f"{index_dir} 中还没有索引：请先运行 qa index。")
+    with build_lock(index_dir, lock_timeout, log):
+        version = next_version(index_dir)
+        live_name = current_version(index_dir)
+        meta = read_meta(index_dir / live_name)
+        live = Live(live_name, index_dir / live_name, meta, None, DEFAULT)
+        merged, _ = compose_version(index_dir, live, False, {}, [], log, dense_threshold)
+        if [s["name"] for s in merged["segments"]] == [s["name"] for s in meta["segments"]]:
+            log(f"没有需要合并的分段（{len(meta['segments'])} 个分段），索引版本 {live_name} 不变。")
+            return None
+        _seal_and_publish(index_dir, version, {"embedder": meta["embedder"], "chunking": meta["chunking"], **merged}, log)
+        log(f"已发布索引版本 {version}：{len(meta['segments'])} 个分段合并为 {len(merged['segments'])} 个。")
+        return version

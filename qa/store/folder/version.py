@@ -34,10 +34,12 @@ def carry_pages(live: Live, page_ids: list[str], batcher) -> None:
 
 
 def compose_version(index_dir: Path, live: Live, redo: bool, deleted_now: dict[str, str], new: list[dict],
-                    log: Callable[[str], None], dense_threshold: int | None = None) -> tuple[dict, int]:
+                    log: Callable[[str], None], dense_threshold: int | None = None,
+                    merge: bool = True) -> tuple[dict, int]:
     """The new version's meta (segments, deleted pages, counts…) and how many rows it keeps from the live one.
 
-    ``deleted_now``: live pages this version replaces or removes -> the segment holding each."""
+    ``deleted_now``: live pages this version replaces or removes -> the segment holding each. ``merge``
+    False leaves full size tiers as they are (``qa index --no-merge``; ``qa merge`` merges them later)."""
     names: list[str] = []
     deleted: dict[str, set[str]] = {}
     if not redo and live.meta and "segments" in live.meta:
@@ -52,7 +54,7 @@ def compose_version(index_dir: Path, live: Live, redo: bool, deleted_now: dict[s
     try:
         kept_rows = sum(_live_rows(segments[n]) for n in names if n not in new_names)
         names = [n for n in names if _live_pages(segments[n])]  # wholly deleted: dropped
-        names = _merge(index_dir, names, segments, log, dense_threshold)
+        names = _merge(index_dir, names, segments, log, dense_threshold) if merge else names
         meta = _meta(names, segments)
     finally:
         for seg in segments.values():
