@@ -5,7 +5,7 @@ adding one daily issue to the big index.
     python bench/bench_scale.py --chunks 113000            # one size per run, appended to bench/out/scale.jsonl
     python bench/bench_scale.py --chunks 1000000 --vectors-from /tmp/news-index
     python bench/bench_scale.py --chunks 3000000 --grow-from bench/out/scale-1000000 --vectors-from /tmp/news-index
-    python bench/bench_scale.py --table                    # the README table from the runs so far
+    python bench/bench_scale.py --table                    # the docs/benchmarks.md table from the runs so far
 
 Text is real: the 5,000 articles of ../shared/data/news_sample.jsonl, copied over 50 years of
 dates and 4 papers, each copy's sentences in another order (so chunk texts, tokens and periods

@@ -262,7 +262,7 @@ def ask(question, index, backend, top_k, date_from, date_to, paper, page, as_of,
 @click.option("--rate-limit", default="60 per minute", show_default=True, help="每个客户端对 /api/* 的请求限额（如 \"120 per minute\"；\"off\" 关闭）。")
 @click.option("--llm-base-url", default=None, help="OpenAI 兼容的大模型服务（vLLM、Ollama…），如 http://127.0.0.1:11434/v1；密钥取自 $QA_LLM_API_KEY。")
 @click.option("--llm-model", default=None, help="该服务上的模型名。")
-@click.option("--llm-config", default=None, type=click.Path(dir_okay=False), help="含 [llm] 表的 TOML 配置文件（见 README）。")
+@click.option("--llm-config", default=None, type=click.Path(dir_okay=False), help="含 [llm] 表的 TOML 配置文件（见 docs/operations.md）。")
 @friendly_errors
 def serve(index, backend, host, port, threads, rate_limit, llm_base_url, llm_model, llm_config) -> None:
     """提供问答页面和 JSON 接口；新发布的索引版本会自动切换。

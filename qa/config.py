@@ -29,7 +29,7 @@ class Settings:
     rate_limit: str = "60 per minute"
     reload_interval_s: float = 1.0
     as_of: str | None = None
-    # Optional LLM answers (qa/chat/llm.py); unset here, they still come from QA_LLM_* or a config file.
+    # Optional LLM answers (qa/answer/llm.py); unset here, they still come from QA_LLM_* or a config file.
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_config: str | None = None

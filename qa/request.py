@@ -1,5 +1,5 @@
 """The one request type for an ask (``AskRequest``) and its validation, shared by the CLI, ``/api/ask``,
-``/api/ask/stream``, ``/api/chat`` and ``/v1/chat/completions``.
+``/api/ask/stream`` and ``/v1/chat/completions``.
 
 Everything a client can get wrong is answered here with ``BadInput`` and a Chinese message naming the
 field, before the service is called. Optional fields may be ``null`` (same as absent), so the

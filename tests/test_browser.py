@@ -440,7 +440,7 @@ new MutationObserver(() => {
 @pytest.fixture(scope="module")
 def llm_server(fake_seeds_index):
     """The app with an LLM: a scripted OpenAI-compatible server (real HTTP) that waits 2 s, then streams a
-    two-sentence answer that the checks accept (a real small local model almost never does, see README),
+    two-sentence answer that the checks accept (a real small local model almost never does, see docs/benchmarks.md),
     a piece every 0.25 s, so the first checked sentence is on screen well before the second."""
     from llm_fakes import ScriptedLLM
 

@@ -1,6 +1,6 @@
 """Vectors persisted as they are computed, so a killed bulk build re-embeds only what was not yet saved.
 
-Layout of the cache folder (``index_dir/"vectors"``)::
+Layout of the cache folder (``INDEX/cache/vectors``)::
 
     keys.sqlite                 (model, text hash) -> row; model -> its vector file; WAL journal
     <model-slug>-<dim>.f32      that model's vectors: raw little-endian float32 rows, appended

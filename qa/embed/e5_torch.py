@@ -10,7 +10,7 @@ Throughput: windows are sorted by length and packed into batches under a token b
 padding is small; torch uses every core this process may run on; tokenisation (Rust, outside
 the GIL) can run for the next batch while the model runs (``tokenize`` / ``encode_tokens``).
 Why float32 and not bf16: on CPUs without AVX-512-BF16/AMX, torch emulates bf16 and was 6x
-slower (README, "Embedding engines"); bf16 is used only where the CPU has those units.
+slower (docs/benchmarks.md); bf16 is used only where the CPU has those units.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ recognition models (16 MB) and runs them on onnxruntime, so it installs from PyP
 never downloads at run time; PP-OCRv4 is the model family Langchain-Chatchat and QAnything use
 for Chinese. The alternatives that install offline either fetch their models on first use
 (cnocr, easyocr, paddleocr, rapidocr 2.x+) or come from outside PyPI (Tesseract's chi_sim
-from Debian, which made about 4x the character errors on our generated pages; see README).
+from Debian, which made about 4x the character errors on our generated pages; see docs/design.md).
 
 The recogniser's own confidence threshold is set to 0 so no line is dropped: every line keeps
 its confidence, and ``qa.ingest.layout`` lists the low ones. Images are opened with Pillow after

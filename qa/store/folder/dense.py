@@ -39,7 +39,7 @@ EXACT_ALLOWED = 20_000  # filters allowing at most this many rows are scored exa
 TRAIN_MAX = 163_840  # training sample: 40 per list at 4096 lists (FAISS wants 39), bounds build time
 RERANK = 100  # compressed candidates scored again exactly (300 gained nothing for IVF-SQ8)
 NPROBE_SHARE = 16  # probe 1/16 of the IVF lists (at least 64): 64 had recall@10 0.84 at 1.1M rows of
-# near-duplicate-heavy text (bench/bench_scale.py), 1/16 gave 0.90 for +6 ms (README, "Scale: figures")
+# near-duplicate-heavy text (bench/bench_scale.py), 1/16 gave 0.90 for +6 ms (docs/benchmarks.md)
 SEED = 1234
 BLOCK = 65_536  # rows per exact-scoring block: bounds temporary memory
 KINDS = ("flat", "ivf_sq8", "ivf_pq", "hnsw_sq")

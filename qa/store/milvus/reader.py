@@ -243,7 +243,7 @@ class MilvusReader:
 
     def _period_index(self) -> PeriodIndex:
         """What each chunk speaks of, computed from its text once per reader (Milvus stores no period arrays:
-        a cost linear in the archive at first use, see README "Backends: Milvus")."""
+        a cost linear in the archive at first use, see docs/operations.md, "Milvus")."""
         with self._exprs_lock:
             if self._periods is None:
                 recs = query_all(self._client, self.collection, "row >= 0", ["row", "text", "title", "iso_date"])
