@@ -781,3 +781,15 @@ def test_as_of_decides_last_year_over_http_and_a_bad_one_is_named(real_client):
     bad = post(real_client, {"question": q, "as_of": "2026-3-1"})
     assert_error(bad, 400, "bad_request")
     assert "as_of" in bad.get_json()["error"]["message"]
+
+
+def test_every_error_code_is_in_the_openapi_document():
+    """A client can rely on the document: each named exception's code and each HTTP-level code is listed."""
+    from qa import errors
+    from qa.app.openapi import openapi_document
+    from qa.app.responses import FALLBACK_ERROR, HTTP_ERRORS
+
+    listed = set(openapi_document()["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"])
+    named = {c.code for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.QAError)}
+    assert named | {code for code, _ in HTTP_ERRORS.values()} | {FALLBACK_ERROR[0]} <= listed
+    assert {"conversation_not_found", "model_not_found", "index_locked"} <= listed  # once missing from the text

@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import copy
 
-from qa import __version__
+from qa import __version__, errors
+from qa.app.responses import FALLBACK_ERROR, HTTP_ERRORS
 from qa.config import DEFAULT_TOP_K, MAX_TOP_K
 from qa.request import MAX_PAGE, MAX_PAPER_CHARS, MAX_QUESTION_CHARS, PAGE_MESSAGES
 
 _DATE = {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "format": "date", "example": "2026-04-01"}
 _NULLABLE_STR = {"type": ["string", "null"]}
+
+
+def error_codes() -> list[str]:
+    """Every stable error code a client can get: each named exception's (qa/errors.py) and each HTTP-level one."""
+    named = {cls.code for cls in vars(errors).values() if isinstance(cls, type) and issubclass(cls, errors.QAError)}
+    return sorted(named | {code for code, _ in HTTP_ERRORS.values()} | {FALLBACK_ERROR[0]})
 
 
 def _error_response(description: str) -> dict:
@@ -42,9 +49,8 @@ SCHEMAS: dict = {
                 "properties": {
                     "code": {
                         "type": "string",
-                        "description": "稳定的机器可读代码：bad_request, bad_json, unsupported_media_type, not_found, "
-                        "method_not_allowed, payload_too_large, headers_too_large, rate_limited, index_missing, "
-                        "index_format, embedder_mismatch, page_missing, internal_error, not_implemented",
+                        "enum": error_codes(),
+                        "description": "稳定的机器可读代码（qa/errors.py 的每个异常，以及 HTTP 层的错误）",
                     },
                     "message": {"type": "string", "description": "给用户看的中文说明"},
                 },
