@@ -27,7 +27,7 @@ from qa.time.period_index import PeriodIndex
 from qa.types import Article
 from qa.store.folder.bm25 import Postings
 from qa.store.folder.dense import DenseSegment
-from qa.store.folder.layout import DB, DENSE_DIR, VECTORS, next_segment
+from qa.store.folder.layout import DB, DENSE_DIR, next_segment
 from qa.store.plan import ChunkRows, Live, LiveSource, PagePlan, chunk_rows
 from qa.store.folder.writer import read_rows_in, write_segment
 
@@ -161,7 +161,7 @@ class SegmentBatcher:
 
 
 def vectors_by_hash(sources: list[LiveSource], hashes: list[str]) -> dict[str, np.ndarray]:
-    """Vectors already in the live version (its segments, or an older format's vectors.npy) by text hash."""
+    """Vectors already in the live version's segments, by text hash."""
     found: dict[str, np.ndarray] = {}
     for src in sources:
         wanted = [h for h in hashes if h not in found]
@@ -169,10 +169,7 @@ def vectors_by_hash(sources: list[LiveSource], hashes: list[str]) -> dict[str, n
             break
         hits = read_rows_in(src.folder / DB, "SELECT row, text_hash FROM chunks WHERE text_hash IN ({})", wanted)
         rows = np.array([r["row"] for r in hits], dtype=np.int64)
-        if src.name:  # a segment: only its vector file is opened
-            vecs = DenseSegment.load(src.folder / DENSE_DIR).vectors(rows)
-        else:  # a format-1/2 version folder
-            vecs = np.asarray(np.load(src.folder / VECTORS, mmap_mode="r")[rows], dtype=np.float32)
+        vecs = DenseSegment.load(src.folder / DENSE_DIR).vectors(rows)  # only the segment's vector file is opened
         for r, v in zip(hits, vecs):
             found[r["text_hash"]] = v
     return found
