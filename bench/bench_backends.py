@@ -29,7 +29,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from qa.evaluate import load_questions
-    from qa.index.backends import parse_backend
+    from qa.store.location import parse_backend
     from qa.service import Service
 
     folder = Service(args.index)

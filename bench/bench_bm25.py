@@ -1,10 +1,10 @@
-"""Segment BM25 (qa.index.bm25) against bm25s at scale: build, disk, load, RSS, query p50/p95.
+"""Segment BM25 (qa.store.folder.bm25) against bm25s at scale: build, disk, load, RSS, query p50/p95.
 
     python bench/bench_bm25.py [--rows 1000000] [--articles 2000] [--days 30] [--bm25s-rows N] [--x3] [--merge x3]
     python bench/bench_bm25.py --vocab 2300000     # term-id lookup: mapped vocab.txt + bisect vs a JSON dict
 
 Rows are real news chunks (``--articles`` of ../shared/data/news_sample.jsonl, chunked with
-qa.chunk and cut with qa.tokens) replicated to ``--rows`` with small variations: a random
+qa.ingest.chunk and cut with qa.text.tokens) replicated to ``--rows`` with small variations: a random
 prefix/suffix trimmed and two long-tail tokens added per row (Zipf over 2 M ids), so the
 vocabulary grows the way a real archive's does. ``--days`` small segments of 3,000 rows play
 daily issues; 3% of the big segment's rows are tombstoned. Queries are 4-8 word windows of
@@ -33,8 +33,8 @@ DAY_ROWS = 3000
 
 
 def corpus(n_articles: int, n_queries: int) -> tuple[list[list[str]], list[list[str]]]:
-    from qa.chunk import chunk_text
-    from qa.tokens import tokenize
+    from qa.ingest.chunk import chunk_text
+    from qa.text.tokens import tokenize
 
     lines = NEWS.read_text(encoding="utf-8").splitlines()
     chunks = [tokenize(c) for ln in lines[:n_articles] for c in chunk_text(json.loads(ln)["text"])]
@@ -63,7 +63,7 @@ def vocab_lookup(n: int) -> None:
 
     import psutil
 
-    from qa.index.postings import Vocab
+    from qa.store.folder.postings import Vocab
 
     rng = np.random.default_rng(0)
     codes, lens = rng.integers(0x4E00, 0x4E00 + 3000, (n, 4)), rng.integers(1, 5, n)
@@ -107,7 +107,7 @@ def child(args: argparse.Namespace) -> None:
     queries = json.loads(Path(d, "queries.json").read_text(encoding="utf-8"))
     import bm25s
 
-    from qa.index.bm25 import Postings, SegmentedBM25
+    from qa.store.folder.bm25 import Postings, SegmentedBM25
 
     t0 = time.perf_counter()  # imports above are not load time
     if args.child == "bm25s":
@@ -115,7 +115,7 @@ def child(args: argparse.Namespace) -> None:
         n = eng.scores["num_docs"]
         mask = (np.random.default_rng(3).random(n) < 0.1).astype(np.float32)
 
-        def run(q, allowed):  # what qa/index/reader.py bm25_search does, ties kept as qa.index.bm25 keeps them
+        def run(q, allowed):  # what qa/index/reader.py bm25_search does, ties kept as qa.store.folder.bm25 keeps them
             s = eng.get_scores_from_ids(eng.get_tokens_ids(q), weight_mask=mask if allowed else None)
             cand = np.flatnonzero(s > 0)
             if len(cand) > 10:
@@ -183,7 +183,7 @@ def main() -> None:
 
 
 def build(args: argparse.Namespace, d: Path) -> None:
-    from qa.index.bm25 import Postings
+    from qa.store.folder.bm25 import Postings
 
     t = time.perf_counter()
     chunks, queries = corpus(args.articles, args.queries)
@@ -222,7 +222,7 @@ def build(args: argparse.Namespace, d: Path) -> None:
 
 
 def measure_all(args: argparse.Namespace, d: Path) -> None:
-    from qa.index.bm25 import Postings
+    from qa.store.folder.bm25 import Postings
 
     spec = json.loads((d / "spec.json").read_text())
     n_bm25s = spec["bm25s_rows"]

@@ -8,7 +8,7 @@ Base vectors: a pool of real e5-small passage vectors (1,500 chunks of
 ../shared/data/news_sample.jsonl, embedded once and cached in bench/out/dense_pool.npy) cycled
 with Gaussian noise and re-normalised, as bench/bench_query.py's ReplayEmbedder does. Queries:
 real e5-small query vectors of 200 questions cut from news text (cached likewise). Each segment is
-written with ``qa.index.dense.write_dense`` and probed in a fresh child process (RSS after load
+written with ``qa.store.folder.dense.write_dense`` and probed in a fresh child process (RSS after load
 and after 100 queries, warm page cache, one query at a time). Filters: a contiguous 1/50 row
 range (one year of a 50-year archive) and a scattered page bitmap (1/8 of the rows, runs of 6).
 Recall@10 is against exact float32 inner-product search (faiss.knn = IndexFlatIP) of the same
@@ -45,7 +45,7 @@ def real_vectors() -> tuple[np.ndarray, np.ndarray]:
     if not pool_file.exists() or not query_file.exists():
         from bench_query import NEWS, questions
 
-        from qa.chunk import chunk_text
+        from qa.ingest.chunk import chunk_text
         from qa.embed import load_embedder
 
         emb, texts = load_embedder(), []
@@ -94,7 +94,7 @@ def probe(folder: Path, spec: Path, threads: int) -> None:
     """Child process: load the segment, time the queries, print JSON."""
     import faiss
 
-    from qa.index.dense import DenseSegment
+    from qa.store.folder.dense import DenseSegment
 
     faiss.omp_set_num_threads(threads)
 
@@ -147,7 +147,7 @@ def run_size(n: int, kinds: list[str], pool: np.ndarray, queries: np.ndarray, no
              threads: int) -> None:
     import faiss
 
-    from qa.index.dense import write_dense
+    from qa.store.folder.dense import write_dense
 
     base = replay(pool, n, noise)
     b16 = base[: min(n, 200_000)].astype(np.float16).astype(np.float32)

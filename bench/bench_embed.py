@@ -8,7 +8,7 @@ is shared: compare the ratio within one run, not absolute figures across runs):
   them) and the 50-year backfill estimate (1.5 billion characters) at that speed;
 - torch float32 vs bfloat16 (autocast) on a few CMRC chunks: bf16 only pays with AMX/AVX-512-BF16;
 - a ~100,000-character issue (news_sample.jsonl articles, one date) indexed end to end by
-  ``qa.index.build_index`` into a fresh temporary index (empty vector cache), goal <= 20 s;
+  ``qa.store.build_index`` into a fresh temporary index (empty vector cache), goal <= 20 s;
 - single-query latency p50/p90;
 - the cosine between the engines' vectors (min/mean, seeds and CMRC) and dense recall@1/@5 of the
   CMRC questions over the CMRC chunks: each engine alone, and torch passages queried through
@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from embed_data import cmrc, cpu_summary, load, recall, seeds_chunks, write_issue  # noqa: E402
 
-from qa import tokens as tok  # noqa: E402
+from qa.text import tokens as tok  # noqa: E402
 from qa.embed import embed_passages, load_embedder  # noqa: E402
-from qa.index import build_index  # noqa: E402
+from qa.store import build_index  # noqa: E402
 
 BACKFILL_CHARS = 1.5e9  # 50 years of a city daily
 ISSUE_GOAL_S = 20.0

@@ -44,7 +44,7 @@ SERVER_CODE = """
 import logging, sys
 from pathlib import Path
 from qa.config import Settings
-from qa.web.serve import create_server
+from qa.app.serve import create_server
 logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
 settings = Settings(index=Path(sys.argv[1]), host="127.0.0.1", port=int(sys.argv[2]), threads=int(sys.argv[3]),
                     rate_limit=None)

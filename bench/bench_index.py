@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from qa.embed import E5SmallEmbedder  # noqa: E402
-from qa.index import build_from_pages, build_index  # noqa: E402
+from qa.store import build_from_pages, build_index  # noqa: E402
 from qa.types import Article, Page  # noqa: E402
 
 NEWS = ROOT.parent / "shared" / "data" / "news_sample.jsonl"
@@ -69,7 +69,7 @@ def pages_of(path: Path) -> list[Page]:
 def run_build(path: Path, index: Path, emb) -> tuple[float, object]:
     t = time.perf_counter()
     try:
-        import qa.pages  # noqa: F401
+        import qa.ingest  # noqa: F401
 
         rep = build_index([path], index, embedder=emb, progress=False, log=lambda m: None)
     except ImportError:
@@ -101,7 +101,7 @@ def main() -> None:
     base, issue = load_news(args.articles, args.issue_chars)
     print(f"cores={os.cpu_count()} OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')} load={os.getloadavg()[0]:.1f}")
     if args.handles_only:
-        from qa.chunk import chunk_text
+        from qa.ingest.chunk import chunk_text
 
         texts = [c for r in base[:40] for c in chunk_text(r["text"])]
         print(json.dumps({"texts": len(texts), **compare_handles(texts)}))

@@ -18,8 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qa.pages import read_archive  # noqa: E402
-from qa.segment import segment_page  # noqa: E402
+from qa.ingest import read_archive  # noqa: E402
+from qa.ingest.segment import segment_page  # noqa: E402
 
 SAMPLE = Path(__file__).resolve().parents[1].parent / "shared/data/news_sample.jsonl"
 

@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 CMRC = ROOT.parent / "shared" / "data" / "cmrc2018_trial.json"
 
-from qa.answer import compose_answer, overlap, split_sentences  # noqa: E402
-from qa.chat.grounded import grounded_answer  # noqa: E402
-from qa.chat.llm import LLMClient, LLMConfig  # noqa: E402
+from qa.answer.extract import compose_answer, overlap, split_sentences  # noqa: E402
+from qa.answer.grounded import grounded_answer  # noqa: E402
+from qa.answer.llm import LLMClient, LLMConfig  # noqa: E402
 from qa.types import Citation, Hit  # noqa: E402
 
 
@@ -119,7 +119,7 @@ def main() -> None:
     questions = sample(a.n)
     server = None
     if a.base_url is None:
-        from qa.chat.local_llm import LocalLLM
+        from qa.answer.local_llm import LocalLLM
 
         server = LocalLLM(threads=a.threads)
     try:

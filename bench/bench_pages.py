@@ -25,8 +25,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import pagegen  # noqa: E402
 
-from qa.pages import read_page_file  # noqa: E402
-from qa.segment import segment_page  # noqa: E402
+from qa.ingest import read_page_file  # noqa: E402
+from qa.ingest.segment import segment_page  # noqa: E402
 from qa.types import Page  # noqa: E402
 
 WAYS = {"pdf": ".pdf", "ocr-clean": ".png", "ocr-noisy": ".jpg"}

@@ -6,7 +6,7 @@ Embedding 100,000 real chunks takes hours on 2 cores, so the scale index reuses 
 a pool of real e5-small passage vectors (``--pool`` chunks embedded here, or the vectors of an
 existing index given with ``--vectors-from``), cycled with small Gaussian noise and
 re-normalised. Everything else is real: the text is real news text (repeated across dates and
-pages), the index is built by ``qa.index.build_from_pages`` (real chunking, jieba BM25, FAISS,
+pages), the index is built by ``qa.store.build_from_pages`` (real chunking, jieba BM25, FAISS,
 SQLite), and every query runs the whole ask path — query embedding with the bundled model,
 date parsing, both searches with filters inside, fusion, duplicate collapsing, the answer.
 
@@ -53,7 +53,7 @@ def real_pool(embedder, n: int, vectors_from: Path | None) -> np.ndarray:
     if vectors_from:  # every vector ever computed for that index: its vector cache
         parts = [np.fromfile(f, dtype="<f4") for f in sorted((vectors_from / "cache" / "vectors").glob("*.f32"))]
         return np.concatenate([p[: len(p) // embedder.dim * embedder.dim].reshape(-1, embedder.dim) for p in parts])
-    from qa.chunk import chunk_text
+    from qa.ingest.chunk import chunk_text
 
     texts = []
     for line in NEWS.open(encoding="utf-8"):
@@ -68,7 +68,7 @@ def real_pool(embedder, n: int, vectors_from: Path | None) -> np.ndarray:
 
 def scale_pages(target_chunks: int) -> list:
     """Real news articles repeated over years and pages until about ``target_chunks`` chunks."""
-    from qa.chunk import DEFAULT
+    from qa.ingest.chunk import DEFAULT
     from qa.types import Article, Page
 
     news = [json.loads(line) for line in NEWS.open(encoding="utf-8")]
@@ -111,7 +111,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from qa.embed import load_embedder
-    from qa.index import build_from_pages
+    from qa.store import build_from_pages
     from qa.service import Service
 
     real = load_embedder()

@@ -45,7 +45,7 @@ PAPERS = ["聊城日报", "聊城晚报", "水城周刊", "东昌月报"]
 
 def copies_for(target_chunks: int) -> int:
     """How many sentence-shuffled copies of news_sample make about ``target_chunks`` chunks."""
-    from qa.chunk import DEFAULT
+    from qa.ingest.chunk import DEFAULT
 
     news = [json.loads(line)["text"] for line in NEWS.open(encoding="utf-8")]
     per_article = sum(map(len, news)) / len(news) / (DEFAULT.max_chars * 0.85)
@@ -54,7 +54,7 @@ def copies_for(target_chunks: int) -> int:
 
 def scale_pages(target_chunks: int, seed: int = 0, first_copy: int = 0, root: str = "/scale"):
     """Pages (one article each, ids under ``root``) until about ``target_chunks`` chunks, streamed."""
-    from qa.text import split_sentences
+    from qa.text.chinese import split_sentences
     from qa.types import Article, Page
 
     news = [json.loads(line) for line in NEWS.open(encoding="utf-8")]
@@ -153,7 +153,7 @@ def latency(service, qs: list[dict]) -> dict:
 
 def run(args) -> dict:
     from qa.embed import load_embedder
-    from qa.index import IndexReader, build_stream
+    from qa.store import IndexReader, build_stream
     from qa.service import Service
 
     real = load_embedder()
@@ -191,7 +191,7 @@ BUILD_FIGURES = ("build_s", "grow_s", "grown_from_chunks", "build_peak_rss_mb")
 
 def add_issue(index: Path, embedder, date: str) -> dict:
     """One daily issue (120 pages, a date the index lacks) added to ``index``, timed."""
-    from qa.index import IndexReader, build_stream
+    from qa.store import IndexReader, build_stream
 
     with IndexReader.open(index) as reader:
         before, segments = reader.counts()["chunks"], len(reader.segments)
@@ -204,7 +204,7 @@ def add_issue(index: Path, embedder, date: str) -> dict:
 
 
 def build(args, index: Path, embedder) -> dict:
-    from qa.index import build_stream
+    from qa.store import build_stream
 
     started = time.perf_counter()
     report = build_stream(scale_pages(args.chunks), ["/scale"], index, embedder=embedder, progress=False, log=lambda m: None)
@@ -214,7 +214,7 @@ def build(args, index: Path, embedder) -> dict:
 
 def grow(args, index: Path, embedder) -> dict:
     """Hard-link a smaller index and add the copies it lacks under a second root, in a second run."""
-    from qa.index import build_stream
+    from qa.store import build_stream
 
     base = [r for r in _rows() if r.get("index") == str(args.grow_from) and "build_s" in r][-1]
     subprocess.run(["cp", "-al", str(args.grow_from), str(index)], check=True)

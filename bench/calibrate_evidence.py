@@ -1,4 +1,4 @@
-"""Calibrate ``qa.answer.MIN_EVIDENCE`` on CMRC-2018 trial questions with the bundled e5-small.
+"""Calibrate ``qa.answer.extract.MIN_EVIDENCE`` on CMRC-2018 trial questions with the bundled e5-small.
 
 Answerable: each sampled question against its own passage. Unanswerable: the same question
 against (a) the most similar passage of another article, as retrieval would hand it over,
@@ -24,8 +24,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qa import answer  # noqa: E402
-from qa.answer import compose_answer, evidence, overlap, split_sentences  # noqa: E402
+from qa.answer import extract as answer  # noqa: E402
+from qa.answer.extract import compose_answer, evidence, overlap, split_sentences  # noqa: E402
 from qa.types import Citation, Hit  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cmrc2018_trial.json"

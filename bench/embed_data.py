@@ -1,6 +1,6 @@
 """Texts for bench/bench_embed.py: seeds chunks, CMRC chunks and questions, a ~100,000-character issue.
 
-Chunks are cut exactly as the index cuts them (``qa.chunk``), so characters/s here is the
+Chunks are cut exactly as the index cuts them (``qa.ingest.chunk``), so characters/s here is the
 characters/s of a build's embedding step.
 """
 
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.chunk import chunk_article, embedding_text
-from qa.pages import read_archive
-from qa.segment import segment_page
+from qa.ingest.chunk import chunk_article, embedding_text
+from qa.ingest import read_archive
+from qa.ingest.segment import segment_page
 from qa.types import Article
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -63,7 +63,7 @@ def baseline_eval(rows: list[dict], questions, embedder, out: Path) -> dict:
     import jieba
 
     from qa.evaluate import first_rank, summarize
-    from qa.search import rrf_scores
+    from qa.retrieve.search import rrf_scores
 
     chunks, owners = [], []
     for r in rows:
@@ -112,7 +112,7 @@ def main() -> None:
 
     from qa.embed import load_embedder
     from qa.evaluate import evaluate, format_table, load_questions
-    from qa.index import build_index
+    from qa.store import build_index
     from qa.service import Service
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -122,7 +122,7 @@ def main() -> None:
     suffix = f"-{args.engine}" if args.engine else ""
     location = args.out / f"cmrc-index{suffix}"
     if args.backend:
-        from qa.index.backends import parse_backend
+        from qa.store.location import parse_backend
 
         location = parse_backend(args.backend)
     embedder = load_embedder(engine=args.engine) if args.engine else None

@@ -5,7 +5,7 @@
 The archive is a subset of ../shared/data/news_sample.jsonl (5,000 articles of 2023, nearly
 all July/August): embedding all of them takes too long on 2 cores with the bundled model, so
 the gold articles of the questions plus random others make up ``--articles`` (600 by default).
-It is written as a JSONL export and indexed with ``qa.index.build_index`` (defaults, bundled
+It is written as a JSONL export and indexed with ``qa.store.build_index`` (defaults, bundled
 model); the index is cached under --out and rebuilt only when the archive changes.
 
 Questions come from ``qa.time.evalset`` (cloze questions over one figure of a sentence, so the
@@ -63,7 +63,7 @@ def pick(articles: list[dict], n_articles: int, per_kind: int, seed: int):
 
 def build(subset: list[dict], out: Path, embedder) -> Path:
     """The subset as a JSONL export, indexed once (cached by content hash)."""
-    from qa.index import build_index
+    from qa.store import build_index
 
     lines = "".join(json.dumps({"id": a["id"], "date": a["date"], "text": a["text"], "paper": "新闻样本"},
                                ensure_ascii=False) + "\n" for a in sorted(subset, key=lambda a: a["id"]))

@@ -10,7 +10,7 @@ Run::
     python bench/tune_chunks.py                       # the 3 default settings, ~8 min on 2 cores
     python bench/tune_chunks.py --settings 250:1 --questions 300
 
-Result that chose ``qa.chunk.DEFAULT`` (2 shared cores, 2026-11-22; R = hybrid recall, BM25 = lcut_for_search)::
+Result that chose ``qa.ingest.chunk.DEFAULT`` (2 shared cores, 2026-11-22; R = hybrid recall, BM25 = lcut_for_search)::
 
     max_chars overlap chunks dense@1 dense@5 bm25@5 hybrid@1 hybrid@5 (lcut: bm25@5 hybrid@5)
     150       1       1418   0.803   0.956   0.958  0.830    0.967    (0.957 0.967)
@@ -18,7 +18,7 @@ Result that chose ``qa.chunk.DEFAULT`` (2 shared cores, 2026-11-22; R = hybrid r
     350       0        517   0.824   0.968   0.977  0.873    0.981    (0.975 0.982)
 
 lcut_for_search beat plain lcut for BM25 at every size (R@1 0.893 vs 0.885 at 350), so
-qa.tokens uses it.
+qa.text.tokens uses it.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa import tokens as tok  # noqa: E402
-from qa.chunk import ChunkSettings, chunk_article, embedding_text  # noqa: E402
+from qa.text import tokens as tok  # noqa: E402
+from qa.ingest.chunk import ChunkSettings, chunk_article, embedding_text  # noqa: E402
 from qa.embed import embed_passages, load_embedder  # noqa: E402
 from qa.types import Article  # noqa: E402
 

@@ -33,7 +33,7 @@ def index_location(index: str | None, backend: str | None):
     if backend is None:
         return index_dir(index)
     from qa.errors import BadInput
-    from qa.index.backends import parse_backend
+    from qa.store.location import parse_backend
 
     if index is not None:
         raise BadInput("--index 和 --backend 只能选一个：--index 是内置索引的文件夹，--backend 是 Milvus。")
@@ -139,8 +139,8 @@ def inspect(paths: tuple[str, ...], index: str | None) -> None:
       qa inspect archive/聊城日报/2026-04-02
       qa inspect exports/cms.jsonl
     """
-    from qa.pages import read_archive
-    from qa.pages.report import format_inspect
+    from qa.ingest import read_archive
+    from qa.ingest.report import format_inspect
 
     folder = index_dir(index)
     report = read_archive(list(paths), ocr_cache=folder / "cache" / "ocr" if folder.is_dir() else None)
@@ -173,7 +173,7 @@ def index(paths: tuple[str, ...], index: str | None, backend: str | None, rebuil
       qa index archive/ --device cuda              # 在 GPU 上向量化（需要 PyTorch 的 CUDA 版）
       qa index archive/ --backend http://127.0.0.1:19530
     """
-    from qa.index import build_index
+    from qa.store import build_index
 
     if device:  # checked before any page is read
         from qa.embed import check_device
@@ -249,8 +249,8 @@ def serve(index, backend, host, port, threads, rate_limit, llm_base_url, llm_mod
       qa serve --llm-base-url http://127.0.0.1:11434/v1 --llm-model qwen2.5:7b
       qa serve --backend http://10.0.0.5:19530 --host 0.0.0.0   # 多个副本共用一个 Milvus
     """
-    from qa.index.backends import MilvusTarget
-    from qa.web.serve import serve as run_server
+    from qa.store.location import MilvusTarget
+    from qa.app.serve import serve as run_server
 
     location = index_location(index, backend)
     milvus = location if isinstance(location, MilvusTarget) else None
@@ -278,7 +278,7 @@ def stats(index, as_json) -> None:
       qa stats
       qa stats --index /srv/qa/index --json
     """
-    from qa.index import index_stats
+    from qa.store import index_stats
 
     info = index_stats(index_dir(index))
     if as_json:

@@ -34,4 +34,4 @@ class Settings:
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_config: str | None = None
-    backend: object | None = None  # a qa.index.backends.MilvusTarget (``--backend URI``) instead of ``index``
+    backend: object | None = None  # a qa.store.location.MilvusTarget (``--backend URI``) instead of ``index``

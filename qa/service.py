@@ -12,17 +12,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .answer import NOT_FOUND, ComposedAnswer, compose_answer
-from .config import DEFAULT_TOP_K
-from .coverage import coverage_answer
-from .embed import Embedder, load_embedder
-from .index import IndexReader, check_embedder
-from .index.backends import Location, MilvusTarget, live_version, open_reader
-from .scope import OUT_OF_ARCHIVE, period_match, question_scope
-from .search import search
-from .time.timeline import detect_timeline
-from .tokens import tokenize
-from .types import Answer, Filters
+from qa.answer.extract import NOT_FOUND, ComposedAnswer, compose_answer
+from qa.config import DEFAULT_TOP_K
+from qa.answer.coverage import coverage_answer
+from qa.embed import Embedder, load_embedder
+from qa.store import IndexReader, check_embedder
+from qa.store.location import Location, MilvusTarget, live_version, open_reader
+from qa.retrieve.scope import OUT_OF_ARCHIVE, period_match, question_scope
+from qa.retrieve.search import search
+from qa.time.timeline import detect_timeline
+from qa.text.tokens import tokenize
+from qa.types import Answer, Filters
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ OUTSIDE_MARGIN = 0.2
 class Engine:
     """One index version with the embedder that queries it: swapped together, never one without the other."""
 
-    reader: IndexReader  # or a MilvusReader: the same interface (qa.index.backends)
+    reader: IndexReader  # or a MilvusReader: the same interface (qa.store.location)
     embedder: Embedder
 
     @classmethod

@@ -17,9 +17,9 @@ class Page:
     ``root`` is the PATH given to ``qa index`` that the page was found under; a page whose
     file disappears from under that root is dropped from the next index version.
     ``articles`` is pre-filled only for JSONL exports (one article each); page files get
-    theirs from ``qa.segment.segment_page``.
+    theirs from ``qa.ingest.segment.segment_page``.
 
-    How the page was read (``qa.pages``; shown by ``qa inspect``): ``read_as`` is "text" (a
+    How the page was read (``qa.ingest``; shown by ``qa inspect``): ``read_as`` is "text" (a
     text file), "pdf" (a PDF text layer), "ocr" (an image or image-only PDF page) or "jsonl".
     ``roles`` has one entry per line of ``text`` when the page was laid out from positions:
     "pre"/"head"/"sub" for lines set in headline type (引题/主题/副题), "text" for body type,

@@ -27,7 +27,7 @@ def shared_dir() -> Path:
 @pytest.fixture(scope="session")
 def seeds_index(tmp_path_factory) -> Path:
     """An index of seeds/ built once per test session with the real bundled embedder (~30 s on 2 cores)."""
-    from qa.index import build_index
+    from qa.store import build_index
 
     index = tmp_path_factory.mktemp("seeds-index")
     build_index([str(SEEDS)], index, progress=False)
@@ -47,8 +47,8 @@ def seeds_milvus(tmp_path_factory):
     """The seeds in a Milvus Lite database (real model, real Milvus Lite), built once per session."""
     pytest.importorskip("pymilvus")
     pytest.importorskip("milvus_lite")
-    from qa.index import build_index
-    from qa.index.backends import parse_backend
+    from qa.store import build_index
+    from qa.store.location import parse_backend
 
     target = parse_backend(str(tmp_path_factory.mktemp("seeds-milvus") / "milvus.db"))
     build_index([str(SEEDS)], target, progress=False)
@@ -77,8 +77,8 @@ def fresh_location(request, tmp_path):
         return
     pytest.importorskip("pymilvus")
     pytest.importorskip("milvus_lite")
-    from qa.index.backends import parse_backend
-    from qa.index.milvus_store import forget_client
+    from qa.store.location import parse_backend
+    from qa.store.milvus.client import forget_client
 
     target = parse_backend(str(tmp_path / "milvus.db"))
     yield target

@@ -47,14 +47,14 @@ class FakeEmbedder:
 
 def location_args(location) -> list[str]:
     """CLI options naming an index location: ``--index DIR`` or ``--backend URI`` (a Milvus target)."""
-    from qa.index.backends import MilvusTarget
+    from qa.store.location import MilvusTarget
 
     return ["--backend", location.uri] if isinstance(location, MilvusTarget) else ["--index", str(location)]
 
 
 def index_vectors(index_dir: Path) -> np.ndarray:
     """The vector of every live row (deleted pages' rows left out) of the live version, in row order."""
-    from qa.index import IndexReader
+    from qa.store import IndexReader
 
     with IndexReader.open(Path(index_dir)) as r:
         parts = [seg.dense.vectors(seg.live_rows(np.arange(seg.rows))) for seg in r.segments]

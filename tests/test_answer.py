@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.answer import MIN_EVIDENCE, NOT_FOUND, compose_answer, is_when_question
-from qa.text import plain_sentences
+from qa.answer.extract import MIN_EVIDENCE, NOT_FOUND, compose_answer, is_when_question
+from qa.text.chinese import plain_sentences
 from qa.types import Citation, Hit
 
 # 聊城日报 2026-04-01 第1版《问需于企 精准滴灌》 (one paragraph per line).

@@ -95,7 +95,7 @@ def test_json_shape_matches_the_contract(backend_service):
 
 
 def test_passages_are_not_near_duplicates(backend_service):
-    from qa.search import is_near_duplicate, shingles
+    from qa.retrieve.search import is_near_duplicate, shingles
 
     answer = backend_service.ask("中小企业 专精特新 培育", top_k=10)
     sets = [shingles(p.text) for p in answer.passages]

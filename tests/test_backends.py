@@ -25,10 +25,10 @@ pytest.importorskip("pymilvus")
 pytest.importorskip("milvus_lite")
 
 from qa.cli import cli  # noqa: E402
-from qa.index import IndexReader, build_index  # noqa: E402
-from qa.index.backends import live_version, parse_backend  # noqa: E402
-from qa.index.milvus_reader import MilvusReader, rows_expr  # noqa: E402
-from qa.index.milvus_store import connect, forget_client  # noqa: E402
+from qa.store import IndexReader, build_index  # noqa: E402
+from qa.store.location import live_version, parse_backend  # noqa: E402
+from qa.store.milvus.reader import MilvusReader, rows_expr  # noqa: E402
+from qa.store.milvus.client import connect, forget_client  # noqa: E402
 
 NEW_DATE = "2026-04-02"
 NEW_PAGE = ("东阿阿胶文化旅游节开幕\n\n■ 本报记者 李四\n\n4月1日，第十届东阿阿胶文化旅游节在东阿县阿胶城开幕，"
@@ -186,7 +186,7 @@ REPLICA = """
 import json, sys, time
 sys.path[:0] = [sys.argv[1], sys.argv[1] + "/tests"]
 from fakes import FakeEmbedder
-from qa.index.backends import parse_backend
+from qa.store.location import parse_backend
 from qa.service import Service
 svc = Service(parse_backend(sys.argv[2]), embedder=FakeEmbedder())
 def say():

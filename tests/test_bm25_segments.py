@@ -1,6 +1,6 @@
-"""qa.index.bm25: segment postings whose BM25 statistics are global across segments.
+"""qa.store.folder.bm25: segment postings whose BM25 statistics are global across segments.
 
-The corpus is the CMRC 2018 trial paragraphs cut with qa.tokens; the queries are its questions.
+The corpus is the CMRC 2018 trial paragraphs cut with qa.text.tokens; the queries are its questions.
 bm25s (lucene, k1=1.2, b=0.75) is the reference the old single-index reader used.
 """
 
@@ -14,9 +14,9 @@ import pytest
 from fakes import SHARED
 
 from qa.errors import IndexFormatError
-from qa.index import bm25, postings
-from qa.index.bm25 import Postings, SegmentedBM25, search
-from qa.tokens import tokenize
+from qa.store import bm25, postings
+from qa.store.folder.bm25 import Postings, SegmentedBM25, search
+from qa.text.tokens import tokenize
 
 
 @pytest.fixture(scope="module")

@@ -49,7 +49,7 @@ XSS_IMG = "<img src=x onerror=alert(1)>"
 
 def _serve(index: Path, **settings):
     """waitress on 127.0.0.1:<free port> in a daemon thread."""
-    from qa.web.serve import BackgroundServer
+    from qa.app.serve import BackgroundServer
     from qa.service import Service
 
     svc = Service(index, embedder=FakeEmbedder())
@@ -59,7 +59,7 @@ def _serve(index: Path, **settings):
 
 @pytest.fixture(scope="module")
 def fake_seeds_index(tmp_path_factory):
-    from qa.index import build_index
+    from qa.store import build_index
 
     index = tmp_path_factory.mktemp("browser-seeds-index")
     build_index([str(SEEDS)], index, embedder=FakeEmbedder(), progress=False)
@@ -81,7 +81,7 @@ def seeds_server(seeds_app):
 
 @pytest.fixture(scope="module")
 def xss_server(tmp_path_factory):
-    from qa.index import build_index
+    from qa.store import build_index
 
     root = tmp_path_factory.mktemp("xss-archive")
     issue = root / "测试日报" / "2026-05-01"
@@ -410,7 +410,7 @@ def test_shared_link_question_can_be_followed_up(driver, seeds_server):
 
 
 def test_expired_conversation_starts_a_new_one(driver, seeds_app):
-    from qa.chat.conversations import ConversationStore
+    from qa.answer.conversations import ConversationStore
 
     open_home(driver, seeds_app.url)
     ask_via_ui(driver, Q1)

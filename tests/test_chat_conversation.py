@@ -14,9 +14,9 @@ import openai
 import pytest
 import requests
 
-from qa.chat.openai_api import MODEL_ID
+from qa.app.openai import MODEL_ID
 from qa.config import Settings
-from qa.web.serve import BackgroundServer
+from qa.app.serve import BackgroundServer
 
 pytestmark = pytest.mark.slow
 

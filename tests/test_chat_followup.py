@@ -6,11 +6,11 @@ import threading
 
 import pytest
 
-from qa.chat.conversations import ConversationNotFound, ConversationStore
-from qa.chat.followup import Turn, about_cited_aspect, resolve
-from qa.chat.openai_api import parse_messages, split_reply
-from qa.chat.verify import check_sentence, split_claims
-from qa.chat.web_chat import parse_history
+from qa.answer.conversations import ConversationNotFound, ConversationStore
+from qa.answer.followup import Turn, about_cited_aspect, resolve
+from qa.app.openai import parse_messages, split_reply
+from qa.answer.verify import check_sentence, split_claims
+from qa.app.chat import parse_history
 from qa.errors import BadInput
 
 ENTERPRISES = Turn("2025年聊城新增多少家专精特新中小企业？", "全市新增207家。[1]",

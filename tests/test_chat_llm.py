@@ -9,12 +9,12 @@ import time
 import pytest
 
 from llm_fakes import ScriptedLLM
-from qa.chat.grounded import SentenceGate, build_messages
-from qa.chat.llm import LLMClient, LLMConfig, LLMError, load_llm_config
+from qa.answer.grounded import SentenceGate, build_messages
+from qa.answer.llm import LLMClient, LLMConfig, LLMError, load_llm_config
 from qa.config import Settings
 from qa.errors import BadInput
 from qa.types import Answer, Citation, Filters, Hit
-from qa.web import create_app
+from qa.app import create_app
 
 PASSAGES = [
     ("问需于企 精准滴灌", "2026-04-01", "2025年，全市新增省级以上专精特新中小企业207家、专精特新“小巨人”企业14家。"),

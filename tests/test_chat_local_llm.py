@@ -9,11 +9,11 @@ import json
 
 import pytest
 
-from qa.chat import local_llm
-from qa.chat.grounded import evidence_texts
-from qa.chat.verify import check_sentence, split_claims
+from qa.answer import local_llm
+from qa.answer.grounded import evidence_texts
+from qa.answer.verify import check_sentence, split_claims
 from qa.config import Settings
-from qa.web import create_app
+from qa.app import create_app
 from test_chat_llm import EXTRACTIVE, FiveService
 
 pytestmark = pytest.mark.llm

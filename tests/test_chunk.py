@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from qa.chunk import DEFAULT, ChunkSettings, chunk_article, chunk_text, embedding_text
-from qa.text import split_sentences
+from qa.ingest.chunk import DEFAULT, ChunkSettings, chunk_article, chunk_text, embedding_text
+from qa.text.chinese import split_sentences
 from qa.types import Article
 
 TEXTS = {

@@ -58,7 +58,7 @@ def test_index_device_reaches_the_embedder_and_leaves_the_environment_alone(tmp_
     """``qa index --device cpu`` makes the embedder on that device; a program that runs the CLI
     in-process does not find ``QA_DEVICE`` set afterwards."""
     pytest.importorskip("torch")
-    import qa.index.plan as plan
+    import qa.store.plan as plan
     from fakes import FakeEmbedder
 
     asked = []

@@ -8,9 +8,9 @@ import pytest
 
 from fakes import FakeEmbedder
 from qa.config import Settings
-from qa.index import build_index
+from qa.store import build_index
 from qa.service import Service
-from qa.web import create_app
+from qa.app import create_app
 
 FLOOD_DATES = ["2021-06-03", "2021-07-15", "2021-07-20", "2022-07-01", "2023-05-09", "2023-07-02", "2024-08-30"]
 OTHER_DATES = ["2021-06-04", "2022-01-10", "2023-03-03", "2024-12-30"]

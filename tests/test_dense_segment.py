@@ -1,4 +1,4 @@
-"""Dense vectors of one segment (qa.index.dense): exact and compressed search, filters, files."""
+"""Dense vectors of one segment (qa.store.folder.dense): exact and compressed search, filters, files."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from qa.errors import BadInput
-from qa.index.dense import INDEX, DenseSegment, write_dense
+from qa.store.folder.dense import INDEX, DenseSegment, write_dense
 
 DIM = 32
 

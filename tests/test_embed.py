@@ -73,9 +73,9 @@ def _seed_and_cmrc_passages(limit: int) -> list[str]:
 
     from fakes import SEEDS, SHARED
 
-    from qa.chunk import chunk_article, embedding_text
-    from qa.pages import read_archive
-    from qa.segment import segment_page
+    from qa.ingest.chunk import chunk_article, embedding_text
+    from qa.ingest import read_archive
+    from qa.ingest.segment import segment_page
     from qa.types import Article
 
     out = [embedding_text(c) for p in read_archive([SEEDS]).pages for a in segment_page(p)
@@ -178,8 +178,8 @@ def tiny_st_model(tmp_path_factory):
 
 def test_sentence_transformers_backend(tiny_st_model, tmp_path, monkeypatch, fake_embedder):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # a local path must never reach for the hub
-    from qa.index import build_from_pages
-    from qa.index import IndexReader, check_embedder
+    from qa.store import build_from_pages
+    from qa.store import IndexReader, check_embedder
     from test_index import issue
 
     emb = load_embedder("st:" + str(tiny_st_model))

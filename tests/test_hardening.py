@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from fakes import FakeEmbedder
 from qa.cli import cli
 from qa.errors import IndexLocked
-from qa.index import IndexReader, build_from_pages, current_version, index_stats
+from qa.store import IndexReader, build_from_pages, current_version, index_stats
 from qa.service import Service
 from qa.types import Article, Page
 
@@ -62,7 +62,7 @@ def test_a_mistyped_path_keeps_the_live_index_and_its_pages(tmp_path, seeds_dir)
     archive = tmp_path / "archive" / "聊城日报" / "2025-07-29"
     archive.mkdir(parents=True)
     (archive / "01_要闻.txt").write_text("防汛会议召开\n\n会议要求各地加强巡查，落实责任。\n", encoding="utf-8")
-    from qa.index import build_index
+    from qa.store import build_index
 
     first = build_index([archive], ix, embedder=FakeEmbedder(), progress=False, log=lambda m: None)
     again = build_index([tmp_path / "archive" / "聊城日报" / "2025-07-30"], ix, embedder=FakeEmbedder(), progress=False,

@@ -1,5 +1,5 @@
 """Hot reload under load: 4 clients hammer a real waitress server on loopback while
-``qa.index.build_index`` publishes a version with a new issue. No request may fail, and the new
+``qa.store.build_index`` publishes a version with a new issue. No request may fail, and the new
 issue must be answered within 5 s of the publish (``CURRENT`` replaced, or the Milvus alias switched).
 Runs once per backend (``fresh_location``)."""
 
@@ -26,15 +26,15 @@ NEW_PAGE = (
 
 
 def _read_current(index) -> str | None:
-    from qa.index.backends import live_version
+    from qa.store.location import live_version
 
     return live_version(index)
 
 
 def test_publish_under_load_switches_without_failures(tmp_path, fresh_location):
-    from qa.index import build_index
-    from qa.index.backends import MilvusTarget
-    from qa.web.serve import BackgroundServer
+    from qa.store import build_index
+    from qa.store.location import MilvusTarget
+    from qa.app.serve import BackgroundServer
     from qa.service import Service
 
     index = fresh_location

@@ -18,8 +18,8 @@ import pytest
 from fakes import ROOT as REPO
 from fakes import index_vectors
 from qa.errors import EmbedderMismatch
-from qa.index import build_from_pages, index_stats
-from qa.index import IndexReader, check_embedder, current_version
+from qa.store import build_from_pages, index_stats
+from qa.store import IndexReader, check_embedder, current_version
 from qa.types import Article, Page
 
 QUIET = {"log": lambda m: None}
@@ -105,7 +105,7 @@ class OtherEmbedder:
 
 
 def test_changed_model_or_settings_reembeds_everything(tmp_path, fake_embedder):
-    from qa.chunk import ChunkSettings
+    from qa.ingest.chunk import ChunkSettings
 
     ix, a = tmp_path / "ix", str(tmp_path / "a")
     pages = issue(a, "2025-07-28")
@@ -141,8 +141,8 @@ SCRIPT = textwrap.dedent("""
     from pathlib import Path
     from fakes import FakeEmbedder
     from test_index import issue
-    import qa.index as qi
-    import qa.index.build as qb
+    import qa.store as qi
+    import qa.store.build as qb
     from qa.errors import IndexLocked
 
     ix, marker, mode, date = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -232,7 +232,7 @@ def test_two_builds_at_once(tmp_path, runner):
 @pytest.mark.slow
 def test_real_bundled_model_end_to_end(tmp_path):
     from qa.embed import load_embedder
-    from qa.tokens import tokenize
+    from qa.text.tokens import tokenize
 
     emb = load_embedder()
     pages = [
@@ -254,7 +254,7 @@ def test_real_bundled_model_end_to_end(tmp_path):
 
 def test_build_index_on_issue_folders(tmp_path, fake_embedder):
     """The same incremental rules through qa.ingest on real page files (archive/<paper>/<date>/NN_版名.txt)."""
-    from qa.index import build_index
+    from qa.store import build_index
 
     def write_issue(date: str) -> Path:
         folder = tmp_path / "archive" / "聊城日报" / date
@@ -314,7 +314,7 @@ KILL_SCRIPT = textwrap.dedent("""
     sys.path[:0] = [{repo!r}, {tests!r}]
     from pathlib import Path
     from fakes import FakeEmbedder
-    from qa.index import build_from_pages
+    from qa.store import build_from_pages
     from test_index import many_pages
 
     class Slow(FakeEmbedder):

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from qa.errors import BadInput, IndexFormatError, IndexMissing
-from qa.index import build_from_pages
-from qa.index import IndexReader, current_version
-from qa.tokens import tokenize
+from qa.store import build_from_pages
+from qa.store import IndexReader, current_version
+from qa.text.tokens import tokenize
 from qa.types import Article, Page
 
 from fakes import index_vectors

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.pages import IngestReport, read_archive
-from qa.pages.report import format_inspect
+from qa.ingest import IngestReport, read_archive
+from qa.ingest.report import format_inspect
 
 TEXT = "问需于企 精准滴灌\n■ 本报记者 王培源\n仲春时节，气温回暖，园区里已是一片繁忙。"
 

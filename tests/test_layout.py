@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 import pagegen
-from qa.pages import read_archive, read_page_file
-from qa.pages.layout import Piece, read_layout
-from qa.segment import segment_page
+from qa.ingest import read_archive, read_page_file
+from qa.ingest.layout import Piece, read_layout
+from qa.ingest.segment import segment_page
 from qa.types import Page
 
 pytestmark = pytest.mark.skipif(not pagegen.FONT.exists() or not pagegen.NEWS.exists(),

@@ -16,10 +16,10 @@ from types import SimpleNamespace
 import pytest
 
 import pagegen
-from qa.pages import read_archive
-from qa.pages import ocr as ocr_module
-from qa.pages.report import format_inspect
-from qa.segment import segment_page
+from qa.ingest import read_archive
+from qa.ingest import ocr as ocr_module
+from qa.ingest.report import format_inspect
+from qa.ingest.segment import segment_page
 
 pytestmark = pytest.mark.skipif(not pagegen.FONT.exists() or not pagegen.NEWS.exists(),
                                 reason="需要 fonts-wqy-zenhei 字体和 ../shared/data/news_sample.jsonl")
@@ -79,7 +79,7 @@ def test_unchanged_scans_are_not_read_twice(scans, tmp_path, monkeypatch) -> Non
     calls = []
     real = ocr_module.recognise
     monkeypatch.setattr(ocr_module, "recognise", lambda image: calls.append(1) or real(image))
-    monkeypatch.setattr("qa.pages.image.recognise", ocr_module.recognise)
+    monkeypatch.setattr("qa.ingest.image.recognise", ocr_module.recognise)
     again = read_archive([root], ocr_cache=scans.cache).pages[0]
     assert calls == [] and again.text == first.text and "缓存" in again.note
     _issue(tmp_path, {"03_新.png": _blank_png()})  # a new file is recognised, once
@@ -182,9 +182,9 @@ def test_fact_printed_only_on_a_scan_is_answered_with_its_date_and_page(tmp_path
     """qa index reads a scanned page (OCR), and /api/ask answers from it, cited to its date and 版."""
     from fakes import SEEDS
     from qa.config import Settings
-    from qa.index import build_index
+    from qa.store import build_index
     from qa.service import Service
-    from qa.web import create_app
+    from qa.app import create_app
 
     gen = pagegen.make_page(5, lead=FACT_STORY)
     scan = pagegen.crop_png(pagegen.render_png(gen.pdf, 200), gen.articles[0].box)

@@ -129,7 +129,7 @@ def test_seed_question_finds_the_passage_that_says_this_year_first_half():
     from fakes import SEEDS
 
     from qa.time.question import parse_date_range
-    from qa.normalize import normalize_text
+    from qa.text.normalize import normalize_text
 
     pages = {"2025-07-29": SEEDS / "002_f585da57cd6e1821.txt", "2026-04-01": SEEDS / "000_4456a7331ac78358.txt"}
     chunks = []  # (issue date, paragraph) as stand-in chunks

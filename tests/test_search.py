@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.scope import question_scope
-from qa.search import is_near_duplicate, rrf_scores, search, shingles
+from qa.retrieve.scope import question_scope
+from qa.retrieve.search import is_near_duplicate, rrf_scores, search, shingles
 from qa.types import Article, Filters, Page
 
 
@@ -47,8 +47,8 @@ def _pages() -> list[Page]:
 
 
 def test_filters_apply_inside_both_searches(tmp_path, fake_embedder):
-    from qa.index import build_from_pages
-    from qa.index import IndexReader
+    from qa.store import build_from_pages
+    from qa.store import IndexReader
 
     build_from_pages(_pages(), ["/a"], tmp_path, embedder=fake_embedder, progress=False)
     reader = IndexReader.open(tmp_path)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.pages import read_archive
-from qa.segment import furniture_chars, is_furniture, segment_page
+from qa.ingest import read_archive
+from qa.ingest.segment import furniture_chars, is_furniture, segment_page
 from qa.types import Article, Page
 
 SEED_000 = "seeds/000_4456a7331ac78358.txt"
@@ -147,7 +147,7 @@ def test_jsonl_articles_returned_unchanged() -> None:
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from qa.normalize import normalize_text  # noqa: E402
+from qa.text.normalize import normalize_text  # noqa: E402
 
 _PIECES = st.sampled_from(["问需于企", "精准滴灌", "，", "。", "——", "■ ", "本报讯（记者 王培源）", "7月28日电 ",
                            "(下转第7版)", "第2版", "图为", "摄", "聊城日报", "2026年4月1日", "责任编辑：王", " ",

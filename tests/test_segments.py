@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import qa.index.merge as merge
-from qa.index import IndexReader, build_from_pages
-from qa.index.layout import DB
-from qa.tokens import tokenize
+import qa.store.folder.merge as merge
+from qa.store import IndexReader, build_from_pages
+from qa.store.folder.layout import DB
+from qa.text.tokens import tokenize
 from qa.types import Article, Page
 
 from fakes import index_vectors
@@ -130,7 +130,7 @@ def test_bulk_build_streams_into_bounded_segments(tmp_path, fake_embedder):
 
 
 def test_worker_processes_analyse_big_batches_the_same(tmp_path, fake_embedder, monkeypatch):
-    import qa.index.batch as batch
+    import qa.store.folder.batch as batch
 
     monkeypatch.setattr(batch, "PARALLEL_MIN_ROWS", 1)
     pages = [p for d in dates(4) for p in issue(d)]
@@ -166,7 +166,7 @@ def test_an_index_of_an_older_format_is_upgraded_without_embedding_again(tmp_pat
 
 
 def index_vectors_of_segment(seg: Path) -> np.ndarray:
-    from qa.index.dense import DenseSegment
+    from qa.store.folder.dense import DenseSegment
 
     dense = DenseSegment.load(seg / "dense")
     return dense.vectors(np.arange(len(dense)))

@@ -22,14 +22,14 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from fakes import ROOT, SEEDS, FakeEmbedder
 from qa.cli import cli
 from qa.config import Settings
-from qa.web.openapi import openapi_document
-from qa.web.responses import SECURITY_HEADERS
-from qa.web.serve import BackgroundServer, ServeError, create_server
+from qa.app.openapi import openapi_document
+from qa.app.responses import SECURITY_HEADERS
+from qa.app.serve import BackgroundServer, ServeError, create_server
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from qa.index import build_index
+    from qa.store import build_index
     from qa.service import Service
 
     index = tmp_path_factory.mktemp("serve-seeds-index")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from fakes import FakeEmbedder
-from qa.index import build_from_pages
+from qa.store import build_from_pages
 from qa.service import Service
 from qa.types import Article, Page
 

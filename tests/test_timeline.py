@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from qa.pages import read_archive
+from qa.ingest import read_archive
 from qa.time.timeline import Report, build_timeline, detect_timeline, reports_in_order
 
 # (id, date, page, title, text): 8 flood-control articles over four years among others.

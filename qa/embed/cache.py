@@ -40,8 +40,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..errors import IndexFormatError
-from .batches import embedded_batches, progress_bar, show_progress
+from qa.errors import IndexFormatError
+from qa.embed.batches import embedded_batches, progress_bar, show_progress
 
 _LOOKUP_CHUNK = 500  # keys per SELECT ... IN (...): well under SQLite's parameter limit
 

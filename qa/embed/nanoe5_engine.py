@@ -12,8 +12,8 @@ import threading
 
 import numpy as np
 
-from ..errors import BadInput
-from .common import DEFAULT_MODEL, normalise as _normalise
+from qa.errors import BadInput
+from qa.embed.common import DEFAULT_MODEL, normalise as _normalise
 
 
 class E5SmallEmbedder:

@@ -10,8 +10,8 @@ import threading
 
 import numpy as np
 
-from ..errors import BadInput
-from .common import BGE_ZH_QUERY, normalise as _normalise, torch_device
+from qa.errors import BadInput
+from qa.embed.common import BGE_ZH_QUERY, normalise as _normalise, torch_device
 
 
 class SentenceTransformerEmbedder:

@@ -1,0 +1,209 @@
+"""Build, incrementally update and atomically publish index versions, as named steps:
+
+plan (``qa.store.plan``) -> stream pages into new segments (``qa.store.folder.batch``) -> delete replaced
+pages -> merge (``qa.store.folder.merge``) -> seal -> publish.
+
+A build holds ``index/.lock`` throughout. Pages are read one at a time: an unchanged page costs
+its hash; new and changed pages are written, a batch at a time, as new segments; the old copies of
+changed pages, and pages that vanished from under a given PATH, are marked deleted in the new
+version (their segments are not rewritten); pages of other PATHs stay where they are. A crash at
+any point leaves ``CURRENT`` as it was; leftovers are removed by the next build, and vectors
+already computed come back from the vector cache. A run that read no page at all publishes
+nothing and says why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from qa.ingest.chunk import ChunkSettings
+from qa.embed import Embedder
+from qa.types import Page, Skipped
+from qa.store.location import MilvusTarget
+from qa.store.folder.batch import SegmentBatcher
+from qa.store.folder.layout import CACHE, DEFAULT_LOCK_TIMEOUT, build_lock, cleanup_versions, next_version, print_to_stderr, publish, seal
+from qa.store.folder.livepages import COLUMNS, LivePages
+from qa.store.plan import (Live, PagePlan, live_pages, live_state, page_hash, page_record, plan_pages, segment_articles,
+                   under_roots)
+from qa.store.folder.version import carry_pages, compose_version
+
+
+@dataclass
+class BuildReport:
+    version: str | None  # the published version, or the live one when nothing was published
+    pages: int
+    articles: int
+    chunks: int
+    embedded: int  # new vectors computed in this build
+    reused: int  # rows whose vectors come from the previous version (kept in place or found by text hash)
+    pages_added: int
+    pages_changed: int
+    pages_removed: int
+    skipped: list[Skipped] = field(default_factory=list)
+    full_reembed_reason: str | None = None
+    published: bool = True  # False when nothing changed (or nothing was read) and the live version was kept
+    seconds: float = 0.0
+    nothing_read: bool = False  # no page at all came from the given paths: nothing was published
+
+
+def build_index(paths: list[str | Path], index_dir: Path | MilvusTarget, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+                log: Callable[[str], None] = print_to_stderr, **kw) -> BuildReport:
+    """Read ``paths`` (issue folders, manifest folders, JSONL), then build and publish a new version
+    (``index_dir`` may be a :class:`MilvusTarget`: see ``qa.store.milvus.build``).
+
+    Keyword arguments: ``rebuild``, ``model``, ``embedder``, ``settings``, ``progress``, ``device`` (see :class:`Build`).
+    """
+    from qa.ingest import read_archive
+
+    if isinstance(index_dir, MilvusTarget):  # --backend URI: the same steps, written to Milvus
+        from qa.store.milvus.build import build_milvus
+
+        report = read_archive([str(p) for p in paths])
+        roots = [r for r in report.roots if os.path.exists(r)]
+        return build_milvus(report.pages, roots, index_dir, skipped=list(report.skipped), log=log, **kw)
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    # A path that does not exist (mistyped) must never remove the pages indexed from it.
+    roots = [Path(p).resolve().as_posix() for p in paths if os.path.exists(p)]
+    with build_lock(index_dir, lock_timeout, log):
+        build = Build(index_dir, roots, log=log, **kw)
+        report = read_archive([str(p) for p in paths], ocr_cache=index_dir / CACHE / "ocr", sink=build.page)  # OCR once per page
+        return build.finish(list(report.skipped))
+
+
+def build_from_pages(pages: list[Page], roots: list[str], index_dir: Path | MilvusTarget, *, skipped: list[Skipped] | None = None,
+                     lock_timeout: float = DEFAULT_LOCK_TIMEOUT, log: Callable[[str], None] = print_to_stderr,
+                     **kw) -> BuildReport:
+    """Same as :func:`build_index` for pages already read (``roots`` = the PATHs they came from)."""
+    if isinstance(index_dir, MilvusTarget):
+        from qa.store.milvus.build import build_milvus
+
+        return build_milvus(pages, roots, index_dir, skipped=list(skipped or []), log=log, **kw)
+    unique = {p.page_id: p for p in pages}  # a later duplicate replaces an earlier one
+    return build_stream(iter(unique.values()), roots, index_dir, skipped=skipped, lock_timeout=lock_timeout, log=log, **kw)
+
+
+def build_stream(pages: Iterable[Page], roots: list[str], index_dir: Path, *, skipped: list[Skipped] | None = None,
+                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT, log: Callable[[str], None] = print_to_stderr,
+                 **kw) -> BuildReport:
+    """:func:`build_from_pages` for pages made one at a time (distinct page ids): memory stays bounded."""
+    index_dir = Path(index_dir)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with build_lock(index_dir, lock_timeout, log):
+        build = Build(index_dir, roots, log=log, **kw)
+        for page in pages:
+            build.page(page)
+        return build.finish(list(skipped or []))
+
+
+class Build:
+    """One build under the lock: judge each page as it is read, then compose and publish the version."""
+
+    def __init__(self, index_dir: Path, roots: list[str], *, rebuild: bool = False, model: str | None = None,
+                 embedder: Embedder | None = None, settings: ChunkSettings | None = None, progress: bool | None = None,
+                 log: Callable[[str], None] = print_to_stderr, dense_threshold: int | None = None,
+                 batch_rows: int | None = None, workers: int | None = None, device: str | None = None) -> None:
+        self.started = time.monotonic()
+        self.index_dir, self.roots, self.log = index_dir, [os.path.abspath(r) for r in roots], log
+        self.dense_threshold = dense_threshold
+        self.version = next_version(index_dir)  # before cleanup: a half-written folder's number is never reused
+        cleanup_versions(index_dir, log)
+        self.live: Live = live_state(index_dir, rebuild=rebuild, model=model, embedder=embedder, settings=settings, log=log,
+                                     device=device)
+        # Model, chunking or format changed: every page is chunked again into new segments.
+        self.redo = self.live.reason is not None or self.live.legacy
+        # A redo chunks every live page again, so it reads them all; otherwise pages are looked up as read.
+        self.old = live_pages(self.live, COLUMNS) if self.live.folder and self.redo else None
+        self.lookup = LivePages(self.live.sources)
+        self.batcher = SegmentBatcher(index_dir, self.live, cache_dir=index_dir / CACHE / "vectors", progress=progress,
+                                      log=log, dense_threshold=dense_threshold, workers=workers,
+                                      **({"batch_rows": batch_rows} if batch_rows else {}))
+        self.seen: set[str] = set()
+        self.carried: set[str] = set()  # unchanged pages re-chunked from the live version (redo only)
+        self.replaced: dict[str, str] = {}  # live pages read again with new content -> their segment
+        self.plan = PagePlan()
+
+    def page(self, page: Page) -> None:
+        """One page read now: unchanged pages stay where they are, others go to a new segment."""
+        self.seen.add(page.page_id)
+        digest = page_hash(page)
+        old = self.old.get(page.page_id) if self.old is not None else self.lookup.find(page.page_id)
+        if old is not None and old["content_hash"] == digest:
+            if self.redo:
+                self.carried.add(page.page_id)  # keeps its articles: no new segmentation
+            return
+        if old is None:
+            self.plan.added += 1
+        else:
+            self.plan.changed += 1
+            self.replaced[page.page_id] = old["segment"]
+        self.batcher.add(page_record(page, digest), segment_articles(page, self.log))
+
+    def finish(self, skipped: list[Skipped]) -> BuildReport:
+        try:
+            return self._finish(skipped)
+        finally:
+            self.lookup.close()
+
+    def _finish(self, skipped: list[Skipped]) -> BuildReport:
+        under = self.old if self.old is not None else self.lookup.under(self.roots)
+        removed = {pid: o["segment"] for pid, o in under.items()
+                   if pid not in self.seen and under_roots(pid, o["root"] or "", self.roots)}
+        self.plan.removed = len(removed)
+        if not self.seen and (self.live.folder is None or self.plan.unchanged):
+            self.log("没有从给出的路径读到任何版面，未发布新的索引版本。")
+            return self._kept(skipped, nothing_read=True)
+        if self.live.folder and self.plan.unchanged and not self.redo:
+            self.log(f"索引已是最新（{self.live.name}），无需更新。")
+            return self._kept(skipped)
+        segment_of = {**self.replaced, **removed}  # pages the new version deletes -> their segment
+        if self.redo:  # every other live page is chunked again
+            carry_pages(self.live, [pid for pid in self.old if pid not in segment_of], self.batcher)
+        new = self.batcher.finish()
+        meta, kept_rows = compose_version(self.index_dir, self.live, self.redo, segment_of, new, self.log,
+                                          self.dense_threshold)
+        folder = self.index_dir / self.version
+        folder.mkdir(parents=True, exist_ok=True)
+        seal(folder, {"built_at": dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"),
+                      "embedder": {"name": self.live.embedder.name, "dim": int(self.live.embedder.dim),
+                                   "engine": getattr(self.live.embedder, "engine", None)},
+                      "chunking": self.live.settings.to_json(), **meta})
+        publish(self.index_dir, self.version)
+        cleanup_versions(self.index_dir, self.log)
+        c, p = meta["counts"], self.plan
+        embedded, reused = self.batcher.embedded, self.batcher.reused + kept_rows
+        self.log(f"已发布索引版本 {self.version}：{c['pages']} 版，{c['articles']} 篇文章，{c['chunks']} 个段落"
+                 f"（{len(meta['segments'])} 个分段）；新嵌入 {embedded} 个，复用 {reused} 个；"
+                 f"新增 {p.added} 版，更新 {p.changed} 版，移除 {p.removed} 版。")
+        return BuildReport(self.version, c["pages"], c["articles"], c["chunks"], embedded, reused, p.added, p.changed,
+                           p.removed, skipped, self.live.reason, True, time.monotonic() - self.started)
+
+    def _kept(self, skipped: list[Skipped], nothing_read: bool = False) -> BuildReport:
+        self.batcher.finish()
+        return _kept_report(self.live, skipped, self.started, nothing_read)
+
+
+def decide(pages: list[Page], roots: list[str], folder: Path, *, skipped: list[Skipped], started: float,
+           log: Callable[[str], None], **live_kw) -> tuple[Live, PagePlan, BuildReport | None]:
+    """The plan step: the live version (laid out in ``folder``), the page plan, and the report to
+    return at once when nothing is to be published (nothing read, or nothing changed)."""
+    live = live_state(folder, log=log, **live_kw)
+    plan = plan_pages(pages, roots, live, log)
+    if not pages and (live.folder is None or plan.unchanged):
+        log("没有从给出的路径读到任何版面，未发布新的索引版本。")
+        return live, plan, _kept_report(live, skipped, started, nothing_read=True)
+    if live.folder and plan.unchanged and not live.reason:
+        log(f"索引已是最新（{live.name}），无需更新。")
+        return live, plan, _kept_report(live, skipped, started)
+    return live, plan, None
+
+
+def _kept_report(live: Live, skipped: list[Skipped], started: float, nothing_read: bool = False) -> BuildReport:
+    c = live.meta["counts"] if live.meta else {"pages": 0, "articles": 0, "chunks": 0}
+    return BuildReport(live.name, c["pages"], c["articles"], c["chunks"], 0, c["chunks"], 0, 0, 0, skipped, None,
+                       False, time.monotonic() - started, nothing_read)

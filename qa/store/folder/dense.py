@@ -1,0 +1,271 @@
+"""Dense vectors of one immutable index segment: exact search when small, compressed FAISS when large.
+
+Files in the segment folder: ``vectors.faiss`` (every row as float16: a FAISS flat fp16 index,
+memory-mapped on load so rows cost no RSS until touched; FAISS scans it with fused fp16 SIMD
+kernels, 30x faster than converting float16 rows in numpy), ``dense.json`` (what ``write_dense``
+returns) and, for large segments only, ``dense.faiss`` (IVF with 8-bit scalar quantizer codes,
+lists memory-mapped on load). A compressed search fetches ``rerank`` candidates, then scores them
+again exactly against ``vectors.faiss``, so
+every score returned is the exact inner product with the stored vector and results of several
+segments merge by score. Filters: a boolean row mask (a FAISS bitmap selector) or a ``(lo, hi)``
+row range (rows are sorted by issue date, so a date range is a row range); small allowed sets and
+starved compressed searches are scored exactly instead.
+
+>>> import tempfile
+>>> v = np.eye(4, dtype=np.float32)
+>>> folder = Path(tempfile.mkdtemp())
+>>> write_dense(folder, v)["type"]
+'flat'
+>>> seg = DenseSegment.load(folder)
+>>> rows, scores = seg.search(v[2], 2, allowed=(1, 4))
+>>> rows.tolist(), scores.tolist()
+([2, 1], [1.0, 0.0])
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from qa.errors import BadInput
+
+VECTORS, INDEX, META = "vectors.faiss", "dense.faiss", "dense.json"
+EXACT_MAX_ROWS = 100_000  # below this a segment keeps exact search only (see bench/bench_dense.py)
+EXACT_ALLOWED = 20_000  # filters allowing at most this many rows are scored exactly
+TRAIN_MAX = 163_840  # training sample: 40 per list at 4096 lists (FAISS wants 39), bounds build time
+RERANK = 100  # compressed candidates scored again exactly (300 gained nothing for IVF-SQ8)
+NPROBE_SHARE = 16  # probe 1/16 of the IVF lists (at least 64): 64 had recall@10 0.84 at 1.1M rows of
+# near-duplicate-heavy text (bench/bench_scale.py), 1/16 gave 0.90 for +6 ms (README, "Scale: figures")
+SEED = 1234
+BLOCK = 65_536  # rows per exact-scoring block: bounds temporary memory
+KINDS = ("flat", "ivf_sq8", "ivf_pq", "hnsw_sq")
+DEFAULT_KIND = "ivf_sq8"
+
+Allowed = np.ndarray | tuple[int, int] | None
+
+
+def _nlist(n: int) -> int:
+    """IVF lists: a power of two near 2*sqrt(n), 256..4096 (about 250..750 rows a list), and never
+    more than k-means can train from ``n`` rows (39 a list: a tiny segment forced to compress)."""
+    return int(min(4096, max(256, 2 ** round(math.log2(2 * math.sqrt(max(n, 1))))), max(1, n // 39)))
+
+
+def _nprobe(nlist: int) -> int:
+    """IVF lists probed per search: a search setting, not part of the index, so it is derived from
+    ``nlist`` at load time (segments built with an older rule search with this one).
+
+    >>> _nprobe(256), _nprobe(2048), _nprobe(4096)
+    (64, 128, 256)
+    """
+    return min(nlist, max(64, nlist // NPROBE_SHARE))
+
+
+def _train_sample(vectors: np.ndarray, seed: int) -> np.ndarray:
+    n = len(vectors)
+    if n <= TRAIN_MAX:
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+    rows = np.sort(np.random.default_rng(seed).choice(n, TRAIN_MAX, replace=False))
+    return np.ascontiguousarray(vectors[rows], dtype=np.float32)
+
+
+def _build(kind: str, vectors: np.ndarray, seed: int) -> tuple[faiss.Index, dict]:
+    """Train (on a fixed-seed sample) and fill one compressed index; return it and its search params."""
+    n, dim = vectors.shape
+    if kind == "hnsw_sq":
+        index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        params = {"M": 32, "efConstruction": 80, "efSearch": 128, "rerank": RERANK}
+    else:
+        nlist = _nlist(n)
+        quantizer = faiss.IndexFlatIP(dim)
+        if kind == "ivf_sq8":
+            index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                                  faiss.METRIC_INNER_PRODUCT)
+            params = {"nlist": nlist, "rerank": RERANK}
+        elif kind == "ivf_pq":
+            index = faiss.IndexIVFPQ(quantizer, dim, nlist, dim // 8, 8, faiss.METRIC_INNER_PRODUCT)
+            index.pq.cp.seed = seed
+            params = {"nlist": nlist, "m": dim // 8, "rerank": RERANK}
+        else:
+            raise BadInput(f"未知的向量索引类型「{kind}」：可用 {'、'.join(KINDS)}。")
+        index.cp.seed = seed  # the faiss wrapper keeps ``quantizer`` alive with the index
+    index.train(_train_sample(vectors, seed))
+    for start in range(0, n, BLOCK * 4):
+        index.add(np.ascontiguousarray(vectors[start : start + BLOCK * 4], dtype=np.float32))
+    return index, params
+
+
+def _check_vectors(vectors: np.ndarray) -> np.ndarray:
+    if vectors.ndim != 2 or vectors.dtype.kind != "f":
+        raise BadInput(f"向量必须是二维浮点数组，得到 {vectors.dtype} 形状 {vectors.shape}。")
+    for start in range(0, len(vectors), BLOCK):
+        if not np.isfinite(vectors[start : start + BLOCK]).all():
+            raise BadInput(f"向量第 {start}–{start + BLOCK - 1} 行含 NaN 或无穷大，无法建索引。")
+    return vectors
+
+
+def write_dense(folder: Path, vectors: np.ndarray, *, threshold: int = EXACT_MAX_ROWS,
+                kind: str | None = None, seed: int = SEED) -> dict:
+    """Write one segment's vector files into ``folder``; return what meta should record.
+
+    ``vectors`` are L2-normalised, row ``i`` = local row ``i``. Below ``threshold`` rows the
+    segment is searched exactly; from it on, ``kind`` (default ``ivf_sq8``) is built. The same
+    vectors always give the same files (fixed-seed training, ordered adds).
+    """
+    vectors = _check_vectors(np.asarray(vectors))
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    n, dim = vectors.shape
+    kind = kind or ("flat" if n < threshold else DEFAULT_KIND)
+    if kind not in KINDS:
+        raise BadInput(f"未知的向量索引类型「{kind}」：可用 {'、'.join(KINDS)}。")
+    flat = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+    for start in range(0, n, BLOCK):
+        flat.add(np.ascontiguousarray(vectors[start : start + BLOCK], dtype=np.float32))
+    faiss.write_index(flat, str(folder / VECTORS))
+    del flat
+    if n == 0:
+        kind = "flat"
+    params: dict = {}
+    if kind != "flat":
+        index, params = _build(kind, vectors, seed)
+        faiss.write_index(index, str(folder / INDEX))
+    meta = {"type": kind, "rows": int(n), "dim": int(dim), "vectors": "fp16", "params": params}
+    (folder / META).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
+    return meta
+
+
+def _read_index(path: Path) -> faiss.Index:
+    """Memory-map what the index type allows: IVF lists (IO_FLAG_MMAP), flat codes (IO_FLAG_MMAP_IFC)."""
+    flags = faiss.IO_FLAG_MMAP_IFC if path.name == VECTORS else faiss.IO_FLAG_MMAP
+    try:
+        return faiss.read_index(str(path), flags | faiss.IO_FLAG_READ_ONLY)
+    except RuntimeError:  # a FAISS build that cannot map this type: read it into memory
+        return faiss.read_index(str(path))
+
+
+def _top(rows: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Best ``k`` by score, ties by row (deterministic)."""
+    if len(rows) > k:
+        keep = np.argpartition(-scores, k - 1)[:k]
+        rows, scores = rows[keep], scores[keep]
+    order = np.lexsort((rows, -scores))
+    return rows[order].astype(np.int64), scores[order].astype(np.float32)
+
+
+def _selector(allowed: Allowed) -> tuple[faiss.IDSelector | None, np.ndarray | None]:
+    """FAISS selector for a row range or mask, and the bitmap that must outlive the search."""
+    if allowed is None:
+        return None, None
+    if isinstance(allowed, tuple):
+        return faiss.IDSelectorRange(allowed[0], allowed[1], True), None  # ids ascend in lists and codes
+    bits = np.packbits(allowed, bitorder="little")
+    return faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits)), bits
+
+
+class DenseSegment:
+    """One segment's vectors, loaded memory-mapped; ``search`` returns local rows and exact scores."""
+
+    def __init__(self, meta: dict, vectors: faiss.Index, index: faiss.Index | None,
+                 exact_allowed: int = EXACT_ALLOWED):
+        self.meta, self._vectors, self._index = meta, vectors, index
+        self.kind, self.dim, self.n = meta["type"], int(meta["dim"]), int(meta["rows"])
+        self.params = dict(meta.get("params") or {})
+        if "nlist" in self.params:
+            self.params["nprobe"] = _nprobe(int(self.params["nlist"]))
+        self.exact_allowed = exact_allowed
+
+    @classmethod
+    def load(cls, folder: Path, exact_allowed: int = EXACT_ALLOWED) -> DenseSegment:
+        """Open a folder written by ``write_dense``; filters allowing <= ``exact_allowed`` rows are scored exactly."""
+        folder = Path(folder)
+        try:
+            meta = json.loads((folder / META).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise BadInput(f"向量段 {folder / META} 缺失或损坏：{exc}") from exc
+        try:
+            vectors = _read_index(folder / VECTORS)
+        except RuntimeError as exc:
+            raise BadInput(f"向量段 {folder / VECTORS} 无法读取：{exc}") from exc
+        if (vectors.ntotal, vectors.d) != (meta["rows"], meta["dim"]):
+            raise BadInput(f"向量段 {folder / VECTORS} 有 {vectors.ntotal}×{vectors.d} 个值，与 {META} 记录的不符。")
+        index = _read_index(folder / INDEX) if meta["type"] != "flat" else None
+        return cls(meta, vectors, index, exact_allowed)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def vectors(self, rows: np.ndarray | slice) -> np.ndarray:
+        """Rows (int array or slice) as float32, e.g. to reuse them in a merged segment."""
+        if isinstance(rows, slice):
+            start, stop, step = rows.indices(self.n)
+            if step == 1:
+                return self._vectors.reconstruct_n(start, max(0, stop - start)).reshape(-1, self.dim)
+            rows = np.arange(start, stop, step)
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if len(rows) and (rows.min() < 0 or rows.max() >= self.n):
+            raise BadInput(f"行号超出向量段范围 0–{self.n - 1}。")
+        if not len(rows):
+            return np.zeros((0, self.dim), np.float32)
+        return self._vectors.reconstruct_batch(rows).reshape(-1, self.dim)
+
+    def _allowed(self, allowed: Allowed) -> tuple[Allowed, int]:
+        """Validate ``allowed``; return it normalised and how many rows it allows."""
+        if allowed is None:
+            return None, self.n
+        if isinstance(allowed, tuple):
+            lo, hi = max(0, int(allowed[0])), min(self.n, int(allowed[1]))
+            return (lo, max(lo, hi)), max(0, hi - lo)
+        mask = np.asarray(allowed)
+        if mask.dtype != np.bool_ or mask.shape != (self.n,):
+            raise BadInput(f"过滤掩码必须是长度 {self.n} 的布尔数组，得到 {mask.dtype} 形状 {mask.shape}。")
+        return mask, int(np.count_nonzero(mask))
+
+    def search(self, q: np.ndarray, k: int, allowed: Allowed = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` local rows (int64) and exact inner products (float32), best first.
+
+        ``allowed``: boolean mask over the segment's rows (True = may be returned), a half-open
+        ``(lo, hi)`` row range, or None. Returns ``min(k, allowed rows)`` results.
+        """
+        q = np.asarray(q, dtype=np.float32).reshape(-1)
+        if q.shape[0] != self.dim:
+            raise BadInput(f"查询向量维度 {q.shape[0]} 与向量段维度 {self.dim} 不符。")
+        allowed, count = self._allowed(allowed)
+        k = min(int(k), count)
+        if k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if self._index is None or count <= self.exact_allowed:
+            return self._exact(q, k, allowed)
+        rows = self._approx(q, k, allowed, count)
+        if len(rows) < k:  # a selective filter starved the graph walk / probed lists
+            return self._exact(q, k, allowed)
+        rows = np.sort(rows)  # ordered reads from the memory map
+        return _top(rows, self.vectors(rows) @ q, k)
+
+    def _exact(self, q: np.ndarray, k: int, allowed: Allowed) -> tuple[np.ndarray, np.ndarray]:
+        """Score every allowed row against the stored float16 vectors (one fused FAISS scan)."""
+        sel, keep = _selector(allowed)
+        scores, labels = self._vectors.search(q.reshape(1, -1), k, params=faiss.SearchParameters(sel=sel))
+        del keep
+        found = labels[0] >= 0
+        return _top(labels[0][found], scores[0][found], k)
+
+    def _approx(self, q: np.ndarray, k: int, allowed: Allowed, count: int) -> np.ndarray:
+        """Candidate rows from the compressed index, the filter applied inside the search."""
+        fetch = max(int(self.params.get("rerank", RERANK)), k)
+        sel, keep = _selector(allowed)
+        if self.kind == "hnsw_sq":
+            params = faiss.SearchParametersHNSW(sel=sel, efSearch=max(int(self.params["efSearch"]), fetch))
+        else:
+            # A filter thins every probed list: probe more lists so enough allowed rows are seen.
+            widen = min(4.0, self.n / max(count, 1))
+            nprobe = min(int(self.params["nlist"]), int(math.ceil(self.params["nprobe"] * widen)))
+            params = faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)
+        _, labels = self._index.search(q.reshape(1, -1), fetch, params=params)
+        del keep  # the bitmap had to live through the search
+        labels = labels[0]
+        return labels[labels >= 0].astype(np.int64)

@@ -1,0 +1,122 @@
+"""Composing a new version from segments: the live ones (with the pages deleted from them), the new
+ones a build wrote, merges where a size tier is full, and the counts ``meta.json`` records.
+
+A version's ``meta.json`` says, besides the embedder and chunking::
+
+    "segments": [{"name": "s000001", "rows": 20113}, {"name": "s000004", "rows": 512}],
+    "deleted": {"s000001": ["/archive/2025-07-28/01.txt"]},   # pages replaced or removed since written
+    "counts": {"papers": 1, "issues": 2, "pages": 4, "articles": 12, "chunks": 20571}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from qa.store.folder.layout import DB, SEGMENTS
+from qa.store.folder.merge import merge_segments, pick_merges
+from qa.store.plan import Live, source_articles
+from qa.store.folder.segment import Segment
+from qa.store.folder.writer import read_rows
+
+
+def carry_pages(live: Live, page_ids: list[str], batcher) -> None:
+    """Hand live pages (with their articles, not segmented again) to ``batcher`` to be chunked anew."""
+    wanted = set(page_ids)
+    for src in live.sources:
+        ids = [r["page_id"] for r in read_rows(src.folder / DB, "SELECT page_id FROM pages")
+               if r["page_id"] in wanted and r["page_id"] not in src.deleted]
+        for i in range(0, len(ids), 500):
+            part = ids[i:i + 500]
+            arts = source_articles(src, part)
+            for rec in read_rows(src.folder / DB, f"SELECT * FROM pages WHERE page_id IN ({','.join('?' * len(part))})", part):
+                batcher.add(dict(rec), arts.get(rec["page_id"], []))
+            wanted -= set(part)
+
+
+def compose_version(index_dir: Path, live: Live, redo: bool, deleted_now: dict[str, str], new: list[dict],
+                    log: Callable[[str], None], dense_threshold: int | None = None) -> tuple[dict, int]:
+    """The new version's meta (segments, deleted pages, counts…) and how many rows it keeps from the live one.
+
+    ``deleted_now``: live pages this version replaces or removes -> the segment holding each."""
+    names: list[str] = []
+    deleted: dict[str, set[str]] = {}
+    if not redo and live.meta and "segments" in live.meta:
+        for s in live.meta["segments"]:
+            names.append(s["name"])
+            deleted[s["name"]] = set(live.meta.get("deleted", {}).get(s["name"], []))
+        for pid, seg in deleted_now.items():
+            deleted[seg].add(pid)
+    names += [info["name"] for info in new]
+    new_names = {info["name"] for info in new}
+    segments = {n: Segment(index_dir / SEGMENTS / n, frozenset(deleted.get(n, ()))) for n in names}
+    try:
+        kept_rows = sum(_live_rows(segments[n]) for n in names if n not in new_names)
+        names = [n for n in names if _live_pages(segments[n])]  # wholly deleted: dropped
+        names = _merge(index_dir, names, segments, log, dense_threshold)
+        meta = _meta(names, segments)
+    finally:
+        for seg in segments.values():
+            seg.close()
+    return meta, kept_rows
+
+
+def _live_rows(seg: Segment) -> int:
+    return seg.rows if seg.live is None else int(seg.live.sum())
+
+
+def _live_pages(seg: Segment) -> int:
+    gone = seg.query_in("SELECT COUNT(*) FROM pages WHERE page_id IN ({})", sorted(seg.deleted_pages))
+    return int(seg.info["pages"]) - sum(r[0] for r in gone)
+
+
+def _live_issues(seg: Segment) -> set[tuple[str, str]]:
+    """(paper, date) of the issues with a live page here: per-issue page counts less the deleted pages."""
+    count = {(r[0], r[1]): r[2] for r in seg.db().execute("SELECT paper, date, COUNT(*) FROM pages GROUP BY paper, date")}
+    for r in seg.query_in("SELECT paper, date FROM pages WHERE page_id IN ({})", sorted(seg.deleted_pages)):
+        count[(r[0], r[1])] -= 1
+    return {issue for issue, n in count.items() if n > 0}
+
+
+def _merge(index_dir: Path, names: list[str], segments: dict[str, Segment], log: Callable[[str], None],
+           dense_threshold: int | None) -> list[str]:
+    """Merge groups chosen by ``pick_merges`` until none is left; the merged segment takes the group's place."""
+    while True:
+        groups = pick_merges([(n, segments[n].rows, _live_rows(segments[n])) for n in names])
+        if not groups:
+            return names
+        for group in groups:
+            parts = [segments[n] for n in group]
+            info = merge_segments(index_dir, parts, set(segments), dense_threshold)
+            log(f"合并 {len(group)} 个分段为 {info['name']}（{info['rows']} 个段落）。")
+            segments[info["name"]] = Segment(index_dir / SEGMENTS / info["name"])
+            at = names.index(group[0])
+            names = [n for n in names if n not in group]
+            names.insert(min(at, len(names)), info["name"])
+
+
+def _meta(names: list[str], segments: dict[str, Segment]) -> dict:
+    issues, papers, pages, articles, chunks, periods = set(), set(), 0, 0, 0, 0
+    types: dict[str, int] = {}
+    for n in names:
+        seg = segments[n]
+        live_issues = _live_issues(seg)  # grouped in SQLite: one row per issue, not per page
+        issues |= live_issues
+        papers |= {paper for paper, _ in live_issues}
+        pages += _live_pages(seg)
+        gone = seg.query_in("SELECT COUNT(*) FROM articles WHERE page_id IN ({})", sorted(seg.deleted_pages))
+        articles += seg.info["articles"] - sum(r[0] for r in gone)
+        chunks += _live_rows(seg)
+        periods += seg.info["periods"]
+        kind = seg.info["dense"]["type"]
+        types[kind] = types.get(kind, 0) + 1
+    largest = max(names, key=lambda n: segments[n].rows, default=None)
+    return {
+        "segments": [{"name": n, "rows": segments[n].rows} for n in names],
+        "deleted": {n: sorted(segments[n].deleted_pages) for n in names if segments[n].deleted_pages},
+        "papers": sorted(papers),
+        "vector_index": {"type": segments[largest].info["dense"]["type"] if largest else "flat", "segments": types},
+        "bm25": {"library": "qa.store.folder.bm25", "method": "lucene", "k1": 1.2, "b": 0.75},
+        "periods": periods,
+        "counts": {"papers": len(papers), "issues": len(issues), "pages": pages, "articles": articles, "chunks": chunks},
+    }

@@ -1,0 +1,93 @@
+"""Where an index lives: the embedded default (a FAISS index folder) or Milvus, named by ``--backend URI``.
+
+A location is either a folder (``Path``) or a :class:`MilvusTarget`, made from a URI by
+:func:`parse_backend`: a Milvus Lite database file (``./milvus.db``, one process at a time) or a
+Milvus server (``http://host:19530``, any number of ``qa serve`` replicas and one ``qa index``).
+``open_reader`` and ``live_version`` are all the ask path and the hot reload need to know.
+
+>>> parse_backend("http://10.0.0.5:19530").uri
+'http://10.0.0.5:19530'
+>>> parse_backend("archive/milvus.db").is_lite
+True
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from qa.errors import BadInput
+
+ALIAS_SUFFIX = "_live"
+DEFAULT_PREFIX = "qa"
+
+
+@dataclass(frozen=True)
+class MilvusTarget:
+    """A Milvus (server or Lite file) holding this archive's collections, all named ``<prefix>_…``."""
+
+    uri: str
+    prefix: str = DEFAULT_PREFIX
+
+    @property
+    def is_lite(self) -> bool:
+        return not self.uri.startswith(("http://", "https://"))
+
+    @property
+    def alias(self) -> str:
+        """The alias that names the live version's collection (switched atomically on publish)."""
+        return self.prefix + ALIAS_SUFFIX
+
+    def __str__(self) -> str:
+        return self.uri
+
+
+Location = Path | MilvusTarget
+
+
+def parse_backend(text: str) -> MilvusTarget:
+    """``--backend URI`` -> a MilvusTarget; BadInput (Chinese, naming the value) for anything else."""
+    value = str(text).strip()
+    usage = ("--backend 应为 Milvus Lite 数据库文件（以 .db 结尾，如 ./milvus.db）"
+             "或 Milvus 服务地址（如 http://127.0.0.1:19530）")
+    if value.startswith(("http://", "https://")):
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError:
+            raise BadInput(f"{usage}；收到「{value}」，其中的端口不是数字。") from None
+        if not parts.hostname or parts.path not in ("", "/") or parts.query:
+            raise BadInput(f"{usage}；收到「{value}」，地址应只有主机和端口。")
+        return MilvusTarget(f"{parts.scheme}://{parts.hostname}:{port or 19530}")
+    if "://" in value:
+        raise BadInput(f"{usage}；收到「{value}」，不支持这种协议。")
+    if not value.endswith(".db") or value == ".db":
+        raise BadInput(f"{usage}；收到「{value}」。")
+    if os.path.exists(value) and not os.path.isdir(value):
+        raise BadInput(f"{usage}；「{value}」是一个普通文件，不是 Milvus Lite 数据库（它是一个文件夹）。")
+    return MilvusTarget(os.path.abspath(value))
+
+
+def open_reader(location: Location):
+    """The live version's reader: ``IndexReader`` for a folder, ``MilvusReader`` for a Milvus target."""
+    if isinstance(location, MilvusTarget):
+        from qa.store.milvus.reader import MilvusReader
+
+        return MilvusReader.open(location)
+    from qa.store.folder.reader import IndexReader
+
+    return IndexReader.open(Path(location))
+
+
+def live_version(location: Location) -> str | None:
+    """Name of the live version (``v000007``), or None when nothing is published; cheap, polled by replicas."""
+    if isinstance(location, MilvusTarget):
+        from qa.store.milvus.client import live_collection, version_of
+
+        name = live_collection(location)
+        return version_of(location, name) if name else None
+    from qa.store.folder.layout import current_version
+
+    return current_version(Path(location))

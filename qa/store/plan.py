@@ -1,0 +1,221 @@
+"""What a build will do, decided before any work: the live version it starts from, which pages make up
+the new version (kept, added, changed, removed), and the chunk rows they give.
+
+The build (``qa.store.build``) then only executes: reuse or embed -> write -> seal -> publish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+from qa.ingest.chunk import DEFAULT, ChunkSettings, chunk_article, embedding_text
+from qa.embed import Embedder, load_embedder
+from qa.errors import QAError
+from qa.types import Article, Page
+from qa.store.folder.layout import BUILDS_FROM, DB, SEGMENTS, current_version, read_meta
+from qa.store.folder.writer import read_rows
+
+
+@dataclass(frozen=True)
+class LiveSource:
+    """One SQLite file holding live pages: a segment (``name`` s000012) or a format-1/2 version folder
+    (``name`` ""), with the page ids deleted from it since it was written."""
+
+    name: str
+    folder: Path
+    deleted: frozenset[str] = frozenset()
+
+
+def live_sources(index_dir: Path, name: str, meta: dict) -> list[LiveSource]:
+    """Where the live version's pages are: its segments (format 3) or its own folder (older formats)."""
+    if "segments" not in meta:
+        return [LiveSource("", index_dir / name)]
+    deleted = meta.get("deleted", {})
+    return [LiveSource(s["name"], index_dir / SEGMENTS / s["name"], frozenset(deleted.get(s["name"], [])))
+            for s in meta["segments"]]
+
+
+@dataclass
+class Live:
+    """The version a build starts from (``folder`` None: start empty) and what changed since it."""
+
+    name: str | None
+    folder: Path | None
+    meta: dict | None
+    embedder: Embedder
+    settings: ChunkSettings
+    reason: str | None = None  # why everything is re-chunked or re-embedded, for the log and report
+    model_changed: bool = False
+    sources: list[LiveSource] = field(default_factory=list)
+
+    @property
+    def legacy(self) -> bool:
+        """A format-1/2 live version: its pages are re-chunked into segments (vectors reused by text hash)."""
+        return self.meta is not None and "segments" not in self.meta
+
+
+@dataclass
+class PagePlan:
+    """Page records (SQLite ``pages`` columns) with their articles, in index order, and the counts."""
+
+    records: list[tuple[dict, list[Article]]] = field(default_factory=list)
+    added: int = 0
+    changed: int = 0
+    removed: int = 0
+
+    @property
+    def unchanged(self) -> bool:
+        return not (self.added or self.changed or self.removed)
+
+
+@dataclass
+class ChunkRows:
+    """Everything the writer needs besides vectors and tokens; ``texts[i]`` is what row i embeds."""
+
+    pages: list[dict] = field(default_factory=list)
+    articles: list[dict] = field(default_factory=list)
+    chunks: list[dict] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+
+
+def page_hash(page: Page) -> str:
+    """Content hash of everything about a page that reaches the index."""
+    arts = [(a.article_id, a.title, a.pre_title, a.subtitle, a.byline, a.body, a.captions, a.refs) for a in page.articles]
+    key = [page.paper, page.date, page.page, page.page_name, page.issue_no, page.source, page.text, arts]
+    return hashlib.sha1(json.dumps(key, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def live_state(index_dir: Path, *, rebuild: bool, model: str | None, embedder: Embedder | None,
+               settings: ChunkSettings | None, log: Callable[[str], None], device: str | None = None) -> Live:
+    """The live version (unless ``rebuild``), the embedder (made on ``device`` unless given) and chunk
+    settings to build with, and any full-redo reason."""
+    name = current_version(index_dir)
+    meta = None
+    if name:
+        try:
+            meta = read_meta(index_dir / name, accept=BUILDS_FROM)
+        except QAError:
+            log(f"现有索引 {name} 无法读取或格式版本不同，无法增量更新，只用本次给出的路径重建。")
+    if embedder is None:  # without --model, keep the model the index was built with (even on --rebuild)
+        embedder = load_embedder(model or (meta["embedder"]["name"] if meta else None), device=device)
+    if rebuild or meta is None:
+        return Live(None, None, None, embedder, settings or DEFAULT)
+    old_settings = ChunkSettings(**{"scheme": 1, **meta["chunking"]})  # indexes from before `scheme` are scheme 1
+    # Keep the live index's sizes, but always chunk with this program's scheme.
+    settings = settings or replace(old_settings, scheme=DEFAULT.scheme)
+    live = Live(name, index_dir / name, meta, embedder, settings, sources=live_sources(index_dir, name, meta))
+    # A vector depends only on (model, embedded text): a new model re-embeds everything; new chunk
+    # settings re-chunk everything, and only chunk texts that come out identical keep their vectors.
+    old = meta["embedder"]
+    if old["name"] != embedder.name or int(old["dim"]) != int(embedder.dim):
+        live.reason, live.model_changed = f"向量模型由「{old['name']}」改为「{embedder.name}」", True
+        log(f"{live.reason}，全部段落重新向量化。")
+    elif old_settings != settings:
+        live.reason = f"分块设置由 {meta['chunking']} 改为 {settings.to_json()}"
+        log(f"{live.reason}，全部重新分块，文本未变的段落复用原有向量。")
+    return live
+
+
+def under_roots(page_id: str, page_root: str, roots: list[str]) -> bool:
+    """Was this page found (or should it have been found) under one of ``roots``?"""
+    for r in roots:
+        if page_root == r or page_id == r or page_id.startswith(r.rstrip(os.sep) + os.sep) or page_id.startswith(r + "#"):
+            return True
+    return False
+
+
+def plan_pages(pages: list[Page], roots: list[str], live: Live, log: Callable[[str], None]) -> PagePlan:
+    """Pages of the new version: the live ones not under ``roots``, plus every page read now."""
+    roots = [os.path.abspath(r) for r in roots]
+    by_id = {p.page_id: p for p in pages}  # a later duplicate replaces an earlier one
+    new_hash = {pid: page_hash(p) for pid, p in by_id.items()}
+    old_pages = live_pages(live)
+    kept = {pid: {k: v for k, v in r.items() if k != "segment"} for pid, r in old_pages.items()
+            if pid not in by_id and not under_roots(pid, r["root"] or "", roots)}
+    plan = PagePlan(
+        added=sum(1 for pid in by_id if pid not in old_pages),
+        changed=sum(1 for pid in by_id if pid in old_pages and old_pages[pid]["content_hash"] != new_hash[pid]),
+        removed=sum(1 for pid in old_pages if pid not in by_id and pid not in kept),
+    )
+    if plan.unchanged and not live.reason and live.folder:
+        return plan
+    old_arts = {pid: arts for src in live.sources for pid, arts in source_articles(src).items()}
+    plan.records = [(r, old_arts.get(pid, [])) for pid, r in kept.items()]
+    for pid, p in by_id.items():
+        unchanged = pid in old_pages and old_pages[pid]["content_hash"] == new_hash[pid]
+        arts = old_arts.get(pid, []) if unchanged else segment_articles(p, log)  # unchanged pages skip segmentation
+        plan.records.append((page_record(p, new_hash[pid]), arts))
+    plan.records.sort(key=lambda ra: (ra[0]["date"], ra[0]["paper"], ra[0]["page"] or 0, ra[0]["page_id"]))
+    return plan
+
+
+def chunk_rows(plan: PagePlan, settings: ChunkSettings) -> ChunkRows:
+    """Page, article and chunk rows in index order; chunk ``text_hash`` keys vector and token reuse."""
+    rows = ChunkRows()
+    for rec, arts in plan.records:
+        rows.pages.append(rec)
+        for i, a in enumerate(arts):
+            rows.articles.append({"article_id": a.article_id, "page_id": rec["page_id"], "ordinal": i, "title": a.title,
+                                  "pre_title": a.pre_title, "subtitle": a.subtitle, "byline": a.byline, "body": a.body,
+                                  "captions": list(a.captions), "refs": list(a.refs)})
+            for c in chunk_article(a, rec["page_id"], settings):
+                t = embedding_text(c)
+                rows.texts.append(t)
+                rows.chunks.append({**asdict(c), "text_hash": text_hash(t)})
+    return rows
+
+
+def page_record(p: Page, content_hash: str) -> dict:
+    """A page as its SQLite ``pages`` row."""
+    return {"page_id": p.page_id, "paper": p.paper, "date": p.date, "page": p.page, "page_name": p.page_name,
+            "issue_no": p.issue_no, "source": p.source, "root": p.root, "content_hash": content_hash, "text": p.text}
+
+
+def segment_articles(page: Page, log: Callable[[str], None]) -> list[Article]:
+    """Articles of a page; the whole page as one untitled article when segmentation finds none."""
+    from qa.ingest.segment import segment_page
+
+    arts = list(page.articles) or segment_page(page)
+    if not arts and page.text.strip():
+        arts = [Article(article_id=f"{page.source}#a0", title=None, body=page.text.strip())]
+    return arts
+
+
+def live_pages(live: Live, columns: str = "*") -> dict[str, dict]:
+    """Page rows (these SQLite ``pages`` columns plus ``segment``) of every live page, by page id."""
+    out: dict[str, dict] = {}
+    for src in live.sources:
+        for r in read_rows(src.folder / DB, f"SELECT {columns} FROM pages"):
+            if r["page_id"] not in src.deleted:
+                out[r["page_id"]] = {**dict(r), "segment": src.name}
+    return out
+
+
+def source_articles(src: LiveSource, page_ids: list[str] | None = None) -> dict[str, list[Article]]:
+    """Articles of the live pages of one source (only of ``page_ids`` when given), in page order."""
+    out: dict[str, list[Article]] = {}
+    if page_ids is None:
+        found = read_rows(src.folder / DB, "SELECT * FROM articles ORDER BY page_id, ordinal")
+    else:
+        found = []
+        for i in range(0, len(page_ids), 500):
+            part = page_ids[i:i + 500]
+            found += read_rows(src.folder / DB, f"SELECT * FROM articles WHERE page_id IN ({','.join('?' * len(part))})"
+                               " ORDER BY page_id, ordinal", part)
+    for a in found:
+        if a["page_id"] in src.deleted:
+            continue
+        out.setdefault(a["page_id"], []).append(Article(
+            article_id=a["article_id"], title=a["title"], body=a["body"] or "", pre_title=a["pre_title"],
+            subtitle=a["subtitle"], byline=a["byline"], captions=json.loads(a["captions"] or "[]"),
+            refs=json.loads(a["refs"] or "[]")))
+    return out
