@@ -1,8 +1,10 @@
-"""Conversations over the archive: follow-up questions, server-kept conversations, the optional
-grounded LLM answer and the OpenAI-compatible chat endpoint.
+"""Answers from passages, with no HTTP: the extractive answer, coverage and timelines, conversations,
+and the optional LLM answer checked sentence by sentence.
 
-Modules: ``followup`` (how a follow-up is understood, no LLM), ``conversations`` (bounded,
-expiring, in memory), ``llm`` (OpenAI-compatible client with a deadline), ``verify`` (every
-sentence of an LLM answer checked against the passage it cites), ``grounded`` (prompt, check,
-fallback), ``turns`` (one chat turn end to end), ``web_chat`` and ``openai_api`` (HTTP).
+Modules: ``extract`` (sentences that answer, with ``[n]`` markers and an evidence threshold),
+``coverage`` (first/last/how many, timelines), ``followup`` (how a follow-up is understood, no LLM),
+``conversations`` (bounded, expiring, in memory), ``turns`` (one chat turn end to end), ``llm``
+(OpenAI-compatible client with a deadline), ``local_llm`` (a local llama.cpp server for tests and
+benchmarks), ``grounded`` (prompt, check, fallback) and ``verify`` (every sentence of an LLM answer
+checked against the passage it cites). The HTTP side is ``qa.app``.
 """

@@ -1,10 +1,11 @@
 """The web layer: the chat page and the JSON API, served by waitress (``qa serve``).
 
-Modules: ``app`` (the Flask app and its page/error handling), ``api`` (the ``/api`` blueprint and
-request validation), ``openapi`` (the API description), ``responses`` (the one error shape and the
-security headers), ``reload`` (following a newly published index), ``serve`` (waitress, access
-log, port errors) and ``wsgi_errors`` (waitress' own errors in the JSON shape). The chat page
-itself lives in ``static/`` and is shipped inside the package.
+Modules: ``app`` (the app factory: settings, service, blueprints, page, error handlers), the
+blueprints ``api`` (``/api``), ``chat`` (conversations over HTTP, ``/api/ask/stream``) and
+``openai`` (``/v1``), ``openapi`` (+ ``openapi_chat``: the API description), ``body`` (JSON bodies,
+the service), ``responses`` (the one error shape and the security headers), ``reload`` (following a
+newly published index), ``serve`` (waitress, access log, port errors) and ``wsgi_errors``
+(waitress' own errors in the JSON shape). Requests are checked by ``qa.request``.
 """
 
 from qa.app.app import create_app

@@ -1,4 +1,5 @@
-"""Reading newspaper pages: archive layouts in, ``Page`` objects out.
+"""Files -> pages -> articles -> chunks: archive layouts in, ``Page`` objects out, then ``segment``
+(a page's articles: headline, 引题/副题, byline, captions) and ``chunk`` (sentence-aware chunks).
 
 ``from qa.ingest import read_archive`` is the entry point (``qa index``, ``qa inspect``). One
 module per concern: ``archive`` walks folders, manifests and JSONL exports (``jsonl``);

@@ -1,7 +1,8 @@
-"""The index: versions of immutable segments on disk (``layout``). A build (``plan``, ``build``,
-``batch``) streams pages into new segments (``writer``: ``dense`` vectors, ``bm25`` postings,
-periods, SQLite), marks replaced pages deleted and merges full tiers (``merge``, ``version``);
-``reader`` searches a version's segments (``segment``) as one archive.
+"""The index and its only owner. ``location`` names where it lives (a folder, or a Milvus URI);
+``plan`` decides what a build does (new, changed, removed pages; reuse or re-embed); ``build`` is
+the pipeline (pages in, a published version out) and ``open`` opens the live version for reading.
+``folder/`` is the default on-disk format (versions of immutable segments), ``milvus/`` the Milvus
+store; both are written by the same plan and read through the same reader interface.
 
     build_index(["seeds/"], Path("index"))     # read, chunk, embed new texts, write, seal, publish
     IndexReader.open(Path("index"))            # the live version, for searching
