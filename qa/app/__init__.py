@@ -3,7 +3,8 @@
 Modules: ``app`` (the Flask app and its page/error handling), ``api`` (the ``/api`` blueprint and
 request validation), ``openapi`` (the API description), ``responses`` (the one error shape and the
 security headers), ``reload`` (following a newly published index), ``serve`` (waitress, access
-log, port errors) and ``wsgi_errors`` (waitress' own errors in the JSON shape). The chat page
+log, port errors), ``wsgi_errors`` (waitress' own errors in the JSON shape), and the guards of
+docs/security.md: ``connguard`` (connections), ``hosts`` (Host check), ``proxies`` (X-Forwarded-For). The chat page
 itself lives in ``static/`` and is shipped inside the package.
 """
 

@@ -44,7 +44,8 @@ SCHEMAS: dict = {
                         "type": "string",
                         "description": "稳定的机器可读代码：bad_request, bad_json, unsupported_media_type, not_found, "
                         "method_not_allowed, payload_too_large, headers_too_large, rate_limited, index_missing, "
-                        "index_format, embedder_mismatch, page_missing, internal_error, not_implemented",
+                        "index_format, embedder_mismatch, page_missing, internal_error, not_implemented, "
+                        "host_not_allowed（Host 头不在 --allowed-hosts 中，400）",
                     },
                     "message": {"type": "string", "description": "给用户看的中文说明"},
                 },
