@@ -33,4 +33,8 @@ class Settings:
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_config: str | None = None
+    # Web hardening (docs/security.md): Host names served (None: loopback names on a loopback bind,
+    # any otherwise), reverse proxies whose X-Forwarded-For is believed (CIDRs or addresses).
+    allowed_hosts: tuple[str, ...] | None = None
+    trusted_proxies: tuple[str, ...] = ()
     backend: object | None = None  # a qa.store.location.MilvusTarget (``--backend URI``) instead of ``index``

@@ -102,6 +102,13 @@ class ServeError(QAError):
     code = "serve_error"
 
 
+class HostNotAllowed(BadInput):
+    """A request whose Host header is not one of ``--allowed-hosts`` (DNS rebinding)."""
+
+    code = "host_not_allowed"
+    http_status = 400
+
+
 class LLMError(Exception):
     """The LLM gave no usable answer; ``code`` is stable, ``reason`` is for the user (Chinese).
 

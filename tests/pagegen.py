@@ -352,8 +352,6 @@ def score(page: GenPage, articles: list, text: str, min_sim: float = 0.95) -> Sc
     aligns each printed article (headings, byline, caption, body) with its best-matching stretch
     of the page text, so it measures recognition, not reading order.
     """
-    from rapidfuzz import fuzz
-    from rapidfuzz.distance import Levenshtein
 
     out = Score(articles=len(page.articles))
     page_flat = flat(text)

@@ -130,3 +130,14 @@ def test_sentence_checks(sentence, ok):
 
 def test_claims_keep_their_markers():
     assert split_claims("甲[1]。乙。【2】丙[1, 2]") == ["甲[1]。", "乙。[2]", "丙[1][2]"]
+
+
+def test_one_client_starting_conversations_only_drops_its_own():
+    store = ConversationStore(max_conversations=50, per_client=3)
+    victim = store.new("203.0.113.7")
+    store.append(victim, Turn("2025年聊城新增多少家专精特新企业？", "207家。"))
+    flood = [store.new("198.51.100.66") for _ in range(1000)]  # the attack of issue 24: ~1 s of requests
+    assert [t.answer for t in store.turns(victim)] == ["207家。"]  # still within its TTL: kept
+    with pytest.raises(ConversationNotFound):
+        store.turns(flood[0])  # the flooder lost its own oldest ones
+    assert len(store) == 4

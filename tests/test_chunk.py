@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from qa.ingest.chunk import DEFAULT, ChunkSettings, chunk_article, chunk_text, embedding_text
+from qa.ingest.chunk import ChunkSettings, chunk_article, chunk_text, embedding_text
 from qa.text.chinese import split_sentences
 from qa.types import Article
 

@@ -11,6 +11,8 @@
 * Hot reload: ``qa.app.reload.Reloader`` (started from a request hook, off the request path).
 * Rate limit: ``settings.rate_limit`` per client address on ``/api/*`` (``/api/health`` and
   ``/api/config`` exempt), in-memory storage; ``rate_limit=None``, ``""`` or ``"off"`` disables it.
+* Host check (DNS rebinding) and ``X-Forwarded-For`` from trusted proxies only: ``qa.app.hosts``,
+  ``qa.app.proxies``; the rate limit and the conversation quota key on the real client.
 * Chat page files missing (a broken install): a warning at start-up, and ``/`` answers the JSON
   error ``page_missing`` (503) instead of a silent 404; the API keeps working.
 """
@@ -31,6 +33,8 @@ from qa.app.chat import init_chat
 from qa.app.openai import bp as openai_bp
 from qa.config import Settings
 from qa.errors import IndexMissing, PageMissing, QAError
+from qa.app.hosts import check_host, default_allowed_hosts, split_list
+from qa.app.proxies import TrustedProxies, parse_networks
 from qa.app.reload import Reloader
 from qa.app.responses import SECURITY_HEADERS, error_body, error_for_status
 
@@ -78,6 +82,14 @@ def create_app(settings: Settings | None = None, service=None, static_dir: Path 
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
     app.json.ensure_ascii = False
     app.config["QA_SETTINGS"] = settings
+    networks = parse_networks(split_list(settings.trusted_proxies))
+    if networks:
+        app.wsgi_app = TrustedProxies(app.wsgi_app, networks)
+    allowed = split_list(settings.allowed_hosts) or default_allowed_hosts(settings.host)
+
+    @app.before_request
+    def _host_check():  # first hook: a rebinding page gets nothing, not even a rate-limit count
+        check_host(request.environ, allowed)
 
     make_service = None
     if service is None:

@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass, replace
 from typing import Iterator
 
-from flask import Blueprint, Flask, Response, current_app, stream_with_context
+from flask import Blueprint, Flask, Response, current_app, request, stream_with_context
 
 from qa.answer.conversations import ConversationStore
 from qa.types import Turn
@@ -99,7 +99,8 @@ def conversation_events(service, req: AskRequest, chat: dict) -> Iterator[tuple[
             raise BadInput("字段 conversation_id 应为字符串：\"new\" 开始新对话，或上一个回答中的 conversation_id。")
         if history:
             raise BadInput("history 与 conversation_id 只能给一个：服务器保存的对话不需要再发历史。")
-        cid = state.store.new() if cid == "new" else cid
+        # the client's address (the real one behind a --trusted-proxies proxy) bounds its conversations
+        cid = state.store.new(request.remote_addr or "-") if cid == "new" else cid
         history = state.store.turns(cid)  # 404 conversation_not_found when unknown or expired
     for event, data in chat_events(service, state.llm, replace(req, history=history)):
         data = data | {"conversation_id": cid}

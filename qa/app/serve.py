@@ -14,6 +14,10 @@ The listening sockets are bound **before** the index and the model are loaded, s
 taken (or out of range, or not allowed) is reported at once as one Chinese sentence
 (``ServeError``, which the CLI prints as ``错误：…`` with exit status 1), not as a traceback after
 the model has loaded. Waitress' own error replies use the JSON shape (``qa.app.wsgi_errors``).
+
+Connections: at most ``CONNECTION_LIMIT``, idle ones closed after ``CHANNEL_TIMEOUT_S``, and idle
+ones closed early to make room for new clients (``qa.app.connguard``; docs/security.md). Waitress
+runs its loop on ``poll()`` rather than ``select()``, which fails on descriptors above 1023.
 """
 
 from __future__ import annotations
@@ -119,11 +123,15 @@ def create_server(settings: Settings, service=None, access_log_enabled: bool = T
     import faiss
     from waitress import create_server as _create
 
+    from qa.app import connguard
+    from qa.app.hosts import split_list
+    from qa.app.proxies import parse_networks
     from qa.app.wsgi_errors import use_json_errors
 
     # Requests run in parallel on waitress' threads: one FAISS thread per query beats every query
     # fighting over all cores (measured 3.5 ms vs 12 ms per segment search on 2 busy cores).
     faiss.omp_set_num_threads(1)
+    trusted = parse_networks(split_list(settings.trusted_proxies))
     socks = bind_sockets(settings.host, settings.port)
     try:
         wsgi, app = make_wsgi_app(settings, service=service, access_log_enabled=access_log_enabled)
@@ -135,14 +143,18 @@ def create_server(settings: Settings, service=None, access_log_enabled: bool = T
             threads=settings.threads,
             ident="qa",
             max_request_body_size=1024 * 1024,  # Flask answers 413 past 64 KB; this caps what waitress buffers
-            channel_timeout=60,
-            **waitress_kw,
+            # waitress drops X-Forwarded-* unless its own single-address trusted_proxy is set; with
+            # --trusted-proxies they reach qa.app.proxies, which believes them only from those addresses
+            clear_untrusted_proxy_headers=not trusted,
+            **({"connection_limit": connguard.CONNECTION_LIMIT, "channel_timeout": connguard.CHANNEL_TIMEOUT_S,
+                "cleanup_interval": connguard.CLEANUP_INTERVAL_S, "asyncore_use_poll": True} | waitress_kw),
         )
     except BaseException:
         for s in socks:
             s.close()
         raise
     use_json_errors(socket_map)
+    connguard.guard_connections(socket_map, trusted=trusted)
     return server, app
 
 
@@ -192,6 +204,17 @@ class BackgroundServer:
         self.stop()
 
 
+def _warn_open_hosts(settings: Settings) -> None:
+    """A server reachable from other machines without --allowed-hosts answers any Host name."""
+    from qa.app.hosts import default_allowed_hosts, split_list
+
+    if not split_list(settings.allowed_hosts) and default_allowed_hosts(settings.host) is None:
+        logging.getLogger("qa.serve").warning(
+            "listening on %s without --allowed-hosts: requests for any Host name are served; "
+            "name the host names users type (e.g. --allowed-hosts qa.example.com) to refuse "
+            "DNS-rebinding requests (docs/security.md)", settings.host)
+
+
 def serve(settings: Settings | None = None, service=None) -> None:
     """Run the app under waitress until interrupted (Ctrl-C)."""
     settings = settings or Settings()
@@ -199,6 +222,7 @@ def serve(settings: Settings | None = None, service=None) -> None:
         logging.basicConfig(stream=sys.stderr, level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     server, app = create_server(settings, service=service)
+    _warn_open_hosts(settings)
     reloader = app.extensions["qa_reloader"]
     reloader.start_watcher()
     svc = app.extensions.get("qa_service")

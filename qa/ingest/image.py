@@ -6,6 +6,7 @@ from pathlib import Path
 
 from qa.ingest.cache import OcrCache, content_hash, frame_key
 from qa.ingest.layout import read_layout
+from qa.ingest.limits import check_chars
 from qa.ingest.ocr import OcrFrame, deskew_pieces, open_frames, recognise
 from qa.ingest.pagetext import LOW_CONFIDENCE, PageText, from_layouts
 
@@ -38,6 +39,7 @@ def ocr_page(frames: list[OcrFrame], cached: bool) -> PageText:
     """Layout of OCR'd frames -> PageText; says when the text came from the cache."""
     layouts = [read_layout(deskew_pieces(f), LOW_CONFIDENCE, ocr=True) for f in frames]
     page = from_layouts(layouts, "ocr")
+    check_chars(len(page.text))
     if cached:
         page.note = f"OCR 结果来自缓存（首次识别用时 {sum(f.seconds for f in frames):.1f} 秒）"
     return page

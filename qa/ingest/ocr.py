@@ -25,6 +25,7 @@ from pathlib import Path
 from qa.errors import BadInput
 from qa.text.normalize import width
 from qa.ingest.layout import Piece
+from qa.ingest.limits import check_pages
 
 MAX_PIXELS = 80_000_000  # ~ a broadsheet page at 400 dpi; more is refused as a possible bomb
 MAX_SIDE = 4000  # longer sides are scaled down before detection (text stays > 20 px high)
@@ -110,6 +111,7 @@ def open_frames(path: Path) -> list:
         raise BadInput("图像文件已损坏或格式无法识别") from None
     frames = []
     try:
+        check_pages(getattr(image, "n_frames", 1), "TIFF" if image.format == "TIFF" else "图像")  # before decoding
         for frame in ImageSequence.Iterator(image):
             w, h = frame.size
             if w * h > MAX_PIXELS:

@@ -5,6 +5,11 @@ pdfplumber gives every character with its box and font size, which is what the c
 licensed (PyMuPDF is AGPL). A PDF page with no characters but an image on it is a scan: it is
 rendered with pypdfium2 (already a pdfplumber dependency) at ``RENDER_DPI`` and OCR'd. One PDF
 file is one newspaper page (版); the text of all its PDF pages is joined in order.
+
+Caps (``qa.ingest.limits``): the page count is read first with pypdfium2 (milliseconds even for
+thousands of pages) and checked again against pdfplumber's page list (a forged page count), so a
+PDF over the cap is refused before any page is parsed; characters are counted while pages are
+read, and reading stops at the first page that crosses the cap.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from qa.errors import BadInput
 from qa.ingest.cache import OcrCache
 from qa.ingest.image import ocr_frames
 from qa.ingest.layout import Layout, Piece, read_layout
+from qa.ingest.limits import check_chars, check_pages
 from qa.ingest.ocr import RENDER_DPI, deskew_pieces
 from qa.ingest.pagetext import LOW_CONFIDENCE, PageText, from_layouts
 
@@ -41,16 +47,35 @@ def _render(path: Path, index: int):
     return render
 
 
+def _page_count(path: Path) -> int | None:
+    """The number of pages by pypdfium2, or None when it cannot open the file (pdfplumber names why)."""
+    import pypdfium2 as pdfium
+
+    try:
+        doc = pdfium.PdfDocument(str(path))
+    except Exception:  # pdfium's own error types; the file is diagnosed by pdfplumber below
+        return None
+    try:
+        return len(doc)
+    finally:
+        doc.close()
+
+
 def read_pdf_file(path: Path, cache: OcrCache) -> PageText:
     """Text of every PDF page in reading order; scanned pages OCR'd. Raises BadInput."""
     import pdfplumber  # imported lazily: only archives with PDFs pay for it
 
     layouts: dict[int, Layout] = {}
     scans: list[int] = []
+    check_pages(_page_count(path) or 0, "PDF")
     try:
         with pdfplumber.open(path) as pdf:
+            check_pages(len(pdf.pages), "PDF")
+            total = 0
             for n, page in enumerate(pdf.pages):
                 chars = [c for c in page.chars if c["text"].strip()]
+                total += len(chars)
+                check_chars(total, more=n + 1 < len(pdf.pages))
                 if chars:
                     layouts[n] = read_layout([Piece(c["text"], c["x0"], c["top"], c["x1"], c["bottom"], c["size"])
                                               for c in page.chars])
@@ -70,5 +95,6 @@ def read_pdf_file(path: Path, cache: OcrCache) -> PageText:
         raise BadInput("PDF 没有文字层，也没有可识别的图像")
     read_as = "ocr" if len(scans) == len(layouts) else ("pdf+ocr" if scans else "pdf")
     page = from_layouts([layouts[n] for n in sorted(layouts)], read_as)
+    check_chars(len(page.text))  # OCR'd scans count too
     page.note = note
     return page
