@@ -4,7 +4,7 @@ Modules: ``app`` (the Flask app and its page/error handling), ``api`` (the ``/ap
 request validation), ``openapi`` (the API description), ``responses`` (the one error shape and the
 security headers), ``reload`` (following a newly published index), ``serve`` (waitress, access
 log, port errors) and ``wsgi_errors`` (waitress' own errors in the JSON shape). The chat page
-itself lives in ``static/`` and is shipped inside the package.
+itself lives in the top-level ``web/`` folder, installed as the package ``qa_web`` (docs/frontend.md).
 """
 
 from qa.app.app import create_app
