@@ -32,6 +32,7 @@ pytestmark = [
 from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
 from selenium.webdriver.chrome.service import Service as ChromeService  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -493,3 +494,107 @@ def test_coverage_question_draws_a_chart_whose_bars_ask_for_their_reports(driver
     assert "哪些天报道了专精特新" in href
     assert f"共{expected['total']}篇" in bubble.find_element(By.CSS_SELECTOR, "figure.timeline figcaption").text
     assert not csp_violations(driver)
+
+
+# ---------------------------------------------------------------------------- accessibility
+
+COVERAGE_Q = "哪些天报道了专精特新？"
+FOCUS_RING = "rgb(29, 78, 216)"  # --focus in web/style.css
+
+# what the focused element shows: its outline, or for a chart bar (SVG) the stroke of its bar
+FOCUSED = """
+const e = document.activeElement;
+if (!e || e === document.body) return null;
+const bar = e.matches('a.timeline-bar') ? e.querySelector('rect') : null;
+const s = getComputedStyle(bar || e);
+return {tag: e.tagName.toLowerCase(), cls: e.getAttribute('class') || '', id: e.id,
+        ring: bar ? [s.stroke, s.strokeWidth] : [s.outlineStyle, s.outlineWidth, s.outlineColor]};
+"""
+
+
+def press(driver, key):
+    """A real key press on whatever has the focus (what a keyboard user does)."""
+    ActionChains(driver).send_keys(key).perform()
+
+
+def tab_until(driver, want, limit=120) -> list[dict]:
+    """From the last filter control (the one before the conversation), press Tab until the focused
+    element matches CSS selector ``want``; the elements focused on the way, ``want``'s included."""
+    driver.execute_script("document.getElementById('clear-filters').focus()")
+    seen = []
+    for _ in range(limit):
+        press(driver, Keys.TAB)
+        focused = driver.execute_script(FOCUSED)
+        if focused:
+            seen.append(focused)
+        if driver.execute_script("return document.activeElement.matches(arguments[0])", want):
+            return seen
+    raise AssertionError(f"Tab never reached {want}: {seen}")
+
+
+def test_page_scripts_are_modules_without_globals(driver, seeds_server):
+    open_home(driver, seeds_server)
+    scripts = driver.execute_script("return [...document.scripts].map(s => [s.type, s.getAttribute('src')])")
+    assert scripts == [["module", "/static/app.js"]]
+    assert driver.execute_script("return typeof window.QA") == "undefined"
+
+
+def test_only_the_new_answer_is_a_live_region(driver, seeds_server):
+    open_home(driver, seeds_server)
+    assert driver.find_element(By.ID, "chat").get_attribute("aria-live") is None
+    one = ask_via_ui(driver, Q1)
+    assert one.get_attribute("aria-live") == "polite" and one.get_attribute("aria-busy") is None
+    two = ask_via_ui(driver, Q2)
+    live = driver.find_elements(By.CSS_SELECTOR, "main [aria-live], main[aria-live]")
+    assert live == [two]  # the earlier answer is quiet now; the whole conversation never was live
+    assert two.get_attribute("aria-live") == "polite" and two.get_attribute("aria-busy") is None
+
+
+def test_citation_buttons_are_named_after_their_sources(driver, seeds_server):
+    open_home(driver, seeds_server)
+    bubble = ask_via_ui(driver, SEED_Q)
+    lines = cite_lines(bubble)
+    cites = bubble.find_elements(By.CSS_SELECTOR, "button.cite")
+    assert cites
+    for btn in cites:
+        n = int(btn.text.strip("[]"))
+        assert btn.get_attribute("aria-label") == f"来源{n}：{lines[n - 1]}"
+    # what a screen reader says for [1]: the source, not 「[1]」
+    assert cites[0].accessible_name.startswith("来源1：聊城日报 · 2026-04-01 · 第1版"), cites[0].accessible_name
+
+
+def test_keyboard_focus_is_always_visible(driver, seeds_server):
+    open_home(driver, seeds_server)
+    ask_via_ui(driver, COVERAGE_Q)
+    seen = tab_until(driver, "#send")
+    kinds = {f["tag"] + "." + f["cls"].split()[0] if f["cls"] else f["tag"] for f in seen}
+    assert {"button.cite", "a.timeline-bar", "button.view-page", "textarea"} <= kinds, kinds
+    for f in seen:
+        if f["tag"] == "a":
+            assert f["ring"] == [FOCUS_RING, "3px"], f
+        else:
+            assert f["ring"][0] == "solid" and float(f["ring"][1].removesuffix("px")) >= 2, f
+            assert f["ring"][2] == FOCUS_RING, f
+    # [n] with Enter moves the focus to its source card, which shows the ring too
+    tab_until(driver, "button.cite")
+    press(driver, Keys.ENTER)
+    wait(driver, 5).until(lambda d: d.execute_script("return document.activeElement.matches('.card')"))
+    assert driver.execute_script(FOCUSED)["ring"] == ["solid", "3px", FOCUS_RING]
+
+
+def test_chart_bars_ask_from_the_keyboard_without_reloading(driver, seeds_server):
+    open_home(driver, seeds_server)
+    ask_via_ui(driver, COVERAGE_Q)
+    driver.execute_script("window.__sameDocument = true")
+    tab_until(driver, "a.timeline-bar")
+    bar = driver.switch_to.active_element
+    asked = unquote(bar.get_dom_attribute("href")).removeprefix("/?q=")
+    assert "哪些天报道了专精特新" in asked
+    press(driver, Keys.ENTER)
+    wait(driver).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".bubble.answer")) == 2)
+    answer = last_answer(driver)
+    assert driver.execute_script("return window.__sameDocument === true")  # no page load happened
+    assert [b.text for b in driver.find_elements(By.CSS_SELECTOR, ".bubble.user")] == [COVERAGE_Q, asked]
+    assert answer.get_attribute("data-state") == "done"
+    assert quote(asked[:4]) in driver.current_url  # and the address bar shares the question asked
+    assert csp_violations(driver) == []

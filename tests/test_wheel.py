@@ -1,6 +1,8 @@
 """The package as an admin installs it: a wheel, built from the sources alone, installed into a fresh
 virtual environment (no checkout on ``sys.path``), indexes the seeds with ``qa index`` and serves the
-chat page and answers with ``qa serve``.
+chat page (the top-level ``web/`` folder, installed as the package ``qa_web``) and answers with
+``qa serve``. Then the same venv with an editable install of the sources (``pip install -e``, as
+developers work) serves the page from the sources' ``web/``.
 
 Slow (builds, installs the dependencies — pip may fetch them from PyPI, using its cache — and
 embeds with the bundled model); it still runs in CI. No model hub is reachable: ``HF_HUB_OFFLINE=1``.
@@ -23,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from fakes import ROOT, SEEDS
+from qa.app.app import PAGE_FILES
 
 pytestmark = pytest.mark.slow
 
@@ -43,12 +46,13 @@ def clean_env() -> dict:
 
 
 def build_wheel(tmp: Path, env: dict) -> Path:
-    """The wheel built from a copy of what the sdist would hold (pyproject, README, qa/)."""
+    """The wheel built from a copy of what the sdist would hold (pyproject, setup.py, README, qa/, web/)."""
     src = tmp / "src"
     src.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "setup.py", "README.md"):
         shutil.copy2(ROOT / name, src / name)
-    shutil.copytree(ROOT / "qa", src / "qa", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for folder in ("qa", "web"):
+        shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     dist = tmp / "dist"
     proc = run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation", "-w", dist, src],
                cwd=tmp, env=env, timeout=300)
@@ -90,14 +94,17 @@ def wait_until_up(base: str, proc: subprocess.Popen, log: Path, timeout: float =
 def test_wheel_in_a_fresh_venv_serves_the_chat_page_and_answers(tmp_path):
     env = clean_env()
     wheel = build_wheel(tmp_path, env)
-    assert "qa/web/static/app.js" in zipfile.ZipFile(wheel).namelist()  # fail fast, before the long install
+    shipped = zipfile.ZipFile(wheel).namelist()
+    # fail fast, before the long install: every page file, and no web/ folder of its own in site-packages
+    assert {f"qa_web/{name}" for name in PAGE_FILES} <= set(shipped), shipped
+    assert not [n for n in shipped if n.startswith("web/")]
 
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", venv], cwd=tmp_path, env=env, timeout=300)
     py, qa = venv / "bin" / "python", venv / "bin" / "qa"
     run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", wheel], cwd=tmp_path, env=env, timeout=1500)
-    where = run([py, "-c", "import qa.app; print(qa.app.__file__)"], cwd=tmp_path, env=env, timeout=60).stdout
-    assert Path(where.strip()).is_relative_to(venv), where  # the installed package, not this checkout
+    where = run([py, "-c", PAGE_DIR], cwd=tmp_path, env=env, timeout=60).stdout.split()
+    assert all(Path(p).is_relative_to(venv) for p in where), where  # the installed files, not this checkout
 
     seeds = tmp_path / "seeds"
     shutil.copytree(SEEDS, seeds)
@@ -118,6 +125,8 @@ def test_wheel_in_a_fresh_venv_serves_the_chat_page_and_answers(tmp_path):
             assert path.encode() in html
             status, ctype, body = http(base + path)
             assert (status, ctype) == (200, want) and body
+        for name in PAGE_FILES:  # the modules app.js imports, and the rest
+            assert http(base + "/static/" + name)[0] == 200, name
         status, _, body = http(base + "/api/ask", {"question": SEED_Q})
         answer = json.loads(body)
         assert status == 200 and answer["found"] is True and "207家" in answer["answer"], answer
@@ -127,3 +136,22 @@ def test_wheel_in_a_fresh_venv_serves_the_chat_page_and_answers(tmp_path):
         proc.terminate()
         proc.wait(30)
     assert "chat page files missing" not in log.read_text(encoding="utf-8", errors="replace")
+
+    # the developers' install: editable, from the sources; the page comes from their web/ folder
+    src = tmp_path / "src"
+    run([py, "-m", "pip", "uninstall", "-q", "-y", "qa-newspaper"], cwd=tmp_path, env=env, timeout=300)
+    run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps", "-e", src],
+        cwd=tmp_path, env=env, timeout=600)
+    where = run([py, "-c", PAGE_DIR], cwd=tmp_path, env=env, timeout=60).stdout.split()
+    assert where == [str(src / "qa" / "__init__.py"), str(src / "web"), str(src / "web")], where
+    served = run([py, "-c", SERVE_PAGE], cwd=tmp_path, env=env, timeout=120).stdout.split()
+    assert served == ["200"] * (len(PAGE_FILES) + 1), served
+
+
+# where the installed qa, its page folder and the qa_web package are
+PAGE_DIR = ("import importlib.resources, qa; from qa.app.app import page_dir; "
+            "print(qa.__file__, page_dir(), importlib.resources.files('qa_web'))")
+# the app's answers for / and every page file (a service stand-in: the page needs no index)
+SERVE_PAGE = ("from qa.config import Settings; from qa.app.app import PAGE_FILES, create_app; "
+              "c = create_app(Settings(rate_limit=None), service=object()).test_client(); "
+              "print(c.get('/').status_code, *(c.get('/static/' + n).status_code for n in PAGE_FILES))")

@@ -1,6 +1,6 @@
 """The web app: ``create_app(settings)`` builds the Flask app that serves the chat page at ``/``
-(files in ``qa/web/static/``, shipped inside the package) and the JSON API under ``/api``
-(``qa.app.api``).
+(the top-level ``web/`` folder, installed as the package ``qa_web``: see ``page_dir``) and the JSON
+API under ``/api`` (``qa.app.api``).
 
 * The heavy ``Service`` (live index + embedder) is created **once per app** and kept in
   ``app.extensions["qa_service"]``; all request threads share it.
@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import importlib.resources
 import logging
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from qa.app.api import bp as api_bp
 from qa.app.chat import bp as chat_bp
 from qa.app.chat import init_chat
 from qa.app.openai import bp as openai_bp
+import qa
 from qa.config import Settings
 from qa.errors import IndexMissing, PageMissing, QAError
 from qa.app.hosts import check_host, default_allowed_hosts, split_list
@@ -40,8 +42,8 @@ from qa.app.responses import SECURITY_HEADERS, error_body, error_for_status
 
 log = logging.getLogger("qa.app")
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
-PAGE_FILES = ("index.html", "cite.js", "wholepage.js", "timeline.js", "answer.js", "stream.js", "app.js", "style.css", "favicon.svg")
+PAGE_FILES = ("index.html", "app.js", "answer.js", "citation.js", "dom.js", "highlight.js", "stream.js",
+              "timeline.js", "wholepage.js", "style.css", "favicon.svg")
 MAX_BODY_BYTES = 64 * 1024
 RATE_LIMIT_EXEMPT = ("api.health", "api.config")  # polled by load balancers / read once per page load
 
@@ -59,6 +61,24 @@ def error_response(code: str, message: str, status: int) -> Response:
     resp = Response(error_body(code, message), status=status, mimetype="application/json")
     resp.headers["Cache-Control"] = "no-store"
     return resp
+
+
+def page_dir() -> Path:
+    """The chat page folder: ``web/`` of the source checkout this ``qa`` package belongs to (run from
+    the checkout, or an editable install), else the installed package ``qa_web`` (a wheel). The
+    checkout comes first so a checkout run with ``PYTHONPATH`` serves its own page, never another
+    install's. A missing ``qa_web`` (broken install) gives a path without files: ``/`` then answers
+    ``page_missing``."""
+    checkout = Path(qa.__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "web" / "index.html").is_file():
+        return checkout / "web"
+    try:
+        return Path(str(importlib.resources.files("qa_web")))
+    except ModuleNotFoundError:
+        return checkout / "qa_web"
+
+
+STATIC_DIR = page_dir()
 
 
 def missing_page_files(static_dir: Path) -> list[str]:
