@@ -153,7 +153,7 @@ def latency(service, qs: list[dict]) -> dict:
 
 def run(args) -> dict:
     from qa.embed import load_embedder
-    from qa.store import IndexReader, build_stream
+    from qa.store import IndexReader
     from qa.service import Service
 
     real = load_embedder()

@@ -7,6 +7,7 @@ answer with ``[n]`` markers -> the reply (:class:`qa.types.Answer`).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import asdict, dataclass
@@ -19,6 +20,8 @@ from qa.embed import Embedder, load_embedder
 from qa.store import IndexReader, check_embedder
 from qa.store.location import Location, MilvusTarget
 from qa.store.open import live_version, open_reader
+from qa.answer.merge_parts import merge_answers
+from qa.retrieve.question_parts import is_list_question, mentions, split_parts
 from qa.retrieve.scope import OUT_OF_ARCHIVE, period_match, question_scope
 from qa.retrieve.search import search
 from qa.time.timeline import detect_timeline
@@ -34,6 +37,8 @@ log = logging.getLogger(__name__)
 # evidence 0.45, an unrelated sentence) while the 2025-07-29 page holds 1050亿元 (evidence 0.80).
 WEAK_EVIDENCE = 0.6
 OUTSIDE_MARGIN = 0.2
+# A part of a multi-part question searches this many times top_k passages, then keeps those naming its item.
+PART_WIDEN = 3
 
 
 @dataclass(frozen=True)
@@ -56,8 +61,22 @@ class Engine:
 
 def answer_question(engine: Engine, question: str, top_k: int = DEFAULT_TOP_K, filters: Filters | None = None,
                     as_of: str | None = None) -> Answer:
-    """Answer one question from one index version. Explicit date filters win over dates in the question."""
+    """Answer one question from one index version. Explicit date filters win over dates in the question.
+
+    A question with several parts (「2021年香港和澳门的GDP增长率」, ``qa.retrieve.question_parts``) is answered part by
+    part, each with its own date scope and search, and the answers merged (``qa.answer.merge_parts``)."""
     started = time.perf_counter()
+    parts = split_parts(question.strip()) if not detect_timeline(question) else []
+    if len(parts) < 2:
+        return _answer_one(engine, question, top_k, filters, as_of, started)
+    answers = [_answer_one(engine, p.question, top_k, filters, as_of, time.perf_counter(), p.items)
+               for p in parts]
+    return merge_answers(question.strip(), answers, top_k, filters or Filters(), _ms(started))
+
+
+def _answer_one(engine: Engine, question: str, top_k: int, filters: Filters | None, as_of: str | None,
+                started: float, items: tuple[str, ...] = ()) -> Answer:
+    """One question (or one part of one, which only passages naming its ``items`` may answer)."""
     scope = question_scope(engine.reader, question, filters, as_of)
     if scope.is_empty:
         kind = OUT_OF_ARCHIVE if scope.refusal else None
@@ -69,23 +88,38 @@ def answer_question(engine: Engine, question: str, top_k: int = DEFAULT_TOP_K, f
         text, hits, timeline = covered
         return Answer(scope.question, text, True, scope.filters, hits, _ms(started), engine.reader.version,
                       timeline={**timeline.to_json(), "topic": coverage.topic or scope.query})
-    composed = _compose(engine, scope, top_k)
+    composed = _compose(engine, scope, top_k, items)
     text = composed.text
     if scope.period is not None and composed.evidence < WEAK_EVIDENCE:
         wider = scope.without_period(engine.reader)
-        outside = _compose(engine, wider, top_k)
+        outside = _compose(engine, wider, top_k, items)
         if outside.found and outside.evidence >= composed.evidence + OUTSIDE_MARGIN:
             text = f"（{scope.period.label}的报道中没有找到可靠的答案，以下出自其他日期。）" + outside.text
             scope, composed = wider, outside
     for hit in composed.passages:
         hit.period_match = period_match(engine.reader, scope, hit.row, hit.citation.date)
     return Answer(scope.question, text, composed.found, scope.filters, composed.passages, _ms(started),
-                  engine.reader.version)
+                  engine.reader.version, parts=_list_part(scope, text, composed))
 
 
-def _compose(engine: Engine, scope, top_k: int) -> ComposedAnswer:
-    hits = search(engine.reader, engine.embedder, scope.query, scope.allowed, top_k)
-    return compose_answer(scope.question, hits)
+def _compose(engine: Engine, scope, top_k: int, items: tuple[str, ...] = ()) -> ComposedAnswer:
+    """Search and answer; with ``items``, only from passages naming them: the part 「2021年新加坡的GDP增长率」
+    must not be answered by the Hong Kong report that its other words match as well."""
+    if not items:
+        hits = search(engine.reader, engine.embedder, scope.query, scope.allowed, top_k)
+    else:
+        hits = search(engine.reader, engine.embedder, scope.query, scope.allowed, top_k * PART_WIDEN)
+        hits = [h for h in hits if all(mentions((h.citation.title or "") + h.text, i) for i in items)][:top_k]
+    return compose_answer(scope.question, hits, gather=is_list_question(scope.question))
+
+
+def _list_part(scope, text: str, composed: ComposedAnswer) -> list[dict] | None:
+    """A list question's one part, with the items gathered across its passages; None for other questions."""
+    if composed.items is None:
+        return None
+    cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text)})
+    return [{"question": scope.question, "answer": text, "found": composed.found, "refusal": None,
+             "filters": asdict(scope.filters), "passages": cited, "items": composed.items}]
 
 
 def _ms(started: float) -> float:

@@ -177,6 +177,9 @@ class Answer:
     # clients render refusals from this kind, never by matching the answer text
     refusal: str | None = None
     timeline: dict | None = None  # coverage questions: counts per month/year, first and last report
+    # multi-part and list questions (docs/multipart.md): one entry per part, {"question", "answer", "found",
+    # "refusal", "filters", "passages": [card numbers, 1-based]} (+ "items" for a list question)
+    parts: list[dict] | None = None
 
     def refusal_kind(self) -> str | None:
         """None when found; else the refusal kind, ``not_found`` unless one was set."""
@@ -197,6 +200,7 @@ class Answer:
                 for n, h in enumerate(self.passages, start=1)
             ],
             **({"timeline": self.timeline} if self.timeline is not None else {}),
+            **({"parts": self.parts} if self.parts is not None else {}),
             "took_ms": round(self.took_ms, 1),
             "index_version": self.index_version,
         }

@@ -25,7 +25,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
-from qa.text.chinese import LINE_END, plain_sentences, word_bigrams
+from qa.retrieve.question_parts import coordinated_items
+from qa.text.chinese import LINE_END, number_safe_cut, plain_sentences, word_bigrams
 from qa.text.tokens import tokenize
 from qa.types import Hit
 
@@ -66,6 +67,8 @@ KEEP = 0.75  # further sentences must score at least this share of the best one
 # ... and share at least this much of the best sentence's wording overlap with the question: rank and
 # context alone let a filler sentence of the same passage (「…系统工程。」) ride along.
 KEEP_LEXICAL = 0.25
+GATHER_SENTENCES = 5  # a list answer quotes at most this many sentences (one more per passage) ...
+GATHER_CHARS = 360  # ... and this many characters of newspaper text
 
 # Words that only make a sentence a question; they must not count as overlap.
 _QUESTION_WORDS = re.compile(
@@ -101,6 +104,7 @@ class ComposedAnswer:
     found: bool
     passages: list[Hit]
     evidence: float = 0.0  # the strongest passage's evidence (see ``evidence``); 0 without passages
+    items: list[str] | None = None  # a list question's items gathered from the quoted sentences, in order
 
 
 def is_when_question(question: str) -> bool:
@@ -197,7 +201,7 @@ def _trim(text: str, limit: int) -> str:
         return text
     head = text[: limit - 1]
     cut = max(head.rfind(p) for p in "，；、,")
-    return (head[:cut] if cut > limit // 3 else head) + "…"
+    return (head[:cut] if cut > limit // 3 else head[: number_safe_cut(text, limit - 1)]) + "…"
 
 
 def _reorder(hits: list[Hit], cited: list[int]) -> tuple[list[Hit], dict[int, int]]:
@@ -232,8 +236,10 @@ def _when_answer(hits: list[Hit], relevant: list[int]) -> tuple[str, list[Hit]]:
     return "；".join(parts), passages
 
 
-def compose_answer(question: str, hits: list[Hit], *, max_sentences: int = 3, max_chars: int = 200) -> ComposedAnswer:
-    """Answer ``question`` from ``hits`` (best first)."""
+def compose_answer(question: str, hits: list[Hit], *, max_sentences: int = 3, max_chars: int = 200,
+                   gather: bool = False) -> ComposedAnswer:
+    """Answer ``question`` from ``hits`` (best first). ``gather``: a list question (「…有哪些」), whose
+    items are gathered across passages (see ``_gather``)."""
     hits = _dedupe(hits)
     if not hits:
         return ComposedAnswer(NOT_FOUND, False, [])
@@ -265,8 +271,31 @@ def compose_answer(question: str, hits: list[Hit], *, max_sentences: int = 3, ma
         picked.append(c)
     if not picked:  # evidence from the cosine alone, but no quotable sentence
         return ComposedAnswer(NOT_FOUND, False, _reorder(hits, [])[0], strongest)
+    items = _gather(cands, picked) if gather else None
     # Reading order: passages by their best sentence's rank, sentences in passage order.
     hit_order = list(dict.fromkeys(c.hit for c in picked))
     picked.sort(key=lambda c: (hit_order.index(c.hit), c.pos))
     passages, number = _reorder(hits, hit_order)
-    return ComposedAnswer("".join(f"{c.text}[{number[c.hit]}]" for c in picked), True, passages, strongest)
+    return ComposedAnswer("".join(f"{c.text}[{number[c.hit]}]" for c in picked), True, passages, strongest, items)
+
+
+def _gather(cands: list[_Cand], picked: list[_Cand]) -> list[str]:
+    """A list question's items across passages: to the picked sentences, add from each further passage
+    (best first) its best sentence that names items not yet listed; the items, without duplicates.
+
+    The usual picking keeps to the best passage's sentences; the members of a list are often spread
+    over several reports (one names the lead actors, another the rest of the cast)."""
+    items = list(dict.fromkeys(i for c in picked for i in coordinated_items(c.text)))
+    budget = GATHER_CHARS - sum(len(c.text) for c in picked)
+    for c in cands:
+        if len(picked) >= GATHER_SENTENCES or any(p.hit == c.hit for p in picked):
+            continue
+        new = [i for i in coordinated_items(c.text) if not any(i in seen or seen in i for seen in items)]
+        # The passage has evidence (``cands`` holds no other); its listing sentence need not repeat the
+        # question's words: 「剧中，童瑶、冯绍峰分别饰演…」 in a report on 《心居》.
+        if not new or len(c.text) > budget:
+            continue
+        picked.append(c)
+        items.extend(new)
+        budget -= len(c.text)
+    return items

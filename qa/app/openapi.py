@@ -126,8 +126,28 @@ SCHEMAS: dict = {
                         "页面显示 answer 文本，不按字符串判断"},
             "filters": {"$ref": "#/components/schemas/Filters"},
             "passages": {"type": "array", "items": {"$ref": "#/components/schemas/Passage"}},
+            "parts": {
+                "type": "array", "items": {"$ref": "#/components/schemas/AnswerPart"},
+                "description": "多部分问题（如「2021年香港和澳门的GDP增长率」）逐部分的回答，以及列举问题（「…有哪些」）"
+                "汇总的条目；单一问题没有此字段。answer 为各部分依次作答，未找到的部分写「未找到：…」",
+            },
             "took_ms": {"type": "number"},
             "index_version": {"type": "string", "description": "回答所用的索引版本"},
+        },
+    },
+    "AnswerPart": {
+        "type": "object",
+        "required": ["question", "answer", "found", "refusal", "filters", "passages"],
+        "properties": {
+            "question": {"type": "string", "description": "这一部分的问题，共同的上下文已分配到各部分（「2021年澳门的GDP增长率」）"},
+            "answer": {"type": "string", "description": "这一部分的回答，[n] 标记指向整个回答的 passages；未找到时为「未找到：…」"},
+            "found": {"type": "boolean"},
+            "refusal": {"enum": [None, "not_found", "out_of_archive"]},
+            "filters": {"$ref": "#/components/schemas/Filters", "description": "这一部分按自己的日期范围检索"},
+            "passages": {"type": "array", "items": {"type": "integer", "minimum": 1},
+                         "description": "这一部分引用的段落在 passages 中的序号（从 1 起）"},
+            "items": {"type": "array", "items": {"type": "string"},
+                      "description": "列举问题：从所引各篇报道中汇总的条目（人名、名称），去重，按出现顺序"},
         },
     },
     "Health": {

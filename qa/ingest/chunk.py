@@ -28,7 +28,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from qa.text.chinese import split_sentences
+from qa.text.chinese import number_safe_cut, split_sentences
 from qa.types import Article, Chunk
 
 
@@ -58,8 +58,9 @@ def _cut_long(sentence: str, max_chars: int) -> list[str]:
     pieces: list[str] = []
     for clause in _CLAUSE.findall(sentence):
         while len(clause) > max_chars:
-            pieces.append(clause[:max_chars])
-            clause = clause[max_chars:]
+            cut = number_safe_cut(clause, max_chars)
+            pieces.append(clause[:cut])
+            clause = clause[cut:]
         if clause:
             pieces.append(clause)
     # Re-pack the clauses so the parts are as large as allowed.

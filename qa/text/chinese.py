@@ -34,6 +34,12 @@ _SENTENCE = re.compile(
 # PDF extraction leaves spaces around numbers (「2200 余家」「覆盖 2.22」); other spaces are kept.
 _NUM_SPACE = re.compile(r"(?<=\d)[ \t\u3000]+(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])[ \t\u3000]+(?=\d)")
 _ISO = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# A decimal point at a line end with the digits on the next line (「斩获25.」/「1亿元」, a PDF wrap or
+# an export's hard break) is inside a number, not the end of a sentence: a chunk or an answer cut
+# there quoted 「票房冠军《长津湖之水门桥》斩获25.[1]」.
+_DECIMAL_END = re.compile(r"\d[.．]\s*$")
+_DIGIT_START = re.compile(r"\s*\d")
+_NUMBER_CHAR = re.compile(r"[\d.．,%％]")
 WRAP_MIN_LINE = 16  # a line this long that ends mid-sentence was wrapped; a shorter one is a headline
 
 
@@ -52,14 +58,37 @@ def split_sentences(text: str) -> list[str]:
             break
         out.append(m.group(0))
         pos = m.end()
-    # Pure-whitespace pieces (blank lines) belong to the sentence before them.
+    # Pure-whitespace pieces (blank lines) belong to the sentence before them; so does a piece that
+    # continues a number broken after its decimal point.
     merged: list[str] = []
     for s in out:
-        if merged and not s.strip():
+        if merged and (not s.strip() or inside_number(merged[-1], s)):
             merged[-1] += s
         else:
             merged.append(s)
     return merged
+
+
+def inside_number(before: str, after: str) -> bool:
+    """Does the break between ``before`` and ``after`` fall inside a decimal number (「25.」|「1亿元」)?
+
+    >>> inside_number("斩获25.\\n", "1亿元。"), inside_number("增长7%。\\n", "8月")
+    (True, False)
+    """
+    return bool(_DECIMAL_END.search(before) and _DIGIT_START.match(after))
+
+
+def number_safe_cut(text: str, limit: int) -> int:
+    """Where to hard-cut ``text`` at most ``limit`` characters in: never inside a number (「25.|1」「3|0%」),
+    backing off at most half the limit.
+
+    >>> number_safe_cut("斩获冠军票房25.1亿元", 9)
+    6
+    """
+    cut = limit
+    while cut > limit // 2 and cut < len(text) and _NUMBER_CHAR.match(text[cut - 1]) and _NUMBER_CHAR.match(text[cut]):
+        cut -= 1
+    return cut if cut > limit // 2 else limit
 
 
 def join_wrapped_lines(text: str) -> list[str]:
@@ -70,7 +99,7 @@ def join_wrapped_lines(text: str) -> list[str]:
     """
     paragraphs, current = [], ""
     for line in filter(None, (raw.strip() for raw in text.splitlines())):
-        if current and len(current.splitlines()[-1]) >= WRAP_MIN_LINE and current[-1] not in LINE_END:
+        if current and (_wrapped(current) or inside_number(current, line)):
             current += "\n" + line
         else:
             if current:
@@ -78,6 +107,11 @@ def join_wrapped_lines(text: str) -> list[str]:
             current = line
     paragraphs.append(current)
     return [_NUM_SPACE.sub("", p.replace("\n", "")) for p in paragraphs if p]
+
+
+def _wrapped(text: str) -> bool:
+    """Does ``text`` end with a long line that stops mid-sentence (a hard wrap)?"""
+    return len(text.splitlines()[-1]) >= WRAP_MIN_LINE and text[-1] not in LINE_END
 
 
 def plain_sentences(text: str) -> list[str]:

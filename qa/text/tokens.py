@@ -94,6 +94,13 @@ def pos_cut(text: str):
     return _pos.cut(text)
 
 
+def known_word(word: str) -> bool:
+    """Is ``word`` in ``pos_cut``'s dictionary (not a guess of its HMM, which glues 「和恒大」「和普京」)?"""
+    if _pos is None:
+        list(pos_cut("预热"))
+    return bool(_pos.tokenizer.FREQ.get(word))
+
+
 def stopwords() -> frozenset[str]:
     """The shipped stopword set (loaded with the tokenizer)."""
     _init()
