@@ -18,6 +18,7 @@ def test_inspect_seeds_lists_articles_and_exits_0():
     assert "问需于企 精准滴灌" in result.stdout and "■ 本报记者 王培源" in result.stdout
 
 
+@pytest.mark.slow  # the real model is loaded
 def test_index_with_a_bad_file_publishes_the_rest_and_exits_2(tmp_path):
     issue = tmp_path / "archive" / "聊城日报" / "2026-04-02"
     issue.mkdir(parents=True)

