@@ -27,6 +27,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from qa.config import DEFAULT_TOP_K, MAX_TOP_K
 from qa.errors import BadInput, IndexMissing
+from qa.text.normalize import LAST_AS_OF, date_out_of_range
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -79,6 +80,16 @@ def parse_iso_date(value, field: str) -> str:
         _date.fromisoformat(value)
     except ValueError:
         raise BadInput(f"字段 {field} 不是有效的日期：{value}。") from None
+    return value
+
+
+def parse_as_of(value) -> str | None:
+    """``as_of``: None, ``today``, or an ISO date inside the archive's plausible range (see qa.text.normalize)."""
+    if value is None or value == "today":
+        return value
+    value = parse_iso_date(value, "as_of")
+    if out := date_out_of_range(value, LAST_AS_OF):
+        raise BadInput(f"字段 as_of 的{out}。")
     return value
 
 
@@ -146,9 +157,7 @@ def validate_ask(body: dict) -> dict:
         paper = paper or None
     out["paper"] = paper
     out["page"] = None if body.get("page") is None else parse_page(body["page"])
-    as_of = body.get("as_of")
-    if as_of is not None and as_of != "today":
-        as_of = parse_iso_date(as_of, "as_of")
+    as_of = parse_as_of(body.get("as_of"))
     if as_of is not None:
         out["as_of"] = as_of  # the day 「去年」「上周」 are counted from; absent: the newest issue
     return out
@@ -170,11 +179,18 @@ def ask():
 
 @bp.get("/health")
 def health():
+    """``ok``; ``degraded`` (200: still answering from the loaded version) when the live version named
+    by CURRENT cannot be loaded; ``no_index`` (503). ``problem`` says why, in Chinese."""
     svc = current_app.extensions.get("qa_service")
+    reloader = current_app.extensions.get("qa_reloader")
+    problem = getattr(reloader, "problem", None)
     if svc is None:
         body = {"status": "no_index", "index_version": None, "counts": {}, "embedder": None}
-        return _no_store(jsonify(body)), 503
-    return _no_store(jsonify(svc.health()))
+        return _no_store(jsonify(body | ({"problem": problem} if problem else {}))), 503
+    body = svc.health()
+    if problem:
+        body = {**body, "status": "degraded", "problem": problem}
+    return _no_store(jsonify(body))
 
 
 @bp.get("/config")
@@ -207,9 +223,9 @@ def timeline():
     if not q or len(q) > MAX_QUESTION_CHARS:
         raise BadInput(f"参数 q 应为 1 到 {MAX_QUESTION_CHARS} 个字的话题或问题，例如 /api/timeline?q=防汛。")
     paper = request.args.get("paper") or None
-    as_of = request.args.get("as_of") or None
-    if as_of not in (None, "today"):
-        as_of = parse_iso_date(as_of, "as_of")
+    if paper is not None and len(paper) > MAX_PAPER_CHARS:
+        raise BadInput(f"参数 paper 太长：最多 {MAX_PAPER_CHARS} 个字。")
+    as_of = parse_as_of(request.args.get("as_of") or None)
     reader = get_service().reader
     scope = question_scope(reader, q, Filters(paper=paper), as_of)
     asked = detect_timeline(q)

@@ -84,15 +84,17 @@ def create_app(settings: Settings | None = None, service=None, static_dir: Path 
     app.config["QA_SETTINGS"] = settings
 
     make_service = None
+    missing = None
     if service is None:
         make_service = lambda: _default_service(settings)  # noqa: E731
         try:
             service = make_service()
         except IndexMissing as e:
             log.warning("no index yet (%s); serving 503 until one is published", e)
-            service = None
+            service, missing = None, e.message
     app.extensions["qa_service"] = service
     reloader = Reloader(app, settings.reload_interval_s, make_service)
+    reloader.problem = missing
     app.extensions["qa_reloader"] = reloader
 
     from qa.app.api import bp as api_bp
