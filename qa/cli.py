@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from qa.config import DEFAULT_TOP_K, MAX_TOP_K, Settings, index_dir
-from qa.errors import BadInput, QAError
+from qa.errors import BadInput, QAError, storage_error
 
 INDEX_OPTION = click.option(
     "--index", "index", type=click.Path(file_okay=False), default=None,
@@ -32,7 +32,6 @@ def index_location(index: str | None, backend: str | None):
     """``--backend URI`` (a Milvus target) when given, else the index folder of ``--index``."""
     if backend is None:
         return index_dir(index)
-    from qa.errors import BadInput
     from qa.store.location import parse_backend
 
     if index is not None:
@@ -72,17 +71,35 @@ click.Context.formatter_class = ChineseHelpFormatter
 
 
 def friendly_errors(func):
-    """Turn QAError into ``错误：…`` on stderr and exit 1 instead of a traceback."""
+    """Turn QAError, a full disk or an unreadable file into ``错误：…`` on stderr and exit 1, not a traceback."""
 
     @wraps(func)
     def wrapper(*args, **kwargs):
+        import sqlite3
+
         try:
             return func(*args, **kwargs)
         except QAError as e:
             click.echo(f"错误：{e.message}", err=True)
             sys.exit(1)
+        except (OSError, sqlite3.Error) as e:
+            if (err := storage_error(e)) is None:
+                raise
+            click.echo(f"错误：{err.message}", err=True)
+            sys.exit(1)
 
     return wrapper
+
+
+def valid_text(value: str | None, name: str) -> str | None:
+    """``value`` unchanged, or BadInput when the shell passed bytes that are not UTF-8 (they arrive as
+    lone surrogates and would fail deep inside the search)."""
+    if value is not None:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise BadInput(f"{name}含有无法识别的字节（不是有效的 UTF-8 文字），请检查终端的编码设置。") from None
+    return value
 
 
 class ChineseBadParameter(click.BadParameter):
@@ -90,6 +107,23 @@ class ChineseBadParameter(click.BadParameter):
 
     def show(self, file=None) -> None:
         click.echo(f"错误：{self.message}", err=True)
+
+
+class IntRangeZh(click.IntRange):
+    """click's IntRange with its errors as one Chinese sentence: ``--top-k 应为 1 到 20 之间的整数，收到 0。``"""
+
+    name = "整数"
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            name = param.opts[0] if param is not None and param.opts else "参数"
+            if self.max is None:
+                bounds = f"不小于 {self.min} 的整数"
+            else:
+                bounds = f" {self.min} 到 {self.max} 之间的整数"
+            raise ChineseBadParameter(f"{name} 应为{bounds}，收到 {value}。", ctx, param) from None
 
 
 class PortRange(click.IntRange):
@@ -216,11 +250,11 @@ def merge(index: str | None) -> None:
 @click.argument("question")
 @INDEX_OPTION
 @BACKEND_OPTION
-@click.option("--top-k", type=click.IntRange(1, MAX_TOP_K), default=DEFAULT_TOP_K, show_default=True)
+@click.option("--top-k", type=IntRangeZh(1, MAX_TOP_K), default=DEFAULT_TOP_K, show_default=True)
 @click.option("--from", "date_from", default=None, help="最早的出版日期，YYYY-MM-DD。")
 @click.option("--to", "date_to", default=None, help="最晚的出版日期，YYYY-MM-DD。")
 @click.option("--paper", default=None, help="只查这份报纸。")
-@click.option("--page", type=click.IntRange(min=1), default=None, help="只查这一版。")
+@click.option("--page", type=IntRangeZh(min=1), default=None, help="只查这一版。")
 @click.option("--as-of", "as_of", default=None, metavar="DATE",
               help="「去年」「上周」「五年前」按这一天计算（YYYY-MM-DD 或 today；默认：最新一期）。")
 @click.option("--today", is_flag=True, help="等同 --as-of today。")
@@ -239,6 +273,7 @@ def ask(question, index, backend, top_k, date_from, date_to, paper, page, as_of,
     from qa.request import parse_ask
     from qa.service import Service
 
+    question, paper = valid_text(question, "问题"), valid_text(paper, "--paper ")
     req = parse_ask({"question": question, "top_k": top_k, "date_from": date_from, "date_to": date_to, "paper": paper,
                      "page": page, "as_of": as_of or ("today" if today else None)})
     service = Service(index_location(index, backend))
@@ -258,7 +293,7 @@ def ask(question, index, backend, top_k, date_from, date_to, paper, page, as_of,
 @BACKEND_OPTION
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=PORT, help="端口；0 表示任选一个空闲端口。")
-@click.option("--threads", default=8, show_default=True, type=int, help="工作线程数。")
+@click.option("--threads", default=8, show_default=True, type=IntRangeZh(min=1), help="工作线程数。")
 @click.option("--rate-limit", default="60 per minute", show_default=True, help="每个客户端对 /api/* 的请求限额（如 \"120 per minute\"；\"off\" 关闭）。")
 @click.option("--allowed-hosts", default=None, envvar="QA_ALLOWED_HOSTS", metavar="NAMES",
               help="允许的主机名（逗号分隔；\".example.com\" 含子域名，\"*\" 不限），防 DNS 重绑定；"
@@ -333,7 +368,7 @@ def stats(index, as_json) -> None:
 @cli.command(name="eval")
 @click.argument("question_file", type=click.Path(exists=True, dir_okay=False))
 @INDEX_OPTION
-@click.option("--limit", type=int, default=None, help="只用前 N 个问题。")
+@click.option("--limit", type=IntRangeZh(min=1), default=None, help="只用前 N 个问题。")
 @click.option("--json-out", type=click.Path(dir_okay=False), default=None, help="同时把结果写成 JSON 文件。")
 @friendly_errors
 def eval_cmd(question_file, index, limit, json_out) -> None:

@@ -117,3 +117,38 @@ class LLMError(Exception):
     def __init__(self, code: str, reason: str):
         super().__init__(reason)
         self.code, self.reason = code, reason
+class StorageError(QAError):
+    """Writing or reading a file failed for a reason outside the program: a full disk, no permission."""
+
+    code = "storage_error"
+    http_status = 507
+
+
+_FULL = ("database or disk is full", "disk i/o error")
+
+
+def storage_error(exc: BaseException) -> StorageError | None:
+    """One Chinese sentence for an OSError or SQLite error met while reading or writing files; None
+    for anything else. Builds write new version folders and publish with an atomic rename, so a
+    failed write never changes the live index version.
+
+    >>> storage_error(OSError(28, "No space left on device")).message[:6]
+    '磁盘空间已满'
+    """
+    import errno
+    import sqlite3
+
+    full = "磁盘空间已满，写入没有完成；已发布的索引版本没有改动。请腾出空间后重试。"
+    if isinstance(exc, sqlite3.Error):
+        if any(s in str(exc).lower() for s in _FULL):
+            return StorageError(full)
+        return StorageError(f"索引数据库读写失败（{exc}）。已发布的索引版本没有改动；"
+                            "若一再出现，请运行 `qa index --rebuild 路径…`。")
+    if isinstance(exc, OSError):
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return StorageError(full)
+        where = f"：{exc.filename}" if exc.filename else ""
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return StorageError(f"没有读写权限{where}。请检查文件夹的权限，或改用 --index 指定另一个文件夹。")
+        return StorageError(f"读写文件失败（{exc.strerror or exc}）{where}。")
+    return None

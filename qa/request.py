@@ -19,6 +19,7 @@ from datetime import date as _date
 
 from qa.config import DEFAULT_TOP_K, MAX_TOP_K
 from qa.errors import BadInput
+from qa.text.normalize import LAST_AS_OF, date_out_of_range
 from qa.types import Turn
 
 MAX_QUESTION_CHARS = 500
@@ -65,7 +66,13 @@ def parse_day(value, name: str) -> str:
 
 
 def parse_as_of(value, name: str = "as_of") -> str | None:
-    return value if value in (None, "today") else parse_day(value, name)
+    """None, ``today``, or an ISO date inside the archive's plausible range (``qa.text.normalize``)."""
+    if value in (None, "today"):
+        return value
+    value = parse_day(value, name)
+    if out := date_out_of_range(value, LAST_AS_OF):
+        raise BadInput(f"字段 {name} 的{out}。")
+    return value
 
 
 def parse_page(value, name: str = "page") -> int:

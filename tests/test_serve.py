@@ -7,8 +7,10 @@ deterministic fake embedder (the real ask pipeline, without the model's load tim
 
 from __future__ import annotations
 
+import datetime as dt
 import http.client
 import json
+import urllib.parse
 import re
 import socket
 import subprocess
@@ -93,8 +95,10 @@ ASK_HEAD = b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: applicat
      "payload_too_large"),
     (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 300_000 + b"\r\n\r\n", 431, "headers_too_large"),
     (ASK_HEAD + b"Transfer-Encoding: gzip\r\n\r\n", 501, "not_implemented"),
+    (b"GET /api/health\r\n\r\n", 400, "bad_request"),
+    (b"GET /api/health HTTP/2.0\r\nHost: x\r\n\r\n", 400, "bad_request"),
 ], ids=["bad-request-line", "bad-http-version", "body-over-1mb", "chunked-over-1mb", "headers-over-256kb",
-        "unknown-transfer-encoding"])
+        "unknown-transfer-encoding", "http-0.9", "http-2.0-request-line"])
 def test_requests_waitress_rejects_get_the_json_error_shape(server, request_bytes, status, code):
     got_status, headers, body = raw_exchange(server.port, request_bytes)
     assert got_status == status
@@ -189,3 +193,58 @@ def test_generated_requests_over_http_never_5xx(server, body, ctype):
         assert headers["content-security-policy"] == SECURITY_HEADERS["Content-Security-Policy"]
     else:
         assert_error_shape(status, headers, data)
+
+
+# the bad-input families of issue 24 (round 2): chat content parts, dates at the calendar's ends,
+# long or odd timeline parameters — still never a 5xx
+
+def _http(server, method: str, path: str, body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
+    try:
+        conn.request(method, path, body=body, headers={"Content-Type": "application/json"} if body is not None else {})
+        resp = conn.getresponse()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
+    finally:
+        conn.close()
+
+
+def _no_5xx(status: int, headers: dict[str, str], data: bytes) -> None:
+    assert status in (200, 400, 404, 413, 415), data[:300]
+    if status != 200:
+        assert_error_shape(status, headers, data)
+
+
+text_parts = st.lists(st.fixed_dictionaries({"type": st.sampled_from(["text", "text", "image_url", 3])},
+                                            optional={"text": json_values}), min_size=1, max_size=3)
+chat_messages = st.lists(st.fixed_dictionaries(
+    {"role": st.sampled_from(["user", "user", "user", "assistant", "system", "robot", None])},
+    optional={"content": text_parts | text_parts | st.sampled_from(["防汛会议有什么要求？", "明天有什么活动"]) | json_values}),
+    min_size=1, max_size=3)
+chat_bodies = st.fixed_dictionaries({"model": st.sampled_from(["newspaper-archive"] * 4 + ["gpt-4", None]),
+                                     "messages": chat_messages},
+                                    optional={"stream": st.booleans(), "top_k": json_values, "paper": json_values})
+edge_days = st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31)).map(str)
+as_of_values = st.sampled_from(["9999-12-31", "0001-01-01", "1799-12-31", "2199-12-31", "today"]) | edge_days | json_values
+relative_questions = st.sampled_from(["明天有什么活动", "上周有什么活动", "去年防汛", "下周", "近日", "五年前的今天", "明年"])
+
+
+@hsettings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=chat_bodies)
+def test_generated_chat_completions_never_5xx(server, body):
+    status, headers, data = _http(server, "POST", "/v1/chat/completions", json.dumps(body, ensure_ascii=False).encode())
+    _no_5xx(status, headers, data)
+
+
+@hsettings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(question=relative_questions, as_of=as_of_values)
+def test_generated_as_of_never_5xx(server, question, as_of):
+    body = json.dumps({"question": question, "as_of": as_of}, ensure_ascii=False).encode()
+    _no_5xx(*_http(server, "POST", "/api/ask", body))
+
+
+@hsettings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(q=relative_questions | st.text(max_size=40), as_of=st.none() | as_of_values.map(str),
+       paper=st.none() | st.text(max_size=80) | st.just("报" * 5000))
+def test_generated_timeline_queries_never_5xx(server, q, as_of, paper):
+    params = {"q": q, **({"as_of": as_of} if as_of is not None else {}), **({"paper": paper} if paper is not None else {})}
+    _no_5xx(*_http(server, "GET", "/api/timeline?" + urllib.parse.urlencode(params)))

@@ -581,7 +581,7 @@ def test_reload_slow_does_not_stall_requests():
 def _flask_api_routes(app) -> set[tuple[str, str]]:
     out = set()
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api"):
+        if not rule.rule.startswith(("/api", "/v1")):
             continue
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
         for m in rule.methods - {"HEAD", "OPTIONS"}:

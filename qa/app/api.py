@@ -35,11 +35,18 @@ def ask():
 
 @bp.get("/health")
 def health():
+    """``ok``; ``degraded`` (200: still answering from the loaded version) when the live version named
+    by CURRENT cannot be loaded; ``no_index`` (503). ``problem`` says why, in Chinese."""
     svc = current_app.extensions.get("qa_service")
+    reloader = current_app.extensions.get("qa_reloader")
+    problem = getattr(reloader, "problem", None)
     if svc is None:
         body = {"status": "no_index", "index_version": None, "counts": {}, "embedder": None}
-        return no_store(jsonify(body)), 503
-    return no_store(jsonify(svc.health()))
+        return no_store(jsonify(body | ({"problem": problem} if problem else {}))), 503
+    body = svc.health()
+    if problem:
+        body = {**body, "status": "degraded", "problem": problem}
+    return no_store(jsonify(body))
 
 
 @bp.get("/config")

@@ -112,15 +112,17 @@ def create_app(settings: Settings | None = None, service=None, static_dir: Path 
         check_host(request.environ, allowed)
 
     make_service = None
+    missing = None
     if service is None:
         make_service = lambda: _default_service(settings)  # noqa: E731
         try:
             service = make_service()
         except IndexMissing as e:
             log.warning("no index yet (%s); serving 503 until one is published", e)
-            service = None
+            service, missing = None, e.message
     app.extensions["qa_service"] = service
     reloader = Reloader(app, settings.reload_interval_s, make_service)
+    reloader.problem = missing
     app.extensions["qa_reloader"] = reloader
 
     init_chat(app, settings)  # conversations and the optional LLM

@@ -38,7 +38,10 @@ def _content(message: dict, i: int) -> str:
     """A message's text: a string, or the text parts of a content array."""
     content = message.get("content")
     if isinstance(content, list):
-        content = "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+        parts = [p for p in content if isinstance(p, dict) and p.get("type") == "text"]
+        if not all(isinstance(p.get("text"), str) for p in parts):
+            raise BadInput(f"字段 messages[{i}].content 中文本片段的 text 应为字符串。")
+        content = "".join(p["text"] for p in parts)
     if not isinstance(content, str):
         raise BadInput(f"字段 messages[{i}].content 应为字符串或文本片段数组。")
     return content

@@ -154,10 +154,12 @@ SCHEMAS: dict = {
         "type": "object",
         "required": ["status", "index_version", "counts"],
         "properties": {
-            "status": {"type": "string"},
+            "status": {"type": "string", "enum": ["ok", "degraded", "no_index"],
+                       "description": "degraded：CURRENT 指向的版本无法加载，仍用已加载的版本回答"},
             "index_version": {"type": ["string", "null"]},
             "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
             "embedder": {},
+            "problem": {"type": "string", "description": "索引无法加载的原因（仅在 status 不是 ok 时）"},
         },
     },
     "Config": {

@@ -1,5 +1,5 @@
 """The conversation parts of the OpenAPI document: ``history``/``conversation_id`` in ``AskRequest``,
-the chat fields of ``Answer`` and ``POST /api/ask/stream``. ``/v1/*`` follows OpenAI's own API."""
+the chat fields of ``Answer``, ``POST /api/ask/stream``, and ``/v1/*`` (OpenAI's own API, outlined)."""
 
 from __future__ import annotations
 
@@ -53,6 +53,48 @@ STREAM_PATH = {
 }
 
 
+_ERROR = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+_TEXT_PART = {"type": "object", "required": ["type", "text"],
+              "properties": {"type": {"const": "text"}, "text": {"type": "string"}}}
+CHAT_REQUEST = {
+    "type": "object",
+    "required": ["model", "messages"],
+    "description": "OpenAI 的 chat completions 请求；另可带档案的筛选字段 top_k、date_from、date_to、paper、page",
+    "properties": {
+        "model": {"const": "newspaper-archive"},
+        "messages": {"type": "array", "minItems": 1, "maxItems": 41, "items": {
+            "type": "object", "required": ["role", "content"],
+            "properties": {"role": {"enum": ["system", "developer", "user", "assistant", "tool"]},
+                           "content": {"oneOf": [{"type": "string"}, {"type": "array", "items": _TEXT_PART}]}}}},
+        "stream": {"type": "boolean"},
+    },
+}
+V1_PATHS = {
+    "/v1/chat/completions": {"post": {
+        "operationId": "chatCompletions",
+        "summary": "OpenAI 兼容的对话接口：最后一条用户消息是问题，之前的消息是上文；回答带 [n] 标记和来源",
+        "requestBody": {"required": True,
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ChatRequest"}}}},
+        "responses": {
+            "200": {"description": "chat.completion（stream 时为 text/event-stream 的 chat.completion.chunk）；"
+                                   "另有 citations（引文）与 qa（回答方式等）字段",
+                    "content": {"application/json": {"schema": {"type": "object"}},
+                                "text/event-stream": {"schema": {"type": "string"}}}},
+            "400": {"description": "字段不合法（bad_request）或 JSON 无效（bad_json）", **_ERROR},
+            "404": {"description": "模型不存在（model_not_found）", **_ERROR},
+            "429": {"description": "请求过于频繁", **_ERROR},
+            "503": {"description": "尚无索引（index_missing）", **_ERROR},
+        },
+    }},
+    "/v1/models": {"get": {
+        "operationId": "listModels",
+        "summary": "可用的模型：只有 newspaper-archive（档案问答）",
+        "responses": {"200": {"description": "OpenAI 的模型列表",
+                              "content": {"application/json": {"schema": {"type": "object"}}}}},
+    }},
+}
+
+
 def extend_openapi(doc: dict) -> dict:
     """Add the conversation fields and the streaming path to the API document (in place)."""
     schemas = doc["components"]["schemas"]
@@ -61,4 +103,6 @@ def extend_openapi(doc: dict) -> dict:
                              "properties": {**schemas["AskRequest"]["properties"], **ASK_FIELDS}}
     schemas["Answer"] = {**schemas["Answer"], "properties": {**schemas["Answer"]["properties"], **ANSWER_FIELDS}}
     doc["paths"]["/api/ask/stream"] = STREAM_PATH
+    schemas["ChatRequest"] = CHAT_REQUEST
+    doc["paths"].update(V1_PATHS)
     return doc

@@ -37,6 +37,7 @@ class Reloader:
         self._stop = threading.Event()
         self.reloads = 0
         self.errors = 0
+        self.problem: str | None = None  # why the live version could not be loaded (shown by /api/health)
 
     def trigger(self) -> None:
         now = time.monotonic()
@@ -72,17 +73,27 @@ class Reloader:
                 self.app.extensions["qa_service"] = svc
                 log.info("index loaded: %s", getattr(svc.reader, "version", "?"))
                 self.reloads += 1
+                self.problem = None
                 return True
-            if svc.maybe_reload():
+            swapped = svc.maybe_reload()
+            if swapped:
                 log.info("index reloaded: now %s", getattr(svc.reader, "version", "?"))
                 self.reloads += 1
-                return True
-        except IndexMissing:
-            pass
-        except Exception:
+            self.problem = None
+            return swapped
+        except IndexMissing as e:
+            self.report(e.message)  # e.g. CURRENT names a version folder that is gone
+        except Exception as e:
             self.errors += 1
             log.exception("index reload failed; still serving the previous version")
+            self.problem = getattr(e, "message", None) or f"索引版本无法加载（{type(e).__name__}）"
         return False
+
+    def report(self, problem: str) -> None:
+        """Remember why the live version cannot be loaded; log it once per distinct problem, not every check."""
+        if problem != self.problem:
+            log.warning("index not loadable, still serving the previous version (if any): %s", problem)
+        self.problem = problem
 
     def start_watcher(self) -> threading.Thread:
         def loop():

@@ -6,7 +6,8 @@ an unsupported ``Transfer-Encoding``) or when the app fails before sending heade
 those replies are English ``text/plain`` without the CSP/nosniff headers. Waitress builds them in
 ``ErrorTask``, chosen through ``HTTPChannel.error_task_class``, and a server creates its channels
 from ``channel_class``; both are class attributes meant to be overridden, so replacing them is the
-supported hook (no monkey-patching of waitress itself).
+supported hook (no monkey-patching of waitress itself). The channel's ``parser_class`` is the same
+kind of hook: it refuses requests that are not HTTP/1.0 or 1.1 (waitress would answer HTTP/0.9).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 
 from waitress.channel import HTTPChannel
+from waitress.parser import HTTPRequestParser, ParsingError
 from waitress.server import BaseWSGIServer
 from waitress.task import ErrorTask
 
@@ -43,8 +45,19 @@ class JSONErrorTask(ErrorTask):
         log.info("%s rejected by waitress with %s: %s", client, err.code, str(err.body)[:200])
 
 
+class HTTP1RequestParser(HTTPRequestParser):
+    """Only HTTP/1.0 and 1.1: a request line without a version (HTTP/0.9, whose reply has no status
+    line or headers, so no security header could reach the client) or with another one is a 400."""
+
+    def parse_header(self, header_plus: bytes) -> None:
+        super().parse_header(header_plus)
+        if self.version not in ("1.0", "1.1"):
+            raise ParsingError(f"HTTP version {self.version or '0.9'} not supported")
+
+
 class JSONErrorChannel(HTTPChannel):
     error_task_class = JSONErrorTask
+    parser_class = HTTP1RequestParser
 
 
 def use_json_errors(socket_map: dict) -> int:

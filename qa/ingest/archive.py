@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from qa.errors import BadInput
-from qa.text.normalize import decode_bytes, parse_date
+from qa.text.normalize import date_out_of_range, decode_bytes, parse_date
 from qa.ingest.cache import OcrCache
 from qa.ingest.image import read_image_file
 from qa.ingest.jsonl import display_path, jsonl_page
@@ -74,10 +74,23 @@ class _Reader:
         self.seen: set[str] = set()
         self.cache = cache
         self.sink = sink
+        self.root: str | None = None  # the given PATH being read (resolved): names in reports are shown under it
+        self.top = Path("/")  # the folder no file may leave: the given folder, or the one holding a given file
+        self.refused: set[Path] = set()
 
     def skip(self, path: Path | str, reason: str, line: int | None = None) -> None:
-        src = display_path(path) if isinstance(path, Path) else path
+        src = display_path(path, self.root) if isinstance(path, Path) else path
         self.report.skipped.append(Skipped(src, reason, line))
+
+    def inside(self, path: Path, top: Path) -> bool:
+        """False (and the link named as skipped, once) when ``path`` really lies outside ``top``: a link
+        planted in the archive (``14_链接.txt -> /etc/passwd``) must never pull a file into the index."""
+        if path.resolve().is_relative_to(top.resolve()):
+            return True
+        if path.absolute() not in self.refused:
+            self.refused.add(path.absolute())
+            self.skip(path, "链接指向档案文件夹之外，为安全起见不读取")
+        return False
 
     def add(self, page: Page) -> None:
         if page.page_id not in self.seen:
@@ -98,12 +111,12 @@ class _Reader:
             return self.skip(path, exc.message)
         except OSError as exc:
             return self.skip(path, f"无法读取文件（{exc.strerror or exc}）")
-        self.add(Page(pid, paper, day, number, got.text, display_path(path), root, name or None, issue_no or None,
+        self.add(Page(pid, paper, day, number, got.text, display_path(path, root), root, name or None, issue_no or None,
                       read_as=got.read_as, roles=got.roles, columns=got.columns, ocr_confidence=got.ocr_confidence,
                       low_confidence=got.low_confidence, seconds=got.seconds, note=got.note))
 
     def folder(self, top: Path, root: str) -> None:
-        files = sorted(p for p in top.rglob("*") if p.is_file() and not _hidden(p, top))
+        files = self.walk(top)
         claimed: set[Path] = set()
         for manifest in (p for p in files if p.name == "manifest.csv"):
             claimed |= self.manifest(manifest, root)
@@ -148,6 +161,8 @@ class _Reader:
             self.skip(manifest, f"清单中列出的文件不存在：{name}", line)
         elif day is None:
             self.skip(manifest, f"日期无效：{row.get('date')}（应为 YYYY-MM-DD）", line)
+        elif out := date_out_of_range(day):
+            self.skip(manifest, out, line)
         elif page and not re.fullmatch(r"\d{1,4}", page):
             self.skip(manifest, f"版次不是整数：{page}", line)
         elif not (row.get("paper") or "").strip():
@@ -167,9 +182,11 @@ class _Reader:
         m, day = PAGE_NAME.match(path.stem), parse_date(path.parent.name)
         if day is None or m is None:
             return self.skip(path, "文件不在 <报纸>/<YYYY-MM-DD>/<NN>[_版名] 目录结构中，也不在任何 manifest.csv 里")
+        if out := date_out_of_range(day):
+            return self.skip(path, out)
         paper, issue_no = path.parent.parent.name, None
         toml = path.parent / "issue.toml"
-        if toml.is_file():
+        if toml.is_file() and self.inside(toml, self.top):
             try:
                 meta = tomllib.loads(toml.read_bytes().decode("utf-8-sig"))
                 paper = str(meta.get("paper") or paper)
@@ -185,15 +202,41 @@ class _Reader:
         except (BadInput, OSError) as exc:
             return self.skip(path, getattr(exc, "message", None) or f"无法读取文件（{exc}）")
         base = path.resolve().as_posix()
+        first: dict[str, int] = {}  # page id -> the line that gave it: an id is a record's key
         for n, line in enumerate(text.split("\n"), start=1):
             if not line.strip():
                 continue
             try:
-                self.add(jsonl_page(json.loads(line), base, n, path, root))
+                page = jsonl_page(json.loads(line), base, n, path, root)
+                if page.page_id in first:
+                    kept = first[page.page_id]
+                    self.skip(path, f"id「{page.page_id[len(base) + 1:]}」与第 {kept} 行重复：保留先出现的第 {kept} 行，"
+                                    "这一行未索引（请给它一个新的 id）", n)
+                    continue
+                first[page.page_id] = n
+                self.add(page)
             except json.JSONDecodeError:
                 self.skip(path, "这一行不是有效的 JSON", n)
             except BadInput as exc:
                 self.skip(path, exc.message, n)
+
+
+    def walk(self, top: Path) -> list[Path]:
+        """Every visible file under ``top``, sorted; links that leave ``top`` (files or folders) and
+        dangling links are named as skipped. Folder links inside ``top`` are not followed: their
+        targets are read where they really are."""
+        files = []
+        for p in sorted(top.rglob("*")):
+            if _hidden(p, top) or not p.is_symlink() and not p.is_file():
+                continue
+            if p.is_symlink():
+                if not p.exists():
+                    self.skip(p, "链接指向的文件不存在")
+                    continue
+                if not self.inside(p, top) or not p.is_file():
+                    continue
+            files.append(p)
+        return files
 
 
 def _hidden(path: Path, top: Path) -> bool:
@@ -212,8 +255,13 @@ def read_archive(paths: list[str | Path], ocr_cache: Path | None = None,
         path = Path(given)
         root = path.resolve().as_posix()
         reader.report.roots.append(root)
+        reader.root = root
+        # A given folder is trusted as typed (it may be a link itself); a given file only as far as its folder.
+        reader.top = path.resolve() if path.is_dir() else path.absolute().parent
         if not path.exists():
             reader.skip(str(given), "路径不存在")
+        elif not path.is_dir() and not reader.inside(path, reader.top):
+            continue
         elif path.is_dir():
             reader.folder(path, root)
         elif path.suffix.lower() == ".jsonl":

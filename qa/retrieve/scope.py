@@ -19,6 +19,7 @@ import numpy as np
 
 from qa.time.question import DateRange, parse_date_range, strip_dates
 from qa.errors import BadInput
+from qa.text.normalize import LAST_AS_OF, date_out_of_range
 from qa.text.chinese import parse_iso_date
 from qa.types import Filters
 
@@ -61,6 +62,8 @@ def resolve_as_of(reader, given: str | None = None) -> dt.date:
         day = parse_iso_date(given)
         if day is None:
             raise BadInput(f"as_of 应为 YYYY-MM-DD 格式的日期或 today，收到 {given!r}。")
+        if out := date_out_of_range(day, LAST_AS_OF):
+            raise BadInput(f"as_of 的{out}。")
         return day
     dates = reader.issue_dates()
     return dt.date.fromisoformat(dates[-1]) if dates else dt.date.today()

@@ -18,7 +18,8 @@ from __future__ import annotations
 import logging
 import re
 import statistics
-from datetime import date
+import unicodedata
+from datetime import date, timedelta
 
 from charset_normalizer import from_bytes
 
@@ -64,6 +65,36 @@ def parse_date(value: object) -> str | None:
     return None
 
 
+# The dates an issue of a newspaper can plausibly carry. The first Chinese-language periodical
+# (察世俗每月统记传) appeared in 1815 and 申报 in 1872, so 1800 leaves room for any real archive;
+# an issue can be dated a little ahead (printed the evening before, a planned special issue), not
+# years ahead. Anything outside is a typing or export error (0001-01-01, 9999-12-31), and such a
+# record would become "the newest issue" that 「明天」「去年」 are counted from.
+FIRST_ISSUE = date(1800, 1, 1)
+ISSUE_AHEAD = timedelta(days=366)
+# ``as_of`` (the day a question is asked from) may look further ahead (「去年」 as of 2029), but stays
+# in the two centuries the time grammar reads explicit years in, far from the calendar's ends.
+LAST_AS_OF = date(2199, 12, 31)
+
+
+def last_issue() -> date:
+    """The latest date an issue may carry: one year after today."""
+    return date.today() + ISSUE_AHEAD
+
+
+def date_out_of_range(day: date | str, latest: date | None = None) -> str | None:
+    """A Chinese reason when ``day`` is outside FIRST_ISSUE..``latest`` (default: last_issue()), else None.
+
+    >>> date_out_of_range("9999-12-31").startswith("日期 9999-12-31 超出报纸档案的合理范围（1800-01-01 至")
+    True
+    """
+    value = date.fromisoformat(day) if isinstance(day, str) else day
+    latest = latest or last_issue()
+    if FIRST_ISSUE <= value <= latest:
+        return None
+    return f"日期 {value.isoformat()} 超出报纸档案的合理范围（{FIRST_ISSUE.isoformat()} 至 {latest.isoformat()}）"
+
+
 def looks_binary(data: bytes) -> bool:
     """True for NUL bytes or many control bytes in the first 8 KiB: ``looks_binary(b"\\x00PK") -> True``."""
     head = data[:8192]
@@ -76,25 +107,116 @@ def looks_binary(data: bytes) -> bool:
 def decode_bytes(data: bytes) -> tuple[str, str]:
     """Bytes -> (text, encoding). Raises BadInput with a Chinese reason.
 
-    Strict UTF-8 first, then GB18030 (a superset of GBK/GB2312): charset-normalizer is known
-    to misdetect short Chinese texts, so it is only asked when both strict decodes fail, and
-    its answer is kept only when it names an encoding Chinese text plausibly comes in.
-    ``decode_bytes("问需于企".encode("gbk")) -> ("问需于企", "gb18030")``
+    UTF-16 first (a BOM, or NUL bytes paired as UTF-16 text has them), then strict UTF-8, then
+    GB18030 (a superset of GBK/GB2312). Big5 bytes almost always decode as GB18030 too, into
+    rare characters (「羉砰絪絏」): when the Big5 reading has clearly more common characters, it
+    wins. charset-normalizer is known to misdetect short Chinese texts, so it is only asked when
+    every strict decode fails, and its answer is kept only for an encoding Chinese text plausibly
+    comes in. ``decode_bytes("问需于企".encode("gbk")) -> ("问需于企", "gb18030")``
     """
+    if (utf16 := _utf16(data)) is not None:
+        return utf16
     if looks_binary(data):
         raise BadInput("二进制文件，不是文本")
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    for encoding in ("utf_8", "gb18030"):
-        try:
-            return data.decode(encoding), encoding
-        except UnicodeDecodeError:
-            pass
+    try:
+        return data.decode("utf_8"), "utf_8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        pass
+    else:
+        big5 = _big5(data)
+        if big5 is not None and _common_share(big5, _BIG5_COMMON) > _common_share(text, _GB_COMMON) + 0.15:
+            return big5, "cp950"
+        return text, "gb18030"
     best = from_bytes(data).best()
     if best is None or best.encoding not in _PLAUSIBLE:
         found = f"（检测为 {best.encoding}）" if best is not None else ""
-        raise BadInput(f"无法识别文件编码{found}，不是 UTF-8 或 GB18030/GBK 文本")
+        raise BadInput(f"无法识别文件编码{found}，不是 UTF-8、GB18030/GBK、Big5 或 UTF-16 文本")
     return str(best), best.encoding
+
+
+# The commonest characters of each encoding, by byte range: GB2312 level 1 (3,755 hanzi) and Big5's
+# 常用字 (5,401). Real text is nearly all in its own encoding's list; a misreading is not.
+_GB_COMMON = ("gb2312", b"\xb0\xa1", b"\xd7\xfe")
+_BIG5_COMMON = ("big5", b"\xa4\x40", b"\xc6\x7e")
+_TEXTLIKE = re.compile(f"[\t\n\r\f\x20-\x7e{_IDEO}{CJK_PUNCT}\u2000-\u206f\u3000-\u303f\uff00-\uffef\u25a0-\u25ff]")
+
+
+def _common_share(text: str, common: tuple[str, bytes, bytes], sample: int = 4000) -> float:
+    """Share of the non-ASCII characters (the first ``sample``) among ``common``'s byte range."""
+    codec, lo, hi = common
+    chars = [c for c in text if ord(c) > 127][:sample]
+    hits = 0
+    for c in chars:
+        try:
+            b = c.encode(codec)
+        except UnicodeEncodeError:
+            continue
+        hits += len(b) == 2 and lo <= b <= hi
+    return hits / len(chars) if chars else 0.0
+
+
+def _big5(data: bytes) -> str | None:
+    for codec in ("cp950", "big5hkscs"):
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _utf16(data: bytes) -> tuple[str, str] | None:
+    """UTF-16 text: with a BOM, or without one when it has NUL bytes (ASCII, newlines) and reads as text."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) and not data.startswith(b"\xff\xfe\x00\x00"):
+        candidates = ["utf_16"]
+    elif b"\x00" in data[:8192] and len(data) % 2 == 0:
+        candidates = ["utf_16_le", "utf_16_be"]
+    else:
+        return None
+    for codec in candidates:
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        text = text.removeprefix("\ufeff")
+        if text and len(_TEXTLIKE.findall(text[:4096])) >= 0.95 * len(text[:4096]):
+            return text, codec
+    return None
+
+
+# CJK Radicals Supplement (U+2E80–U+2EFF) forms that PDF text layers put where a whole character
+# was printed (the font draws both with one glyph, and the ToUnicode map names the radical). NFKC
+# maps only ⺟ and ⻳ of this block, so the rest come from this table: each radical to the ordinary
+# character (or standalone component) it is drawn as; the C-SIMPLIFIED ones to the simplified form.
+RADICAL_SUPPLEMENT = dict(zip(
+    "⺁⺃⺅⺆⺇⺉⺊⺌⺎⺏⺐⺑⺒⺓⺔⺖⺗⺘⺙⺛⺜⺝⺞⺟⺠⺡⺣⺤⺥⺦⺧⺨⺩⺪⺫⺬⺭⺮⺯⺰⺲⺳⺴⺵⺹⺺⺼⺾⺿⻀⻁⻂⻃⻄"
+    "⻅⻆⻇⻈⻉⻊⻋⻌⻍⻎⻏⻐⻑⻒⻓⻔⻖⻗⻘⻙⻚⻛⻜⻝⻞⻟⻠⻡⻢⻣⻤⻥⻦⻧⻨⻩⻪⻫⻬⻭⻮⻯⻰⻱⻲⻳",
+    "厂乚亻冂几刂卜小尢尢尣尣巳幺彐忄㣺扌攵旡日月歺母民氵灬爫爫丬牛犭王疋罒示礻竹糹纟罒罓网网耂肀月艹艹艹虍衤覀西"
+    "见角𧢲讠贝𧾷车辶辶辶阝钅長镸长门阝雨青韦页风飞食飠食饣首马骨鬼鱼鸟卤麦黄黾斉齐歯齿竜龙龜亀龟",
+    strict=True,
+))
+# Blocks whose code points stand for ordinary ideographs: the supplement above, Kangxi Radicals
+# (⽇ ⼯ ⾥: NFKC maps each to its ideograph) and CJK Compatibility Ideographs (NFKC too).
+_CJK_VARIANT = re.compile("[\u2e80-\u2eff\u2f00-\u2fdf\uf900-\ufaff\U0002f800-\U0002fa1f]")
+
+
+def _fold_one(m: re.Match[str]) -> str:
+    c = m.group(0)
+    return RADICAL_SUPPLEMENT.get(c) or unicodedata.normalize("NFKC", c)
+
+
+def fold_cjk_variants(text: str) -> str:
+    """Kangxi radicals, radical-supplement forms and compatibility ideographs -> ordinary ideographs.
+
+    Only these blocks are folded, so full-width punctuation (，。) and everything else stays as is.
+    ``fold_cjk_variants("全⻓27.6公⾥，⼀期") -> "全长27.6公里，一期"``
+    """
+    return _CJK_VARIANT.sub(_fold_one, text) if _CJK_VARIANT.search(text) else text
 
 
 def to_halfwidth(text: str) -> str:
@@ -268,14 +390,14 @@ def normalize_paragraphs(paras: list[str]) -> list[str]:
     """
     out = []
     for para in paras:
-        line = _SPACE_RUN.sub(" ", to_halfwidth(_INVISIBLE.sub("", para))).strip()
+        line = _SPACE_RUN.sub(" ", to_halfwidth(fold_cjk_variants(_INVISIBLE.sub("", para)))).strip()
         out.append(line if headline_like(line) else squeeze_spaces(line))
     return out
 
 
 def normalize_text(text: str) -> str:
     """Canonical page text: one paragraph per line, no empty lines (see module docstring)."""
-    text = _INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = fold_cjk_variants(_INVISIBLE.sub("", text.replace("\r\n", "\n").replace("\r", "\n")))
     lines = [_SPACE_RUN.sub(" ", to_halfwidth(s)).strip() for s in text.split("\n")]
     lines = [s for s in lines if s]
     hard = is_hard_wrapped(lines)

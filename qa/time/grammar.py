@@ -172,7 +172,7 @@ def resolve(kind: str, m: re.Match[str], anchor: Anchor) -> tuple[dt.date, dt.da
         if year is not None:
             return _part_span(g, year)
         return place_year(anchor, lambda y: _part_span(g, y))
-    except ValueError:
+    except (ValueError, OverflowError):  # no such day, or beyond year 1..9999 (「明天」 on 9999-12-31)
         return None
 
 

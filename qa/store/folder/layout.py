@@ -70,9 +70,14 @@ def sqlite_uri(db_path: Path, *, immutable: bool = True) -> str:
 def current_version(index_dir: Path) -> str | None:
     """Name of the live version folder (contents of ``CURRENT``), or None when there is none."""
     try:
-        name = (Path(index_dir) / CURRENT).read_text(encoding="utf-8").strip()
+        name: str | None = (Path(index_dir) / CURRENT).read_text(encoding="utf-8").strip()
     except (FileNotFoundError, NotADirectoryError):
         return None
+    except UnicodeDecodeError:
+        name = None  # bytes that are no text: damaged, not absent
+    if name is None or any(c in name for c in "/\\\x00\n") or name in (".", ".."):
+        raise IndexFormatError(f"索引文件夹 {index_dir} 中的 CURRENT 文件已损坏（应为一个版本名，如 v000007）。"
+                               "请把最新的完整版本名写入 CURRENT，或删除它后重新运行 `qa index 路径…`。")
     return name or None
 
 
