@@ -5,7 +5,8 @@ of articles over 4–6 columns: a lead article with 引题/主题/副题 and a b
 columns, a second headline article beside it, an article with a photo and its caption, and a
 boxed item. Article text comes from the shared news sample (real 2023 Chinese news), so the
 character mix is what OCR meets in practice. Everything is seeded: the same seed gives the
-same page, byte for byte in its text.
+same page, byte for byte in its text. ``tests/pagemix.py`` builds on it: a new page plan per seed
+(2-6 columns, mastheads, letter-spaced and side-by-side headlines…) for ``bench/bench_layout.py``.
 
     page = make_page(seed=1)                  # GenPage: articles (ground truth) + PDF bytes
     png = render_png(page.pdf, dpi=200)       # clean scan

@@ -5,7 +5,8 @@
 module per concern: ``archive`` walks folders, manifests and JSONL exports (``jsonl``);
 ``textfile``, ``pdf`` and ``image`` read one page file each (``pagetext`` is what they return);
 ``layout`` turns positioned text (PDF characters, OCR boxes) into paragraphs in reading order,
-with ``geometry`` (its types and thresholds), ``order`` (XY-cut) and ``paragraphs``; ``ocr``
+with ``geometry`` (its types and thresholds), ``masthead`` (the band of furniture at the top),
+``order`` (XY-cut) and ``paragraphs``; ``ocr``
 wraps the OCR engine and ``cache`` keeps its results; ``report`` formats ``qa inspect``.
 """
 

@@ -3,9 +3,11 @@ Layout), and the thresholds, all in multiples of the body text size. See ``qa.in
 
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import dataclass, field
 
+BYLINE_START = re.compile(r"^[■□●◆]|^(?:本报)?(?:特约)?(?:记者|通讯员)")  # a byline line: 「■ 本报记者 …」
 HEAD_RATIO = 1.25  # set this much larger than body text: a headline
 SAME_SIZE = 0.15  # sizes within ±15% are the same type size
 OCR_SAME_SIZE = 0.25  # OCR box sizes of one type size vary ±15% line to line
@@ -74,13 +76,29 @@ class Block:
         return statistics.median(ln.size for ln in self.lines)
 
 
+Box = tuple[float, float, float, float]  # x0, top, x1, bottom in the input's units
+
+
 @dataclass
 class Para:
-    """One paragraph: ``role`` is pre/head/sub for headline type, ``text`` for body type, "" unknown."""
+    """One paragraph: ``role`` is pre/head/sub for headline type, ``text`` for body type, "" unknown,
+    "mast" for the masthead band. ``boxes``: where it is printed, one box per column it runs through
+    (kept for showing a citation on the page image)."""
 
     text: str
     role: str
     conf: float | None = None
+    boxes: list[Box] = field(default_factory=list)
+
+
+def add_box(para: Para, line: Line, new_column: bool) -> None:
+    """Grow ``para``'s last box by ``line``, or start a new box where it runs on into another column."""
+    box = (line.x0, line.top, line.x1, line.bottom)
+    if new_column or not para.boxes:
+        para.boxes.append(box)
+    else:
+        x0, top, x1, bottom = para.boxes[-1]
+        para.boxes[-1] = (min(x0, box[0]), min(top, box[1]), max(x1, box[2]), max(bottom, box[3]))
 
 
 @dataclass
@@ -99,6 +117,16 @@ def _glue(a: str, b: str) -> str:
     if a and b and a[-1].isascii() and a[-1].isalnum() and b[0].isascii() and b[0].isalnum():
         return a + " " + b
     return a + b
+
+
+_SPACED = re.compile(r"(?<![^\s])[\u3400-\u9fff](?: [\u3400-\u9fff]){2,}(?![^\s0-9A-Za-z])")
+
+
+def unspace(text: str) -> str:
+    """A letter-spaced headline read with its spaces (OCR boxes, or spaces in the text layer):
+    「中 国 海 油 党 组 召 开2024年…」 -> 「中国海油党组召开2024年…」. Only runs of 3+ single
+    ideographs lose their spaces; a space between words (「年轻人 海底捞」) stays."""
+    return _SPACED.sub(lambda m: m.group(0).replace(" ", ""), text)
 
 
 def _mean(values) -> float | None:

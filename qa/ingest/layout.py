@@ -4,13 +4,17 @@ The input is *pieces*: characters from a PDF or text boxes from OCR, each with a
 size (font size, or box height for OCR). The steps:
 
 1. pieces -> lines: pieces on one baseline, split where the horizontal gap is wider than about
-   one character (a column gutter);
+   one character (a column gutter), or half an em between headline characters (two headlines
+   side by side); regular gaps are letter-spacing (「中 国 海 油」) and part nothing;
 2. lines -> blocks: lines stacked in one column with the same size and regular spacing;
+   ``qa.ingest.masthead`` sets the masthead band apart (role "mast": furniture, not an article);
 3. blocks -> reading order by recursive XY-cut (``qa.ingest.order``): a region is split at the
    widest vertical gutter that runs through it (columns, side-by-side articles), unless a much
    wider horizontal gap runs across it (bands, a masthead). A vertical cut that would leave body
    text on one side while its headline sits above it on the other side is refused, so a
-   headline shorter than the columns it spans still comes before them;
+   headline shorter than the columns it spans still comes before them; a horizontal cut that
+   would leave two headlines side by side above their bodies (a row of photos under them) is
+   passed over for the next widest;
 4. blocks -> paragraphs (``qa.ingest.paragraphs``): a new paragraph at an indented line or after a line that stops short
    of the column's right edge; a paragraph that runs to the foot of one column continues at
    the head of the next. Lines set larger than the body text are headlines: within a stack
@@ -21,15 +25,14 @@ Everything is in the input's own units; thresholds are multiples of the body tex
 
 from __future__ import annotations
 
-import re
 import statistics
+from itertools import pairwise
 
-from qa.ingest.geometry import (HEAD_RATIO, LINE_GAP, OCR_PITCH, OCR_SAME_SIZE, SAME_SIZE, Block, Layout, Line,
+from qa.ingest.geometry import (BYLINE_START, HEAD_RATIO, LINE_GAP, OCR_PITCH, OCR_SAME_SIZE, SAME_SIZE, Block, Layout, Line,
                                Para, Piece, _same)
+from qa.ingest.masthead import split_masthead
 from qa.ingest.order import reading_order
 from qa.ingest.paragraphs import paragraphs
-
-BYLINE_START = re.compile(r"^[■□●◆]|^(?:本报)?(?:特约)?(?:记者|通讯员)")
 
 __all__ = ["Block", "Layout", "Line", "Para", "Piece", "read_layout", "reading_order", "paragraphs"]
 
@@ -51,21 +54,56 @@ def to_lines(pieces: list[Piece], gap: float, max_width: float | None = None, to
     lines: list[Line] = []
     for row in rows:
         row.sort(key=lambda p: p.x0)
+        cuts = _cuts(row, gap, body) if max_width is None else None
         run = [row[0]]
-        for p in row[1:]:
+        for n, p in enumerate(row[1:]):
             too_wide = max_width is not None and p.x1 - run[0].x0 > max_width and p.size < HEAD_RATIO * body
-            if p.x0 - run[-1].x1 > gap * max(p.size, run[-1].size) or too_wide:
-                lines.append(_line(run))
+            if (cuts[n] if cuts is not None else p.x0 - run[-1].x1 > gap * max(p.size, run[-1].size)) or too_wide:
+                lines.append(_line(run, cuts is None))
                 run = []
             run.append(p)
-        lines.append(_line(run))
+        lines.append(_line(run, cuts is None))
     return [ln for ln in lines if ln.text.strip()]
 
 
-def _line(run: list[Piece]) -> Line:
+def _cuts(row: list[Piece], gap: float, body: float) -> list[bool]:
+    """PDF characters of one baseline: where a gutter parts them (one flag per gap).
+
+    A gap wider than ``gap`` ems is a gutter, or half an em in headline type (two headlines side
+    by side stand closer, in their own ems, than body columns do). Letter-spacing is not: a gap
+    within 0.15 em of the gap beside it, between characters of one size, is the regular spacing
+    of one line (「中 国 海 油」)."""
+    gaps = [b.x0 - a.x1 for a, b in pairwise(row)]
+    out = []
+    for n, (a, b) in enumerate(pairwise(row)):
+        em = max(a.size, b.size)
+        limit = 0.5 if min(a.size, b.size) >= HEAD_RATIO * body else gap
+        regular = any(abs(gaps[n] - gaps[m]) <= 0.15 * em and _one_size(row[min(n, m): max(n, m) + 2])
+                      for m in (n - 1, n + 1) if 0 <= m < len(gaps))
+        # a character set solid with the ideograph beyond it is not letter-spaced: the gap is
+        # the one between two headlines on one baseline (「南京市场监　京 东 到 家」)
+        solid = any(gaps[m] <= 0.15 * em and _cjk(row[m]) and _cjk(row[m + 1])
+                    for m in (n - 1, n + 1) if 0 <= m < len(gaps))
+        out.append(gaps[n] > limit * em and not (regular and not solid and gaps[n] <= 3 * em))
+    return out
+
+
+def _cjk(p: Piece) -> bool:
+    return "\u3400" <= p.text[:1] <= "\u9fff"
+
+
+def _one_size(pieces: list[Piece]) -> bool:
+    return max(p.size for p in pieces) - min(p.size for p in pieces) <= 0.02 * pieces[0].size
+
+
+def _line(run: list[Piece], word_spaces: bool = True) -> Line:
+    """One line's text; ``word_spaces``: a gap over half an em is a space (OCR boxes of one headline).
+    In a PDF such a gap is letter-spacing, a space only between two Latin letters or digits."""
     text = ""
     for prev, p in zip([None, *run], run):
-        if prev is not None and p.x0 - prev.x1 > 0.5 * p.size and not text.endswith(" "):
+        latin = prev is not None and all(c.isascii() and c.isalnum() for c in prev.text[-1:] + p.text[:1])
+        if (prev is not None and p.x0 - prev.x1 > 0.5 * p.size and not text.endswith(" ")
+                and (word_spaces or latin)):
             text += " "  # OCR boxes of one headline: keep the word space between them
         text += p.text
     ink = [p for p in run if p.text.strip()] or run
@@ -78,6 +116,8 @@ def _line(run: list[Piece]) -> Line:
 def to_blocks(lines: list[Line], tol: float = SAME_SIZE, ocr: bool = False) -> list[Block]:
     """Stack lines into blocks: sizes within ``tol``, overlapping columns, at most ``LINE_GAP`` ems apart
     (OCR boxes are tight or loose by a few pixels, so there the baseline pitch counts: at most 1.9 ems).
+    A line much wider than the block joins it only in a PDF and from the block's left edge (a full
+    line under a paragraph's short last line), not from further left (a line of the column beside).
 
     A line of 1-3 characters (「语。」 ending a paragraph) has a less certain size: ±40% is the same."""
     blocks: list[Block] = []
@@ -91,7 +131,8 @@ def to_blocks(lines: list[Line], tol: float = SAME_SIZE, ocr: bool = False) -> l
             em = max(size, ln.size)
             close = ln.top - last.top <= OCR_PITCH * em if ocr else gap <= LINE_GAP * em
             if (abs(size - ln.size) <= tolerance * em and gap >= -0.3 * ln.size and close
-                    and overlap >= 0.5 * min(ln.x1 - ln.x0, b.x1 - b.x0) and ln.x1 <= b.x1 + 1.5 * ln.size
+                    and overlap >= 0.5 * min(ln.x1 - ln.x0, b.x1 - b.x0)
+                    and (ln.x1 <= b.x1 + 1.5 * ln.size or not ocr and abs(ln.x0 - b.x0) <= 2.5 * ln.size)
                     and (best_gap is None or gap < best_gap)):
                 best, best_gap = b, gap
         if best is None:
@@ -170,10 +211,12 @@ def read_layout(pieces: list[Piece], low_conf: float = 0.8, ocr: bool = False) -
     body = body_size(blocks)
     if ocr:
         _settle_ocr_sizes(blocks, body)
-    ordered = reading_order(blocks, body)
-    paras = paragraphs(ordered, body)
-    if not any(p.role != "text" for p in paras):
+    mast, rest = split_masthead(blocks, body)
+    paras = [Para(ln.text, "mast", ln.conf, [(ln.x0, ln.top, ln.x1, ln.bottom)])
+             for b in sorted(mast, key=lambda b: (b.top, b.x0)) for ln in b.lines]
+    paras += paragraphs(reading_order(rest, body), body, ocr)
+    if not any(p.role not in ("text", "mast") for p in paras):
         for p in paras:  # no headline type on the page: let the segmenter judge by the words
-            p.role = ""
+            p.role = "mast" if p.role == "mast" else ""
     low = [(ln.text, ln.conf) for ln in lines if ln.conf is not None and ln.conf < low_conf]
     return Layout(paras, count_columns(blocks, body), low)

@@ -29,22 +29,31 @@ REF_START = re.compile(rf"^{_REF}\s*")
 DATELINE = re.compile(r"^(?:本报讯|[^\s，。！？“”■]{2,16}?\d{1,2}月\d{1,2}日(?:电|讯))\s*(?:[（(][^）)]{1,40}[）)])?")
 # OCR drops the spaces in 「本报记者 王培源」, so with 「本报」 in front none is required.
 BYLINE = re.compile(r"^(?:[■□●◆]\s*\S.{0,22}|(?:本报)?(?:特约)?(?:记者|通讯员)\s+\S.{0,20}"
-                    r"|本报(?:特约)?(?:记者|通讯员)[^\s，。；：]{2,20})$")
+                    r"|本报(?:特约)?(?:记者|通讯员)[^\s，。；：]{2,20}"
+                    r"|[（(](?:本报)?(?:特约)?(?:记者|通讯员)[^（()）。，]{1,30}(?<!摄)[）)])$")  # not 「（记者 赵六 摄）」
 CAPTION = re.compile(r"^(?:图为|【图片】|图：|[上下左右]图[：:为])|摄[）)]?$")
 _EDITORIAL = re.compile(r"^(?:(?:责任编辑|编辑|美编|校对|版式|组版|审读|排版)[：:]\s*\S{0,8}\s*)+$")
 _DATE_LINE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日(?:\s*(?:星期|周)[一二三四五六日天])?$")
 _WORD = re.compile(r"[0-9A-Za-z\u3400-\u9fff]")
 
 
-def is_furniture(line: str, paper: str) -> bool:
+def is_furniture(line: str, paper: str, role: str = "") -> bool:
     """The only text dropped: the paper's name alone, a bare date line (「2026年4月1日 星期三」), editor
-    credits. ``is_furniture("责任编辑：王明", "聊城日报") -> True``."""
-    return (s := line.strip()) == paper or bool(_DATE_LINE.match(s)) or bool(_EDITORIAL.match(s))
+    credits, and what the layout found in the masthead band (role "mast": issue number, 今日N版…).
+    ``is_furniture("责任编辑：王明", "聊城日报") -> True``."""
+    s = line.strip()
+    return role == "mast" or s == paper or bool(_DATE_LINE.match(s)) or bool(_EDITORIAL.match(s))
+
+
+def _roles(page: Page) -> list[str]:
+    lines = page.text.split("\n")
+    return page.roles if len(page.roles) == len(lines) else [""] * len(lines)
 
 
 def furniture_chars(page: Page) -> int:
     """Non-whitespace characters of the furniture lines that ``segment_page`` drops from ``page.text``."""
-    return sum(len("".join(s.split())) for s in page.text.split("\n") if is_furniture(s, page.paper))
+    return sum(len("".join(s.split())) for s, r in zip(page.text.split("\n"), _roles(page))
+               if is_furniture(s, page.paper, r))
 
 
 def kind_with_role(text: str, role: str) -> str:
@@ -120,7 +129,8 @@ def _items(paras: list[str], kinds: list[str]) -> list[_Group | _Run]:
         elif kind == "deck" and isinstance(cur, _Group) and not pending:
             cur.deck.append(text)
         else:
-            if not isinstance(cur, _Run) or cur.closed or pending or DATELINE.match(text):
+            captions_only = isinstance(cur, _Run) and all(k == "caption" for k, _ in cur.paras)
+            if not isinstance(cur, _Run) or cur.closed or pending or (DATELINE.match(text) and not captions_only):
                 items.append(_Run(i, bylines=pending))
                 pending = []
             items[-1].paras.append((kind if kind != "deck" else "body", text))
@@ -254,13 +264,14 @@ def _heading(unit: list[tuple[str, str]], body: str) -> tuple[list[str], str | N
 
 
 def _body(run: _Run | None, extra: list[str]) -> tuple[str | None, str, list[str], list[str]]:
-    """(dateline byline, body, captions, refs) of a run; a leading 「本报讯（记者 …）」 is split off."""
+    """(dateline byline, body, captions, refs) of a run; a leading 「本报讯（记者 …）」 is split off
+    (leading: in the first body paragraph, after any photo captions)."""
     paras, captions, refs, dateline = [], [], [], None
-    for n, (kind, text) in enumerate(run.paras if run else []):
+    for kind, text in run.paras if run else []:
         if kind == "ref":
             refs.append(text)
             continue
-        if n == 0 and (m := DATELINE.match(text)) and kind == "body":
+        if not paras and (m := DATELINE.match(text)) and kind == "body":
             dateline, text = m.group(0).strip(), text[m.end():].strip()
         for pattern in (REF_START, REF_END):
             if m := pattern.search(text):
@@ -289,12 +300,11 @@ def segment_page(page: Page) -> list[Article]:
     """
     if page.articles:
         return page.articles
-    lines = page.text.split("\n")
-    roles = page.roles if len(page.roles) == len(lines) else [""] * len(lines)
-    kept = [(p.strip(), r) for p, r in zip(lines, roles) if p.strip() and not is_furniture(p, page.paper)]
+    lines, roles = page.text.split("\n"), _roles(page)
+    kept = [(p.strip(), r) for p, r in zip(lines, roles) if p.strip() and not is_furniture(p, page.paper, r)]
     paras = [p for p, _ in kept]
     items = _items(paras, [kind_with_role(p, r) for p, r in kept])
-    laid_out = any(roles)  # reading order and headline type known from positions: trust them
+    laid_out = any(r not in ("", "mast") for r in roles)  # reading order and headline type known from positions: trust them
     if not laid_out:
         items = _merge_subheads(items)
     pairs = _pair(items, forward_only=laid_out)
