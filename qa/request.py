@@ -19,7 +19,7 @@ from datetime import date as _date
 
 from qa.config import DEFAULT_TOP_K, MAX_TOP_K
 from qa.errors import BadInput
-from qa.text.normalize import LAST_AS_OF, date_out_of_range
+from qa.text.dates import LAST_AS_OF, date_out_of_range
 from qa.types import Turn
 
 MAX_QUESTION_CHARS = 500

@@ -130,7 +130,7 @@ def test_text_files_in_big5_and_utf16_are_read_as_written(tmp_path, text, encodi
 
 
 def test_gbk_headlines_short_and_long_stay_gbk() -> None:
-    from qa.text.normalize import decode_bytes
+    from qa.text.decode import decode_bytes
 
     for text in ("聊城日报", "问需于企 精准滴灌", "市委常委会召开会议", SIMPLIFIED * 3):
         assert decode_bytes(text.encode("gbk")) == (text, "gb18030")
@@ -138,7 +138,7 @@ def test_gbk_headlines_short_and_long_stay_gbk() -> None:
 
 def test_utf16_binary_lookalikes_are_still_binary(tmp_path) -> None:
     from qa.errors import BadInput
-    from qa.text.normalize import decode_bytes
+    from qa.text.decode import decode_bytes
 
     for data in (b"\x00\x01\x02PK\x03\x04" * 100, bytes(range(256)) * 4, b"\x00" * 64):
         with pytest.raises(BadInput, match="二进制"):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from qa.errors import BadInput
-from qa.text.normalize import (decode_bytes, is_hard_wrapped, join_broken_paragraphs, join_wrapped_lines,
-                          normalize_text, parse_date, squeeze_spaces, to_halfwidth)
+from qa.text.dates import parse_date
+from qa.text.decode import decode_bytes
+from qa.text.normalize import is_hard_wrapped, join_broken_paragraphs, join_wrapped_lines, normalize_text, squeeze_spaces, to_halfwidth
 
 # (input, expected) in the style of minbpe's edge-case tables
 CASES = [

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Callable
 
 from qa.errors import BadInput
-from qa.text.normalize import date_out_of_range, decode_bytes, parse_date
+from qa.text.dates import date_out_of_range, parse_date
+from qa.text.decode import decode_bytes
 from qa.ingest.cache import OcrCache
 from qa.ingest.image import read_image_file
 from qa.ingest.jsonl import display_path, jsonl_page

@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 from qa.errors import BadInput
-from qa.text.normalize import date_out_of_range, normalize_text, parse_date
+from qa.text.dates import date_out_of_range, parse_date
+from qa.text.normalize import normalize_text
 from qa.types import Article, Page
 
 

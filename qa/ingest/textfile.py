@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from qa.errors import BadInput
-from qa.text.normalize import decode_bytes, normalize_text
+from qa.text.decode import decode_bytes
+from qa.text.normalize import normalize_text
 from qa.ingest.pagetext import PageText
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from qa.time.question import DateRange, parse_date_range, strip_dates
 from qa.errors import BadInput
-from qa.text.normalize import LAST_AS_OF, date_out_of_range
+from qa.text.dates import LAST_AS_OF, date_out_of_range
 from qa.text.chinese import parse_iso_date
 from qa.types import Filters
 

@@ -19,14 +19,11 @@ import logging
 import re
 import statistics
 import unicodedata
-from datetime import date, timedelta
 
-from charset_normalizer import from_bytes
 
-from qa.errors import BadInput
 
 # Ideographs (CJK unified + extension A + compatibility); extension B+ via code point check.
-_IDEO = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+IDEOGRAPHS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Chinese punctuation that stays full-width (it carries meaning and is what readers expect).
 CJK_PUNCT = "，。、；：！？“”‘’（）《》〈〉【】「」『』…—·～"
 FINAL = "。！？…!?"  # sentence-final marks
@@ -38,157 +35,11 @@ _SPACE_RUN = re.compile(r"[ \t\u00a0\u3000]+")
 _INVISIBLE = re.compile("[\ufeff\u200b\u200c\u200d\u2060]")
 _P = f"[{CJK_PUNCT}]"
 _SQUEEZE = [  # spaces PDF extraction puts where Chinese typesetting has none
-    re.compile(rf"(?<=[{_IDEO}]) +(?=[0-9(]|{_P})"),  # 覆盖 2.22, 本报讯 （
-    re.compile(rf"(?<=[0-9%]) +(?=[{_IDEO}]|{_P})"),  # 2200 余家, 7 月
-    re.compile(rf"(?<={_P}) +(?=[{_IDEO}0-9(]|{_P})"),  # ） 7月, 。 (下转第7版)
+    re.compile(rf"(?<=[{IDEOGRAPHS}]) +(?=[0-9(]|{_P})"),  # 覆盖 2.22, 本报讯 （
+    re.compile(rf"(?<=[0-9%]) +(?=[{IDEOGRAPHS}]|{_P})"),  # 2200 余家, 7 月
+    re.compile(rf"(?<={_P}) +(?=[{IDEOGRAPHS}0-9(]|{_P})"),  # ） 7月, 。 (下转第7版)
 ]
-_IDEO_SPACE = re.compile(rf"[{_IDEO}] +[{_IDEO}]")
-_DATE_PATTERNS = [
-    re.compile(r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\s*$"),
-    re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*$"),
-]
-# Encodings a Chinese newspaper file may really be in; anything else detected is mojibake.
-_PLAUSIBLE = {"utf_8", "gb18030", "gbk", "gb2312", "big5", "big5hkscs", "utf_16", "utf_16_le",
-              "utf_16_be", "utf_32", "hz", "cp950", "cp936"}
-
-
-def parse_date(value: object) -> str | None:
-    """ISO date from the usual spellings, None if impossible: ``parse_date("2026年4月1日") -> "2026-04-01"``."""
-    text = to_halfwidth(str(value or ""))
-    for pattern in _DATE_PATTERNS:
-        m = pattern.match(text)
-        if m:
-            try:
-                return date(int(m[1]), int(m[2]), int(m[3])).isoformat()
-            except ValueError:
-                return None
-    return None
-
-
-# The dates an issue of a newspaper can plausibly carry. The first Chinese-language periodical
-# (察世俗每月统记传) appeared in 1815 and 申报 in 1872, so 1800 leaves room for any real archive;
-# an issue can be dated a little ahead (printed the evening before, a planned special issue), not
-# years ahead. Anything outside is a typing or export error (0001-01-01, 9999-12-31), and such a
-# record would become "the newest issue" that 「明天」「去年」 are counted from.
-FIRST_ISSUE = date(1800, 1, 1)
-ISSUE_AHEAD = timedelta(days=366)
-# ``as_of`` (the day a question is asked from) may look further ahead (「去年」 as of 2029), but stays
-# in the two centuries the time grammar reads explicit years in, far from the calendar's ends.
-LAST_AS_OF = date(2199, 12, 31)
-
-
-def last_issue() -> date:
-    """The latest date an issue may carry: one year after today."""
-    return date.today() + ISSUE_AHEAD
-
-
-def date_out_of_range(day: date | str, latest: date | None = None) -> str | None:
-    """A Chinese reason when ``day`` is outside FIRST_ISSUE..``latest`` (default: last_issue()), else None.
-
-    >>> date_out_of_range("9999-12-31").startswith("日期 9999-12-31 超出报纸档案的合理范围（1800-01-01 至")
-    True
-    """
-    value = date.fromisoformat(day) if isinstance(day, str) else day
-    latest = latest or last_issue()
-    if FIRST_ISSUE <= value <= latest:
-        return None
-    return f"日期 {value.isoformat()} 超出报纸档案的合理范围（{FIRST_ISSUE.isoformat()} 至 {latest.isoformat()}）"
-
-
-def looks_binary(data: bytes) -> bool:
-    """True for NUL bytes or many control bytes in the first 8 KiB: ``looks_binary(b"\\x00PK") -> True``."""
-    head = data[:8192]
-    if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return True
-    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13, 27))
-    return bool(head) and controls / len(head) > 0.05
-
-
-def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Bytes -> (text, encoding). Raises BadInput with a Chinese reason.
-
-    UTF-16 first (a BOM, or NUL bytes paired as UTF-16 text has them), then strict UTF-8, then
-    GB18030 (a superset of GBK/GB2312). Big5 bytes almost always decode as GB18030 too, into
-    rare characters (「羉砰絪絏」): when the Big5 reading has clearly more common characters, it
-    wins. charset-normalizer is known to misdetect short Chinese texts, so it is only asked when
-    every strict decode fails, and its answer is kept only for an encoding Chinese text plausibly
-    comes in. ``decode_bytes("问需于企".encode("gbk")) -> ("问需于企", "gb18030")``
-    """
-    if (utf16 := _utf16(data)) is not None:
-        return utf16
-    if looks_binary(data):
-        raise BadInput("二进制文件，不是文本")
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    try:
-        return data.decode("utf_8"), "utf_8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = data.decode("gb18030")
-    except UnicodeDecodeError:
-        pass
-    else:
-        big5 = _big5(data)
-        if big5 is not None and _common_share(big5, _BIG5_COMMON) > _common_share(text, _GB_COMMON) + 0.15:
-            return big5, "cp950"
-        return text, "gb18030"
-    best = from_bytes(data).best()
-    if best is None or best.encoding not in _PLAUSIBLE:
-        found = f"（检测为 {best.encoding}）" if best is not None else ""
-        raise BadInput(f"无法识别文件编码{found}，不是 UTF-8、GB18030/GBK、Big5 或 UTF-16 文本")
-    return str(best), best.encoding
-
-
-# The commonest characters of each encoding, by byte range: GB2312 level 1 (3,755 hanzi) and Big5's
-# 常用字 (5,401). Real text is nearly all in its own encoding's list; a misreading is not.
-_GB_COMMON = ("gb2312", b"\xb0\xa1", b"\xd7\xfe")
-_BIG5_COMMON = ("big5", b"\xa4\x40", b"\xc6\x7e")
-_TEXTLIKE = re.compile(f"[\t\n\r\f\x20-\x7e{_IDEO}{CJK_PUNCT}\u2000-\u206f\u3000-\u303f\uff00-\uffef\u25a0-\u25ff]")
-
-
-def _common_share(text: str, common: tuple[str, bytes, bytes], sample: int = 4000) -> float:
-    """Share of the non-ASCII characters (the first ``sample``) among ``common``'s byte range."""
-    codec, lo, hi = common
-    chars = [c for c in text if ord(c) > 127][:sample]
-    hits = 0
-    for c in chars:
-        try:
-            b = c.encode(codec)
-        except UnicodeEncodeError:
-            continue
-        hits += len(b) == 2 and lo <= b <= hi
-    return hits / len(chars) if chars else 0.0
-
-
-def _big5(data: bytes) -> str | None:
-    for codec in ("cp950", "big5hkscs"):
-        try:
-            return data.decode(codec)
-        except UnicodeDecodeError:
-            continue
-    return None
-
-
-def _utf16(data: bytes) -> tuple[str, str] | None:
-    """UTF-16 text: with a BOM, or without one when it has NUL bytes (ASCII, newlines) and reads as text."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")) and not data.startswith(b"\xff\xfe\x00\x00"):
-        candidates = ["utf_16"]
-    elif b"\x00" in data[:8192] and len(data) % 2 == 0:
-        candidates = ["utf_16_le", "utf_16_be"]
-    else:
-        return None
-    for codec in candidates:
-        try:
-            text = data.decode(codec)
-        except UnicodeDecodeError:
-            continue
-        text = text.removeprefix("\ufeff")
-        if text and len(_TEXTLIKE.findall(text[:4096])) >= 0.95 * len(text[:4096]):
-            return text, codec
-    return None
-
-
+IDEOGRAPHS_SPACE = re.compile(rf"[{IDEOGRAPHS}] +[{IDEOGRAPHS}]")
 # CJK Radicals Supplement (U+2E80–U+2EFF) forms that PDF text layers put where a whole character
 # was printed (the font draws both with one glyph, and the ToUnicode map names the radical). NFKC
 # maps only ⺟ and ⻳ of this block, so the rest come from this table: each radical to the ordinary
@@ -301,7 +152,7 @@ def join_wrapped_lines(lines: list[str]) -> list[str]:
 
 def _headline_shaped(line: str) -> bool:
     """No punctuation but a space between ideographs: how headlines look in PDF text."""
-    return not any(c in CJK_PUNCT for c in line) and bool(_IDEO_SPACE.search(line))
+    return not any(c in CJK_PUNCT for c in line) and bool(IDEOGRAPHS_SPACE.search(line))
 
 
 def _continues(prev: str, line: str, prev_typical: float, typical: float, terminal: bool) -> bool:
@@ -359,7 +210,7 @@ def join_broken_paragraphs(lines: list[str]) -> list[str]:
 
 
 def _broken(line: str) -> bool:
-    return width(line) > 24 and any(c in CLAUSE for c in line) and bool(re.match(rf"[{_IDEO}]", line[-1]))
+    return width(line) > 24 and any(c in CLAUSE for c in line) and bool(re.match(rf"[{IDEOGRAPHS}]", line[-1]))
 
 
 def _can_continue(line: str) -> bool:
