@@ -28,6 +28,7 @@ from werkzeug.exceptions import HTTPException
 from qa.app.api import bp as api_bp
 from qa.app.chat import bp as chat_bp
 from qa.app.chat import init_chat
+from qa.app.images import bp as images_bp
 from qa.app.openai import bp as openai_bp
 from qa.config import Settings
 from qa.errors import IndexMissing, PageMissing, QAError
@@ -39,7 +40,8 @@ log = logging.getLogger("qa.app")
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 PAGE_FILES = ("index.html", "cite.js", "wholepage.js", "timeline.js", "answer.js", "stream.js", "app.js", "style.css", "favicon.svg")
 MAX_BODY_BYTES = 64 * 1024
-RATE_LIMIT_EXEMPT = ("api.health", "api.config")  # polled by load balancers / read once per page load
+# polled by load balancers / read once per page load / page images (cached; renders are limited in qa.app.pagecache)
+RATE_LIMIT_EXEMPT = ("api.health", "api.config", "images.page_image")
 
 
 def rate_limit_enabled(value) -> bool:
@@ -92,7 +94,8 @@ def create_app(settings: Settings | None = None, service=None, static_dir: Path 
     app.extensions["qa_reloader"] = reloader
 
     init_chat(app, settings)  # conversations and the optional LLM
-    blueprints = (api_bp, chat_bp, openai_bp)  # /api/…, /api/ask/stream, /v1/chat/completions and /v1/models
+    # /api/…, /api/ask/stream, /v1/chat/completions and /v1/models, /api/pages/<key>/image
+    blueprints = (api_bp, chat_bp, openai_bp, images_bp)
     app.extensions["qa_limiter"] = _install_limiter(app, blueprints, settings.rate_limit)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
