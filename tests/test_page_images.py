@@ -242,3 +242,39 @@ def test_segments_without_the_tables_still_answer_and_merge(archive, tmp_path, m
     new = [r for r in recs if r["date"] == "2023-06-01"]
     assert new and all(r["regions"] and r["image_key"] for r in new)
     assert all(r["regions"] is None for r in recs if r["date"] != "2023-06-01")
+
+
+def test_scan_regions_cover_the_article_text(tmp_path) -> None:
+    """A scanned part of a page holding two articles side by side (OCR): each article's regions cover
+    the centres of its printed characters, taken from the PDF the scan was rendered from."""
+    from qa.ingest import read_archive
+    from qa.ingest.regions import page_regions
+    from qa.ingest.segment import segment_page
+
+    gen = pagegen.make_page(2)
+    photo, boxed = gen.articles[2], gen.articles[3]
+    area = (min(photo.box[0], boxed.box[0]), min(photo.box[1], boxed.box[1]),
+            max(photo.box[2], boxed.box[2]), max(photo.box[3], boxed.box[3]))
+    png = pagegen.crop_png(pagegen.render_png(gen.pdf, 200), area, margin=2.0)
+    [path] = pagegen.write_issue(tmp_path, [(gen, ".png", png)])
+    [page] = read_archive([tmp_path]).pages
+    assert page.frame.kind == "image"
+    articles = segment_page(page)
+    rows = page_regions(page.frame, page.page_id, articles, {})
+    pdf = tmp_path / "page.pdf"
+    pdf.write_bytes(gen.pdf)
+    chars, w, h = _chars(pdf)
+    mm_x, mm_y = w / pagegen.PAGE_W, h / pagegen.PAGE_H
+    left, top = area[0] - 2.0, area[1] - 2.0
+    span_x, span_y = area[2] + 2.0 - left, area[3] + 2.0 - top
+    for truth in (photo, boxed):
+        [art] = [a for a in articles if pagegen.flat(a.title) == pagegen.flat(truth.title)]
+        boxes = [[r["x0"], r["y0"], r["x1"], r["y1"]] for r in rows if r["article_id"] == art.article_id]
+        x0, y0, x1, y1 = truth.box
+        mine = [c for c in chars if x0 * mm_x - 1 <= c["x0"] and c["x1"] <= x1 * mm_x + 1
+                and y0 * mm_y - 1 <= c["top"] and c["bottom"] <= y1 * mm_y + 1]
+        centres = [(((c["x0"] + c["x1"]) / 2 / mm_x - left) / span_x, ((c["top"] + c["bottom"]) / 2 / mm_y - top) / span_y)
+                   for c in mine]
+        missed = [c["text"] for c, (x, y) in zip(mine, centres)
+                  if not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)]
+        assert len(missed) <= 0.01 * len(mine), f"{truth.title}: {''.join(missed)}"
