@@ -92,7 +92,8 @@ SCHEMAS: dict = {
             "article_id": {"type": "string"},
             "source": {"type": "string"},
             "page_image": {"type": ["string", "null"], "example": "/api/pages/3f2a9c0b1d4e5f607182/image",
-                           "description": "这一版的版面图像地址（GET，JPEG）；文本来源（txt、JSONL）或 Milvus 后端为 null"},
+                           "description": "这一版的版面图像地址（GET，JPEG）；"
+                                          "文本来源（txt、JSONL）或 Milvus 后端为 null"},
             "regions": {
                 "type": ["array", "null"],
                 "description": "文章在版面图像上的位置：[x0, y0, x1, y1]，按图像宽高的比例（0–1），原点在左上；"

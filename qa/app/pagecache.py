@@ -50,7 +50,8 @@ class PageImages:
         try:
             st = os.stat(row["file"])
         except OSError:
-            raise ImageUnavailable("这一版的原始文件已不在服务器上（已移动或删除），无法显示版面图像；引文和正文不受影响。") from None
+            raise ImageUnavailable("这一版的原始文件已不在服务器上（已移动或删除），无法显示版面图像；"
+                                   "引文和正文不受影响。") from None
         key = f"{row['image_key']}|{st.st_size}|{st.st_mtime_ns}|{row['kind']}|{side}|{QUALITY}|{RENDER_VERSION}"
         return hashlib.sha1(key.encode("utf-8")).hexdigest()[:24]
 
@@ -77,8 +78,8 @@ class PageImages:
         os.close(fd)
         try:
             with self._renders:
-                done = subprocess.run([sys.executable, "-m", "qa.ingest.render", row["kind"], row["file"], tmp, str(side)],
-                                      capture_output=True, timeout=RENDER_TIMEOUT, text=True, env=_child_env())
+                command = [sys.executable, "-m", "qa.ingest.render", row["kind"], row["file"], tmp, str(side)]
+                done = subprocess.run(command, capture_output=True, timeout=RENDER_TIMEOUT, text=True, env=_child_env())
             if done.returncode != 0:
                 lines = done.stderr.strip().splitlines()
                 why = lines[-1] if done.returncode == 2 and lines else "渲染进程异常退出"
