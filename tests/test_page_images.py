@@ -249,9 +249,23 @@ def test_segments_without_the_tables_still_answer_and_merge(archive, tmp_path, m
     assert all(r["regions"] is None for r in recs if r["date"] != "2023-06-01")
 
 
-def test_scan_regions_cover_the_article_text(tmp_path) -> None:
-    """A scanned part of a page holding two articles side by side (OCR): each article's regions cover
-    the centres of its printed characters, taken from the PDF the scan was rendered from."""
+def _image_only_pdf(png: bytes) -> bytes:
+    """A PDF whose one page is the scan ``png`` at 200 dpi (no text layer)."""
+    from fpdf import FPDF
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png))
+    pdf = FPDF(unit="pt", format=(image.width * 0.36, image.height * 0.36))
+    pdf.add_page()
+    pdf.image(io.BytesIO(png), 0, 0, w=image.width * 0.36)
+    return bytes(pdf.output())
+
+
+@pytest.mark.parametrize("suffix", [".png", ".pdf"])
+def test_scan_regions_cover_the_article_text(tmp_path, suffix) -> None:
+    """A scanned part of a page holding two articles side by side (OCR), as an image file and as an
+    image-only PDF: each article's regions cover the centres of its printed characters, taken from
+    the PDF the scan was rendered from."""
     from qa.ingest import read_archive
     from qa.ingest.regions import page_regions
     from qa.ingest.segment import segment_page
@@ -261,9 +275,9 @@ def test_scan_regions_cover_the_article_text(tmp_path) -> None:
     area = (min(photo.box[0], boxed.box[0]), min(photo.box[1], boxed.box[1]),
             max(photo.box[2], boxed.box[2]), max(photo.box[3], boxed.box[3]))
     png = pagegen.crop_png(pagegen.render_png(gen.pdf, 200), area, margin=2.0)
-    [path] = pagegen.write_issue(tmp_path, [(gen, ".png", png)])
+    pagegen.write_issue(tmp_path, [(gen, suffix, png if suffix == ".png" else _image_only_pdf(png))])
     [page] = read_archive([tmp_path]).pages
-    assert page.frame.kind == "image"
+    assert page.read_as == "ocr" and page.frame.kind == suffix[1:].replace("png", "image")
     articles = segment_page(page)
     rows = page_regions(page.frame, page.page_id, articles, {})
     pdf = tmp_path / "page.pdf"
