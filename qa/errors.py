@@ -152,3 +152,10 @@ def storage_error(exc: BaseException) -> StorageError | None:
             return StorageError(f"没有读写权限{where}。请检查文件夹的权限，或改用 --index 指定另一个文件夹。")
         return StorageError(f"读写文件失败（{exc.strerror or exc}）{where}。")
     return None
+
+
+class ImageUnavailable(NotFound):
+    """A page of the index whose image cannot be shown: its original file is gone or unreadable."""
+
+    code = "page_image_unavailable"
+    http_status = 404

@@ -26,6 +26,7 @@ from qa.errors import BadInput, EmbedderMismatch, IndexFormatError
 from qa.text.chinese import date_number
 from qa.text.tokens import tokenize
 from qa.store.folder.bm25 import SegmentedBM25
+from qa.store.folder.regions import add_regions
 from qa.store.folder.layout import SEGMENTS, live_folder, read_meta
 from qa.store.folder.segment import Segment
 
@@ -154,9 +155,21 @@ class IndexReader:
         sql = ("SELECT c.row, c.chunk_id, c.text, c.title, c.article_id, c.page_id, p.paper, p.date, p.issue_no,"
                " p.page, p.page_name, p.source FROM chunks c JOIN pages p ON p.page_id = c.page_id WHERE c.row IN ({})")
         for i, (seg, local) in enumerate(zip(self.segments, self._split(wanted))):
-            for r in seg.query_in(sql, seg.live_rows(local).tolist()):
-                found[int(self.offsets[i]) + r["row"]] = {**dict(r), "row": int(self.offsets[i]) + r["row"]}
+            base = int(self.offsets[i])
+            recs = [{**dict(r), "row": base + r["row"]} for r in seg.query_in(sql, seg.live_rows(local).tolist())]
+            add_regions(seg, recs)
+            found.update((r["row"], r) for r in recs)
         return [found[r] for r in rows if r in found]
+
+    def page_image(self, key: str) -> dict | None:
+        """The ``page_images`` row (page_id, image_key, file, kind, width, height) of a live page by its
+        key, or None: the only way the image route finds a file."""
+        for seg in self.segments:
+            if seg.has_images:
+                for r in seg.db().execute("SELECT * FROM page_images WHERE image_key = ?", (key,)):
+                    if r["page_id"] not in seg.deleted_pages:
+                        return dict(r)
+        return None
 
     def _pages(self, sql: str, args: tuple | list = ()) -> list[sqlite3.Row]:
         """Live page rows of every segment for one ``SELECT … FROM pages`` query (page_id selected)."""

@@ -198,8 +198,13 @@ class MilvusReader:
                 rec = {k: r.get(k) for k in CHUNK_FIELDS}
                 rec["date"] = rec.pop("iso_date")
                 rec["page"] = None if rec["page"] == -1 else rec["page"]
+                rec.update(image_key=None, regions=None, passage_regions=0)  # no page images in Milvus
                 found[int(rec["row"])] = rec
         return [found[r] for r in rows if r in found]
+
+    def page_image(self, key: str) -> dict | None:
+        """Page images are not kept in Milvus (no regions either): every key is unknown."""
+        return None
 
     def issues(self) -> list[dict]:
         """Every issue with its pages and article counts, by date then paper (read once per version)."""
