@@ -238,8 +238,13 @@ def ask(question, index, backend, top_k, date_from, date_to, paper, page, as_of,
 @click.option("--llm-base-url", default=None, help="OpenAI 兼容的大模型服务（vLLM、Ollama…），如 http://127.0.0.1:11434/v1；密钥取自 $QA_LLM_API_KEY。")
 @click.option("--llm-model", default=None, help="该服务上的模型名。")
 @click.option("--llm-config", default=None, type=click.Path(dir_okay=False), help="含 [llm] 表的 TOML 配置文件（见 README）。")
+@click.option("--inbox", default=None, type=click.Path(file_okay=False), help="收件箱文件夹：放入的新一期自动建索引并发布（见 docs/operations-inbox.md）。")
+@click.option("--data-dir", default=None, type=click.Path(file_okay=False), help="数据目录：账户、审计日志、反馈、上传的档案（默认：索引文件夹旁的 qa-data）。")
+@click.option("--archive", default=None, type=click.Path(file_okay=False), help="上传和收件箱的新一期存放处（默认：数据目录下的 archive）。")
+@click.option("--login-to-read", is_flag=True, help="查阅也需要登录（默认：查阅公开，修改需要账户）。")
 @friendly_errors
-def serve(index, backend, host, port, threads, rate_limit, llm_base_url, llm_model, llm_config) -> None:
+def serve(index, backend, host, port, threads, rate_limit, llm_base_url, llm_model, llm_config, inbox, data_dir, archive,
+          login_to_read) -> None:
     """提供问答页面和 JSON 接口；新发布的索引版本会自动切换。
 
     \b
@@ -255,7 +260,8 @@ def serve(index, backend, host, port, threads, rate_limit, llm_base_url, llm_mod
     location = index_location(index, backend)
     milvus = location if isinstance(location, MilvusTarget) else None
     run_server(Settings(index=index_dir(index), backend=milvus, host=host, port=port, threads=threads,
-                        rate_limit=rate_limit, llm_base_url=llm_base_url, llm_model=llm_model, llm_config=llm_config))
+                        rate_limit=rate_limit, llm_base_url=llm_base_url, llm_model=llm_model, llm_config=llm_config,
+                        inbox=inbox, data_dir=data_dir, archive=archive, read_requires_login=login_to_read))
 
 
 STATS_LABELS = {
@@ -319,6 +325,11 @@ def eval_cmd(question_file, index, limit, json_out) -> None:
     click.echo(format_table({"qa": result}))
     if json_out:
         Path(json_out).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
+from qa.cli_admin import register as _register_admin  # noqa: E402 - qa user / token / watch / feedback
+
+_register_admin(cli)
 
 
 def main() -> None:

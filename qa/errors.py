@@ -52,3 +52,24 @@ class IndexLocked(QAError):
 
     code = "index_locked"
     http_status = 409
+
+
+class Unauthorized(QAError):
+    """A change (or, when reading needs a login, a read) without a valid account, session or token."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(QAError):
+    """An account whose role does not allow this request, or a browser form without its CSRF token."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class PayloadTooLarge(QAError):
+    """An upload over the size limit of one file or of the whole request."""
+
+    code = "payload_too_large"
+    http_status = 413

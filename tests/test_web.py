@@ -345,7 +345,7 @@ def test_404_is_json(fake, path):
 
 
 @pytest.mark.parametrize("method,path", [("get", "/api/ask"), ("put", "/api/ask"), ("delete", "/api/ask"),
-                                         ("post", "/api/health"), ("post", "/api/issues"), ("post", "/")])
+                                         ("post", "/api/health"), ("delete", "/api/issues"), ("post", "/")])
 def test_405_is_json(fake, method, path):
     client, _ = fake
     r = getattr(client, method)(path)

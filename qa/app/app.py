@@ -100,6 +100,9 @@ def create_app(settings: Settings | None = None, service=None, static_dir: Path 
     app.extensions["qa_limiter"] = _install_limiter(app, api_bp, settings.rate_limit)
     app.register_blueprint(api_bp)
     register_chat(app, settings)  # /api/ask/stream, /v1/chat/completions, /v1/models; the optional LLM
+    from qa.app.admin_api import register_admin
+
+    register_admin(app, settings)  # accounts, POST /api/issues, feedback (docs/operations-inbox.md)
 
     @app.before_request
     def _reload_hook():

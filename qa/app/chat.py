@@ -99,8 +99,9 @@ def conversation_events(service, args: dict, chat: dict) -> Iterator[tuple[str, 
             raise BadInput("history 与 conversation_id 只能给一个：服务器保存的对话不需要再发历史。")
         cid = state.store.new() if cid == "new" else cid
         history = state.store.turns(cid)  # 404 conversation_not_found when unknown or expired
+    mark = current_app.extensions.get("qa_mark_citations") or (lambda d: d)  # 「已校对」: qa/web/corrections_api.py
     for event, data in chat_events(service, state.llm, ChatRequest(history=history, **args)):
-        data = data | {"conversation_id": cid}
+        data = mark(data | {"conversation_id": cid})
         if event == "done" and cid is not None:
             t = data["turn"]
             state.store.append(cid, Turn(t["question"], t["answer"], t["resolved_question"], t["article_ids"],

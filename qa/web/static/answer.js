@@ -214,7 +214,8 @@
       if (!data.found) s.text.classList.add("refusal-text");
       const chart = window.QA.timeline ? window.QA.timeline.chart(data, (data.timeline && data.timeline.topic) || question) : null;
       draw([understoodLine(data, question), s.text, chart, modeLine(data), filtersLine(data.filters),
-        s.cards && sourcesTitle(bubble, data.found ? "来源" : "可能相关的线索"), s.cards, metaLine(data)]);
+        s.cards && sourcesTitle(bubble, data.found ? "来源" : "可能相关的线索"), s.cards, metaLine(data),
+        window.QA.feedback && window.QA.feedback.control(data, question)]);  // 👍/👎: feedback.js
     }
 
     /** A line of the page's own (e.g. the conversation expired) shown at the top of this answer. */

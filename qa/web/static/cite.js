@@ -32,6 +32,7 @@
     const parts = [c.paper, c.date, pageLabel(c.page, c.page_name)];
     if (o.issue && c.issue_no) parts.push("第" + c.issue_no + "期");
     if (o.title && c.title) parts.push(c.title);
+    if (c.corrected) parts.push("已校对");  // an editor fixed this article (POST /api/corrections)
     return parts.filter(Boolean).join(" · ");
   }
 
