@@ -38,3 +38,12 @@ class Settings:
     allowed_hosts: tuple[str, ...] | None = None
     trusted_proxies: tuple[str, ...] = ()
     backend: object | None = None  # a qa.store.location.MilvusTarget (``--backend URI``) instead of ``index``
+    # Accounts, uploads, inbox, feedback (docs/operations-inbox.md). None: ``qa-data`` beside the index
+    # folder (``qa.admin.accounts.data_dir``) and ``<data_dir>/archive``.
+    data_dir: Path | None = None
+    archive: Path | None = None
+    read_requires_login: bool = False
+    upload_max_file: int = 50 * 1024 * 1024
+    upload_max_total: int = 200 * 1024 * 1024
+    inbox: Path | None = None
+    inbox_poll_s: float = 1.0

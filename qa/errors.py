@@ -117,6 +117,8 @@ class LLMError(Exception):
     def __init__(self, code: str, reason: str):
         super().__init__(reason)
         self.code, self.reason = code, reason
+
+
 class StorageError(QAError):
     """Writing or reading a file failed for a reason outside the program: a full disk, no permission."""
 
@@ -159,3 +161,31 @@ class ImageUnavailable(NotFound):
 
     code = "page_image_unavailable"
     http_status = 404
+
+
+class Unauthorized(QAError):
+    """A change (or, when reading needs a login, a read) without a valid account, session or token."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(QAError):
+    """An account whose role does not allow this request, or a browser form without its CSRF token."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class PayloadTooLarge(QAError):
+    """An upload over the size limit of one file or of the whole request."""
+
+    code = "payload_too_large"
+    http_status = 413
+
+
+class NotCorrectable(QAError):
+    """The article is not in a text page of the server's archive, or cannot be found in its page text."""
+
+    code = "not_correctable"
+    http_status = 409

@@ -100,9 +100,10 @@ class Article:
 class Skipped:
     """A file (or line) that could not be read, with the reason in plain Chinese."""
 
-    source: str
+    source: str  # as the user knows it: relative to the archive, never an absolute server path
     reason: str
     line: int | None = None
+    path: str | None = field(default=None, repr=False, compare=False)  # the file on the server (internal use)
 
     def __str__(self) -> str:
         where = f"{self.source}:{self.line}" if self.line else self.source

@@ -21,7 +21,7 @@ from qa.errors import BadInput, IndexMissing
 from qa.app.openapi import openapi_document
 from qa.types import Answer, Citation, Filters, Hit
 from qa.app import CSP, create_app
-from qa.app.app import STATIC_DIR
+from qa.app.page import STATIC_DIR
 
 SEED_Q = "2025年聊城新增省级以上专精特新中小企业多少家？"
 
@@ -346,7 +346,7 @@ def test_404_is_json(fake, path):
 
 
 @pytest.mark.parametrize("method,path", [("get", "/api/ask"), ("put", "/api/ask"), ("delete", "/api/ask"),
-                                         ("post", "/api/health"), ("post", "/api/issues"), ("post", "/")])
+                                         ("post", "/api/health"), ("delete", "/api/issues"), ("post", "/")])
 def test_405_is_json(fake, method, path):
     client, _ = fake
     r = getattr(client, method)(path)

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from fakes import ROOT, SEEDS
-from qa.app.app import PAGE_FILES
+from qa.app.page import PAGE_FILES
 
 pytestmark = pytest.mark.slow
 
@@ -149,9 +149,9 @@ def test_wheel_in_a_fresh_venv_serves_the_chat_page_and_answers(tmp_path):
 
 
 # where the installed qa, its page folder and the qa_web package are
-PAGE_DIR = ("import importlib.resources, qa; from qa.app.app import page_dir; "
+PAGE_DIR = ("import importlib.resources, qa; from qa.app.page import page_dir; "
             "print(qa.__file__, page_dir(), importlib.resources.files('qa_web'))")
 # the app's answers for / and every page file (a service stand-in: the page needs no index)
-SERVE_PAGE = ("from qa.config import Settings; from qa.app.app import PAGE_FILES, create_app; "
+SERVE_PAGE = ("from qa.config import Settings; from qa.app.app import create_app; from qa.app.page import PAGE_FILES; "
               "c = create_app(Settings(rate_limit=None), service=object()).test_client(); "
               "print(c.get('/').status_code, *(c.get('/static/' + n).status_code for n in PAGE_FILES))")

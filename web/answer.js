@@ -12,6 +12,7 @@
 
 import { citationLabel, hasPage, issueLabel, pageLabel, sourceName } from "./citation.js";
 import { appendMarked, el } from "./dom.js";
+import { feedbackControl } from "./feedback.js";
 import { questionRanges } from "./highlight.js";
 import { timelineChart } from "./timeline.js";
 import { openWholePage } from "./wholepage.js";
@@ -237,7 +238,8 @@ export function answerView(bubble, question, onAsk) {
     if (!data.found) s.text.classList.add("refusal-text");
     const chart = timelineChart(data, (data.timeline && data.timeline.topic) || question, onAsk);
     draw([understoodLine(data, question), s.text, chart, modeLine(data), filtersLine(data.filters),
-      s.cards && sourcesTitle(bubble, data.found ? "来源" : "可能相关的线索"), s.cards, metaLine(data)]);
+      s.cards && sourcesTitle(bubble, data.found ? "来源" : "可能相关的线索"), s.cards, metaLine(data),
+      feedbackControl(data, question)]);  // 👍/👎
     bubble.removeAttribute("aria-busy"); // after the final content: it is announced once, complete
   }
 

@@ -27,6 +27,7 @@ export function citationLabel(c, { title = true, issue = false } = {}) {
   const parts = [c.paper, c.date, pageLabel(c.page, c.page_name)];
   if (issue) parts.push(issueLabel(c.issue_no));
   if (title) parts.push(c.title);
+  if (c.corrected) parts.push("已校对"); // an editor fixed this article (POST /api/corrections)
   return parts.filter(Boolean).join(" · ");
 }
 

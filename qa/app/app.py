@@ -19,7 +19,6 @@ API under ``/api`` (``qa.app.api``).
 
 from __future__ import annotations
 
-import importlib.resources
 import logging
 from pathlib import Path
 
@@ -28,14 +27,15 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from werkzeug.exceptions import HTTPException
 
+from qa.app.admin_api import register_admin
 from qa.app.api import bp as api_bp
 from qa.app.chat import bp as chat_bp
 from qa.app.chat import init_chat
 from qa.app.images import bp as images_bp
 from qa.app.openai import bp as openai_bp
-import qa
 from qa.config import Settings
 from qa.errors import IndexMissing, PageMissing, QAError
+from qa.app.page import STATIC_DIR, missing_page_files
 from qa.app.hosts import check_host, default_allowed_hosts, split_list
 from qa.app.proxies import TrustedProxies, parse_networks
 from qa.app.reload import Reloader
@@ -43,8 +43,6 @@ from qa.app.responses import SECURITY_HEADERS, error_body, error_for_status
 
 log = logging.getLogger("qa.app")
 
-PAGE_FILES = ("index.html", "app.js", "answer.js", "citation.js", "dom.js", "highlight.js", "stream.js",
-              "timeline.js", "wholepage.js", "style.css", "favicon.svg")
 MAX_BODY_BYTES = 64 * 1024
 # polled by load balancers / read once per page load / page images (cached; renders are limited in qa.app.pagecache)
 RATE_LIMIT_EXEMPT = ("api.health", "api.config", "images.page_image")
@@ -63,29 +61,6 @@ def error_response(code: str, message: str, status: int) -> Response:
     resp = Response(error_body(code, message), status=status, mimetype="application/json")
     resp.headers["Cache-Control"] = "no-store"
     return resp
-
-
-def page_dir() -> Path:
-    """The chat page folder: ``web/`` of the source checkout this ``qa`` package belongs to (run from
-    the checkout, or an editable install), else the installed package ``qa_web`` (a wheel). The
-    checkout comes first so a checkout run with ``PYTHONPATH`` serves its own page, never another
-    install's. A missing ``qa_web`` (broken install) gives a path without files: ``/`` then answers
-    ``page_missing``."""
-    checkout = Path(qa.__file__).resolve().parent.parent
-    if (checkout / "pyproject.toml").is_file() and (checkout / "web" / "index.html").is_file():
-        return checkout / "web"
-    try:
-        return Path(str(importlib.resources.files("qa_web")))
-    except ModuleNotFoundError:
-        return checkout / "qa_web"
-
-
-STATIC_DIR = page_dir()
-
-
-def missing_page_files(static_dir: Path) -> list[str]:
-    """Names of the chat page files absent from ``static_dir`` (empty when the install is whole)."""
-    return [name for name in PAGE_FILES if not (static_dir / name).is_file()]
 
 
 def _default_service(settings: Settings):
@@ -133,6 +108,7 @@ def create_app(settings: Settings | None = None, service=None, static_dir: Path 
     app.extensions["qa_limiter"] = _install_limiter(app, blueprints, settings.rate_limit)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    register_admin(app, settings)  # accounts, POST /api/issues, feedback, corrections (docs/operations-inbox.md)
 
     @app.before_request
     def _reload_hook():

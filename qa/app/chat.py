@@ -102,8 +102,9 @@ def conversation_events(service, req: AskRequest, chat: dict) -> Iterator[tuple[
         # the client's address (the real one behind a --trusted-proxies proxy) bounds its conversations
         cid = state.store.new(request.remote_addr or "-") if cid == "new" else cid
         history = state.store.turns(cid)  # 404 conversation_not_found when unknown or expired
+    mark = current_app.extensions.get("qa_mark_citations") or (lambda d: d)  # 「已校对」: qa/app/corrections_api.py
     for event, data in chat_events(service, state.llm, replace(req, history=history)):
-        data = data | {"conversation_id": cid}
+        data = mark(data | {"conversation_id": cid})
         if event == "done" and cid is not None:
             t = data["turn"]
             state.store.append(cid, Turn(t["question"], t["answer"], t["resolved_question"], t["article_ids"],

@@ -377,6 +377,7 @@ PATHS: dict = {
 def openapi_document() -> dict:
     """The whole document; a fresh copy each call, so callers may change it freely."""
     from qa.app.openapi_chat import extend_openapi  # conversations: history, conversation_id, SSE, /v1
+    from qa.app.admin_openapi import extend_admin  # accounts, uploads, feedback
 
-    return extend_openapi(copy.deepcopy({"openapi": "3.1.0", "info": INFO, "paths": PATHS,
-                                         "components": {"schemas": SCHEMAS}}))
+    return extend_admin(extend_openapi(copy.deepcopy({"openapi": "3.1.0", "info": INFO, "paths": PATHS,
+                                                      "components": {"schemas": SCHEMAS}})))

@@ -142,7 +142,7 @@ def create_server(settings: Settings, service=None, access_log_enabled: bool = T
             sockets=socks,
             threads=settings.threads,
             ident="qa",
-            max_request_body_size=1024 * 1024,  # Flask answers 413 past 64 KB; this caps what waitress buffers
+            max_request_body_size=body_cap(settings, app),  # Flask answers 413 past its own limits first
             # waitress drops X-Forwarded-* unless its own single-address trusted_proxy is set; with
             # --trusted-proxies they reach qa.app.proxies, which believes them only from those addresses
             clear_untrusted_proxy_headers=not trusted,
@@ -156,6 +156,15 @@ def create_server(settings: Settings, service=None, access_log_enabled: bool = T
     use_json_errors(socket_map)
     connguard.guard_connections(socket_map, trusted=trusted)
     return server, app
+
+
+def body_cap(settings: Settings, app) -> int:
+    """What waitress buffers at most: 1 MB (Flask answers 413 past 64 KB), raised to the upload limit
+    only when accounts exist at start-up, since only an account can upload (docs/operations-inbox.md)."""
+    accounts = app.extensions.get("qa_accounts")
+    if accounts is not None and accounts.has_users():
+        return max(1024 * 1024, settings.upload_max_total + 1024 * 1024)
+    return 1024 * 1024
 
 
 def effective_port(server) -> int:
@@ -225,6 +234,12 @@ def serve(settings: Settings | None = None, service=None) -> None:
     _warn_open_hosts(settings)
     reloader = app.extensions["qa_reloader"]
     reloader.start_watcher()
+    from qa.app.admin_api import exposed_without_accounts, start_inbox
+
+    if warning := exposed_without_accounts(app):
+        logging.getLogger("qa.serve").warning(warning)  # on stderr (basicConfig above)
+    if settings.inbox:
+        start_inbox(app)  # files dropped into --inbox DIR are indexed and swapped in (qa/admin/inbox.py)
     svc = app.extensions.get("qa_service")
     version = getattr(getattr(svc, "reader", None), "version", None)
     logging.getLogger("qa.serve").info(

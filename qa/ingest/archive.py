@@ -81,7 +81,8 @@ class _Reader:
 
     def skip(self, path: Path | str, reason: str, line: int | None = None) -> None:
         src = display_path(path, self.root) if isinstance(path, Path) else path
-        self.report.skipped.append(Skipped(src, reason, line))
+        real = str(path.absolute()) if isinstance(path, Path) else None  # a link: itself, not its target
+        self.report.skipped.append(Skipped(src, reason, line, path=real))
 
     def inside(self, path: Path, top: Path) -> bool:
         """False (and the link named as skipped, once) when ``path`` really lies outside ``top``: a link

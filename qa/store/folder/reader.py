@@ -224,16 +224,25 @@ class IndexReader:
             parts.append(seg.live_rows(local))
         return self._join(parts)
 
-    def page(self, date: str, page: int, paper: str | None = None) -> dict | None:
-        """One printed page with its articles in page order; pages split over several records are merged."""
+    def _page_records(self, date: str, page: int, paper: str | None) -> list:
+        """(segment, row) of the live page records of one printed page, of one paper (the first by name)."""
         sql, args = "SELECT * FROM pages WHERE date = ? AND page = ?", [date, int(page)]
         if paper is not None:
             sql, args = sql + " AND paper = ?", args + [paper]
         recs = [(seg, r) for seg in self.segments for r in seg.pages(sql, args)]
+        recs.sort(key=lambda sr: (sr[1]["paper"], sr[1]["page_id"]))
+        return [(seg, r) for seg, r in recs if r["paper"] == recs[0][1]["paper"]] if recs else []
+
+    def page_files(self, date: str, page: int, paper: str | None = None) -> list[str]:
+        """The files (page ids) one printed page was read from: for the archive team's corrections, never
+        sent to clients (citations show ``source``, a path relative to the archive)."""
+        return [r["page_id"] for _, r in self._page_records(date, page, paper)]
+
+    def page(self, date: str, page: int, paper: str | None = None) -> dict | None:
+        """One printed page with its articles in page order; pages split over several records are merged."""
+        recs = self._page_records(date, page, paper)
         if not recs:
             return None
-        recs.sort(key=lambda sr: (sr[1]["paper"], sr[1]["page_id"]))
-        recs = [(seg, r) for seg, r in recs if r["paper"] == recs[0][1]["paper"]]
         first = recs[0][1]
         articles = []
         for seg, r in recs:
