@@ -41,7 +41,7 @@ export function feedbackControl(data, question) {
   comment.hidden = true;
   const said = document.createElement("span");
   said.className = "fb-status";
-  said.setAttribute("aria-live", "polite");
+  said.setAttribute("role", "status"); // announced when sent; not an aria-live region (only the newest answer is)
 
   async function send(rating) {
     up.disabled = down.disabled = true;
