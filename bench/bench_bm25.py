@@ -115,7 +115,7 @@ def child(args: argparse.Namespace) -> None:
         n = eng.scores["num_docs"]
         mask = (np.random.default_rng(3).random(n) < 0.1).astype(np.float32)
 
-        def run(q, allowed):  # what qa/index/reader.py bm25_search does, ties kept as qa.store.folder.bm25 keeps them
+        def run(q, allowed):  # what qa/store/folder/reader.py bm25_search does, ties kept as qa.store.folder.bm25 keeps them
             s = eng.get_scores_from_ids(eng.get_tokens_ids(q), weight_mask=mask if allowed else None)
             cand = np.flatnonzero(s > 0)
             if len(cand) > 10:

@@ -5,7 +5,7 @@ and the share of LLM sentences the checks drop as unsupported.
     python bench/bench_llm.py --base-url http://127.0.0.1:11434/v1 --model qwen2.5:7b   # another server
 
 Without ``--base-url`` it starts the local llama-cpp-python server with SmolLM2-135M-Instruct
-(qa/chat/local_llm.py) on ``--threads`` cores. Each question's own CMRC passage is cut into
+(qa/answer/local_llm.py) on ``--threads`` cores. Each question's own CMRC passage is cut into
 ~``--chars`` windows and the ``--passages`` windows sharing most words with the question are the
 passages, as retrieval would hand them over; retrieval itself costs the same in both modes and is
 left out, so the times compare composing the extractive answer with the LLM's. Questions are

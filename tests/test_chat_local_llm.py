@@ -1,5 +1,5 @@
 """The LLM path against a real OpenAI-compatible server running a real small model on this machine
-(llama-cpp-python's server with SmolLM2-135M-Instruct, see qa/chat/local_llm.py). The model is tiny
+(llama-cpp-python's server with SmolLM2-135M-Instruct, see qa/answer/local_llm.py). The model is tiny
 and weak at Chinese: whatever it writes, the user must get a cited answer whose every LLM sentence
 passed the checks, and ``answer_mode`` must say which it was."""
 
