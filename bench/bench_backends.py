@@ -29,8 +29,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from qa.evaluate import load_questions
-    from qa.store.location import parse_backend
     from qa.service import Service
+    from qa.store.location import parse_backend
 
     folder = Service(args.index)
     milvus = Service(parse_backend(args.backend), embedder=folder.embedder)

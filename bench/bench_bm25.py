@@ -40,11 +40,11 @@ def corpus(n_articles: int, n_queries: int) -> tuple[list[list[str]], list[list[
     chunks = [tokenize(c) for ln in lines[:n_articles] for c in chunk_text(json.loads(ln)["text"])]
     rng = np.random.default_rng(7)
     queries = []
-    for ln in lines[n_articles:n_articles + n_queries]:
+    for ln in lines[n_articles : n_articles + n_queries]:
         words = tokenize(json.loads(ln)["text"][:300])
         n = int(rng.integers(4, 9))
         start = int(rng.integers(0, max(1, len(words) - n)))
-        queries.append(words[start:start + n])
+        queries.append(words[start : start + n])
     return chunks, [q for q in queries if q]
 
 
@@ -53,8 +53,10 @@ def vary(chunks: list[list[str]], n: int, seed: int) -> list[list[str]]:
     pick = rng.integers(0, len(chunks), n)
     cut = rng.integers(0, 6, (n, 2))
     tail = rng.zipf(1.3, (n, 2)) % 2_000_000
-    return [chunks[p][a:len(chunks[p]) - b] + [f"x{t0}", f"x{t1}"]
-            for p, (a, b), (t0, t1) in zip(pick.tolist(), cut.tolist(), tail.tolist())]
+    return [
+        chunks[p][a : len(chunks[p]) - b] + [f"x{t0}", f"x{t1}"]
+        for p, (a, b), (t0, t1) in zip(pick.tolist(), cut.tolist(), tail.tolist())
+    ]
 
 
 def vocab_lookup(n: int) -> None:
@@ -83,13 +85,18 @@ def vocab_lookup(n: int) -> None:
             find = lambda w: ix.get(w, -1)  # noqa: E731
         else:
             with open(d / "vocab.txt", "rb") as f:
-                find = Vocab(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ), np.load(d / "off.npy", mmap_mode="r")).find
+                find = Vocab(
+                    mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ), np.load(d / "off.npy", mmap_mode="r")
+                ).find
         t1 = time.perf_counter()
         for w in queries:
             find(w)
         t2 = time.perf_counter()
-        print(f"{name:12s} {len(toks):,} tokens: open {(t1 - t) * 1000:.1f} ms, first lookup {(t2 - t1) / len(queries) * 1e6:.1f} "
-              f"us/token, rss +{(proc.memory_info().rss - rss) / 2**20:.0f} MB")
+        print(
+            f"{name:12s} {len(toks):,} tokens: open {(t1 - t) * 1000:.1f} ms, "
+            f"first lookup {(t2 - t1) / len(queries) * 1e6:.1f} "
+            f"us/token, rss +{(proc.memory_info().rss - rss) / 2**20:.0f} MB"
+        )
     for f in d.iterdir():
         f.unlink()
     d.rmdir()
@@ -115,7 +122,9 @@ def child(args: argparse.Namespace) -> None:
         n = eng.scores["num_docs"]
         mask = (np.random.default_rng(3).random(n) < 0.1).astype(np.float32)
 
-        def run(q, allowed):  # what qa/store/folder/reader.py bm25_search does, ties kept as qa.store.folder.bm25 keeps them
+        def run(
+            q, allowed
+        ):  # what qa/store/folder/reader.py bm25_search does, ties kept as qa.store.folder.bm25 keeps them
             s = eng.get_scores_from_ids(eng.get_tokens_ids(q), weight_mask=mask if allowed else None)
             cand = np.flatnonzero(s > 0)
             if len(cand) > 10:
@@ -123,16 +132,23 @@ def child(args: argparse.Namespace) -> None:
             return [(0, int(r), float(s[r])) for r in cand[np.lexsort((cand, -s[cand]))][:10]]
     else:
         segs = {name: Postings.load(d / name) for name in sorted(set(spec[args.child]["segments"]))}
-        parts = [(segs[name], None if m is None else np.load(d / m))
-                 for name, m in zip(spec[args.child]["segments"], spec[args.child]["masks"])]
+        parts = [
+            (segs[name], None if m is None else np.load(d / m))
+            for name, m in zip(spec[args.child]["segments"], spec[args.child]["masks"])
+        ]
         eng = SegmentedBM25(parts)
         rng = np.random.default_rng(3)
         masks = [rng.random(p.n_rows) < 0.1 for p, _ in parts]
 
         def run(q, allowed):
             return eng.search(q, 10, masks if allowed else None)
+
     load_ms = (time.perf_counter() - t0) * 1000
-    out = {"engine": args.child, "load_ms": round(load_ms, 1), "rss_mb": round(psutil.Process().memory_info().rss / 2**20)}
+    out = {
+        "engine": args.child,
+        "load_ms": round(load_ms, 1),
+        "rss_mb": round(psutil.Process().memory_info().rss / 2**20),
+    }
     for allowed in (False, True):
         times, tops = [], []
         cpu = time.process_time()
@@ -142,8 +158,11 @@ def child(args: argparse.Namespace) -> None:
             times.append((time.perf_counter() - t) * 1000)
         cpu_ms = (time.process_time() - cpu) * 1000 / len(queries)  # robust to a busy shared machine
         key = "filtered10%" if allowed else "plain"
-        out[key] = {"p50_ms": round(float(np.percentile(times, 50)), 2), "p95_ms": round(float(np.percentile(times, 95)), 2),
-                    "cpu_ms": round(cpu_ms, 2)}
+        out[key] = {
+            "p50_ms": round(float(np.percentile(times, 50)), 2),
+            "p95_ms": round(float(np.percentile(times, 95)), 2),
+            "cpu_ms": round(cpu_ms, 2),
+        }
         if not allowed:
             out["top10"] = tops
     out["rss_after_mb"] = round(psutil.Process().memory_info().rss / 2**20)
@@ -163,7 +182,9 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=2000)
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--days", type=int, default=30)
-    ap.add_argument("--bm25s-rows", type=int, default=None, help="rows for the bm25s comparison (default --rows; 0 skips)")
+    ap.add_argument(
+        "--bm25s-rows", type=int, default=None, help="rows for the bm25s comparison (default --rows; 0 skips)"
+    )
     ap.add_argument("--x3", action="store_true")
     ap.add_argument("--merge", choices=["days", "x3"], default="days", help="which view to merge into one segment")
     ap.add_argument("--reuse", help="a folder an earlier run left: skip the builds, measure and merge again")
@@ -187,27 +208,36 @@ def build(args: argparse.Namespace, d: Path) -> None:
 
     t = time.perf_counter()
     chunks, queries = corpus(args.articles, args.queries)
-    print(f"tokenized {len(chunks)} chunks of {args.articles} articles in {time.perf_counter() - t:.1f} s; "
-          f"{len(queries)} queries")
+    print(
+        f"tokenized {len(chunks)} chunks of {args.articles} articles in {time.perf_counter() - t:.1f} s; "
+        f"{len(queries)} queries"
+    )
     (d / "queries.json").write_text(json.dumps(queries, ensure_ascii=False), encoding="utf-8")
     rows = vary(chunks, args.rows, seed=1)
     t = time.perf_counter()
     big = Postings.build(rows)
     build_s = time.perf_counter() - t
     big.save(d / "big")
-    print(f"build {args.rows:,} rows: {build_s:.1f} s; {len(big.vocab):,} terms, {len(big.docs):,} postings, "
-          f"disk {disk_mb(d / 'big'):.0f} MB")
+    print(
+        f"build {args.rows:,} rows: {build_s:.1f} s; {len(big.vocab):,} terms, {len(big.docs):,} postings, "
+        f"disk {disk_mb(d / 'big'):.0f} MB"
+    )
     t = time.perf_counter()
     for i in range(args.days):
         Postings.build(vary(chunks, DAY_ROWS, seed=100 + i)).save(d / f"day{i:02d}")
-    print(f"build+save one daily segment of {DAY_ROWS} rows: {(time.perf_counter() - t) / max(args.days, 1) * 1000:.0f} ms")
+    print(
+        f"build+save one daily segment of {DAY_ROWS} rows: "
+        f"{(time.perf_counter() - t) / max(args.days, 1) * 1000:.0f} ms"
+    )
     rng = np.random.default_rng(2)
     for i in range(3):
         np.save(d / f"live{i}.npy", rng.random(args.rows) > 0.03)
     days = [f"day{i:02d}" for i in range(args.days)]
-    spec = {"one": {"segments": ["big"], "masks": [None]},
-            "days": {"segments": ["big", *days], "masks": ["live0.npy"] + [None] * len(days)},
-            "x3": {"segments": ["big"] * 3 + days, "masks": ["live0.npy", "live1.npy", "live2.npy"] + [None] * len(days)}}
+    spec = {
+        "one": {"segments": ["big"], "masks": [None]},
+        "days": {"segments": ["big", *days], "masks": ["live0.npy"] + [None] * len(days)},
+        "x3": {"segments": ["big"] * 3 + days, "masks": ["live0.npy", "live1.npy", "live2.npy"] + [None] * len(days)},
+    }
     n_bm25s = args.rows if args.bm25s_rows is None else args.bm25s_rows
     (d / "spec.json").write_text(json.dumps({**spec, "rows": args.rows, "bm25s_rows": n_bm25s}))
     if n_bm25s:
@@ -228,20 +258,26 @@ def measure_all(args: argparse.Namespace, d: Path) -> None:
     n_bm25s = spec["bm25s_rows"]
     results = {e: measure(d, e) for e in ["one", "days", *(["x3"] if args.x3 else []), *(["bm25s"] if n_bm25s else [])]}
     for e, r in results.items():
-        print(f"{e:6s} load {r['load_ms']:8.1f} ms  rss {r['rss_mb']:5d}->{r['rss_after_mb']:5d} MB  "
-              f"plain p50/p95 {r['plain']['p50_ms']:.2f}/{r['plain']['p95_ms']:.2f} ms (cpu {r['plain']['cpu_ms']:.2f})  "
-              f"10%-filter p50/p95 {r['filtered10%']['p50_ms']:.2f}/{r['filtered10%']['p95_ms']:.2f} ms "
-              f"(cpu {r['filtered10%']['cpu_ms']:.2f})")
+        print(
+            f"{e:6s} load {r['load_ms']:8.1f} ms  rss {r['rss_mb']:5d}->{r['rss_after_mb']:5d} MB  "
+            f"plain p50/p95 {r['plain']['p50_ms']:.2f}/{r['plain']['p95_ms']:.2f} ms (cpu {r['plain']['cpu_ms']:.2f})  "
+            f"10%-filter p50/p95 {r['filtered10%']['p50_ms']:.2f}/{r['filtered10%']['p95_ms']:.2f} ms "
+            f"(cpu {r['filtered10%']['cpu_ms']:.2f})"
+        )
     if n_bm25s == spec["rows"]:
         pairs = list(zip(results["one"]["top10"], results["bm25s"]["top10"]))
         same = sum([r for _, r, _ in a] == [r for _, r, _ in b] for a, b in pairs)
         close = sum(len(a) == len(b) and np.allclose([x[2] for x in a], [y[2] for y in b], atol=1e-4) for a, b in pairs)
-        print(f"vs bm25s on the same rows: top-10 scores equal (1e-4) for {close}/{len(pairs)} queries, "
-              f"same rows in the same order for {same}/{len(pairs)}")
+        print(
+            f"vs bm25s on the same rows: top-10 scores equal (1e-4) for {close}/{len(pairs)} queries, "
+            f"same rows in the same order for {same}/{len(pairs)}"
+        )
     t = time.perf_counter()
     names = spec[args.merge]
     segs = {n: Postings.load(d / n) for n in set(names["segments"])}
-    merged = Postings.merge([(segs[n], None if m is None else np.load(d / m)) for n, m in zip(names["segments"], names["masks"])])
+    merged = Postings.merge(
+        [(segs[n], None if m is None else np.load(d / m)) for n, m in zip(names["segments"], names["masks"])]
+    )
     print(f"merge {args.merge} into one segment of {merged.n_rows:,} rows: {time.perf_counter() - t:.1f} s")
     print(f"(files under {d}; remove with rm -r)")
 

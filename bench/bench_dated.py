@@ -40,8 +40,12 @@ def synthetic(n: int, rows: int, seed: int = 0) -> dict:
         [0, 30, rng.choice([90, 181], n), 364, 1825, rng.integers(3650, 11000, n), 30],
     )
     return {
-        "rows": rows, "row": np.sort(rng.integers(0, rows, n)), "start": start, "end": start + length,
-        "vague": kind == 6, "offset": rng.integers(0, 500, n),
+        "rows": rows,
+        "row": np.sort(rng.integers(0, rows, n)),
+        "start": start,
+        "end": start + length,
+        "vague": kind == 6,
+        "offset": rng.integers(0, 500, n),
         "phrases": [PHRASES[k] if k < 6 else PHRASES[-1] for k in kind.tolist()],
     }
 
@@ -97,8 +101,11 @@ def main() -> None:
                 scan = timed(lambda: full_scan(a, *next(it2), within), args.queries)
                 n = int(np.median([len(ask(q)) for q in qs[:20]]))
                 label = f"{name} ({'any' if within is None else within})"
-                print(f"{label:<16}{n:>10,}{idx[0]:>11.2f} /{idx[1]:>6.2f}{scan[0]:>11.2f} /{scan[1]:>6.2f}"
-                      f"{scan[0] / idx[0]:>9.1f}x", flush=True)
+                print(
+                    f"{label:<16}{n:>10,}{idx[0]:>11.2f} /{idx[1]:>6.2f}{scan[0]:>11.2f} /{scan[1]:>6.2f}"
+                    f"{scan[0] / idx[0]:>9.1f}x",
+                    flush=True,
+                )
         rows = rng.integers(0, args.rows, args.queries)
         it3 = iter(rows.tolist())
         why = timed(lambda: loaded.why(next(it3), "2000-01-01", "2025-12-31"), args.queries)

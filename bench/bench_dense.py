@@ -45,8 +45,8 @@ def real_vectors() -> tuple[np.ndarray, np.ndarray]:
     if not pool_file.exists() or not query_file.exists():
         from bench_query import NEWS, questions
 
-        from qa.ingest.chunk import chunk_text
         from qa.embed import load_embedder
+        from qa.ingest.chunk import chunk_text
 
         emb, texts = load_embedder(), []
         for line in NEWS.open(encoding="utf-8"):
@@ -143,8 +143,9 @@ def pct(lat: list[float]) -> str:
     return f"{np.percentile(lat, 50):6.1f} {np.percentile(lat, 95):6.1f}"
 
 
-def run_size(n: int, kinds: list[str], pool: np.ndarray, queries: np.ndarray, noise: float, work: Path,
-             threads: int) -> None:
+def run_size(
+    n: int, kinds: list[str], pool: np.ndarray, queries: np.ndarray, noise: float, work: Path, threads: int
+) -> None:
     import faiss
 
     from qa.store.folder.dense import write_dense
@@ -164,11 +165,15 @@ def run_size(n: int, kinds: list[str], pool: np.ndarray, queries: np.ndarray, no
     del flat
     spec = work / f"spec-{n}.npz"
     np.savez(spec, queries=queries, lo=rng_[0], hi=rng_[1], mask=mask)
-    print(f"\n== {n:,} rows, dim {base.shape[1]}; float16 min cosine to float32 {cos:.6f}; "
-          f"range {rng_[1] - rng_[0]:,} rows, bitmap {int(mask.sum()):,} rows; "
-          f"IndexFlatIP (float32 in RAM) p50/p95 {pct(lat)} ms")
-    print(f"{'kind':8s} {'build s':>7s} {'disk MB':>7s} {'anon MB':>7s} {'anon/file MB':>11s} "
-          f"{'none p50 p95':>13s} {'range p50 p95':>13s} {'bitmap p50 p95':>14s}  recall@10 none/range/bitmap, score gap")
+    print(
+        f"\n== {n:,} rows, dim {base.shape[1]}; float16 min cosine to float32 {cos:.6f}; "
+        f"range {rng_[1] - rng_[0]:,} rows, bitmap {int(mask.sum()):,} rows; "
+        f"IndexFlatIP (float32 in RAM) p50/p95 {pct(lat)} ms"
+    )
+    print(
+        f"{'kind':8s} {'build s':>7s} {'disk MB':>7s} {'anon MB':>7s} {'anon/file MB':>11s} "
+        f"{'none p50 p95':>13s} {'range p50 p95':>13s} {'bitmap p50 p95':>14s}  recall@10 none/range/bitmap, score gap"
+    )
     crossover = []
     for kind in kinds:
         folder = work / f"{kind}-{n}"
@@ -176,20 +181,28 @@ def run_size(n: int, kinds: list[str], pool: np.ndarray, queries: np.ndarray, no
         meta = write_dense(folder, base, kind=kind, threshold=0)
         build = time.perf_counter() - t
         disk = sum(f.stat().st_size for f in folder.iterdir()) / 2**20
-        proc = subprocess.run([sys.executable, __file__, "--threads", str(threads), "--probe", str(folder), str(spec)],
-                              capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--threads", str(threads), "--probe", str(folder), str(spec)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         r = json.loads(proc.stdout.strip().splitlines()[-1])
         anon = r["rss_load"]["RssAnon"] - r["rss_before"]["RssAnon"]
         anon100 = r["rss_100"]["RssAnon"] - r["rss_before"]["RssAnon"]
         file100 = r["rss_100"]["RssFile"] - r["rss_before"]["RssFile"]  # mapped pages: reclaimable page cache
         rec = "/".join(f"{recall(r[c]['rows'], gt[c]):.3f}" for c in ("none", "range", "bitmap"))
         rec += f" gap {score_gap(r['none']['rows'], gt['none'], base, queries):.4f}"
-        print(f"{kind:8s} {build:7.1f} {disk:7.0f} {anon:7.0f} {anon100:5.0f}/{file100:<5.0f} {pct(r['none']['lat'])} "
-              f"{pct(r['range']['lat'])} {pct(r['bitmap']['lat']):>14s}  {rec}  {meta['params']}")
+        print(
+            f"{kind:8s} {build:7.1f} {disk:7.0f} {anon:7.0f} {anon100:5.0f}/{file100:<5.0f} {pct(r['none']['lat'])} "
+            f"{pct(r['range']['lat'])} {pct(r['bitmap']['lat']):>14s}  {rec}  {meta['params']}"
+        )
         for c in ("range_exact", "range_index", "bitmap_exact", "bitmap_index"):
             if c in r:
-                crossover.append(f"  {kind:8s} {c:13s} p50/p95 {pct(r[c]['lat'])} ms  "
-                                 f"recall@10 {recall(r[c]['rows'], gt[c.split('_')[0]][:50]):.3f}")
+                crossover.append(
+                    f"  {kind:8s} {c:13s} p50/p95 {pct(r[c]['lat'])} ms  "
+                    f"recall@10 {recall(r[c]['rows'], gt[c.split('_')[0]][:50]):.3f}"
+                )
         sys.stdout.flush()
     if crossover:
         print("filter path (50 queries, each path forced):\n" + "\n".join(crossover))
@@ -208,8 +221,10 @@ def main() -> None:
         return probe(*args.probe, args.threads)
     pool, queries = real_vectors()
     queries = queries[: args.queries]
-    print(f"pool {len(pool)} real e5-small passage vectors + N(0, {args.noise}) noise; {len(queries)} real queries; "
-          f"query threads {args.threads}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"pool {len(pool)} real e5-small passage vectors + N(0, {args.noise}) noise; {len(queries)} real queries; "
+        f"query threads {args.threads}; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     with tempfile.TemporaryDirectory(dir=OUT) as tmp:
         for n in (int(x) for x in args.rows.split(",")):
             run_size(n, args.kinds.split(","), pool, queries, args.noise, Path(tmp), args.threads)

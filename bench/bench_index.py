@@ -51,8 +51,12 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as f:
         for r in rows:
-            f.write(json.dumps({"id": str(r["id"]), "date": r["date"], "paper": "新闻样本", "text": r["text"]},
-                               ensure_ascii=False) + "\n")
+            f.write(
+                json.dumps(
+                    {"id": str(r["id"]), "date": r["date"], "paper": "新闻样本", "text": r["text"]}, ensure_ascii=False
+                )
+                + "\n"
+            )
 
 
 def pages_of(path: Path) -> list[Page]:
@@ -61,8 +65,18 @@ def pages_of(path: Path) -> list[Page]:
     for line in path.open(encoding="utf-8"):
         r = json.loads(line)
         pid = f"{path.resolve()}#{r['id']}"
-        out.append(Page(page_id=pid, paper=r["paper"], date=r["date"], page=None, text=r["text"], source=str(path),
-                        root=str(path.resolve()), articles=[Article(str(r["id"]), None, r["text"])]))
+        out.append(
+            Page(
+                page_id=pid,
+                paper=r["paper"],
+                date=r["date"],
+                page=None,
+                text=r["text"],
+                source=str(path),
+                root=str(path.resolve()),
+                articles=[Article(str(r["id"]), None, r["text"])],
+            )
+        )
     return out
 
 
@@ -73,8 +87,9 @@ def run_build(path: Path, index: Path, emb) -> tuple[float, object]:
 
         rep = build_index([path], index, embedder=emb, progress=False, log=lambda m: None)
     except ImportError:
-        rep = build_from_pages(pages_of(path), [str(path.resolve())], index, embedder=emb, progress=False,
-                               log=lambda m: None)
+        rep = build_from_pages(
+            pages_of(path), [str(path.resolve())], index, embedder=emb, progress=False, log=lambda m: None
+        )
     return time.perf_counter() - t, rep
 
 
@@ -115,8 +130,13 @@ def main() -> None:
     figures: dict = {"articles": len(base), "archive_chars": sum(len(r["text"]) for r in base), "handles": emb.handles}
 
     secs, rep = run_build(archive, index, emb)
-    figures.update(full_build_s=round(secs, 1), chunks=rep.chunks, embedded=rep.embedded,
-                   chars_per_s=round(figures["archive_chars"] / secs), chunks_per_s=round(rep.chunks / secs, 2))
+    figures.update(
+        full_build_s=round(secs, 1),
+        chunks=rep.chunks,
+        embedded=rep.embedded,
+        chars_per_s=round(figures["archive_chars"] / secs),
+        chunks_per_s=round(rep.chunks / secs, 2),
+    )
     print(json.dumps(figures, ensure_ascii=False), flush=True)
 
     secs, rep = run_build(archive, index, emb)
@@ -124,14 +144,21 @@ def main() -> None:
     print(f"unchanged re-run: {secs:.2f}s, embedded {rep.embedded}", flush=True)
 
     secs, rep = run_build(new_issue, index, emb)
-    figures.update(issue_chars=sum(len(r["text"]) for r in issue), add_issue_s=round(secs, 1),
-                   add_issue_embedded=rep.embedded, add_issue_reused=rep.reused)
+    figures.update(
+        issue_chars=sum(len(r["text"]) for r in issue),
+        add_issue_s=round(secs, 1),
+        add_issue_embedded=rep.embedded,
+        add_issue_reused=rep.reused,
+    )
     print(f"add issue: {secs:.1f}s, embedded {rep.embedded}, reused {rep.reused}", flush=True)
 
     live = index / (index / "CURRENT").read_text().strip()
     size = sum(p.stat().st_size for p in live.rglob("*") if p.is_file())
-    figures.update(bytes_on_disk=size, bytes_per_chunk=round(size / rep.chunks),
-                   peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+    figures.update(
+        bytes_on_disk=size,
+        bytes_per_chunk=round(size / rep.chunks),
+        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    )
     print(json.dumps(figures, ensure_ascii=False, indent=1))
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)

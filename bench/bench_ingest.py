@@ -32,9 +32,11 @@ def run(label: str, path: Path) -> None:
     articles = sum(len(segment_page(p)) for p in report.pages)
     total_s = time.perf_counter() - start
     chars = sum(len(p.text) for p in report.pages)
-    print(f"{label}: {len(report.pages)} pages, {articles} articles, {chars} chars, "
-          f"{len(report.skipped)} skipped; read {read_s:.2f} s, read+segment {total_s:.2f} s; "
-          f"{len(report.pages) / total_s:.0f} pages/s, {chars / total_s:.0f} chars/s")
+    print(
+        f"{label}: {len(report.pages)} pages, {articles} articles, {chars} chars, "
+        f"{len(report.skipped)} skipped; read {read_s:.2f} s, read+segment {total_s:.2f} s; "
+        f"{len(report.pages) / total_s:.0f} pages/s, {chars / total_s:.0f} chars/s"
+    )
 
 
 def write_issue_folders(lines: list[str], top: Path) -> int:

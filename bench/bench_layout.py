@@ -28,11 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import pagemix  # noqa: E402
-from pagegen import flat  # noqa: E402
 
 from qa.ingest import read_page_file  # noqa: E402
 from qa.ingest.segment import segment_page  # noqa: E402
 from qa.types import Page  # noqa: E402
+
+from pagegen import flat  # noqa: E402
 
 
 def page_files(work: Path, seed: int) -> tuple[Path, dict]:
@@ -43,15 +44,20 @@ def page_files(work: Path, seed: int) -> tuple[Path, dict]:
         page = pagemix.make_mixed_page(seed)
         pdf.write_bytes(page.pdf)
         arts = [{"title": a.title, "body": a.body} for a in page.articles]
-        truth.write_text(json.dumps({"paper": page.paper, "date": page.date, "columns": page.columns,
-                                     "articles": arts}, ensure_ascii=False), encoding="utf-8")
+        truth.write_text(
+            json.dumps(
+                {"paper": page.paper, "date": page.date, "columns": page.columns, "articles": arts}, ensure_ascii=False
+            ),
+            encoding="utf-8",
+        )
     return pdf, json.loads(truth.read_text(encoding="utf-8"))
 
 
 def _diff(got: str, want: str) -> str:
     """Where the read body first departs from the printed one, with some context."""
     n = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
-    return f"body differs at {n}/{len(want)}: read …{got[max(0, n - 15): n + 30]}… printed …{want[max(0, n - 15): n + 30]}…"
+    got_at, want_at = got[max(0, n - 15) : n + 30], want[max(0, n - 15) : n + 30]
+    return f"body differs at {n}/{len(want)}: read …{got_at}… printed …{want_at}…"
 
 
 def judge(truth: dict, articles: list) -> dict:
@@ -103,11 +109,15 @@ def main() -> None:
                 print(f"   {title}: {why}")
     n = total["articles"]
     load = os.getloadavg()[0]
-    print(f"{args.pages} pages (seeds {args.seed}-{args.seed + args.pages - 1}), {n} articles; "
-          f"{os.cpu_count()} cores, load {load:.1f}")
-    print(f"whole {total['whole'] / n:.1%} ({total['whole']}/{n})  headline found {total['titled'] / n:.1%}  "
-          f"extra titled {total['extra']}  untitled sections {total['untitled']}  "
-          f"pages all right {pages_whole}/{args.pages}  {seconds / args.pages:.2f} s/page")
+    print(
+        f"{args.pages} pages (seeds {args.seed}-{args.seed + args.pages - 1}), {n} articles; "
+        f"{os.cpu_count()} cores, load {load:.1f}"
+    )
+    print(
+        f"whole {total['whole'] / n:.1%} ({total['whole']}/{n})  headline found {total['titled'] / n:.1%}  "
+        f"extra titled {total['extra']}  untitled sections {total['untitled']}  "
+        f"pages all right {pages_whole}/{args.pages}  {seconds / args.pages:.2f} s/page"
+    )
 
 
 if __name__ == "__main__":

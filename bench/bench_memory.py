@@ -22,8 +22,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 NEWS = ROOT.parent / "shared" / "data" / "news_sample.jsonl"
-WRAPPER = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
-           "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024, r.returncode)")
+WRAPPER = (
+    "import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024, r.returncode)"
+)
 
 
 def copy_a_year_earlier(src: Path, dst: Path) -> None:
@@ -39,9 +41,12 @@ def peak_mb(paths: list[Path], index: Path, cache: Path | None, repo: Path) -> t
     if cache:
         shutil.copytree(cache, index / "cache" / "vectors")
     qa = [sys.executable, "-c", "import sys; sys.argv[0] = 'qa'; from qa.cli import cli; cli()"]
-    out = subprocess.run([sys.executable, "-c", WRAPPER, *qa, "index", *map(str, paths), "--index", str(index)],
-                         capture_output=True, text=True,
-                         env={"QA_NO_PROGRESS": "1", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(repo)})
+    out = subprocess.run(
+        [sys.executable, "-c", WRAPPER, *qa, "index", *map(str, paths), "--index", str(index)],
+        capture_output=True,
+        text=True,
+        env={"QA_NO_PROGRESS": "1", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(repo)},
+    )
     mb, rc = out.stdout.split()[-2:]
     if int(rc):
         print(f"qa index {' '.join(map(str, paths))} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
@@ -51,7 +56,9 @@ def peak_mb(paths: list[Path], index: Path, cache: Path | None, repo: Path) -> t
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", type=Path, default=None, help="a cache/vectors folder holding the sample's vectors")
-    ap.add_argument("--repo", type=Path, default=ROOT, help="the checkout whose qa to run (e.g. an older commit's worktree)")
+    ap.add_argument(
+        "--repo", type=Path, default=ROOT, help="the checkout whose qa to run (e.g. an older commit's worktree)"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="qa-mem-") as tmp:
         tmp = Path(tmp)
@@ -59,8 +66,10 @@ def main() -> None:
         copy_a_year_earlier(NEWS, copy)
         one, rc1 = peak_mb([NEWS], tmp / "one", args.cache, args.repo)
         two, rc2 = peak_mb([NEWS, copy], tmp / "two", args.cache, args.repo)
-    print(f"qa index, peak RSS: news_sample.jsonl {one} MB (exit {rc1}); twice as much {two} MB (exit {rc2}); "
-          f"ratio {two / one:.2f}")
+    print(
+        f"qa index, peak RSS: news_sample.jsonl {one} MB (exit {rc1}); twice as much {two} MB (exit {rc2}); "
+        f"ratio {two / one:.2f}"
+    )
 
 
 if __name__ == "__main__":

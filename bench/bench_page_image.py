@@ -58,8 +58,10 @@ def make_pages(work: Path, dpi: int) -> list[Page]:
     image.save(scan, format="JPEG", quality=85)
     text = "\n".join(line[0] for line in frame.lines)
     scan_frame = PageFrame("image", image.width, image.height, frame.lines)
-    return [Page(pdf.resolve().as_posix(), "聊城日报", "2023-05-06", 1, text, "01.pdf", frame=frame),
-            Page(scan.resolve().as_posix(), "聊城日报", "2023-05-06", 2, text, "02.jpg", frame=scan_frame)]
+    return [
+        Page(pdf.resolve().as_posix(), "聊城日报", "2023-05-06", 1, text, "01.pdf", frame=frame),
+        Page(scan.resolve().as_posix(), "聊城日报", "2023-05-06", 2, text, "02.jpg", frame=scan_frame),
+    ]
 
 
 def serve(app) -> tuple[int, object]:
@@ -104,8 +106,10 @@ def main() -> None:
         urls = {}
         for rec in recs:
             urls.setdefault(rec["source"], f"/api/pages/{rec['image_key']}/image")
-        app = create_app(Settings(index=index, rate_limit=None, reload_interval_s=3600),
-                         service=Service(index, embedder=FakeEmbedder()))
+        app = create_app(
+            Settings(index=index, rate_limit=None, reload_interval_s=3600),
+            service=Service(index, embedder=FakeEmbedder()),
+        )
         port, _ = serve(app)  # a daemon thread: it ends with this process
         cache_dir = index / "cache" / "pages"
         results = {}
@@ -122,19 +126,27 @@ def main() -> None:
                 took, status, size = get(port, url)
                 assert status == 200, status
                 cached.append(took)
-            results[source] = {"cold_p50_ms": 1000 * statistics.median(cold), "cold_p95_ms": 1000 * pct(cold, 0.95),
-                               "cached_p50_ms": 1000 * statistics.median(cached),
-                               "cached_p95_ms": 1000 * pct(cached, 0.95), "bytes": size,
-                               "ratio_cold_cached": statistics.median(cold) / statistics.median(cached)}
+            results[source] = {
+                "cold_p50_ms": 1000 * statistics.median(cold),
+                "cold_p95_ms": 1000 * pct(cold, 0.95),
+                "cached_p50_ms": 1000 * statistics.median(cached),
+                "cached_p95_ms": 1000 * pct(cached, 0.95),
+                "bytes": size,
+                "ratio_cold_cached": statistics.median(cold) / statistics.median(cached),
+            }
         original = {p.source: os.path.getsize(p.page_id) for p in pages}
         load = os.getloadavg()
-        print(f"cores {len(os.sched_getaffinity(0))}, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} "
-              f"(shared machine), scan {args.dpi} dpi")
+        print(
+            f"cores {len(os.sched_getaffinity(0))}, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} "
+            f"(shared machine), scan {args.dpi} dpi"
+        )
         for source, r in results.items():
-            print(f"{source:8s} original {original[source] / 1e6:5.1f} MB -> {r['bytes'] / 1e3:4.0f} KB JPEG | "
-                  f"cold p50 {r['cold_p50_ms']:6.0f} ms p95 {r['cold_p95_ms']:6.0f} ms | "
-                  f"cached p50 {r['cached_p50_ms']:5.1f} ms p95 {r['cached_p95_ms']:5.1f} ms | "
-                  f"cold/cached {r['ratio_cold_cached']:5.0f}x")
+            print(
+                f"{source:8s} original {original[source] / 1e6:5.1f} MB -> {r['bytes'] / 1e3:4.0f} KB JPEG | "
+                f"cold p50 {r['cold_p50_ms']:6.0f} ms p95 {r['cold_p95_ms']:6.0f} ms | "
+                f"cached p50 {r['cached_p50_ms']:5.1f} ms p95 {r['cached_p95_ms']:5.1f} ms | "
+                f"cold/cached {r['ratio_cold_cached']:5.0f}x"
+            )
         worst = max(r["cached_p50_ms"] for r in results.values())
         print(f"first image from cache p50 {worst:.1f} ms (target <= 300 ms): {'ok' if worst <= 300 else 'MISSED'}")
         if args.json:

@@ -23,11 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import pagegen  # noqa: E402
-
 from qa.ingest import read_page_file  # noqa: E402
 from qa.ingest.segment import segment_page  # noqa: E402
 from qa.types import Page  # noqa: E402
+
+import pagegen  # noqa: E402
 
 WAYS = {"pdf": ".pdf", "ocr-clean": ".png", "ocr-noisy": ".jpg"}
 
@@ -71,18 +71,40 @@ def main() -> None:
     if args.child:
         return child(args.child, work, args.pages)
     prepare(work, args.pages, args.dpi)
-    print(f"{args.pages} generated pages (4-6 columns, 4 articles each), renders at {args.dpi} dpi, "
-          f"{os.cpu_count()} cores")
+    print(
+        f"{args.pages} generated pages (4-6 columns, 4 articles each), renders at {args.dpi} dpi, "
+        f"{os.cpu_count()} cores"
+    )
     print(f"{'way':<10} {'whole':>8} {'paired':>8} {'CER':>7} {'pages/s':>8} {'s/page':>7} {'peak MB':>8}")
     for way in args.ways.split(","):
-        out = subprocess.run([sys.executable, __file__, "--child", way, "--pages", str(args.pages),
-                              "--dpi", str(args.dpi), "--work", str(args.work)],
-                             capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+        out = (
+            subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--child",
+                    way,
+                    "--pages",
+                    str(args.pages),
+                    "--dpi",
+                    str(args.dpi),
+                    "--work",
+                    str(args.work),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         r = json.loads(out)
         n, s = args.pages, r["seconds"]
         cer = r["errors"] / r["chars"] if r["chars"] else 0.0
-        print(f"{way:<10} {r['whole'] / r['articles']:>8.1%} {r['paired'] / r['articles']:>8.1%} {cer:>7.2%} "
-              f"{n / s:>8.2f} {s / n:>7.2f} {r['peak_mb']:>8.0f}")
+        print(
+            f"{way:<10} {r['whole'] / r['articles']:>8.1%} {r['paired'] / r['articles']:>8.1%} {cer:>7.2%} "
+            f"{n / s:>8.2f} {s / n:>7.2f} {r['peak_mb']:>8.0f}"
+        )
 
 
 if __name__ == "__main__":

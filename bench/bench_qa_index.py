@@ -38,8 +38,10 @@ def write_archive(folder: Path, n: int) -> int:
     rows = [json.loads(line) for _, line in zip(range(n), NEWS.open(encoding="utf-8"))]
     with (folder / "news.jsonl").open("w", encoding="utf-8") as f:
         for r in rows:
-            f.write(json.dumps({"id": r["id"], "date": r["date"], "text": r["text"], "paper": "样本"},
-                               ensure_ascii=False) + "\n")
+            f.write(
+                json.dumps({"id": r["id"], "date": r["date"], "text": r["text"], "paper": "样本"}, ensure_ascii=False)
+                + "\n"
+            )
     return sum(len(r["text"]) for r in rows)
 
 
@@ -47,8 +49,9 @@ def run(engine: str, archive: Path, index: Path) -> float:
     env = {**os.environ, "QA_E5_ENGINE": engine}
     qa = Path(sys.executable).parent / "qa"
     started = time.perf_counter()
-    done = subprocess.run([str(qa), "index", str(archive / "news.jsonl"), "--index", str(index)], env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [str(qa), "index", str(archive / "news.jsonl"), "--index", str(index)], env=env, capture_output=True, text=True
+    )
     seconds = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"qa index with {engine} failed:\n{done.stderr}")

@@ -111,8 +111,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from qa.embed import load_embedder
-    from qa.store import build_from_pages
     from qa.service import Service
+    from qa.store import build_from_pages
 
     real = load_embedder()
     if not (args.index / "CURRENT").exists():
@@ -120,8 +120,10 @@ def main() -> None:
         pages = scale_pages(args.chunks)
         started = time.perf_counter()
         report = build_from_pages(pages, ["/scale"], args.index, embedder=ReplayEmbedder(real, pool), progress=False)
-        print(f"built {report.chunks} chunks from {report.pages} pages in {time.perf_counter() - started:.0f} s",
-              file=sys.stderr)
+        print(
+            f"built {report.chunks} chunks from {report.pages} pages in {time.perf_counter() - started:.0f} s",
+            file=sys.stderr,
+        )
     service = Service(args.index, embedder=real)
     qs = questions(args.queries)
     for q in qs[:20]:  # warm-up: page cache, jieba, FAISS, SQLite
@@ -135,11 +137,15 @@ def main() -> None:
         found += answer.found
     lat = np.array(latencies)
     counts = service.reader.counts()
-    print(f"index: {counts['chunks']} chunks, {counts['pages']} pages, "
-          f"{service.reader.meta['vector_index']['type']}, embedder {service.reader.embedder_name}")
-    print(f"ask (warm, no HTTP), {len(qs)} queries: p50 {np.percentile(lat, 50):.1f} ms  "
-          f"p95 {np.percentile(lat, 95):.1f} ms  p99 {np.percentile(lat, 99):.1f} ms  max {lat.max():.1f} ms  "
-          f"found {found}/{len(qs)}")
+    print(
+        f"index: {counts['chunks']} chunks, {counts['pages']} pages, "
+        f"{service.reader.meta['vector_index']['type']}, embedder {service.reader.embedder_name}"
+    )
+    print(
+        f"ask (warm, no HTTP), {len(qs)} queries: p50 {np.percentile(lat, 50):.1f} ms  "
+        f"p95 {np.percentile(lat, 95):.1f} ms  p99 {np.percentile(lat, 99):.1f} ms  max {lat.max():.1f} ms  "
+        f"found {found}/{len(qs)}"
+    )
     for kind, values in sorted(by_kind.items()):  # interleaved in one run, so the kinds compare fairly
         v = np.array(values)
         print(f"  {kind:12s} n={len(v):4d}  p50 {np.percentile(v, 50):.1f} ms  p95 {np.percentile(v, 95):.1f} ms")

@@ -12,7 +12,8 @@ dates and 4 papers, each copy's sentences in another order (so chunk texts, toke
 differ between copies). ``--grow-from`` starts from a copy (hard links: segments are immutable) of a
 smaller index and adds only the missing copies, as a backfill loaded in two runs would; its build time
 is the sum of both runs. Run again on an existing ``--index``, it measures the query side and adding
-one more issue (to a hard-linked copy) again, and carries the first run's build figures over. Vectors are real e5-small passage vectors reused with Gaussian noise
+one more issue (to a hard-linked copy) again, and carries the first run's build figures over. Vectors are
+real e5-small passage vectors reused with Gaussian noise
 (embedding millions of chunks takes weeks on 2 cores): ``--vectors-from`` an index whose vector
 cache holds real ones, else ``--pool`` chunks embedded here. Questions are embedded for real.
 """
@@ -71,8 +72,16 @@ def scale_pages(target_chunks: int, seed: int = 0, first_copy: int = 0, root: st
                 rng.shuffle(sentences)
             pid = f"{root}/{copy}/{n['id']}"
             text = "".join(sentences)
-            yield Page(pid, PAPERS[(copy + i) % len(PAPERS)], date, i % 8 + 1, text, pid, root,
-                       articles=[Article(f"{pid}#a1", None, text)])
+            yield Page(
+                pid,
+                PAPERS[(copy + i) % len(PAPERS)],
+                date,
+                i % 8 + 1,
+                text,
+                pid,
+                root,
+                articles=[Article(f"{pid}#a1", None, text)],
+            )
 
 
 def one_issue(date: str, n: int = 120):
@@ -81,7 +90,9 @@ def one_issue(date: str, n: int = 120):
     for i, line in zip(range(n), NEWS.open(encoding="utf-8")):
         text = "今日出版：" + json.loads(line)["text"]
         pid = f"/daily/{date}/{i}"
-        yield Page(pid, PAPERS[0], date, i % 8 + 1, text, pid, f"/daily/{date}", articles=[Article(pid + "#a1", None, text)])
+        yield Page(
+            pid, PAPERS[0], date, i % 8 + 1, text, pid, f"/daily/{date}", articles=[Article(pid + "#a1", None, text)]
+        )
 
 
 def folder_bytes(path: Path, skip: str = "cache") -> int:
@@ -94,8 +105,22 @@ def serve_rss(index: Path, qs: list[dict]) -> dict:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "QA_NO_PROGRESS": "1"}
-    proc = subprocess.Popen([str(Path(sys.executable).with_name("qa")), "serve", "--index", str(index), "--port", str(port),
-                             "--rate-limit", "off"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("qa")),
+            "serve",
+            "--index",
+            str(index),
+            "--port",
+            str(port),
+            "--rate-limit",
+            "off",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         for _ in range(600):
@@ -110,8 +135,12 @@ def serve_rss(index: Path, qs: list[dict]) -> dict:
             req = urllib.request.Request(url + "/api/ask", body, {"Content-Type": "application/json"})
             urllib.request.urlopen(req, timeout=60).read()
         # RssAnon is the server's own memory; the rest of RSS is mapped index files, page cache the kernel can drop
-        return {"serve_rss_loaded_mb": after_load, "serve_rss_after_mb": _rss(proc.pid), "serve_peak_mb": _rss(proc.pid, "VmHWM"),
-                "serve_anon_after_mb": _rss(proc.pid, "RssAnon")}
+        return {
+            "serve_rss_loaded_mb": after_load,
+            "serve_rss_after_mb": _rss(proc.pid),
+            "serve_peak_mb": _rss(proc.pid, "VmHWM"),
+            "serve_anon_after_mb": _rss(proc.pid, "RssAnon"),
+        }
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
@@ -134,7 +163,9 @@ def recall_at_10(reader, qvecs: np.ndarray) -> float:
             scores = qvecs @ seg.dense.vectors(rows).T
             for q in range(len(qvecs)):
                 top = np.argpartition(-scores[q], min(10, len(rows) - 1))[:10]
-                exact[q] = sorted(exact[q] + [(float(scores[q, t]), off + int(rows[t])) for t in top], reverse=True)[:10]
+                exact[q] = sorted(exact[q] + [(float(scores[q, t]), off + int(rows[t])) for t in top], reverse=True)[
+                    :10
+                ]
     got = [{r for r, _ in reader.dense_search(q, 10)} for q in qvecs]
     return float(np.mean([len(g & {r for _, r in e}) / 10 for g, e in zip(got, exact)]))
 
@@ -147,19 +178,26 @@ def latency(service, qs: list[dict]) -> dict:
         t = time.perf_counter()
         service.ask(q["question"], page=q["page"])
         by_kind.setdefault(q["kind"], []).append((time.perf_counter() - t) * 1000)
-    return {f"{kind} p50/p95 ms": [round(float(np.percentile(v, 50)), 1), round(float(np.percentile(v, 95)), 1)]
-            for kind, v in sorted(by_kind.items())}
+    return {
+        f"{kind} p50/p95 ms": [round(float(np.percentile(v, 50)), 1), round(float(np.percentile(v, 95)), 1)]
+        for kind, v in sorted(by_kind.items())
+    }
 
 
 def run(args) -> dict:
     from qa.embed import load_embedder
-    from qa.store import IndexReader
     from qa.service import Service
+    from qa.store import IndexReader
 
     real = load_embedder()
     pool = real_pool(real, args.pool, args.vectors_from)
     index = args.index or OUT / f"scale-{args.chunks}"
-    figures: dict = {"target_chunks": args.chunks, "pool": len(pool), "load": round(os.getloadavg()[0], 1), "index": str(index)}
+    figures: dict = {
+        "target_chunks": args.chunks,
+        "pool": len(pool),
+        "load": round(os.getloadavg()[0], 1),
+        "index": str(index),
+    }
     if (index / "CURRENT").exists():  # measured again (after a code change): build figures of its first run,
         first = [r for r in _rows() if r.get("index") == str(index) and "add_issue_s" in r][-1]
         figures.update({k: v for k, v in first.items() if k in BUILD_FIGURES + ("target_chunks",)}, remeasured=True)
@@ -171,14 +209,21 @@ def run(args) -> dict:
         finally:
             subprocess.run(["rm", "-rf", str(copy)], check=True)
     else:
-        figures.update(grow(args, index, ReplayEmbedder(real, pool)) if args.grow_from else build(args, index, ReplayEmbedder(real, pool)))
+        figures.update(
+            grow(args, index, ReplayEmbedder(real, pool))
+            if args.grow_from
+            else build(args, index, ReplayEmbedder(real, pool))
+        )
         date = "2024-01-03" if args.grow_from else "2024-01-02"  # a grown index already holds the smaller one's issue
         figures.update(add_issue(index, ReplayEmbedder(real, pool), date))
     figures["disk_mb"] = folder_bytes(index) // 2**20
     qs = questions(args.queries)  # date-bound ones name 2019, 2021 or 2023: inside the 50 years
     with IndexReader.open(index) as reader:
-        figures.update(chunks=reader.counts()["chunks"], segments=len(reader.segments),
-                       vector_index=reader.meta["vector_index"]["segments"])
+        figures.update(
+            chunks=reader.counts()["chunks"],
+            segments=len(reader.segments),
+            vector_index=reader.meta["vector_index"]["segments"],
+        )
         qvecs = real.encode_queries([q["question"] for q in qs[: args.recall_queries]])
         figures["recall@10"] = round(recall_at_10(reader, qvecs), 4)
     figures.update(latency(Service(index, embedder=real), qs))
@@ -196,7 +241,9 @@ def add_issue(index: Path, embedder, date: str) -> dict:
     with IndexReader.open(index) as reader:
         before, segments = reader.counts()["chunks"], len(reader.segments)
     started = time.perf_counter()
-    add = build_stream(one_issue(date), [f"/daily/{date}"], index, embedder=embedder, progress=False, log=lambda m: None)
+    add = build_stream(
+        one_issue(date), [f"/daily/{date}"], index, embedder=embedder, progress=False, log=lambda m: None
+    )
     seconds = round(time.perf_counter() - started, 1)
     with IndexReader.open(index) as reader:
         merged = len(reader.segments) <= segments  # the new segment filled a tier: merged in the same build
@@ -207,9 +254,14 @@ def build(args, index: Path, embedder) -> dict:
     from qa.store import build_stream
 
     started = time.perf_counter()
-    report = build_stream(scale_pages(args.chunks), ["/scale"], index, embedder=embedder, progress=False, log=lambda m: None)
-    return {"build_s": round(time.perf_counter() - started), "chunks": report.chunks,
-            "build_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
+    report = build_stream(
+        scale_pages(args.chunks), ["/scale"], index, embedder=embedder, progress=False, log=lambda m: None
+    )
+    return {
+        "build_s": round(time.perf_counter() - started),
+        "chunks": report.chunks,
+        "build_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+    }
 
 
 def grow(args, index: Path, embedder) -> dict:
@@ -220,11 +272,22 @@ def grow(args, index: Path, embedder) -> dict:
     subprocess.run(["cp", "-al", str(args.grow_from), str(index)], check=True)
     subprocess.run(["rm", "-rf", str(index / "cache")], check=True)  # appended to in place: not shared
     started = time.perf_counter()
-    report = build_stream(scale_pages(args.chunks, first_copy=copies_for(base["target_chunks"]), root="/scale2"), ["/scale2"],
-                          index, embedder=embedder, progress=False, log=lambda m: None)
+    report = build_stream(
+        scale_pages(args.chunks, first_copy=copies_for(base["target_chunks"]), root="/scale2"),
+        ["/scale2"],
+        index,
+        embedder=embedder,
+        progress=False,
+        log=lambda m: None,
+    )
     grow_s = round(time.perf_counter() - started)
-    return {"grown_from_chunks": base["chunks"], "grow_s": grow_s, "build_s": base["build_s"] + grow_s, "chunks": report.chunks,
-            "build_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}
+    return {
+        "grown_from_chunks": base["chunks"],
+        "grow_s": grow_s,
+        "build_s": base["build_s"] + grow_s,
+        "chunks": report.chunks,
+        "build_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+    }
 
 
 def _rows() -> list[dict]:
@@ -234,13 +297,19 @@ def _rows() -> list[dict]:
 
 def table() -> None:
     rows = list({r.get("index", i): r for i, r in enumerate(_rows())}.values())  # the latest run of each index
-    print("| chunks | segments | build (no embedding) | add one issue | disk | qa serve RSS (own memory) | undated p50/p95 "
-          "| date-bound p50/p95 | recall@10 |")
+    print(
+        "| chunks | segments | build (no embedding) | add one issue | disk | qa serve RSS (own memory) "
+        "| undated p50/p95 | date-bound p50/p95 | recall@10 |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['chunks']:,} | {r['segments']} | {r.get('build_s', '–')} s | {r['add_issue_s']} s{' (with a tier merge)' if r.get('add_issue_merged') else ''} | {r['disk_mb']:,} MB "
-              f"| {r['serve_rss_after_mb']:,} MB ({r.get('serve_anon_after_mb', '?')} MB) | {'/'.join(map(str, r['undated p50/p95 ms']))} ms "
-              f"| {'/'.join(map(str, r['date-bound p50/p95 ms']))} ms | {r['recall@10']} |")
+        print(
+            f"| {r['chunks']:,} | {r['segments']} | {r.get('build_s', '–')} s | {r['add_issue_s']} s"
+            f"{' (with a tier merge)' if r.get('add_issue_merged') else ''} | {r['disk_mb']:,} MB "
+            f"| {r['serve_rss_after_mb']:,} MB ({r.get('serve_anon_after_mb', '?')} MB) "
+            f"| {'/'.join(map(str, r['undated p50/p95 ms']))} ms "
+            f"| {'/'.join(map(str, r['date-bound p50/p95 ms']))} ms | {r['recall@10']} |"
+        )
 
 
 def main() -> None:
@@ -251,7 +320,9 @@ def main() -> None:
     ap.add_argument("--pool", type=int, default=600)
     ap.add_argument("--vectors-from", type=Path, default=None, help="an index whose cache/vectors holds real vectors")
     ap.add_argument("--index", type=Path, default=None)
-    ap.add_argument("--grow-from", type=Path, default=None, help="a smaller index built by this bench: add only what it lacks")
+    ap.add_argument(
+        "--grow-from", type=Path, default=None, help="a smaller index built by this bench: add only what it lacks"
+    )
     ap.add_argument("--table", action="store_true")
     args = ap.parse_args()
     if args.table:

@@ -74,8 +74,10 @@ def main() -> None:
     t0 = time.perf_counter()
     qv = e5.encode_queries(questions)
     pv = e5.encode_passages(passages)
-    print(f"encoded {len(questions)} questions and {sum(map(len, passages))} passage chars "
-          f"in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"encoded {len(questions)} questions and {sum(map(len, passages))} passage chars "
+        f"in {time.perf_counter() - t0:.1f} s"
+    )
     sims = qv @ pv.T
     n = len(questions)
     own = np.arange(n)
@@ -85,28 +87,31 @@ def main() -> None:
     rand = np.array([rng.choice([j for j in range(n) if j != i]) for i in range(n)])
 
     def feats(idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return (np.array([best_overlap(questions[i], passages[j]) for i, j in enumerate(idx)]),
-                sims[own, idx])
+        return (np.array([best_overlap(questions[i], passages[j]) for i, j in enumerate(idx)]), sims[own, idx])
 
     pos, hneg, rneg = feats(own), feats(hard), feats(rand)
     for name, (lex, cos) in (("answerable", pos), ("hard wrong", hneg), ("random wrong", rneg)):
-        print(f"{name:13s} overlap median {np.median(lex):.2f}  cosine median {np.median(cos):.3f} "
-              f"(p10 {np.percentile(cos, 10):.3f}, p90 {np.percentile(cos, 90):.3f})")
+        print(
+            f"{name:13s} overlap median {np.median(lex):.2f}  cosine median {np.median(cos):.3f} "
+            f"(p10 {np.percentile(cos, 10):.3f}, p90 {np.percentile(cos, 90):.3f})"
+        )
 
     print("\ngrid (best F1 against hard negatives): weight floor -> threshold P R F1")
     for w in (0.0, 1.0, 2.0, 3.0):
         for floor in (0.75, 0.80, 0.85):
             p_s = pos[0] + w * np.maximum(0, pos[1] - floor)
             n_s = hneg[0] + w * np.maximum(0, hneg[1] - floor)
-            best = max(((2 * p * r / (p + r) if p + r else 0), t, p, r)
-                       for t in np.arange(0.1, 0.9, 0.02) for p, r in [pr(p_s, n_s, t)])
+            best = max(
+                ((2 * p * r / (p + r) if p + r else 0), t, p, r)
+                for t in np.arange(0.1, 0.9, 0.02)
+                for p, r in [pr(p_s, n_s, t)]
+            )
             print(f"  w={w:.0f} floor={floor:.2f} -> t={best[1]:.2f} P={best[2]:.2f} R={best[3]:.2f} F1={best[0]:.2f}")
 
     score = np.vectorize(evidence, otypes=[float])
     p_s, h_s, r_s = score(*pos), score(*hneg), score(*rneg)
     lex_only = (score(pos[0], None), score(hneg[0], None))
-    print(f"\nchosen: MIN_EVIDENCE={answer.MIN_EVIDENCE} weight={answer.EVIDENCE_DENSE} "
-          f"floor={answer.DENSE_FLOOR}")
+    print(f"\nchosen: MIN_EVIDENCE={answer.MIN_EVIDENCE} weight={answer.EVIDENCE_DENSE} floor={answer.DENSE_FLOOR}")
     print("threshold  P(hard)  R      P(random)  | lexical only (dense_score None): P(hard) R")
     for t in (0.25, 0.30, 0.35, 0.40, 0.45, 0.50, 0.55):
         ph, rh = pr(p_s, h_s, t)
@@ -124,8 +129,10 @@ def main() -> None:
         ok_plain += golds[i] in compose_answer(questions[i], [hit]).text
         if i < m:
             ok_e5 += golds[i] in compose_answer(questions[i], [hit], e5).text
-    print(f"\ngold answer inside the answer text: {ok_plain}/{n} without embedder, "
-          f"{ok_e5}/{m} with e5 ({(time.perf_counter() - t0) / max(m, 1):.2f} s per question with e5)")
+    print(
+        f"\ngold answer inside the answer text: {ok_plain}/{n} without embedder, "
+        f"{ok_e5}/{m} with e5 ({(time.perf_counter() - t0) / max(m, 1):.2f} s per question with e5)"
+    )
 
 
 if __name__ == "__main__":

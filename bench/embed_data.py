@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.ingest.chunk import chunk_article, embedding_text
 from qa.ingest import read_archive
+from qa.ingest.chunk import chunk_article, embedding_text
 from qa.ingest.segment import segment_page
 from qa.types import Article
 
@@ -49,8 +49,15 @@ def write_issue(path: Path, chars: int) -> tuple[int, int]:
             if total >= chars:
                 break
             n = json.loads(line)
-            rows.append({"id": f"news-{n['id']}", "text": n["text"], "date": ISSUE_DATE, "paper": "新闻样本",
-                         "page": len(rows) + 1})
+            rows.append(
+                {
+                    "id": f"news-{n['id']}",
+                    "text": n["text"],
+                    "date": ISSUE_DATE,
+                    "paper": "新闻样本",
+                    "page": len(rows) + 1,
+                }
+            )
             total += len(n["text"])
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     return len(rows), total

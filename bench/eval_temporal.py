@@ -65,8 +65,11 @@ def build(subset: list[dict], out: Path, embedder) -> Path:
     """The subset as a JSONL export, indexed once (cached by content hash)."""
     from qa.store import build_index
 
-    lines = "".join(json.dumps({"id": a["id"], "date": a["date"], "text": a["text"], "paper": "新闻样本"},
-                               ensure_ascii=False) + "\n" for a in sorted(subset, key=lambda a: a["id"]))
+    lines = "".join(
+        json.dumps({"id": a["id"], "date": a["date"], "text": a["text"], "paper": "新闻样本"}, ensure_ascii=False)
+        + "\n"
+        for a in sorted(subset, key=lambda a: a["id"])
+    )
     key = hashlib.sha1(lines.encode()).hexdigest()[:12]
     index_dir = out / f"index-{key}"
     if not (index_dir / "CURRENT").exists():
@@ -88,12 +91,18 @@ def run(service, questions) -> list[dict]:
         started = time.perf_counter()
         answer = service.ask(q.question, top_k=TOP_K)
         cited = [p.citation.article_id for p in answer.passages]
-        rows.append({
-            "kind": q.kind, "question": q.question, "gold": q.article_id, "as_of": q.as_of,
-            "rank": first_rank(cited, q.article_id), "hit": answer_hit(answer.answer, q.answers),
-            "period_right": (answer.filters.date_from, answer.filters.date_to) == (q.date_from, q.date_to),
-            "ms": (time.perf_counter() - started) * 1000.0,
-        })
+        rows.append(
+            {
+                "kind": q.kind,
+                "question": q.question,
+                "gold": q.article_id,
+                "as_of": q.as_of,
+                "rank": first_rank(cited, q.article_id),
+                "hit": answer_hit(answer.answer, q.answers),
+                "period_right": (answer.filters.date_from, answer.filters.date_to) == (q.date_from, q.date_to),
+                "ms": (time.perf_counter() - started) * 1000.0,
+            }
+        )
     return rows
 
 
@@ -108,9 +117,13 @@ def table(rows: list[dict]) -> str:
         def at(k: int) -> float:
             return sum(1 for r in rs if r["rank"] is not None and r["rank"] <= k) / n
 
-        period = sum(r["period_right"] for r in rs if r["kind"] != "undated") / max(1, sum(r["kind"] != "undated" for r in rs))
-        lines.append(f"{kind:<14}{n:>4}{at(1):>7.3f}{at(5):>7.3f}{at(20):>7.3f}"
-                     f"{sum(r['hit'] for r in rs) / n:>7.3f}{period if kind != 'undated' else float('nan'):>8.3f}")
+        period = sum(r["period_right"] for r in rs if r["kind"] != "undated") / max(
+            1, sum(r["kind"] != "undated" for r in rs)
+        )
+        lines.append(
+            f"{kind:<14}{n:>4}{at(1):>7.3f}{at(5):>7.3f}{at(20):>7.3f}"
+            f"{sum(r['hit'] for r in rs) / n:>7.3f}{period if kind != 'undated' else float('nan'):>8.3f}"
+        )
     return "\n".join(lines)
 
 

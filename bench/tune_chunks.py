@@ -36,9 +36,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qa.text import tokens as tok  # noqa: E402
-from qa.ingest.chunk import ChunkSettings, chunk_article, embedding_text  # noqa: E402
 from qa.embed import embed_passages, load_embedder  # noqa: E402
+from qa.ingest.chunk import ChunkSettings, chunk_article, embedding_text  # noqa: E402
+from qa.text import tokens as tok  # noqa: E402
 from qa.types import Article  # noqa: E402
 
 CMRC = ROOT.parent / "shared" / "data" / "cmrc2018_trial.json"
@@ -59,7 +59,11 @@ def cut_tokens(text: str, mode: str) -> list[str]:
     tok.tokenize("")  # make sure the user dictionary and stopwords are loaded
     t = tok._tokenizer
     words = t.lcut_for_search(text) if mode == "search" else t.lcut(text)
-    return [w.strip().lower() for w in words if w.strip() and w.strip().lower() not in tok._stopwords and not tok._is_noise(w.strip())]
+    return [
+        w.strip().lower()
+        for w in words
+        if w.strip() and w.strip().lower() not in tok._stopwords and not tok._is_noise(w.strip())
+    ]
 
 
 def ranks(scores: np.ndarray, k: int) -> np.ndarray:
@@ -97,8 +101,10 @@ def main() -> None:
         settings = ChunkSettings(mc, ov)
         chunks = [c for a in arts for c in chunk_article(a, a.article_id, settings)]
         texts = [embedding_text(c) for c in chunks]
-        gold = [{i for i, c in enumerate(chunks) if c.article_id == pid and any(ans in c.text for ans in answers)}
-                for _, pid, answers in qs]
+        gold = [
+            {i for i, c in enumerate(chunks) if c.article_id == pid and any(ans in c.text for ans in answers)}
+            for _, pid, answers in qs
+        ]
         cache = ROOT / "bench" / "out" / f"tune_vectors_{mc}_{ov}.npy"  # re-runs skip the slow part
         t0 = time.time()
         if cache.exists() and len(np.load(cache)) == len(texts):
@@ -109,9 +115,16 @@ def main() -> None:
             np.save(cache, pv, allow_pickle=False)
         secs = time.time() - t0
         dense = ranks(qv @ pv.T, 20)
-        row = {"max_chars": mc, "overlap": ov, "chunks": len(chunks), "chars": sum(map(len, texts)),
-               "embed_s": round(secs, 1), "chars_per_s": round(sum(map(len, texts)) / secs),
-               "dense@1": recall(dense, gold, 1), "dense@5": recall(dense, gold, 5)}
+        row = {
+            "max_chars": mc,
+            "overlap": ov,
+            "chunks": len(chunks),
+            "chars": sum(map(len, texts)),
+            "embed_s": round(secs, 1),
+            "chars_per_s": round(sum(map(len, texts)) / secs),
+            "dense@1": recall(dense, gold, 1),
+            "dense@5": recall(dense, gold, 5),
+        }
         for mode in ("search", "plain"):
             bm = bm25s.BM25(method="lucene", k1=1.2, b=0.75)
             bm.index([cut_tokens(t, mode) for t in texts], show_progress=False)
@@ -128,8 +141,19 @@ def main() -> None:
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
     (out / "tune_chunks.json").write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
-    keys = ["max_chars", "overlap", "chunks", "chars_per_s", "dense@1", "dense@5", "bm25_search@5", "bm25_plain@5",
-            "hybrid_search@1", "hybrid_search@5", "hybrid_plain@5"]
+    keys = [
+        "max_chars",
+        "overlap",
+        "chunks",
+        "chars_per_s",
+        "dense@1",
+        "dense@5",
+        "bm25_search@5",
+        "bm25_plain@5",
+        "hybrid_search@1",
+        "hybrid_search@5",
+        "hybrid_plain@5",
+    ]
     print("\t".join(keys))
     for r in results:
         print("\t".join(f"{r[k]:.3f}" if isinstance(r[k], float) else str(r[k]) for k in keys))

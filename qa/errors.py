@@ -144,8 +144,9 @@ def storage_error(exc: BaseException) -> StorageError | None:
     if isinstance(exc, sqlite3.Error):
         if any(s in str(exc).lower() for s in _FULL):
             return StorageError(full)
-        return StorageError(f"索引数据库读写失败（{exc}）。已发布的索引版本没有改动；"
-                            "若一再出现，请运行 `qa index --rebuild 路径…`。")
+        return StorageError(
+            f"索引数据库读写失败（{exc}）。已发布的索引版本没有改动；若一再出现，请运行 `qa index --rebuild 路径…`。"
+        )
     if isinstance(exc, OSError):
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             return StorageError(full)

@@ -126,6 +126,8 @@ def format_table(results: dict[str, dict]) -> str:
         cells = []
         for n in names:
             v = results[n].get(k)
-            cells.append((f"{v:.0f}" if k == "questions" else f"{v:.3f}" if "latency" not in k else f"{v:.1f}").rjust(12))
+            cells.append(
+                (f"{v:.0f}" if k == "questions" else f"{v:.3f}" if "latency" not in k else f"{v:.1f}").rjust(12)
+            )
         lines.append(" ".join([k.ljust(width)] + cells))
     return "\n".join(lines)

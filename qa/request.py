@@ -120,5 +120,13 @@ def parse_ask(body: dict, history: list[Turn] | None = None) -> AskRequest:
     if dates["date_from"] and dates["date_to"] and dates["date_from"] > dates["date_to"]:
         raise BadInput("起始日期 date_from 不能晚于结束日期 date_to。")
     page = None if body.get("page") is None else parse_page(body["page"])
-    return AskRequest(parse_question(body.get("question")), top_k, dates["date_from"], dates["date_to"],
-                      parse_paper(body.get("paper")), page, parse_as_of(body.get("as_of")), list(history or []))
+    return AskRequest(
+        parse_question(body.get("question")),
+        top_k,
+        dates["date_from"],
+        dates["date_to"],
+        parse_paper(body.get("paper")),
+        page,
+        parse_as_of(body.get("as_of")),
+        list(history or []),
+    )

@@ -13,19 +13,19 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from qa.answer.extract import NOT_FOUND, ComposedAnswer, compose_answer
-from qa.config import DEFAULT_TOP_K
 from qa.answer.coverage import coverage_answer, timeline_of
-from qa.embed import Embedder, load_embedder
-from qa.store import IndexReader, check_embedder
-from qa.store.location import Location, MilvusTarget
-from qa.store.open import live_version, open_reader
+from qa.answer.extract import NOT_FOUND, ComposedAnswer, compose_answer
 from qa.answer.merge_parts import merge_answers
+from qa.config import DEFAULT_TOP_K
+from qa.embed import Embedder, load_embedder
 from qa.retrieve.question_parts import is_list_question, mentions, split_parts
 from qa.retrieve.scope import OUT_OF_ARCHIVE, period_match, question_scope
 from qa.retrieve.search import search
-from qa.time.timeline import detect_timeline
+from qa.store import IndexReader, check_embedder
+from qa.store.location import Location, MilvusTarget
+from qa.store.open import live_version, open_reader
 from qa.text.tokens import tokenize
+from qa.time.timeline import detect_timeline
 from qa.types import Answer, Filters
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,9 @@ class Engine:
         return cls(reader, embedder)
 
 
-def answer_question(engine: Engine, question: str, top_k: int = DEFAULT_TOP_K, filters: Filters | None = None,
-                    as_of: str | None = None) -> Answer:
+def answer_question(
+    engine: Engine, question: str, top_k: int = DEFAULT_TOP_K, filters: Filters | None = None, as_of: str | None = None
+) -> Answer:
     """Answer one question from one index version. Explicit date filters win over dates in the question.
 
     A question with several parts (「2021年香港和澳门的GDP增长率」, ``qa.retrieve.question_parts``) is answered part by
@@ -69,25 +70,47 @@ def answer_question(engine: Engine, question: str, top_k: int = DEFAULT_TOP_K, f
     parts = split_parts(question.strip()) if not detect_timeline(question) else []
     if len(parts) < 2:
         return _answer_one(engine, question, top_k, filters, as_of, started)
-    answers = [_answer_one(engine, p.question, top_k, filters, as_of, time.perf_counter(), p.items)
-               for p in parts]
+    answers = [_answer_one(engine, p.question, top_k, filters, as_of, time.perf_counter(), p.items) for p in parts]
     return merge_answers(question.strip(), answers, top_k, filters or Filters(), _ms(started))
 
 
-def _answer_one(engine: Engine, question: str, top_k: int, filters: Filters | None, as_of: str | None,
-                started: float, items: tuple[str, ...] = ()) -> Answer:
+def _answer_one(
+    engine: Engine,
+    question: str,
+    top_k: int,
+    filters: Filters | None,
+    as_of: str | None,
+    started: float,
+    items: tuple[str, ...] = (),
+) -> Answer:
     """One question (or one part of one, which only passages naming its ``items`` may answer)."""
     scope = question_scope(engine.reader, question, filters, as_of)
     if scope.is_empty:
         kind = OUT_OF_ARCHIVE if scope.refusal else None
-        return Answer(scope.question, scope.refusal or NOT_FOUND, False, scope.filters, [], _ms(started),
-                      engine.reader.version, refusal=kind)
+        return Answer(
+            scope.question,
+            scope.refusal or NOT_FOUND,
+            False,
+            scope.filters,
+            [],
+            _ms(started),
+            engine.reader.version,
+            refusal=kind,
+        )
     coverage = detect_timeline(scope.question)
     covered = coverage_answer(engine.reader, scope, coverage) if coverage else None
     if covered is not None:
         text, hits, timeline = covered
-        return Answer(scope.question, text, True, scope.filters, hits, _ms(started), engine.reader.version,
-                      timeline={**timeline.to_json(), "topic": coverage.topic or scope.query})
+        return Answer(
+            scope.question,
+            text,
+            True,
+            scope.filters,
+            hits,
+            _ms(started),
+            engine.reader.version,
+            timeline={**timeline.to_json(), "topic": coverage.topic or scope.query},
+        )
     composed = _compose(engine, scope, top_k, items)
     text = composed.text
     if scope.period is not None and composed.evidence < WEAK_EVIDENCE:
@@ -98,8 +121,16 @@ def _answer_one(engine: Engine, question: str, top_k: int, filters: Filters | No
             scope, composed = wider, outside
     for hit in composed.passages:
         hit.period_match = period_match(engine.reader, scope, hit.row, hit.citation.date)
-    return Answer(scope.question, text, composed.found, scope.filters, composed.passages, _ms(started),
-                  engine.reader.version, parts=_list_part(scope, text, composed))
+    return Answer(
+        scope.question,
+        text,
+        composed.found,
+        scope.filters,
+        composed.passages,
+        _ms(started),
+        engine.reader.version,
+        parts=_list_part(scope, text, composed),
+    )
 
 
 def _compose(engine: Engine, scope, top_k: int, items: tuple[str, ...] = ()) -> ComposedAnswer:
@@ -118,8 +149,17 @@ def _list_part(scope, text: str, composed: ComposedAnswer) -> list[dict] | None:
     if composed.items is None:
         return None
     cited = sorted({int(n) for n in re.findall(r"\[(\d+)\]", text)})
-    return [{"question": scope.question, "answer": text, "found": composed.found, "refusal": None,
-             "filters": asdict(scope.filters), "passages": cited, "items": composed.items}]
+    return [
+        {
+            "question": scope.question,
+            "answer": text,
+            "found": composed.found,
+            "refusal": None,
+            "filters": asdict(scope.filters),
+            "passages": cited,
+            "items": composed.items,
+        }
+    ]
 
 
 def _ms(started: float) -> float:
@@ -133,8 +173,9 @@ class Service:
     flight; the old engine is dropped when the last of them finishes.
     """
 
-    def __init__(self, index_dir: Path | str | MilvusTarget, embedder: Embedder | None = None,
-                 as_of: str | None = None):
+    def __init__(
+        self, index_dir: Path | str | MilvusTarget, embedder: Embedder | None = None, as_of: str | None = None
+    ):
         self.index_dir = index_dir if isinstance(index_dir, MilvusTarget) else Path(index_dir)
         self.as_of = as_of
         self._swap_lock = threading.Lock()
@@ -167,8 +208,16 @@ class Service:
             log.info("switched to index version %s", self.version)
             return True
 
-    def ask(self, question: str, top_k: int = DEFAULT_TOP_K, date_from: str | None = None, date_to: str | None = None,
-            paper: str | None = None, page: int | None = None, as_of: str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        top_k: int = DEFAULT_TOP_K,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        paper: str | None = None,
+        page: int | None = None,
+        as_of: str | None = None,
+    ) -> Answer:
         """``as_of``: the day 「去年」「上周」 are resolved against (ISO or "today"; default: the newest issue)."""
         filters = Filters(date_from=date_from, date_to=date_to, paper=paper, page=page)
         return answer_question(self.engine, question, top_k, filters, as_of or self.as_of)
@@ -179,8 +228,13 @@ class Service:
         scope = question_scope(reader, q, Filters(paper=paper), as_of or self.as_of)
         asked = detect_timeline(q)
         topic = (asked.topic if asked else "") or scope.query
-        return {"q": q, "topic": topic, "filters": asdict(scope.filters), "index_version": reader.version,
-                "timeline": timeline_of(reader, topic, scope.allowed).to_json()}
+        return {
+            "q": q,
+            "topic": topic,
+            "filters": asdict(scope.filters),
+            "index_version": reader.version,
+            "timeline": timeline_of(reader, topic, scope.allowed).to_json(),
+        }
 
     def answer_within(self, question: str, rows, top_k: int) -> ComposedAnswer:
         """An extractive answer from the given chunk rows only (a follow-up about the articles just cited)."""
@@ -189,5 +243,9 @@ class Service:
 
     def health(self) -> dict:
         reader = self.reader
-        return {"status": "ok", "index_version": reader.version, "counts": reader.counts(),
-                "embedder": reader.embedder_name}
+        return {
+            "status": "ok",
+            "index_version": reader.version,
+            "counts": reader.counts(),
+            "embedder": reader.embedder_name,
+        }

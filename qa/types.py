@@ -149,10 +149,19 @@ class Citation:
     def from_record(cls, rec: dict) -> Citation:
         """The citation of a chunk record as a store's reader returns it (``chunk_records``)."""
         key = rec.get("image_key")
-        return cls(rec["paper"], rec["date"], rec.get("issue_no"), rec.get("page"), rec.get("page_name"),
-                   rec.get("title"), rec["article_id"], rec["source"],
-                   page_image=f"/api/pages/{key}/image" if key else None, regions=rec.get("regions"),
-                   passage_regions=int(rec.get("passage_regions") or 0))
+        return cls(
+            rec["paper"],
+            rec["date"],
+            rec.get("issue_no"),
+            rec.get("page"),
+            rec.get("page_name"),
+            rec.get("title"),
+            rec["article_id"],
+            rec["source"],
+            page_image=f"/api/pages/{key}/image" if key else None,
+            regions=rec.get("regions"),
+            passage_regions=int(rec.get("passage_regions") or 0),
+        )
 
 
 @dataclass
@@ -221,8 +230,13 @@ class Answer:
             "refusal": self.refusal_kind(),
             "filters": asdict(self.filters),
             "passages": [
-                {"n": n, "score": round(h.score, 4), "text": h.text, "citation": asdict(h.citation),
-                 **({"period_match": h.period_match} if h.period_match else {})}
+                {
+                    "n": n,
+                    "score": round(h.score, 4),
+                    "text": h.text,
+                    "citation": asdict(h.citation),
+                    **({"period_match": h.period_match} if h.period_match else {}),
+                }
                 for n, h in enumerate(self.passages, start=1)
             ],
             **({"timeline": self.timeline} if self.timeline is not None else {}),

@@ -77,8 +77,11 @@ def _stories() -> list[tuple[str, list[str]]]:
         paras = [p for p in paras if len(p) >= 20 and _OK.match(p)]
         if len(paras) < 2 or sum(map(len, paras)) < 500 or _DATELINE.search(paras[0][:40]):
             continue  # a story that opens with its own dateline would have two bylines
-        clauses = [c for c in re.split(r"[，。！？；：、“”（）《》]", paras[0])
-                   if 6 <= len(c) <= 14 and len(re.findall(r"[\u4e00-\u9fff]", c)) >= 5 and not re.search(r"\d日$", c)]
+        clauses = [
+            c
+            for c in re.split(r"[，。！？；：、“”（）《》]", paras[0])
+            if 6 <= len(c) <= 14 and len(re.findall(r"[\u4e00-\u9fff]", c)) >= 5 and not re.search(r"\d日$", c)
+        ]
         if len(clauses) >= 3:
             out.append((clauses[0], paras))
     return out
@@ -188,7 +191,11 @@ def _article(w: _Writer, rng: random.Random, story, cols, top: float, bottom: fl
         x, width = _span(cols)
         w.pdf.set_line_width(0.4)
         w.pdf.rect(x - 1.5, top, width + 3, bottom - top)
-        top, bottom, cols = top + 3, bottom - 2.5, [(c[0] + (1.5 if i == 0 else 0), c[1] - 1.5) for i, c in enumerate(cols)]
+        top, bottom, cols = (
+            top + 3,
+            bottom - 2.5,
+            [(c[0] + (1.5 if i == 0 else 0), c[1] - 1.5) for i, c in enumerate(cols)],
+        )
         art.boxed = True
     if kind == "lead":
         art.pre_title = clauses[1]
@@ -222,7 +229,7 @@ def _article(w: _Writer, rng: random.Random, story, cols, top: float, bottom: fl
         printed = flow.para(para)
         cut = printed != para
         if n == 0 and kind == "plain":
-            printed = printed[len(art.byline):]
+            printed = printed[len(art.byline) :]
         if printed:
             art.paras.append(printed)
         if cut or flow._room() < 2:
@@ -230,8 +237,13 @@ def _article(w: _Writer, rng: random.Random, story, cols, top: float, bottom: fl
     return art
 
 
-def make_page(seed: int, columns: int | None = None, paper: str = "聊城日报", date: str = "2023-05-06",
-              lead: tuple[str, list[str]] | None = None) -> GenPage:
+def make_page(
+    seed: int,
+    columns: int | None = None,
+    paper: str = "聊城日报",
+    date: str = "2023-05-06",
+    lead: tuple[str, list[str]] | None = None,
+) -> GenPage:
     """One generated page (see module docstring); ``columns`` 4–6, chosen by the seed when None;
     ``lead`` (headline, paragraphs) replaces the lead story."""
     rng = random.Random(seed)
@@ -337,7 +349,9 @@ class Score:
     errors: int = 0
 
     def add(self, other: Score) -> Score:
-        return Score(*(getattr(self, k) + getattr(other, k) for k in ("articles", "whole", "paired", "chars", "errors")))
+        return Score(
+            *(getattr(self, k) + getattr(other, k) for k in ("articles", "whole", "paired", "chars", "errors"))
+        )
 
     @property
     def cer(self) -> float:

@@ -60,13 +60,19 @@ def _masthead(w: _Writer, rng: random.Random, paper: str, date: str, force: dict
     """A front-page masthead or an inner page's running head; returns the y where articles start."""
     y, m, d = (int(p) for p in date.split("-"))
     wd = "一二三四五六日"[rng.randrange(7)]
-    if force.get("masthead", rng.random() < 0.6):  # front page: big letter-spaced name, issue data in small type beside it
+    if force.get(
+        "masthead", rng.random() < 0.6
+    ):  # front page: big letter-spaced name, issue data in small type beside it
         pt = rng.choice([36, 44, 52])
         width = _spaced(w, MARGIN, MARGIN, pt, paper, rng.choice([0.0, 0.2, 0.4]))
         x = MARGIN + width + 8
-        info = [f"{y}年{m}月{d}日 星期{wd}", f"农历癸卯年{rng.choice('三四五六七')}月{rng.randint(11, 29)}",
-                f"第{rng.randint(10000, 29999)}期 今日{rng.choice([8, 12, 16])}版",
-                f"国内统一连续出版物号 CN37-{rng.randint(1, 99):04d}", f"{paper}社出版"]
+        info = [
+            f"{y}年{m}月{d}日 星期{wd}",
+            f"农历癸卯年{rng.choice('三四五六七')}月{rng.randint(11, 29)}",
+            f"第{rng.randint(10000, 29999)}期 今日{rng.choice([8, 12, 16])}版",
+            f"国内统一连续出版物号 CN37-{rng.randint(1, 99):04d}",
+            f"{paper}社出版",
+        ]
         for n, line in enumerate(rng.sample(info, rng.randint(3, 5))):
             w.text(x + (n // 3) * 45, MARGIN + 1 + (n % 3) * 5, 8, line)
         if rng.random() < 0.5:  # an ear: a boxed slogan at the right
@@ -107,8 +113,11 @@ def _bands(rng: random.Random, n: int, top: float) -> list[tuple[float, float, l
 
 
 def _title(rng: random.Random, paras: list[str], long: bool) -> str:
-    clauses = [c for c in _CLAUSE.split(paras[0]) if 6 <= len(c) <= 14 and not re.search(r"\d日$", c)
-               and len(re.findall(r"[\u4e00-\u9fff]", c)) >= 5]
+    clauses = [
+        c
+        for c in _CLAUSE.split(paras[0])
+        if 6 <= len(c) <= 14 and not re.search(r"\d日$", c) and len(re.findall(r"[\u4e00-\u9fff]", c)) >= 5
+    ]
     clauses = clauses or [paras[0][:10]]
     if long and len(clauses) > 1:
         return clauses[0] + " " + clauses[1]
@@ -155,15 +164,15 @@ def _line_centred(w: _Writer, x: float, width: float, top: float, pt: float, tex
     return top
 
 
-def _article(w: _Writer, rng: random.Random, stories: list, cols, top: float, bottom: float,
-             force: dict) -> GenArticle:
+def _article(w: _Writer, rng: random.Random, stories: list, cols, top: float, bottom: float, force: dict) -> GenArticle:
     """One article in the rectangle over ``cols``: heading, byline, photo, body, jump line."""
     paras = list(stories.pop()[1])
     while sum(map(len, paras)) < 3000:  # enough text to fill any rectangle
         paras += rng.choice(stories)[1]
     x, width = _span(cols)
-    art = GenArticle(title=_title(rng, paras, len(cols) >= 3 and rng.random() < 0.5), paras=[],
-                     box=(x, top, x + width, bottom))
+    art = GenArticle(
+        title=_title(rng, paras, len(cols) >= 3 and rng.random() < 0.5), paras=[], box=(x, top, x + width, bottom)
+    )
     if rng.random() < 0.15 and bottom - top > 50:
         w.pdf.set_line_width(0.4)
         w.pdf.rect(x - 1.5, top, width + 3, bottom - top - 1)
@@ -204,7 +213,7 @@ def _article(w: _Writer, rng: random.Random, stories: list, cols, top: float, bo
         printed = flow.para(lead + para, pt=body_pt)
         if not printed and not art.paras:
             continue  # not one sentence of it fits: open with the next paragraph
-        art.paras.append(printed[len(lead):])
+        art.paras.append(printed[len(lead) :])
         if printed != lead + para or flow._room() < 2:
             break
     lx, lw = flow.cols[flow.col]
@@ -223,8 +232,7 @@ def _article(w: _Writer, rng: random.Random, stories: list, cols, top: float, bo
     return art
 
 
-def make_mixed_page(seed: int, columns: int | None = None, bands: list[list[int]] | None = None,
-                    **force) -> GenPage:
+def make_mixed_page(seed: int, columns: int | None = None, bands: list[list[int]] | None = None, **force) -> GenPage:
     """One page drawn from ``seed`` (see module docstring). For tests of one family of layouts:
     ``columns`` and ``bands`` (column widths of the articles of each band, e.g. ``[[4], [1, 1, 1, 1]]``)
     fix the plan; ``force`` fixes a choice for every article: ``masthead`` (bool), ``spaced``
@@ -246,7 +254,7 @@ def make_mixed_page(seed: int, columns: int | None = None, bands: list[list[int]
     for btop, bbottom, widths in plan:
         c = 0
         for k in widths:
-            cols = grid[c: c + k]
+            cols = grid[c : c + k]
             art = _article(w, rng, stories, cols, btop, bbottom, force)
             if art.paras and art.title not in used:
                 page.articles.append(art)

@@ -10,28 +10,35 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from fakes import SEEDS, FakeEmbedder
 from qa.config import Settings
 
-NEW_PAGE = ("东阿阿胶文化旅游节开幕\n\n■ 本报记者 李四\n\n4月1日，第十届东阿阿胶文化旅游节在东阿县阿胶城开幕，"
-            "吸引游客三万余人。东阿阿胶文化旅游节以“阿胶之乡 养生东阿”为主题，展示阿胶传统制作技艺。\n")
-SECOND_PAGE = ("运河古城灯会点亮夜空\n\n本报讯 元宵节当晚，聊城运河古城灯会开幕，两万多盏花灯沿运河两岸排开，"
-               "市民游客赏灯猜谜。灯会将持续到二月底。\n")
+from fakes import SEEDS, FakeEmbedder
+
+NEW_PAGE = (
+    "东阿阿胶文化旅游节开幕\n\n■ 本报记者 李四\n\n4月1日，第十届东阿阿胶文化旅游节在东阿县阿胶城开幕，"
+    "吸引游客三万余人。东阿阿胶文化旅游节以“阿胶之乡 养生东阿”为主题，展示阿胶传统制作技艺。\n"
+)
+SECOND_PAGE = (
+    "运河古城灯会点亮夜空\n\n本报讯 元宵节当晚，聊城运河古城灯会开幕，两万多盏花灯沿运河两岸排开，"
+    "市民游客赏灯猜谜。灯会将持续到二月底。\n"
+)
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     from qa.admin.accounts import Accounts
-    from qa.store import build_index
-    from qa.service import Service
     from qa.app.app import create_app
+    from qa.service import Service
+    from qa.store import build_index
 
     tmp = tmp_path_factory.mktemp("site")
     index = tmp / "index"
     build_index([str(SEEDS)], index, embedder=FakeEmbedder(), progress=False)
-    app = create_app(Settings(index=index, data_dir=tmp / "data", rate_limit=None, reload_interval_s=3600),
-                     service=Service(index, embedder=FakeEmbedder()))
+    app = create_app(
+        Settings(index=index, data_dir=tmp / "data", rate_limit=None, reload_interval_s=3600),
+        service=Service(index, embedder=FakeEmbedder()),
+    )
     accounts: Accounts = app.extensions["qa_accounts"]
     tokens = {}
     for name, role in (("ed", "editor"), ("rd", "reader"), ("boss", "admin")):
@@ -48,8 +55,9 @@ def _upload(client, token=None, files=(), wait=True, headers=None, **form):
     data = {"paper": "聊城日报", "date": "2026-04-02", **form, "files": _files(*files)}
     h = {"Authorization": f"Bearer {token}"} if token else {}
     h.update(headers or {})
-    return client.post("/api/issues" + ("?wait=1" if wait else ""), data=data, headers=h,
-                       content_type="multipart/form-data")
+    return client.post(
+        "/api/issues" + ("?wait=1" if wait else ""), data=data, headers=h, content_type="multipart/form-data"
+    )
 
 
 def _ask(client, question):
@@ -76,9 +84,17 @@ def test_editor_upload_becomes_answerable_bad_file_refused(site):
     c = app.test_client()
     before = _ask(c, "东阿阿胶文化旅游节在哪里开幕？")
     assert not any(p["citation"]["date"] == "2026-04-02" for p in before["passages"])
-    r = _upload(c, tokens["editor"], [("../../etc/passwd.txt", NEW_PAGE.encode()), ("evil.exe", b"MZ\x90\x00"),
-                                      ("scan.pdf", b"not a pdf at all"), ("x.txt", SECOND_PAGE.encode())],
-                page=["1", "2", "3", "4"])
+    r = _upload(
+        c,
+        tokens["editor"],
+        [
+            ("../../etc/passwd.txt", NEW_PAGE.encode()),
+            ("evil.exe", b"MZ\x90\x00"),
+            ("scan.pdf", b"not a pdf at all"),
+            ("x.txt", SECOND_PAGE.encode()),
+        ],
+        page=["1", "2", "3", "4"],
+    )
     body = r.get_json()
     assert r.status_code == 200, body
     assert body["stage"] == "published" and body["done"] and body["published"]
@@ -87,8 +103,9 @@ def test_editor_upload_becomes_answerable_bad_file_refused(site):
     assert set(reasons) == {"evil.exe", "scan.pdf"}
     assert "不支持的文件类型" in reasons["evil.exe"] and "不是 .pdf 格式" in reasons["scan.pdf"]
     # client file names are ignored: the pages are ARCHIVE/<paper>/<date>/<NN>.<ext>
-    saved = sorted(p.relative_to(tmp / "data" / "archive").as_posix() for p in (tmp / "data" / "archive").rglob("*")
-                   if p.is_file())
+    saved = sorted(
+        p.relative_to(tmp / "data" / "archive").as_posix() for p in (tmp / "data" / "archive").rglob("*") if p.is_file()
+    )
     assert saved == ["聊城日报/2026-04-02/01.txt", "聊城日报/2026-04-02/04.txt"]
     assert not (tmp / "etc").exists()
     after = _ask(c, "东阿阿胶文化旅游节在哪里开幕？")
@@ -101,8 +118,7 @@ def test_editor_upload_becomes_answerable_bad_file_refused(site):
 def test_upload_progress_job(site):
     app, tokens, _ = site
     c = app.test_client()
-    r = _upload(c, tokens["admin"], [("p.txt", SECOND_PAGE.encode() + "\n补充一句。".encode())], wait=False,
-                page=["5"])
+    r = _upload(c, tokens["admin"], [("p.txt", SECOND_PAGE.encode() + "\n补充一句。".encode())], wait=False, page=["5"])
     assert r.status_code == 202
     job = r.get_json()["job"]
     deadline = time.monotonic() + 60
@@ -147,8 +163,12 @@ def test_manifest_upload(site):
     c = app.test_client()
     manifest = "file,paper,date,page\n../../x.txt,东昌时报,2026-04-03,2\n".encode()
     data = {"files": _files(("x.txt", NEW_PAGE.encode())), "manifest": (io.BytesIO(manifest), "manifest.csv")}
-    r = c.post("/api/issues?wait=1", data=data, headers={"Authorization": f"Bearer {tokens['editor']}"},
-               content_type="multipart/form-data")
+    r = c.post(
+        "/api/issues?wait=1",
+        data=data,
+        headers={"Authorization": f"Bearer {tokens['editor']}"},
+        content_type="multipart/form-data",
+    )
     assert r.status_code == 200, r.get_json()
     assert (tmp / "data" / "archive" / "东昌时报" / "2026-04-03" / "02.txt").is_file()
 
@@ -172,8 +192,9 @@ def test_browser_session_csrf(site):
     assert c.get("/api/session").get_json() == {"user": "ed", "role": "editor", "csrf_token": csrf}
     assert c.post("/api/logout", headers={"X-CSRF-Token": csrf}).status_code == 200
     assert _upload(c, None, page, date="2026-04-05", headers={"X-CSRF-Token": csrf}).status_code == 401
-    https = app.test_client().post("/api/login", json={"name": "ed", "password": PASSWORD},
-                                   headers={"X-Forwarded-Proto": "https"})
+    https = app.test_client().post(
+        "/api/login", json={"name": "ed", "password": PASSWORD}, headers={"X-Forwarded-Proto": "https"}
+    )
     assert "Secure" in https.headers["Set-Cookie"]
 
 
@@ -183,9 +204,17 @@ def test_feedback_export_and_admin_view(site):
     ans = _ask(c, "东阿阿胶文化旅游节在哪里开幕？")
     cited = [p["citation"] for p in ans["passages"]]
     for rating in ("down", "down", "up"):
-        r = c.post("/api/feedback", json={"rating": rating, "comment": "答非所问" if rating == "down" else "",
-                                          "question": "东阿阿胶文化旅游节在哪里开幕？", "answer": ans["answer"],
-                                          "passages": cited, "index_version": ans["index_version"]})
+        r = c.post(
+            "/api/feedback",
+            json={
+                "rating": rating,
+                "comment": "答非所问" if rating == "down" else "",
+                "question": "东阿阿胶文化旅游节在哪里开幕？",
+                "answer": ans["answer"],
+                "passages": cited,
+                "index_version": ans["index_version"],
+            },
+        )
         assert r.status_code == 201, r.get_json()
     c.post("/api/feedback", json={"rating": "up", "question": "另一个问题", "answer": "好"})
     assert c.post("/api/feedback", json={"rating": "meh", "question": "x"}).status_code == 400
@@ -193,10 +222,13 @@ def test_feedback_export_and_admin_view(site):
     assert c.get("/api/admin/feedback", headers={"Authorization": f"Bearer {tokens['editor']}"}).status_code == 403
     r = c.get("/api/admin/feedback", headers={"Authorization": f"Bearer {tokens['admin']}"})
     worst = r.get_json()["questions"]
-    assert worst[0]["question"] == "东阿阿胶文化旅游节在哪里开幕？" and worst[0]["down"] == 2 and worst[0]["score"] == -1
+    assert (
+        worst[0]["question"] == "东阿阿胶文化旅游节在哪里开幕？" and worst[0]["down"] == 2 and worst[0]["score"] == -1
+    )
     assert worst[0]["entries"][0]["passages"] == cited
-    out = CliRunner().invoke(__import__("qa.cli", fromlist=["cli"]).cli,
-                             ["feedback", "export", "--csv", "--data-dir", str(tmp / "data")])
+    out = CliRunner().invoke(
+        __import__("qa.cli", fromlist=["cli"]).cli, ["feedback", "export", "--csv", "--data-dir", str(tmp / "data")]
+    )
     assert out.exit_code == 0, out.output
     lines = out.output.splitlines()
     assert lines[0].startswith("id,at,user,rating,comment,question")
@@ -205,14 +237,16 @@ def test_feedback_export_and_admin_view(site):
 
 def test_read_requires_login_setting(tmp_path):
     from qa.admin.accounts import Accounts
-    from qa.store import build_index
-    from qa.service import Service
     from qa.app.app import create_app
+    from qa.service import Service
+    from qa.store import build_index
 
     index = tmp_path / "index"
     build_index([str(SEEDS)], index, embedder=FakeEmbedder(), progress=False)
-    app = create_app(Settings(index=index, data_dir=tmp_path / "d", rate_limit=None, read_requires_login=True),
-                     service=Service(index, embedder=FakeEmbedder()))
+    app = create_app(
+        Settings(index=index, data_dir=tmp_path / "d", rate_limit=None, read_requires_login=True),
+        service=Service(index, embedder=FakeEmbedder()),
+    )
     token = Accounts(tmp_path / "d").add_user("r", "reader", PASSWORD) and Accounts(tmp_path / "d").create_token("r")
     c = app.test_client()
     assert c.post("/api/ask", json={"question": "防汛"}).status_code == 401
@@ -220,7 +254,9 @@ def test_read_requires_login_setting(tmp_path):
     assert c.get("/upload").status_code == 200  # where a reader logs in
     assert c.post("/api/login", json={"name": "r", "password": PASSWORD}).status_code == 200
     assert c.post("/api/ask", json={"question": "防汛"}).status_code == 200  # the session cookie now reads
-    assert c.post("/api/ask", json={"question": "防汛"}, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    assert (
+        c.post("/api/ask", json={"question": "防汛"}, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    )
 
 
 def test_cli_user_and_token(tmp_path):
@@ -275,17 +311,26 @@ def test_replaced_page_keeps_every_old_file(site):
 def test_correction_changes_the_answer_and_keeps_the_original(site):
     app, tokens, tmp = site
     c = app.test_client()
-    page = "黄河大桥通车\n\n本报讯 聊城黄河大桥今日正式通车，全长八千米，总投资十二亿元，结束了两岸群众摆渡过河的历史。\n"
+    page = (
+        "黄河大桥通车\n\n本报讯 聊城黄河大桥今日正式通车，全长八千米，总投资十二亿元，结束了两岸群众摆渡过河的历史。\n"
+    )
     r = _upload(c, tokens["editor"], [("b.txt", page.encode())], date="2026-04-20")
     assert r.status_code == 200, r.get_json()
     q = "聊城黄河大桥全长多少米？"
     before = _ask(c, q)
     hit = before["passages"][0]["citation"]
     assert hit["date"] == "2026-04-20" and "八千米" in before["answer"] and "corrected" not in hit
-    fix = {"date": "2026-04-20", "page": 1, "paper": "聊城日报", "article_id": hit["article_id"],
-           "text": "本报讯 聊城黄河大桥今日正式通车，全长六千米，总投资十二亿元，结束了两岸群众摆渡过河的历史。"}
+    fix = {
+        "date": "2026-04-20",
+        "page": 1,
+        "paper": "聊城日报",
+        "article_id": hit["article_id"],
+        "text": "本报讯 聊城黄河大桥今日正式通车，全长六千米，总投资十二亿元，结束了两岸群众摆渡过河的历史。",
+    }
     assert c.post("/api/corrections", json=fix).status_code == 401
-    assert c.post("/api/corrections", json=fix, headers={"Authorization": f"Bearer {tokens['reader']}"}).status_code == 403
+    assert (
+        c.post("/api/corrections", json=fix, headers={"Authorization": f"Bearer {tokens['reader']}"}).status_code == 403
+    )
     r = c.post("/api/corrections", json=fix, headers={"Authorization": f"Bearer {tokens['editor']}"})
     assert r.status_code == 200 and r.get_json()["published"], r.get_json()
     after = _ask(c, q)
@@ -299,6 +344,9 @@ def test_correction_changes_the_answer_and_keeps_the_original(site):
     kept = list((tmp / "data" / "originals" / "聊城日报" / "2026-04-20").iterdir())
     assert len(kept) == 1 and "八千米" in kept[0].read_text(encoding="utf-8")
     seeds = _ask(c, "2025年聊城新增省级以上专精特新中小企业多少家？")["passages"][0]["citation"]
-    r = c.post("/api/corrections", json={"date": seeds["date"], "page": seeds["page"], "article_id": seeds["article_id"],
-                                         "text": "改"}, headers={"Authorization": f"Bearer {tokens['editor']}"})
+    r = c.post(
+        "/api/corrections",
+        json={"date": seeds["date"], "page": seeds["page"], "article_id": seeds["article_id"], "text": "改"},
+        headers={"Authorization": f"Bearer {tokens['editor']}"},
+    )
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_correctable"  # not in the server's archive

@@ -54,8 +54,9 @@ def cite(date: str, title: str, article_id: str, page: int = 1) -> Citation:
     return Citation("聊城日报", date, None, page, None, title, article_id, f"seeds/{date}.txt")
 
 
-def hit(n: int, text: str, date: str = "2026-04-01", title: str = "问需于企 精准滴灌", article: str | None = None,
-        **kw) -> Hit:
+def hit(
+    n: int, text: str, date: str = "2026-04-01", title: str = "问需于企 精准滴灌", article: str | None = None, **kw
+) -> Hit:
     """Hit ``n`` (row n); each hit is its own article unless ``article`` names a shared one."""
     citation = cite(date, title, article or f"{date}#{title}#{n}")
     return Hit(row=n, chunk_id=f"c{n}", score=1.0 / (n + 1), text=text, citation=citation, **kw)
@@ -71,7 +72,11 @@ def sentences_of(text: str) -> list[str]:
 
 
 def test_how_many_answer_has_the_number_and_marker_1():
-    hits = [hit(0, GROWTH_2026), hit(1, SMEs_2026), hit(2, FLOOD_2025, "2025-07-29", "习近平对防汛救灾工作作出重要指示")]
+    hits = [
+        hit(0, GROWTH_2026),
+        hit(1, SMEs_2026),
+        hit(2, FLOOD_2025, "2025-07-29", "习近平对防汛救灾工作作出重要指示"),
+    ]
     ans = compose_answer(QUESTION_207, hits)
     assert ans.found
     assert "207家" in ans.text
@@ -99,8 +104,7 @@ def test_when_question_lists_distinct_reports_oldest_first():
     ans = compose_answer(q, hits)
     assert is_when_question(q) and ans.found
     assert ans.text == (
-        "聊城日报 2025-07-29 第1版《让“小体量”更有“含金量”》[1]；"
-        "聊城日报 2026-04-01 第1版《问需于企 精准滴灌》[2]"
+        "聊城日报 2025-07-29 第1版《让“小体量”更有“含金量”》[1]；聊城日报 2026-04-01 第1版《问需于企 精准滴灌》[2]"
     )
     assert ans.passages[0].citation.date == "2025-07-29" and ans.passages[1].citation.date == "2026-04-01"
     assert len(ans.passages) == 3  # the unrelated hit stays as a lead; the other chunk joined its article's card
@@ -108,7 +112,11 @@ def test_when_question_lists_distinct_reports_oldest_first():
 
 
 def test_chunks_of_one_article_share_one_source_card_in_article_order():
-    hits = [hit(5, SMEs_2026, article="a"), hit(2, GROWTH_2026, article="a"), hit(3, FLOOD_2025, "2025-07-29", article="b")]
+    hits = [
+        hit(5, SMEs_2026, article="a"),
+        hit(2, GROWTH_2026, article="a"),
+        hit(3, FLOOD_2025, "2025-07-29", article="b"),
+    ]
     ans = compose_answer(QUESTION_207, hits)
     assert ans.found and [p.citation.article_id for p in ans.passages] == ["a", "b"]
     assert ans.passages[0].text == GROWTH_2026 + "\n" + SMEs_2026  # row 2 before row 5
@@ -191,7 +199,11 @@ def test_near_identical_sentences_from_overlapping_chunks_are_quoted_once():
 
 
 def test_sentence_split_keeps_closing_quotes():
-    assert plain_sentences("他说：“检测当天出具。”成本降低了！还有吗？") == ["他说：“检测当天出具。”", "成本降低了！", "还有吗？"]
+    assert plain_sentences("他说：“检测当天出具。”成本降低了！还有吗？") == [
+        "他说：“检测当天出具。”",
+        "成本降低了！",
+        "还有吗？",
+    ]
 
 
 ALL = [SMEs_2026, GROWTH_2026, SMEs_2025, FLOOD_2025, FINANCE_2025]
@@ -200,13 +212,23 @@ ALL = [SMEs_2026, GROWTH_2026, SMEs_2025, FLOOD_2025, FINANCE_2025]
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(st.sampled_from(ALL), min_size=1, max_size=5),
-    st.sampled_from([QUESTION_207, "习近平对防汛救灾工作作出了什么指示？", "财信集团提供了多少信贷支持？",
-                     "哪一天报道了防汛？", "聊城怎样培育企业？"]),
+    st.sampled_from(
+        [
+            QUESTION_207,
+            "习近平对防汛救灾工作作出了什么指示？",
+            "财信集团提供了多少信贷支持？",
+            "哪一天报道了防汛？",
+            "聊城怎样培育企业？",
+        ]
+    ),
     st.integers(1, 3),
     st.integers(20, 200),
 )
 def test_markers_always_point_at_passages(texts, question, max_sentences, max_chars):
-    hits = [hit(i, t, "2025-07-29" if t in (SMEs_2025, FLOOD_2025, FINANCE_2025) else "2026-04-01") for i, t in enumerate(texts)]
+    hits = [
+        hit(i, t, "2025-07-29" if t in (SMEs_2025, FLOOD_2025, FINANCE_2025) else "2026-04-01")
+        for i, t in enumerate(texts)
+    ]
     ans = compose_answer(question, hits, max_sentences=max_sentences, max_chars=max_chars)
     if ans.found:
         markers_ok(ans)

@@ -52,7 +52,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state and (cycle := visit(nxt)):
                 return cycle
         stack.pop()
@@ -88,8 +88,23 @@ def test_the_cycle_finder_finds_a_cycle():
 
 def test_lower_packages_never_import_the_web_layer():
     graph = import_graph()
-    low = ("qa.text", "qa.ingest", "qa.embed", "qa.store", "qa.retrieve", "qa.answer", "qa.time", "qa.admin", "qa.service",
-           "qa.request")
-    wrong = sorted(f"{a} -> {b}" for a, deps in graph.items() if a.startswith(low)
-                   for b in deps if b.startswith(("qa.app", "qa.cli")))
+    low = (
+        "qa.text",
+        "qa.ingest",
+        "qa.embed",
+        "qa.store",
+        "qa.retrieve",
+        "qa.answer",
+        "qa.time",
+        "qa.admin",
+        "qa.service",
+        "qa.request",
+    )
+    wrong = sorted(
+        f"{a} -> {b}"
+        for a, deps in graph.items()
+        if a.startswith(low)
+        for b in deps
+        if b.startswith(("qa.app", "qa.cli"))
+    )
     assert wrong == []

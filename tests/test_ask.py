@@ -11,10 +11,10 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from fakes import location_args
-
 from qa.cli import cli
 from qa.errors import BadInput
+
+from fakes import location_args
 
 COUNT_Q = "2025年聊城新增省级以上专精特新中小企业多少家？"
 JULY_Q = "去年7月，习近平对什么工作作出重要指示？"
@@ -89,8 +89,19 @@ def test_json_shape_matches_the_contract(backend_service):
     assert 1 <= len(obj["passages"]) <= 3
     p = obj["passages"][0]
     assert p["n"] == 1 and set(p) - {"period_match"} == {"n", "score", "text", "citation"}
-    assert set(p["citation"]) == {"paper", "date", "issue_no", "page", "page_name", "title", "article_id", "source",
-                                  "page_image", "regions", "passage_regions"}
+    assert set(p["citation"]) == {
+        "paper",
+        "date",
+        "issue_no",
+        "page",
+        "page_name",
+        "title",
+        "article_id",
+        "source",
+        "page_image",
+        "regions",
+        "passage_regions",
+    }
     assert p["citation"]["source"].startswith("seeds/")
     # the seeds are text files: no page image, no regions (docs/page-images.md)
     assert (p["citation"]["page_image"], p["citation"]["regions"], p["citation"]["passage_regions"]) == (None, None, 0)

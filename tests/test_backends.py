@@ -27,13 +27,15 @@ pytest.importorskip("milvus_lite")
 from qa.cli import cli  # noqa: E402
 from qa.store import IndexReader, build_index  # noqa: E402
 from qa.store.location import parse_backend  # noqa: E402
-from qa.store.open import live_version  # noqa: E402
-from qa.store.milvus.reader import MilvusReader, rows_expr  # noqa: E402
 from qa.store.milvus.client import connect, forget_client  # noqa: E402
+from qa.store.milvus.reader import MilvusReader, rows_expr  # noqa: E402
+from qa.store.open import live_version  # noqa: E402
 
 NEW_DATE = "2026-04-02"
-NEW_PAGE = ("东阿阿胶文化旅游节开幕\n\n■ 本报记者 李四\n\n4月1日，第十届东阿阿胶文化旅游节在东阿县阿胶城开幕，"
-            "吸引游客三万余人。活动期间，东阿县还将举办阿胶产业发展论坛和非遗展演。\n")
+NEW_PAGE = (
+    "东阿阿胶文化旅游节开幕\n\n■ 本报记者 李四\n\n4月1日，第十届东阿阿胶文化旅游节在东阿县阿胶城开幕，"
+    "吸引游客三万余人。活动期间，东阿县还将举办阿胶产业发展论坛和非遗展演。\n"
+)
 
 
 class CountingEmbedder(FakeEmbedder):
@@ -82,19 +84,26 @@ def test_milvus_reader_holds_the_same_archive_as_the_folder(both):
     assert milvus_r.chunk_records(rows[::-1]) == faiss_r.chunk_records(rows[::-1])
     ids = [faiss_r.chunk_records([0])[0]["article_id"]]
     assert milvus_r.rows_of_articles(ids).tolist() == faiss_r.rows_of_articles(ids).tolist()
-    assert milvus_r.rows_speaking_of("2025-01-01", "2025-06-30").tolist() == \
-        faiss_r.rows_speaking_of("2025-01-01", "2025-06-30").tolist()
+    assert (
+        milvus_r.rows_speaking_of("2025-01-01", "2025-06-30").tolist()
+        == faiss_r.rows_speaking_of("2025-01-01", "2025-06-30").tolist()
+    )
     row = int(faiss_r.rows_speaking_of("2025-01-01", "2025-06-30")[0])
-    assert milvus_r.period_phrase(row, "2025-01-01", "2025-06-30") == faiss_r.period_phrase(row, "2025-01-01", "2025-06-30")
+    assert milvus_r.period_phrase(row, "2025-01-01", "2025-06-30") == faiss_r.period_phrase(
+        row, "2025-01-01", "2025-06-30"
+    )
 
 
-@pytest.mark.parametrize("filters", [
-    {"date_from": "2025-07-29", "date_to": "2025-07-29"},
-    {"date_from": "2026"},
-    {"paper": "聊城日报", "page": 1},
-    {"paper": "人民日报"},
-    {"page": 7},
-])
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"date_from": "2025-07-29", "date_to": "2025-07-29"},
+        {"date_from": "2026"},
+        {"paper": "聊城日报", "page": 1},
+        {"paper": "人民日报"},
+        {"page": 7},
+    ],
+)
 def test_filters_select_the_same_rows_and_run_inside_the_milvus_search(both, filters):
     faiss_r, milvus_r = both
     allowed = milvus_r.rows_matching(**filters)
@@ -209,16 +218,36 @@ def _free_port() -> int:
 
 def test_replicas_over_one_milvus_server_follow_the_alias(tmp_path):
     port = _free_port()
-    server = subprocess.Popen([sys.executable, "-u", "-m", "milvus_lite", "server", "--data-dir",
-                               str(tmp_path / "server-data"), "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-u",
+            "-m",
+            "milvus_lite",
+            "server",
+            "--data-dir",
+            str(tmp_path / "server-data"),
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     replicas = []
     try:
         assert "listening" in server.stdout.readline()
         target = parse_backend(f"http://127.0.0.1:{port}")
         build_index([str(SEEDS)], target, embedder=FakeEmbedder(), progress=False)
-        replicas = [subprocess.Popen([sys.executable, "-c", REPLICA, str(ROOT), target.uri], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        replicas = [
+            subprocess.Popen(
+                [sys.executable, "-c", REPLICA, str(ROOT), target.uri],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
         before = [json.loads(r.stdout.readline()) for r in replicas]
         assert all(v == "v000001" and NEW_DATE not in dates for v, dates in before), before
         build_index([str(SEEDS), str(_new_issue(tmp_path))], target, embedder=FakeEmbedder(), progress=False)
@@ -238,9 +267,19 @@ def test_replicas_over_one_milvus_server_follow_the_alias(tmp_path):
 def test_lite_file_open_in_another_process_is_one_clear_error(tmp_path, milvus):
     build_index([str(SEEDS)], milvus, embedder=FakeEmbedder(), progress=False)
     forget_client(milvus)  # close it here, so that the other process can take it
-    holder = subprocess.Popen([sys.executable, "-u", "-c", "import sys, time; from pymilvus import MilvusClient; "
-                               "MilvusClient(sys.argv[1]); print('open', flush=True); time.sleep(60)", milvus.uri],
-                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-u",
+            "-c",
+            "import sys, time; from pymilvus import MilvusClient; "
+            "MilvusClient(sys.argv[1]); print('open', flush=True); time.sleep(60)",
+            milvus.uri,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "open"
         result = CliRunner().invoke(cli, ["ask", "防汛", "--backend", milvus.uri])
@@ -254,12 +293,15 @@ def test_lite_file_open_in_another_process_is_one_clear_error(tmp_path, milvus):
 
 
 # --- bad URIs ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("uri, says", [
-    ("ftp://10.0.0.5:19530", "不支持这种协议"),
-    ("index", "以 .db 结尾"),
-    ("http://10.0.0.5:port", "端口不是数字"),
-    ("http://10.0.0.5:19530/some/path", "只有主机和端口"),
-])
+@pytest.mark.parametrize(
+    "uri, says",
+    [
+        ("ftp://10.0.0.5:19530", "不支持这种协议"),
+        ("index", "以 .db 结尾"),
+        ("http://10.0.0.5:port", "端口不是数字"),
+        ("http://10.0.0.5:19530/some/path", "只有主机和端口"),
+    ],
+)
 def test_bad_backend_uri_is_one_chinese_error(uri, says):
     result = CliRunner().invoke(cli, ["ask", "防汛", "--backend", uri])
     assert result.exit_code == 1

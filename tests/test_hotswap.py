@@ -10,9 +10,9 @@ import json
 import threading
 import time
 
+from qa.config import Settings
 
 from fakes import SEEDS, FakeEmbedder
-from qa.config import Settings
 
 NEW_DATE = "2026-04-02"
 NEW_QUESTION = "东阿阿胶文化旅游节在哪里开幕？"
@@ -32,10 +32,10 @@ def _read_current(index) -> str | None:
 
 
 def test_publish_under_load_switches_without_failures(tmp_path, fresh_location):
-    from qa.store import build_index
-    from qa.store.location import MilvusTarget
     from qa.app.serve import BackgroundServer
     from qa.service import Service
+    from qa.store import build_index
+    from qa.store.location import MilvusTarget
 
     index = fresh_location
     build_index([str(SEEDS)], index, embedder=FakeEmbedder(), progress=False)
@@ -47,8 +47,15 @@ def test_publish_under_load_switches_without_failures(tmp_path, fresh_location):
 
     svc = Service(index, embedder=FakeEmbedder())
     milvus = index if isinstance(index, MilvusTarget) else None
-    settings = Settings(index=tmp_path / "index", backend=milvus, host="127.0.0.1", port=0, threads=8, rate_limit=None,
-                        reload_interval_s=0.5)
+    settings = Settings(
+        index=tmp_path / "index",
+        backend=milvus,
+        host="127.0.0.1",
+        port=0,
+        threads=8,
+        rate_limit=None,
+        reload_interval_s=0.5,
+    )
     server = BackgroundServer(settings, service=svc, watcher=True)  # the watcher thread, as `qa serve` runs it
     app = server.app
     port = server.port
@@ -135,9 +142,11 @@ def test_publish_under_load_switches_without_failures(tmp_path, fresh_location):
     assert old and new
     first_new = min(r[0] for r in new if r[4])
     lat = sorted(r[1] for r in results)
-    print(f"\nhotswap: {len(results)} requests, 0 failed; {first_version} -> {new_version}; new issue answered "
-          f"{first_new - publish_at[0]:.2f} s after publish; latency p50 {lat[len(lat) // 2] * 1000:.0f} ms, "
-          f"max {lat[-1] * 1000:.0f} ms")
+    print(
+        f"\nhotswap: {len(results)} requests, 0 failed; {first_version} -> {new_version}; new issue answered "
+        f"{first_new - publish_at[0]:.2f} s after publish; latency p50 {lat[len(lat) // 2] * 1000:.0f} ms, "
+        f"max {lat[-1] * 1000:.0f} ms"
+    )
     assert first_new - publish_at[0] <= 5.0, f"new issue answered {first_new - publish_at[0]:.2f} s after publish"
     # once the new version answered, requests that started later are not served by the old one
     assert not [r for r in old if r[0] - r[1] > first_new + 0.1]

@@ -17,17 +17,22 @@ from pathlib import Path
 
 import pytest
 
-from fakes import ROOT, SEEDS, FakeEmbedder
 from qa.config import Settings
 
-ISSUE_PAGE = ("东阿阿胶文化旅游节开幕\n\n■ 本报记者 李四\n\n4月1日，第十届东阿阿胶文化旅游节在东阿县阿胶城开幕，"
-              "吸引游客三万余人。东阿阿胶文化旅游节以“阿胶之乡 养生东阿”为主题，展示阿胶传统制作技艺。\n")
+from fakes import ROOT, SEEDS, FakeEmbedder
+
+ISSUE_PAGE = (
+    "东阿阿胶文化旅游节开幕\n\n■ 本报记者 李四\n\n4月1日，第十届东阿阿胶文化旅游节在东阿县阿胶城开幕，"
+    "吸引游客三万余人。东阿阿胶文化旅游节以“阿胶之乡 养生东阿”为主题，展示阿胶传统制作技艺。\n"
+)
 QUESTION = "东阿阿胶文化旅游节在哪里开幕？"
 
 
 def _page(n: int) -> str:
-    return (f"第{n}号水利工程开工\n\n本报讯 聊城市第{n}号引黄灌溉水利工程近日开工，计划投资{n}亿元，"
-            f"建成后可灌溉农田{n}万亩，惠及沿线{n}个乡镇的群众。\n")
+    return (
+        f"第{n}号水利工程开工\n\n本报讯 聊城市第{n}号引黄灌溉水利工程近日开工，计划投资{n}亿元，"
+        f"建成后可灌溉农田{n}万亩，惠及沿线{n}个乡镇的群众。\n"
+    )
 
 
 def _drop_batch(inbox: Path, k: int) -> dict[str, str]:
@@ -42,8 +47,19 @@ def _drop_batch(inbox: Path, k: int) -> dict[str, str]:
     want[f"聊城日报/2026-05-{k:02d}/03.pdf"] = "rejected"
     (issue / "04.doc").write_bytes(b"word")
     want[f"聊城日报/2026-05-{k:02d}/04.doc"] = "rejected"
-    lines = [json.dumps({"id": f"k{k}", "title": f"第{k}届运河文化节", "date": "2026-05-20", "paper": "聊城晚报",
-                         "text": f"第{k}届运河文化节在聊城古城开幕，活动持续一周。"}, ensure_ascii=False), "{not json"]
+    lines = [
+        json.dumps(
+            {
+                "id": f"k{k}",
+                "title": f"第{k}届运河文化节",
+                "date": "2026-05-20",
+                "paper": "聊城晚报",
+                "text": f"第{k}届运河文化节在聊城古城开幕，活动持续一周。",
+            },
+            ensure_ascii=False,
+        ),
+        "{not json",
+    ]
     (inbox / f"cms-{k}.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     want[f"cms-{k}.jsonl"] = "done"
     (inbox / f"bad-{k}.jsonl").write_text('{"text": "没有日期"}\n[1, 2]\n', encoding="utf-8")
@@ -58,15 +74,17 @@ def _check_outcome(inbox: Path, want: dict[str, str]) -> None:
         assert (inbox / where / rel).is_file(), (rel, where, sorted(p.as_posix() for p in inbox.rglob("*")))
         if where == "rejected":
             assert (inbox / where / (rel + ".why.txt")).read_text(encoding="utf-8").strip()
-    assert not [p for p in (inbox / "processing").rglob("*") if p.is_file()] if (inbox / "processing").exists() else True
+    assert (
+        not [p for p in (inbox / "processing").rglob("*") if p.is_file()] if (inbox / "processing").exists() else True
+    )
     left = [p for p in inbox.iterdir() if p.name not in ("done", "rejected", "processing")]
     assert not left, left
 
 
 def test_inbox_indexes_good_files_and_rejects_bad_ones(tmp_path):
     from qa.admin.inbox import Inbox
-    from qa.store import build_index
     from qa.service import Service
+    from qa.store import build_index
 
     index, inbox_dir = tmp_path / "index", tmp_path / "inbox"
     build_index([str(SEEDS)], index, embedder=FakeEmbedder(), progress=False)
@@ -119,20 +137,23 @@ inbox.run(threading.Event())
 
 
 def test_kill_9_at_random_moments_loses_nothing(tmp_path):
-    from qa.store import IndexReader, build_index
     from qa.service import Service
+    from qa.store import IndexReader, build_index
 
     index, inbox_dir, archive = tmp_path / "index", tmp_path / "inbox", tmp_path / "archive"
     build_index([str(SEEDS)], index, embedder=FakeEmbedder(), progress=False)
     inbox_dir.mkdir()
     want: dict[str, str] = {}
-    script = WORKER.format(root=str(ROOT), tests=str(ROOT / "tests"), inbox=str(inbox_dir), index=str(index),
-                           archive=str(archive))
+    script = WORKER.format(
+        root=str(ROOT), tests=str(ROOT / "tests"), inbox=str(inbox_dir), index=str(index), archive=str(archive)
+    )
     rng = random.Random(7)
     kills, batches = 0, 0
 
     def start():
-        p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        p = subprocess.Popen(
+            [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
         assert p.stdout.readline().strip() == "ready"
         return p
 
@@ -153,7 +174,8 @@ def test_kill_9_at_random_moments_loses_nothing(tmp_path):
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if not [x for x in inbox_dir.iterdir() if x.name not in ("done", "rejected", "processing")] and not [
-                f for f in (inbox_dir / "processing").rglob("*") if f.is_file()]:
+            f for f in (inbox_dir / "processing").rglob("*") if f.is_file()
+        ]:
             break
         time.sleep(0.2)
     os.kill(p.pid, signal.SIGKILL)
@@ -161,23 +183,36 @@ def test_kill_9_at_random_moments_loses_nothing(tmp_path):
     _check_outcome(inbox_dir, want)
     svc = Service(index, embedder=FakeEmbedder())
     for k in range(1, batches + 1):
-        assert svc.ask(f"第{k * 10 + 2}号引黄灌溉水利工程计划投资多少？").passages[0].citation.date == f"2026-05-{k:02d}"
-    print(f"\ninbox kill -9: {kills} kills ({mid} in the middle of a unit), {len(want)} files, all done or rejected "
-          f"with a reason")
+        assert (
+            svc.ask(f"第{k * 10 + 2}号引黄灌溉水利工程计划投资多少？").passages[0].citation.date == f"2026-05-{k:02d}"
+        )
+    print(
+        f"\ninbox kill -9: {kills} kills ({mid} in the middle of a unit), {len(want)} files, all done or rejected "
+        f"with a reason"
+    )
     assert mid >= 3, "the kills never caught a unit in processing: the test proves nothing"
 
 
 def test_dropped_issue_answerable_within_10s_under_load(tmp_path):
-    from qa.store import build_index
-    from qa.service import Service
     from qa.app.admin_api import start_inbox
     from qa.app.serve import BackgroundServer
+    from qa.service import Service
+    from qa.store import build_index
 
     index, inbox_dir = tmp_path / "index", tmp_path / "inbox"
     build_index([str(SEEDS)], index, embedder=FakeEmbedder(), progress=False)
     inbox_dir.mkdir()
-    settings = Settings(index=index, host="127.0.0.1", port=0, threads=8, rate_limit=None, reload_interval_s=0.5,
-                        data_dir=tmp_path / "data", inbox=inbox_dir, inbox_poll_s=0.5)
+    settings = Settings(
+        index=index,
+        host="127.0.0.1",
+        port=0,
+        threads=8,
+        rate_limit=None,
+        reload_interval_s=0.5,
+        data_dir=tmp_path / "data",
+        inbox=inbox_dir,
+        inbox_poll_s=0.5,
+    )
     server = BackgroundServer(settings, service=Service(index, embedder=FakeEmbedder()), watcher=True)
     _thread, stop_inbox = start_inbox(server.app)
     stop, lock = threading.Event(), threading.Lock()
@@ -189,8 +224,12 @@ def test_dropped_issue_answerable_within_10s_under_load(tmp_path):
         end = time.monotonic() + 60
         while not stop.is_set() and time.monotonic() < end:
             try:
-                conn.request("POST", "/api/ask", body=json.dumps({"question": QUESTION, "top_k": 3}),
-                             headers={"Content-Type": "application/json"})
+                conn.request(
+                    "POST",
+                    "/api/ask",
+                    body=json.dumps({"question": QUESTION, "top_k": 3}),
+                    headers={"Content-Type": "application/json"},
+                )
                 resp = conn.getresponse()
                 data = json.loads(resp.read())
             except Exception as e:  # noqa: BLE001 - any failure counts
@@ -202,7 +241,9 @@ def test_dropped_issue_answerable_within_10s_under_load(tmp_path):
                 if resp.status != 200:
                     failures.append(f"{k}: HTTP {resp.status} {data}")
                 else:
-                    results.append((time.monotonic(), any(p["citation"]["date"] == "2026-04-02" for p in data["passages"])))
+                    results.append(
+                        (time.monotonic(), any(p["citation"]["date"] == "2026-04-02" for p in data["passages"]))
+                    )
 
     threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(4)]
     for t in threads:
@@ -229,8 +270,10 @@ def test_dropped_issue_answerable_within_10s_under_load(tmp_path):
     assert not failures, failures[:5]
     assert answered, "the dropped issue was never answered"
     took = min(answered) - complete
-    print(f"\ninbox under load: {len(results)} requests, 0 failed; dropped issue answered {took:.2f} s after the file "
-          f"was complete")
+    print(
+        f"\ninbox under load: {len(results)} requests, 0 failed; dropped issue answered {took:.2f} s after the file "
+        f"was complete"
+    )
     assert took <= 10.0
     assert (inbox_dir / "done/聊城日报/2026-04-02/01_要闻.txt").is_file()
     assert not any(new for at, new in results if at < complete)
@@ -243,16 +286,28 @@ def test_qa_watch_once_with_the_real_model(tmp_path):
     from click.testing import CliRunner
 
     from qa.cli import cli
-    from qa.store import build_index
     from qa.service import Service
+    from qa.store import build_index
 
     index, inbox_dir = tmp_path / "index", tmp_path / "inbox"
     build_index([str(SEEDS)], index, progress=False)
     issue = inbox_dir / "聊城日报" / "2026-04-02"
     issue.mkdir(parents=True)
     (issue / "01_要闻.txt").write_text(ISSUE_PAGE, encoding="utf-8")
-    r = CliRunner().invoke(cli, ["watch", str(inbox_dir), "--index", str(index), "--data-dir", str(tmp_path / "data"),
-                                 "--poll", "0.2", "--once"])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "watch",
+            str(inbox_dir),
+            "--index",
+            str(index),
+            "--data-dir",
+            str(tmp_path / "data"),
+            "--poll",
+            "0.2",
+            "--once",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert (inbox_dir / "done/聊城日报/2026-04-02/01_要闻.txt").is_file()
     assert (tmp_path / "data/archive/聊城日报/2026-04-02/01_要闻.txt").is_file()

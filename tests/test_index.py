@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa.errors import EmbedderMismatch
+from qa.store import IndexReader, build_from_pages, check_embedder, current_version, index_stats
+from qa.types import Article, Page
+
 from fakes import ROOT as REPO
 from fakes import index_vectors
-from qa.errors import EmbedderMismatch
-from qa.store import build_from_pages, index_stats
-from qa.store import IndexReader, check_embedder, current_version
-from qa.types import Article, Page
 
 QUIET = {"log": lambda m: None}
 
@@ -30,10 +30,17 @@ def issue(root: str, date: str, n_pages: int = 2, tag: str = "") -> list[Page]:
     pages = []
     for pg in range(1, n_pages + 1):
         pid = f"{root}/{date}/{pg:02d}.txt"
-        arts = [Article(f"{pid}#a{i}", f"{date}第{pg}版标题{i}",
-                        f"{date}第{pg}版第{i}篇{tag}。聊城市加强防汛巡查，确保安全度汛。企业发展势头良好！")
-                for i in range(2)]
-        pages.append(Page(page_id=pid, paper="聊城日报", date=date, page=pg, text="…", source=pid, root=root, articles=arts))
+        arts = [
+            Article(
+                f"{pid}#a{i}",
+                f"{date}第{pg}版标题{i}",
+                f"{date}第{pg}版第{i}篇{tag}。聊城市加强防汛巡查，确保安全度汛。企业发展势头良好！",
+            )
+            for i in range(2)
+        ]
+        pages.append(
+            Page(page_id=pid, paper="聊城日报", date=date, page=pg, text="…", source=pid, root=root, articles=arts)
+        )
     return pages
 
 
@@ -54,7 +61,14 @@ def test_incremental_updates(tmp_path, fake_embedder):
     # A new issue folder (another PATH) embeds only its own chunks and keeps the rest.
     new_root = f"{b}/2025-07-30"
     r3 = build(issue(b, "2025-07-30"), [new_root], ix, fake_embedder)
-    assert (r3.version, r3.embedded, r3.reused, r3.chunks, r3.pages_added, r3.pages_removed) == ("v000002", 4, 8, 12, 2, 0)
+    assert (r3.version, r3.embedded, r3.reused, r3.chunks, r3.pages_added, r3.pages_removed) == (
+        "v000002",
+        4,
+        8,
+        12,
+        2,
+        0,
+    )
 
     # One page changed: only its chunks are embedded.
     pages = issue(a, "2025-07-28") + issue(a, "2025-07-29")
@@ -176,9 +190,14 @@ def runner(tmp_path):
     script.write_text(SCRIPT.format(repo=str(REPO), tests=str(REPO / "tests")), encoding="utf-8")
 
     def start(ix, marker, mode, date, *extra, sleep=1.5):
-        return subprocess.Popen([sys.executable, str(script), str(ix), str(marker), mode, date, *map(str, extra)],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env={**os.environ, "SLOW_SLEEP": str(sleep)})
+        return subprocess.Popen(
+            [sys.executable, str(script), str(ix), str(marker), mode, date, *map(str, extra)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "SLOW_SLEEP": str(sleep)},
+        )
+
     return start
 
 
@@ -208,7 +227,9 @@ def test_sigkill_mid_build_leaves_current_loadable(tmp_path, fake_embedder, runn
     r = build(issue("/arch", "2025-07-29"), ["/arch/2025-07-29"], ix, fake_embedder)
     assert r.version == current_version(ix) and r.pages == 4
     assert sorted(p.name for p in ix.glob("v*")) == ["v000001", r.version]
-    listed = {s["name"] for v in ("v000001", r.version) for s in json.loads((ix / v / "meta.json").read_text())["segments"]}
+    listed = {
+        s["name"] for v in ("v000001", r.version) for s in json.loads((ix / v / "meta.json").read_text())["segments"]
+    }
     assert {p.name for p in (ix / "segments").iterdir()} == listed  # leftovers removed
     assert IndexReader.open(ix).counts()["chunks"] == 8
 
@@ -236,10 +257,32 @@ def test_real_bundled_model_end_to_end(tmp_path):
 
     emb = load_embedder()
     pages = [
-        Page(page_id="/r/1.txt", paper="聊城日报", date="2025-07-29", page=1, text="…", source="1.txt", root="/r",
-             articles=[Article("/r/1.txt#a0", "全力以赴做好防汛工作", "各地要加强巡查，落实防汛责任，确保群众生命财产安全。")]),
-        Page(page_id="/r/2.txt", paper="聊城日报", date="2026-04-01", page=1, text="…", source="2.txt", root="/r",
-             articles=[Article("/r/2.txt#a0", "问需于企 精准滴灌", "聊城新增省级专精特新中小企业86家，创新型中小企业数量全省领先。")]),
+        Page(
+            page_id="/r/1.txt",
+            paper="聊城日报",
+            date="2025-07-29",
+            page=1,
+            text="…",
+            source="1.txt",
+            root="/r",
+            articles=[
+                Article("/r/1.txt#a0", "全力以赴做好防汛工作", "各地要加强巡查，落实防汛责任，确保群众生命财产安全。")
+            ],
+        ),
+        Page(
+            page_id="/r/2.txt",
+            paper="聊城日报",
+            date="2026-04-01",
+            page=1,
+            text="…",
+            source="2.txt",
+            root="/r",
+            articles=[
+                Article(
+                    "/r/2.txt#a0", "问需于企 精准滴灌", "聊城新增省级专精特新中小企业86家，创新型中小企业数量全省领先。"
+                )
+            ],
+        ),
     ]
     rep = build_from_pages(pages, ["/r"], tmp_path / "ix", embedder=emb, **QUIET)
     assert rep.embedded == 2
@@ -261,8 +304,10 @@ def test_build_index_on_issue_folders(tmp_path, fake_embedder):
         folder.mkdir(parents=True)
         for pg, name in ((1, "要闻"), (2, "综合")):
             (folder / f"{pg:02d}_{name}.txt").write_text(
-                f"{date}第{pg}版防汛工作会议召开\n\n■ 本报记者 王某\n\n会议要求各地加强巡查，落实责任。{name}版的报道很多！\n",
-                encoding="utf-8")
+                f"{date}第{pg}版防汛工作会议召开\n\n■ 本报记者 王某\n\n"
+                f"会议要求各地加强巡查，落实责任。{name}版的报道很多！\n",
+                encoding="utf-8",
+            )
         return folder
 
     ix = tmp_path / "index"
@@ -285,8 +330,18 @@ def test_index_from_an_older_chunk_scheme_is_rechunked(tmp_path, fake_embedder):
     import json
 
     a = tmp_path / "a"
-    pages = [Page(str(a / "1.txt"), "聊城日报", "2025-07-29", 1, "x", "a/1.txt", str(a),
-                  articles=[Article("a#1", "标题", "正文一句。", byline="本报讯（记者 王培源）")])]
+    pages = [
+        Page(
+            str(a / "1.txt"),
+            "聊城日报",
+            "2025-07-29",
+            1,
+            "x",
+            "a/1.txt",
+            str(a),
+            articles=[Article("a#1", "标题", "正文一句。", byline="本报讯（记者 王培源）")],
+        )
+    ]
     ix = tmp_path / "ix"
     build_from_pages(pages, [str(a)], ix, embedder=fake_embedder, progress=False)
     meta_path = ix / current_version(ix) / "meta.json"
@@ -303,8 +358,10 @@ def many_pages(n_pages: int = 30, per_page: int = 10) -> list[Page]:
     pages = []
     for p in range(n_pages):
         pid = f"/bulk/2024-01-{p % 28 + 1:02d}/{p:02d}.txt"
-        arts = [Article(f"{pid}#a{i}", f"第{p}版第{i}条", f"第{p}版第{i}条消息：全市各项工作稳步推进，编号{p * 100 + i}。")
-                for i in range(per_page)]
+        arts = [
+            Article(f"{pid}#a{i}", f"第{p}版第{i}条", f"第{p}版第{i}条消息：全市各项工作稳步推进，编号{p * 100 + i}。")
+            for i in range(per_page)
+        ]
         pages.append(Page(pid, "聊城日报", f"2024-01-{p % 28 + 1:02d}", p % 8 + 1, "…", pid, "/bulk", articles=arts))
     return pages
 
@@ -364,7 +421,8 @@ def test_a_bulk_build_killed_mid_embedding_resumes_with_only_the_rest(tmp_path, 
 
     resumed = build_from_pages(many_pages(), ["/bulk"], ix, embedder=Counting(), progress=False, log=lambda m: None)
     assert resumed.embedded == Counting.calls == 300 - persisted
-    whole = build_from_pages(many_pages(), ["/bulk"], tmp_path / "whole", embedder=fake_embedder, progress=False,
-                             log=lambda m: None)
+    whole = build_from_pages(
+        many_pages(), ["/bulk"], tmp_path / "whole", embedder=fake_embedder, progress=False, log=lambda m: None
+    )
     same = [index_vectors(d) for d in (ix, tmp_path / "whole")]
     assert np.array_equal(*same) and resumed.chunks == whole.chunks == 300

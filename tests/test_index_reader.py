@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 from qa.errors import BadInput, IndexFormatError, IndexMissing
-from qa.store import build_from_pages
-from qa.store import IndexReader, current_version
+from qa.store import IndexReader, build_from_pages, current_version
 from qa.text.tokens import tokenize
 from qa.types import Article, Page
 
@@ -30,8 +29,20 @@ def make_pages(n_days: int = 4, per_day: int = 2, paper: str = "聊城日报") -
                 Article(f"{pid}#a0", f"{date}第{pg}版防汛", f"{date}各地加强防汛巡查。第{pg}版专精特新企业发展。"),
                 Article(f"{pid}#a1", "城市新闻", f"东昌府区开展活动{d}{pg}。市民踊跃参加，效果很好。"),
             ]
-            pages.append(Page(page_id=pid, paper=paper, date=date, page=pg, text="…", source=pid, root=ROOT,
-                              page_name="要闻" if pg == 1 else None, issue_no=str(100 + d), articles=arts))
+            pages.append(
+                Page(
+                    page_id=pid,
+                    paper=paper,
+                    date=date,
+                    page=pg,
+                    text="…",
+                    source=pid,
+                    root=ROOT,
+                    page_name="要闻" if pg == 1 else None,
+                    issue_no=str(100 + d),
+                    articles=arts,
+                )
+            )
     return pages
 
 
@@ -73,7 +84,9 @@ def test_date_filter_is_applied_inside_dense_search(index, fake_embedder):
 
 
 def test_compressed_index_filters_inside_too(tmp_path, fake_embedder):
-    build_from_pages(make_pages(), [ROOT], tmp_path / "ix", embedder=fake_embedder, log=lambda m: None, dense_threshold=1)
+    build_from_pages(
+        make_pages(), [ROOT], tmp_path / "ix", embedder=fake_embedder, log=lambda m: None, dense_threshold=1
+    )
     r = IndexReader.open(tmp_path / "ix")
     assert r.meta["vector_index"]["type"] == "ivf_sq8"
     q = fake_embedder.encode_queries(["2025-07-20各地加强防汛巡查。"])[0]
@@ -112,12 +125,27 @@ def test_records_issues_pages(index):
     r = IndexReader.open(index)
     recs = r.chunk_records([3, 0, 999])
     assert [x["row"] for x in recs] == [3, 0]
-    assert set(recs[0]) >= {"row", "chunk_id", "text", "title", "article_id", "page_id", "paper", "date", "issue_no",
-                            "page", "page_name", "source"}
+    assert set(recs[0]) >= {
+        "row",
+        "chunk_id",
+        "text",
+        "title",
+        "article_id",
+        "page_id",
+        "paper",
+        "date",
+        "issue_no",
+        "page",
+        "page_name",
+        "source",
+    }
     issues = r.issues()
     assert [i["date"] for i in issues] == ["2025-07-20", "2025-07-21", "2025-07-22", "2025-07-23"]
     assert issues[0]["issue_no"] == "100"
-    assert issues[0]["pages"] == [{"page": 1, "page_name": "要闻", "articles": 2}, {"page": 2, "page_name": None, "articles": 2}]
+    assert issues[0]["pages"] == [
+        {"page": 1, "page_name": "要闻", "articles": 2},
+        {"page": 2, "page_name": None, "articles": 2},
+    ]
     assert r.issue_dates() == [i["date"] for i in issues] and r.issue_dates("别的报") == []
     p = r.page("2025-07-21", 2)
     assert p["paper"] == "聊城日报" and [a["title"] for a in p["articles"]] == ["2025-07-21第2版防汛", "城市新闻"]
@@ -148,16 +176,24 @@ def test_no_pickle_anywhere(index):
 def test_many_reader_threads(index, fake_embedder):
     r = IndexReader.open(index)
     q = fake_embedder.encode_queries(["专精特新企业发展"])[0]
-    expected = (r.dense_search(q, 5), r.bm25_search(tokenize("专精特新"), 5),
-                [x["chunk_id"] for x in r.chunk_records(list(range(16)))])
+    expected = (
+        r.dense_search(q, 5),
+        r.bm25_search(tokenize("专精特新"), 5),
+        [x["chunk_id"] for x in r.chunk_records(list(range(16)))],
+    )
     errors, results = [], []
 
     def work():
         try:
             for _ in range(20):
                 allowed = r.rows_matching("2025-07-21", None, None, None)
-                results.append((r.dense_search(q, 5), r.bm25_search(tokenize("专精特新"), 5),
-                                [x["chunk_id"] for x in r.chunk_records(list(range(16)))]))
+                results.append(
+                    (
+                        r.dense_search(q, 5),
+                        r.bm25_search(tokenize("专精特新"), 5),
+                        [x["chunk_id"] for x in r.chunk_records(list(range(16)))],
+                    )
+                )
                 r.dense_search(q, 3, allowed)
         except Exception as e:  # noqa: BLE001
             errors.append(e)

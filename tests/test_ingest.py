@@ -30,7 +30,10 @@ def test_seeds_from_manifest(seeds_dir, monkeypatch) -> None:
     assert report.skipped == []
     assert report.roots == [seeds_dir.resolve().as_posix()]
     assert [p.source for p in report.pages] == ["seeds/002_f585da57cd6e1821.txt", "seeds/000_4456a7331ac78358.txt"]
-    assert [(p.paper, p.date, p.page) for p in report.pages] == [("聊城日报", "2025-07-29", 1), ("聊城日报", "2026-04-01", 1)]
+    assert [(p.paper, p.date, p.page) for p in report.pages] == [
+        ("聊城日报", "2025-07-29", 1),
+        ("聊城日报", "2026-04-01", 1),
+    ]
     page = report.pages[1]
     assert page.page_id == (seeds_dir / "000_4456a7331ac78358.txt").resolve().as_posix()
     assert page.root == seeds_dir.resolve().as_posix()
@@ -48,7 +51,9 @@ def test_issue_folder(tmp_path, monkeypatch) -> None:
     report = read_archive([Path("archive")])
     assert report.skipped == []
     assert [(p.paper, p.date, p.page, p.page_name, p.issue_no) for p in report.pages] == [
-        ("聊城日报", "2026-04-02", 1, "要闻", "第12345期"), ("聊城日报", "2026-04-02", 2, "本地", "第12345期")]
+        ("聊城日报", "2026-04-02", 1, "要闻", "第12345期"),
+        ("聊城日报", "2026-04-02", 2, "本地", "第12345期"),
+    ]
     assert report.pages[0].source == "archive/聊城日报/2026-04-02/01_要闻.txt"
     assert report.pages[0].root == (tmp_path / "archive").resolve().as_posix()
     assert "第1版 要闻" in format_inspect(report)
@@ -115,8 +120,16 @@ def test_pdf_page(tmp_path) -> None:
 
 def test_jsonl(tmp_path, monkeypatch) -> None:
     lines = [
-        {"id": "cms-1", "date": "2026/04/01", "text": "第一篇正文。", "title": "标题一", "paper": "聊城日报",
-         "page": 2, "page_name": "要闻", "issue_no": "12345"},
+        {
+            "id": "cms-1",
+            "date": "2026/04/01",
+            "text": "第一篇正文。",
+            "title": "标题一",
+            "paper": "聊城日报",
+            "page": 2,
+            "page_name": "要闻",
+            "issue_no": "12345",
+        },
         {"date": "2026年4月2日", "text": "没有编号的正文。"},
         "not json {",
         {"id": "x", "date": "2026-04-01"},
@@ -133,7 +146,13 @@ def test_jsonl(tmp_path, monkeypatch) -> None:
     pages = {p.page_id: p for p in report.pages}
     first, second = pages[f"{base}#cms-1"], pages[f"{base}#L2"]
     assert (first.page_id, first.paper, first.date, first.page, first.page_name, first.issue_no) == (
-        f"{base}#cms-1", "聊城日报", "2026-04-01", 2, "要闻", "12345")
+        f"{base}#cms-1",
+        "聊城日报",
+        "2026-04-01",
+        2,
+        "要闻",
+        "12345",
+    )
     assert first.articles[0].article_id == "cms-1" and first.articles[0].title == "标题一"
     assert first.articles[0].body == "第一篇正文。" and first.source == "cms.jsonl"
     assert (second.page_id, second.paper, second.date, second.page) == (f"{base}#L2", "cms", "2026-04-02", None)
@@ -160,12 +179,15 @@ def test_bad_inputs(tmp_path) -> None:
     _write(man / "a.txt", TEXT)
     _write(man / "b.txt", TEXT)
     _write(man / "c.txt", TEXT)
-    _write(man / "manifest.csv", "file,paper,date,page,page_name,issue_no\n"
-           "a.txt,聊城日报,2026-04-05,1,要闻,\n"
-           "missing.txt,聊城日报,2026-04-05,2,,\n"
-           "b.txt,聊城日报,2026-13-45,3,,\n"
-           "c.txt,聊城日报,2026-04-05,三,,\n"
-           "../../etc/passwd,聊城日报,2026-04-05,4,,\n")
+    _write(
+        man / "manifest.csv",
+        "file,paper,date,page,page_name,issue_no\n"
+        "a.txt,聊城日报,2026-04-05,1,要闻,\n"
+        "missing.txt,聊城日报,2026-04-05,2,,\n"
+        "b.txt,聊城日报,2026-13-45,3,,\n"
+        "c.txt,聊城日报,2026-04-05,三,,\n"
+        "../../etc/passwd,聊城日报,2026-04-05,4,,\n",
+    )
     report = read_archive([arc, tmp_path / "nope"])
     assert [p.page_id for p in report.pages] == [good.resolve().as_posix(), (man / "a.txt").resolve().as_posix()]
     reasons = _reasons(report)

@@ -60,7 +60,10 @@ def test_links_out_of_the_archive_are_refused_by_name(tmp_path, outside, monkeyp
     assert "不存在" in reasons[("16_断链.txt", None)]
     # the skip report names the link itself, never the file it points at
     assert {s.source for s in report.skipped if "之外" in s.reason} == {
-        "archive/坏报/2024-06-01/14_链接.txt", "archive/坏报/2024-06-02", "archive/cms.jsonl"}
+        "archive/坏报/2024-06-01/14_链接.txt",
+        "archive/坏报/2024-06-02",
+        "archive/cms.jsonl",
+    }
 
 
 def test_a_manifest_and_an_issue_toml_cannot_be_links_out(tmp_path, outside) -> None:
@@ -113,15 +116,30 @@ def test_sources_are_relative_to_the_archive_root_outside_the_working_directory(
 
 # --- encodings and duplicate ids (issue 24.3) ----------------------------------------------------
 
-TRADITIONAL = "問需於企 精準滴灌\n■ 本報記者 王培源\n仲春時節，氣溫回暖，園區裡已是一片繁忙。聊城市新增專精特新企業三十三家。"
-SIMPLIFIED = "问需于企 精准滴灌\n■ 本报记者 王培源\n仲春时节，气温回暖，园区里已是一片繁忙。聊城市新增专精特新企业三十三家。"
+TRADITIONAL = (
+    "問需於企 精準滴灌\n■ 本報記者 王培源\n仲春時節，氣溫回暖，園區裡已是一片繁忙。聊城市新增專精特新企業三十三家。"
+)
+SIMPLIFIED = (
+    "问需于企 精准滴灌\n■ 本报记者 王培源\n仲春时节，气温回暖，园区里已是一片繁忙。聊城市新增专精特新企业三十三家。"
+)
 
 
-@pytest.mark.parametrize("text, encoding", [
-    (TRADITIONAL, "big5"), (TRADITIONAL, "cp950"), ("聊城日報：防汛會議召開", "big5"),
-    (SIMPLIFIED, "utf-16"), (SIMPLIFIED, "utf-16-le"), (SIMPLIFIED, "utf-16-be"), (TRADITIONAL, "utf-16-le"),
-    ("2025年聊城日报 News: 7月29日", "utf-16-le"), (SIMPLIFIED, "gbk"), (SIMPLIFIED, "gb18030"), (SIMPLIFIED, "utf-8"),
-])
+@pytest.mark.parametrize(
+    "text, encoding",
+    [
+        (TRADITIONAL, "big5"),
+        (TRADITIONAL, "cp950"),
+        ("聊城日報：防汛會議召開", "big5"),
+        (SIMPLIFIED, "utf-16"),
+        (SIMPLIFIED, "utf-16-le"),
+        (SIMPLIFIED, "utf-16-be"),
+        (TRADITIONAL, "utf-16-le"),
+        ("2025年聊城日报 News: 7月29日", "utf-16-le"),
+        (SIMPLIFIED, "gbk"),
+        (SIMPLIFIED, "gb18030"),
+        (SIMPLIFIED, "utf-8"),
+    ],
+)
 def test_text_files_in_big5_and_utf16_are_read_as_written(tmp_path, text, encoding) -> None:
     _write(tmp_path / "报" / "2026-04-01" / "01.txt", text, encoding)
     report = read_archive([tmp_path])
@@ -146,10 +164,12 @@ def test_utf16_binary_lookalikes_are_still_binary(tmp_path) -> None:
 
 
 def test_repeated_jsonl_ids_are_named_with_the_line_kept(tmp_path) -> None:
-    rows = [{"id": "a", "date": "2026-04-01", "text": "第一篇正文。"},
-            {"id": "b", "date": "2026-04-01", "text": "第二篇正文。"},
-            {"id": "a", "date": "2026-04-02", "text": "同一编号的另一篇正文。"},
-            {"id": "a", "date": "2026-04-03", "text": "第三次出现。"}]
+    rows = [
+        {"id": "a", "date": "2026-04-01", "text": "第一篇正文。"},
+        {"id": "b", "date": "2026-04-01", "text": "第二篇正文。"},
+        {"id": "a", "date": "2026-04-02", "text": "同一编号的另一篇正文。"},
+        {"id": "a", "date": "2026-04-03", "text": "第三次出现。"},
+    ]
     path = _write(tmp_path / "cms.jsonl", "\n".join(json.dumps(r, ensure_ascii=False) for r in rows))
     report = read_archive([path, tmp_path])  # the same file under two PATHs is still read once
     assert sorted(p.articles[0].body for p in report.pages) == ["第一篇正文。", "第二篇正文。"]
@@ -160,11 +180,12 @@ def test_repeated_jsonl_ids_are_named_with_the_line_kept(tmp_path) -> None:
 
 
 def test_a_link_out_is_never_indexed_nor_served(tmp_path, outside, monkeypatch) -> None:
-    from fakes import FakeEmbedder
-    from qa.config import Settings
-    from qa.store import build_index
-    from qa.service import Service
     from qa.app import create_app
+    from qa.config import Settings
+    from qa.service import Service
+    from qa.store import build_index
+
+    from fakes import FakeEmbedder
 
     arc = _archive_with_links(tmp_path, outside)
     work = tmp_path / "work"

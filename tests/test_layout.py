@@ -7,14 +7,17 @@ from pathlib import Path
 
 import pytest
 
-import pagegen
 from qa.ingest import read_archive, read_page_file
 from qa.ingest.layout import Piece, read_layout
 from qa.ingest.segment import segment_page
 from qa.types import Page
 
-pytestmark = pytest.mark.skipif(not pagegen.FONT.exists() or not pagegen.NEWS.exists(),
-                                reason="需要 fonts-wqy-zenhei 字体和 ../shared/data/news_sample.jsonl")
+import pagegen
+
+pytestmark = pytest.mark.skipif(
+    not pagegen.FONT.exists() or not pagegen.NEWS.exists(),
+    reason="需要 fonts-wqy-zenhei 字体和 ../shared/data/news_sample.jsonl",
+)
 
 
 def _page(tmp_path: Path, seed: int) -> tuple[pagegen.GenPage, Page]:
@@ -77,7 +80,9 @@ def test_a_paragraph_continues_into_the_next_column_unless_indented() -> None:
         indent = 20 if line.startswith("  ") else 0
         pieces += _chars(line.strip(), 120 + indent, n * 15)
     assert [p.text for p in read_layout(pieces).paras] == [
-        "这是第一段的开头文字一直写到栏底没有结束接着写完第一段。", "第二段另起一行。"]
+        "这是第一段的开头文字一直写到栏底没有结束接着写完第一段。",
+        "第二段另起一行。",
+    ]
 
 
 def test_single_column_pdf_reads_as_before(tmp_path) -> None:

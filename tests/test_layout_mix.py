@@ -6,17 +6,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pagemix
 import pytest
 
-import pagegen
-import pagemix
-from pagegen import flat
 from qa.ingest import read_archive
 from qa.ingest.layout import Piece, read_layout
 from qa.ingest.segment import furniture_chars, segment_page
 
-pytestmark = pytest.mark.skipif(not pagegen.FONT.exists() or not pagegen.NEWS.exists(),
-                                reason="需要 fonts-wqy-zenhei 字体和 ../shared/data/news_sample.jsonl")
+import pagegen
+from pagegen import flat
+
+pytestmark = pytest.mark.skipif(
+    not pagegen.FONT.exists() or not pagegen.NEWS.exists(),
+    reason="需要 fonts-wqy-zenhei 字体和 ../shared/data/news_sample.jsonl",
+)
 
 
 def _read(tmp_path: Path, gen: pagegen.GenPage):
@@ -54,7 +57,9 @@ def test_a_founder_style_letter_spaced_headline_keeps_its_digits_and_loses_its_s
         pieces.append(Piece(ch, x, 0, x + width, 20, 20))
         x += width + (12.0 if n < 7 else 0.0)
     for row in range(3):
-        pieces += [Piece(c, i * 8.0, 40 + row * 12, i * 8.0 + 8, 48 + row * 12, 8) for i, c in enumerate("正文内容" * 5)]
+        pieces += [
+            Piece(c, i * 8.0, 40 + row * 12, i * 8.0 + 8, 48 + row * 12, 8) for i, c in enumerate("正文内容" * 5)
+        ]
     paras = read_layout(pieces).paras
     assert (paras[0].text, paras[0].role) == ("中国海油党组召开2024年下半年巡视动员部署会", "head")
 
@@ -106,6 +111,7 @@ def test_bylines_under_the_body_are_not_body_text(tmp_path, seed) -> None:
 def test_last_lines_set_apart_at_the_foot_of_the_columns_stay_with_their_columns() -> None:
     """A lead over four columns whose last lines sit a little apart at the foot: each last line is
     read after its own column, not all four as loose fragments after the last column."""
+
     def chars(text: str, x: float, top: float, size: float = 10.0) -> list[Piece]:
         return [Piece(c, x + i * size, top, x + (i + 1) * size, top + size, size) for i, c in enumerate(text)]
 
@@ -118,5 +124,7 @@ def test_last_lines_set_apart_at_the_foot_of_the_columns_stay_with_their_columns
     text = "".join(p.text for p in paras[1:])
     # where each paragraph is printed is kept: one box per column it runs through
     assert [p.boxes for p in paras[1:3]] == [[(0, 40, 100, 95)], [(0, 120, 100, 130)]]
-    assert text == "".join(f"第{k}栏正文第0行内容第{k}栏正文第1行内容第{k}栏正文第2行内容第{k}栏正文第3行内容"
-                           f"第{k}栏末行文字内容。" for k in range(4))
+    assert text == "".join(
+        f"第{k}栏正文第0行内容第{k}栏正文第1行内容第{k}栏正文第2行内容第{k}栏正文第3行内容第{k}栏末行文字内容。"
+        for k in range(4)
+    )

@@ -13,9 +13,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from qa.config import Settings
 from qa.app import create_app
 from qa.app.openapi import openapi_document
+from qa.config import Settings
 
 pytestmark = pytest.mark.slow
 ARCHIVE = Path(__file__).parent / "data" / "multipart_news.jsonl"
@@ -23,8 +23,8 @@ ARCHIVE = Path(__file__).parent / "data" / "multipart_news.jsonl"
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    from qa.store import build_index
     from qa.service import Service
+    from qa.store import build_index
 
     index = tmp_path_factory.mktemp("multipart-index")
     build_index([str(ARCHIVE)], index, progress=False)
@@ -50,7 +50,10 @@ def test_two_regions_are_both_answered_each_citing_its_own_report(service):
     # the answer text says both parts, with markers into the one passage list
     assert "6.4%" in answer.answer and "18.0%" in answer.answer
     assert all(1 <= n <= len(answer.passages) for n in markers(answer.answer))
-    assert {answer.passages[n - 1].citation.article_id for n in markers(answer.answer)} == {"hk-gdp-2021", "mo-gdp-2021"}
+    assert {answer.passages[n - 1].citation.article_id for n in markers(answer.answer)} == {
+        "hk-gdp-2021",
+        "mo-gdp-2021",
+    }
 
 
 def test_two_companies_are_both_answered(service):
@@ -105,8 +108,9 @@ def test_single_questions_have_no_parts(service):
 
 def test_api_returns_parts_as_documented(service):
     app = create_app(Settings(rate_limit=None, reload_interval_s=3600), service=service)
-    resp = app.test_client().post("/api/ask", data=json.dumps({"question": "2021年香港和澳门的GDP增长率"}),
-                                  content_type="application/json")
+    resp = app.test_client().post(
+        "/api/ask", data=json.dumps({"question": "2021年香港和澳门的GDP增长率"}), content_type="application/json"
+    )
     assert resp.status_code == 200
     body = resp.get_json()
     doc = openapi_document()

@@ -15,14 +15,17 @@ from types import SimpleNamespace
 
 import pytest
 
-import pagegen
-from qa.ingest import read_archive
 from qa.ingest import ocr as ocr_module
+from qa.ingest import read_archive
 from qa.ingest.report import format_inspect
 from qa.ingest.segment import segment_page
 
-pytestmark = pytest.mark.skipif(not pagegen.FONT.exists() or not pagegen.NEWS.exists(),
-                                reason="需要 fonts-wqy-zenhei 字体和 ../shared/data/news_sample.jsonl")
+import pagegen
+
+pytestmark = pytest.mark.skipif(
+    not pagegen.FONT.exists() or not pagegen.NEWS.exists(),
+    reason="需要 fonts-wqy-zenhei 字体和 ../shared/data/news_sample.jsonl",
+)
 DAY = "2023-05-06"
 
 
@@ -39,8 +42,12 @@ def scans(tmp_path_factory) -> SimpleNamespace:
     png = pagegen.render_png(gen.pdf, 200)
     article = gen.articles[1]
     clean = pagegen.crop_png(png, article.box)
-    return SimpleNamespace(article=article, clean=clean, noisy=pagegen.noisy_scan(clean, seed=1),
-                           cache=tmp_path_factory.mktemp("ocr-cache"))
+    return SimpleNamespace(
+        article=article,
+        clean=clean,
+        noisy=pagegen.noisy_scan(clean, seed=1),
+        cache=tmp_path_factory.mktemp("ocr-cache"),
+    )
 
 
 def _issue(root: Path, files: dict[str, bytes]) -> Path:
@@ -101,8 +108,9 @@ def test_multipage_tiff_and_image_only_pdf(scans, tmp_path) -> None:
     pdf = FPDF(unit="pt", format=(image.width * 0.36, image.height * 0.36))  # 200 dpi
     pdf.add_page()
     pdf.image(io.BytesIO(scans.clean), 0, 0, w=image.width * 0.36)
-    report = read_archive([_issue(tmp_path, {"04_双页.tif": tiff.getvalue(), "05_扫描.pdf": bytes(pdf.output())})],
-                          ocr_cache=scans.cache)
+    report = read_archive(
+        [_issue(tmp_path, {"04_双页.tif": tiff.getvalue(), "05_扫描.pdf": bytes(pdf.output())})], ocr_cache=scans.cache
+    )
     assert report.skipped == []
     tif_page, pdf_page = report.pages
     assert (tif_page.read_as, pdf_page.read_as) == ("ocr", "ocr") and "扫描图像" in pdf_page.note
@@ -121,6 +129,7 @@ def _blank_png(width: int = 600, height: int = 400) -> bytes:
 
 def _huge_png(side: int = 30_000) -> bytes:
     """A real, valid 30,000 x 30,000 white PNG (~1 MB on disk, 900 megapixels decoded)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -147,9 +156,13 @@ def test_bad_scans_and_pdfs_are_reported_and_the_rest_is_read(scans, tmp_path) -
     good = "防汛检查\n本报讯 各地开展防汛检查。"
     jpeg = scans.noisy
     files = {
-        "01_要闻.txt": good.encode(), "02_坏图.png": b"\x89PNG\r\n\x1a\n" + b"\x13\x37" * 500,
-        "03_半张.jpg": jpeg[: len(jpeg) // 3], "04_炸弹.png": _huge_png(), "05_空白.png": _blank_png(),
-        "06_加密.pdf": _encrypted_pdf(), "07_截断.pdf": pagegen.make_page(1).pdf[:4000],
+        "01_要闻.txt": good.encode(),
+        "02_坏图.png": b"\x89PNG\r\n\x1a\n" + b"\x13\x37" * 500,
+        "03_半张.jpg": jpeg[: len(jpeg) // 3],
+        "04_炸弹.png": _huge_png(),
+        "05_空白.png": _blank_png(),
+        "06_加密.pdf": _encrypted_pdf(),
+        "07_截断.pdf": pagegen.make_page(1).pdf[:4000],
     }
     report = read_archive([_issue(tmp_path, files)], ocr_cache=scans.cache)
     assert [p.source.rsplit("/", 1)[-1] for p in report.pages] == ["01_要闻.txt"]
@@ -170,21 +183,25 @@ def test_inspect_says_how_each_page_was_read(scans, tmp_path) -> None:
     assert re.search(r"OCR · 1栏 · 平均置信度 (0\.9\d|1\.00) · [\d.]+秒", ocr_line)
 
 
-FACT_STORY = ("东昌府区口袋公园建设提速", [
-    "今年以来，东昌府区把口袋公园建设作为城市更新的民生实事，在老旧小区周边、街角空地和河道两侧见缝插绿。",
-    "截至目前，全区已建成口袋公园37座，新增绿地面积12.6万平方米，居民出门三五百米就能走进一处小公园。",
-    "区住建局负责人介绍，每座公园都配建了健身步道和休憩座椅，下一步还将结合群众意见优化夜间照明。",
-])
+FACT_STORY = (
+    "东昌府区口袋公园建设提速",
+    [
+        "今年以来，东昌府区把口袋公园建设作为城市更新的民生实事，在老旧小区周边、街角空地和河道两侧见缝插绿。",
+        "截至目前，全区已建成口袋公园37座，新增绿地面积12.6万平方米，居民出门三五百米就能走进一处小公园。",
+        "区住建局负责人介绍，每座公园都配建了健身步道和休憩座椅，下一步还将结合群众意见优化夜间照明。",
+    ],
+)
 
 
 @pytest.mark.slow
 def test_fact_printed_only_on_a_scan_is_answered_with_its_date_and_page(tmp_path) -> None:
     """qa index reads a scanned page (OCR), and /api/ask answers from it, cited to its date and 版."""
-    from fakes import SEEDS
-    from qa.config import Settings
-    from qa.store import build_index
-    from qa.service import Service
     from qa.app import create_app
+    from qa.config import Settings
+    from qa.service import Service
+    from qa.store import build_index
+
+    from fakes import SEEDS
 
     gen = pagegen.make_page(5, lead=FACT_STORY)
     scan = pagegen.crop_png(pagegen.render_png(gen.pdf, 200), gen.articles[0].box)

@@ -24,8 +24,10 @@ from qa.types import Page, PageFrame
 import pagegen
 from fakes import FakeEmbedder
 
-pytestmark = pytest.mark.skipif(not pagegen.FONT.exists() or not pagegen.NEWS.exists(),
-                                reason="需要 fonts-wqy-zenhei 字体和 ../shared/data/news_sample.jsonl")
+pytestmark = pytest.mark.skipif(
+    not pagegen.FONT.exists() or not pagegen.NEWS.exists(),
+    reason="需要 fonts-wqy-zenhei 字体和 ../shared/data/news_sample.jsonl",
+)
 SEEDS = (1, 2, 4)
 
 
@@ -72,15 +74,24 @@ def test_cited_regions_cover_every_character_of_the_article(archive) -> None:
         mm_x, mm_y = w / pagegen.PAGE_W, h / pagegen.PAGE_H
         for truth in gen.articles:
             body = _ask(archive.client, truth.title, gen.date)
-            cits = [p["citation"] for p in body["passages"] if p["citation"]["title"] == truth.title
-                    and p["citation"]["date"] == gen.date]
+            cits = [
+                p["citation"]
+                for p in body["passages"]
+                if p["citation"]["title"] == truth.title and p["citation"]["date"] == gen.date
+            ]
             assert cits, f"{truth.title} not cited"
             cit = cits[0]
             assert cit["page_image"].startswith("/api/pages/") and cit["page_image"].endswith("/image")
-            boxes = cit["regions"][cit["passage_regions"]:]  # the article's own boxes
+            boxes = cit["regions"][cit["passage_regions"] :]  # the article's own boxes
             x0, top, x1, bottom = truth.box
-            mine = [c for c in chars if x0 * mm_x - 1 <= c["x0"] and c["x1"] <= x1 * mm_x + 1
-                    and top * mm_y - 1 <= c["top"] and c["bottom"] <= bottom * mm_y + 1]
+            mine = [
+                c
+                for c in chars
+                if x0 * mm_x - 1 <= c["x0"]
+                and c["x1"] <= x1 * mm_x + 1
+                and top * mm_y - 1 <= c["top"]
+                and c["bottom"] <= bottom * mm_y + 1
+            ]
             others = [c for c in chars if c not in mine]
             assert len(mine) > 100
             missed = [c["text"] for c in mine if not any(_inside(c, w, h, b) for b in boxes)]
@@ -98,7 +109,7 @@ def test_a_passage_s_own_lines_come_first_and_lie_in_its_article(archive) -> Non
     lead = gen.articles[0]
     body = _ask(archive.client, lead.paras[-1][:30])
     cit = body["passages"][0]["citation"]
-    own, article = cit["regions"][:cit["passage_regions"]], cit["regions"][cit["passage_regions"]:]
+    own, article = cit["regions"][: cit["passage_regions"]], cit["regions"][cit["passage_regions"] :]
     assert own, "the passage's lines are known for a PDF page"
     for b in own:  # each passage box lies within one of the article's boxes
         assert any(a[0] <= b[0] and b[2] <= a[2] and a[1] <= b[1] and b[3] <= a[3] for a in article)
@@ -123,15 +134,18 @@ def test_page_image_has_etag_and_answers_304(archive) -> None:
     assert list((archive.index / "cache" / "pages").glob("*.jpg"))
 
 
-@pytest.mark.parametrize("url", [
-    "/api/pages/0123456789abcdef0123/image",  # well formed, not in the index
-    "/api/pages/..%2F..%2F..%2Fetc%2Fpasswd/image",
-    "/api/pages/%2Fetc%2Fpasswd/image",
-    "/api/pages/..%252F..%252Fetc%252Fpasswd/image",
-    "/api/pages/../../../etc/passwd/image",
-    "/api/pages/%2e%2e/image",
-    "/api/pages/ABCDEF0123456789ABCD/image",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/pages/0123456789abcdef0123/image",  # well formed, not in the index
+        "/api/pages/..%2F..%2F..%2Fetc%2Fpasswd/image",
+        "/api/pages/%2Fetc%2Fpasswd/image",
+        "/api/pages/..%252F..%252Fetc%252Fpasswd/image",
+        "/api/pages/../../../etc/passwd/image",
+        "/api/pages/%2e%2e/image",
+        "/api/pages/ABCDEF0123456789ABCD/image",
+    ],
+)
 def test_unknown_keys_and_path_tricks_get_a_json_404(archive, url) -> None:
     r = archive.client.get(url)
     assert r.status_code == 404
@@ -193,12 +207,24 @@ def test_a_scan_is_served_downscaled_and_text_pages_have_no_image(tmp_path) -> N
     scan = tmp_path / "01.png"
     Image.new("L", (3000, 4200), 255).save(scan)
     frame = PageFrame("image", 3000, 4200, [("防汛工作会议召开部署各项任务", 0.1, 0.1, 0.5, 0.12)])
-    pages = [Page(scan.resolve().as_posix(), "聊城日报", "2025-07-29", 1, "防汛工作会议召开部署各项任务", "01.png",
-                  frame=frame, read_as="ocr"),
-             Page("/x/02.txt", "聊城日报", "2025-07-29", 2, "秋粮收购工作有序推进各地粮库满仓", "02.txt")]
+    pages = [
+        Page(
+            scan.resolve().as_posix(),
+            "聊城日报",
+            "2025-07-29",
+            1,
+            "防汛工作会议召开部署各项任务",
+            "01.png",
+            frame=frame,
+            read_as="ocr",
+        ),
+        Page("/x/02.txt", "聊城日报", "2025-07-29", 2, "秋粮收购工作有序推进各地粮库满仓", "02.txt"),
+    ]
     build_from_pages(pages, [], tmp_path / "index", embedder=FakeEmbedder(), progress=False)
-    client = create_app(Settings(index=tmp_path / "index", rate_limit=None),
-                        service=Service(tmp_path / "index", embedder=FakeEmbedder())).test_client()
+    client = create_app(
+        Settings(index=tmp_path / "index", rate_limit=None),
+        service=Service(tmp_path / "index", embedder=FakeEmbedder()),
+    ).test_client()
     cit = _ask(client, "防汛工作会议")["passages"][0]["citation"]
     assert cit["regions"] and cit["regions"][0] == pytest.approx([0.098, 0.098, 0.502, 0.122])
     image = Image.open(io.BytesIO(client.get(cit["page_image"]).data))
@@ -272,8 +298,12 @@ def test_scan_regions_cover_the_article_text(tmp_path, suffix) -> None:
 
     gen = pagegen.make_page(2)
     photo, boxed = gen.articles[2], gen.articles[3]
-    area = (min(photo.box[0], boxed.box[0]), min(photo.box[1], boxed.box[1]),
-            max(photo.box[2], boxed.box[2]), max(photo.box[3], boxed.box[3]))
+    area = (
+        min(photo.box[0], boxed.box[0]),
+        min(photo.box[1], boxed.box[1]),
+        max(photo.box[2], boxed.box[2]),
+        max(photo.box[3], boxed.box[3]),
+    )
     png = pagegen.crop_png(pagegen.render_png(gen.pdf, 200), area, margin=2.0)
     pagegen.write_issue(tmp_path, [(gen, suffix, png if suffix == ".png" else _image_only_pdf(png))])
     [page] = read_archive([tmp_path]).pages
@@ -290,12 +320,23 @@ def test_scan_regions_cover_the_article_text(tmp_path, suffix) -> None:
         [art] = [a for a in articles if pagegen.flat(a.title) == pagegen.flat(truth.title)]
         boxes = [[r["x0"], r["y0"], r["x1"], r["y1"]] for r in rows if r["article_id"] == art.article_id]
         x0, y0, x1, y1 = truth.box
-        mine = [c for c in chars if x0 * mm_x - 1 <= c["x0"] and c["x1"] <= x1 * mm_x + 1
-                and y0 * mm_y - 1 <= c["top"] and c["bottom"] <= y1 * mm_y + 1]
-        centres = [(((c["x0"] + c["x1"]) / 2 / mm_x - left) / span_x,
-                    ((c["top"] + c["bottom"]) / 2 / mm_y - top) / span_y) for c in mine]
-        missed = [c["text"] for c, (x, y) in zip(mine, centres)
-                  if not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)]
+        mine = [
+            c
+            for c in chars
+            if x0 * mm_x - 1 <= c["x0"]
+            and c["x1"] <= x1 * mm_x + 1
+            and y0 * mm_y - 1 <= c["top"]
+            and c["bottom"] <= y1 * mm_y + 1
+        ]
+        centres = [
+            (((c["x0"] + c["x1"]) / 2 / mm_x - left) / span_x, ((c["top"] + c["bottom"]) / 2 / mm_y - top) / span_y)
+            for c in mine
+        ]
+        missed = [
+            c["text"]
+            for c, (x, y) in zip(mine, centres)
+            if not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)
+        ]
         assert len(missed) <= 0.01 * len(mine), f"{truth.title}: {''.join(missed)}"
 
 
@@ -340,22 +381,31 @@ def test_rechunking_keeps_the_article_regions(archive, tmp_path) -> None:
     def article_boxes() -> dict[str, list]:
         with IndexReader.open(index) as reader:
             recs = reader.chunk_records(list(range(reader.n_chunks)))
-        return {r["article_id"]: r["regions"][r["passage_regions"]:] for r in recs}
+        return {r["article_id"]: r["regions"][r["passage_regions"] :] for r in recs}
 
     before = article_boxes()
-    report = build_index([str(archive.root / "arch")], index, embedder=FakeEmbedder(), progress=False,
-                         settings=ChunkSettings(max_chars=120))
+    report = build_index(
+        [str(archive.root / "arch")],
+        index,
+        embedder=FakeEmbedder(),
+        progress=False,
+        settings=ChunkSettings(max_chars=120),
+    )
     assert report.full_reembed_reason  # every page re-chunked
     after = article_boxes()
     assert after == before and all(after.values())
 
 
-@pytest.mark.parametrize("script, reason", [
-    ("kill -SEGV $$", "异常退出"),  # the renderer crashes (a PDFium bug on a hostile file)
-    ("sleep 30", "超时"),  # or hangs
-])
-def test_a_crashing_or_hanging_renderer_never_takes_the_server_down(archive, tmp_path, monkeypatch, script,
-                                                                     reason) -> None:
+@pytest.mark.parametrize(
+    "script, reason",
+    [
+        ("kill -SEGV $$", "异常退出"),  # the renderer crashes (a PDFium bug on a hostile file)
+        ("sleep 30", "超时"),  # or hangs
+    ],
+)
+def test_a_crashing_or_hanging_renderer_never_takes_the_server_down(
+    archive, tmp_path, monkeypatch, script, reason
+) -> None:
     from qa.app import pagecache
 
     fake_python = tmp_path / "python"
@@ -380,14 +430,20 @@ def test_short_and_shared_lines_go_with_their_column_and_a_headline_item_is_its_
     from qa.ingest.regions import page_regions
     from qa.types import Article
 
-    lines = [("本报记者王培源", .05, .10, .20, .11), ("第一篇的正文写在左栏里面", .05, .12, .30, .13),
-             ("语。", .05, .14, .08, .15),
-             ("本报记者王培源", .55, .10, .70, .11), ("第二篇的正文写在右栏里面", .55, .12, .80, .13),
-             ("语。", .55, .14, .58, .15),
-             ("只有标题的一条消息", .05, .50, .40, .53)]
-    arts = [Article("p#a1", None, "第一篇的正文写在左栏里面语。", byline="本报记者 王培源"),
-            Article("p#a2", None, "第二篇的正文写在右栏里面语。", byline="本报记者 王培源"),
-            Article("p#a3", "只有标题的一条消息", "")]
+    lines = [
+        ("本报记者王培源", 0.05, 0.10, 0.20, 0.11),
+        ("第一篇的正文写在左栏里面", 0.05, 0.12, 0.30, 0.13),
+        ("语。", 0.05, 0.14, 0.08, 0.15),
+        ("本报记者王培源", 0.55, 0.10, 0.70, 0.11),
+        ("第二篇的正文写在右栏里面", 0.55, 0.12, 0.80, 0.13),
+        ("语。", 0.55, 0.14, 0.58, 0.15),
+        ("只有标题的一条消息", 0.05, 0.50, 0.40, 0.53),
+    ]
+    arts = [
+        Article("p#a1", None, "第一篇的正文写在左栏里面语。", byline="本报记者 王培源"),
+        Article("p#a2", None, "第二篇的正文写在右栏里面语。", byline="本报记者 王培源"),
+        Article("p#a3", "只有标题的一条消息", ""),
+    ]
     rows = page_regions(PageFrame("pdf", 1, 1, lines), "p", arts, {a.article_id: chunk_article(a, "p") for a in arts})
     boxes = {(r["article_id"], r["chunk_id"] is None): (r["x0"], r["y0"], r["x1"], r["y1"]) for r in rows}
     assert boxes[("p#a1", True)] == (0.048, 0.098, 0.302, 0.152)  # byline, body and 「语。」 of the left column

@@ -105,20 +105,29 @@ _period = st.tuples(_day, st.sampled_from([0, 0, 6, 30, 31, 91, 92, 182, 365, 36
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.lists(_period, max_size=4), max_size=30), _day, st.integers(0, 800),
-       st.sampled_from([None, 1.0, 2.5, 4.0]))
+@given(
+    st.lists(st.lists(_period, max_size=4), max_size=30),
+    _day,
+    st.integers(0, 800),
+    st.sampled_from([None, 1.0, 2.5, 4.0]),
+)
 def test_same_rows_as_checking_every_period(rows, first, length, within):
     """Against the obvious scan, including spans right at the class bounds and the length limit."""
     rows_periods = [
-        [Period(dt.date.fromordinal(s), dt.date.fromordinal(s + span), f"p{r}.{i}", i, vague)
-         for i, (s, span, vague) in enumerate(ps)]
+        [
+            Period(dt.date.fromordinal(s), dt.date.fromordinal(s + span), f"p{r}.{i}", i, vague)
+            for i, (s, span, vague) in enumerate(ps)
+        ]
         for r, ps in enumerate(rows)
     ]
     index = PeriodIndex.build(rows_periods)
     f, t = dt.date.fromordinal(first), dt.date.fromordinal(first + length)
     limit = float("inf") if within is None else max(within * (length + 1), 31)
-    expected = [r for r, ps in enumerate(rows_periods)
-                if any(p.overlaps(f, t) and (p.end - p.start).days + 1 <= limit for p in ps)]
+    expected = [
+        r
+        for r, ps in enumerate(rows_periods)
+        if any(p.overlaps(f, t) and (p.end - p.start).days + 1 <= limit for p in ps)
+    ]
     assert index.rows_speaking_of(f, t, within=within).tolist() == expected
     for r in expected:
         assert index.why(r, f, t, within=within) is not None
@@ -126,10 +135,10 @@ def test_same_rows_as_checking_every_period(rows, first, length, within):
 
 def test_seed_question_finds_the_passage_that_says_this_year_first_half():
     """Issue 10: 「2025年上半年…资产总额」 must reach the 2025-07-29 page that says 「今年上半年」."""
-    from fakes import SEEDS
-
-    from qa.time.question import parse_date_range
     from qa.text.normalize import normalize_text
+    from qa.time.question import parse_date_range
+
+    from fakes import SEEDS
 
     pages = {"2025-07-29": SEEDS / "002_f585da57cd6e1821.txt", "2026-04-01": SEEDS / "000_4456a7331ac78358.txt"}
     chunks = []  # (issue date, paragraph) as stand-in chunks

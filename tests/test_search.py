@@ -38,17 +38,27 @@ def _pages() -> list[Page]:
     # Many strongly matching passages on other dates, one weakly matching passage on the asked date.
     for day in range(1, 10):
         text = "防汛抗旱 防汛抗旱 防汛抗旱 水库安全度汛。"
-        pages.append(Page(f"/a/{day}.txt", "聊城日报", f"2025-08-0{day}", 1, text, f"a/{day}.txt", "/a",
-                          articles=[Article(f"p{day}#a1", "防汛", text)]))
+        pages.append(
+            Page(
+                f"/a/{day}.txt",
+                "聊城日报",
+                f"2025-08-0{day}",
+                1,
+                text,
+                f"a/{day}.txt",
+                "/a",
+                articles=[Article(f"p{day}#a1", "防汛", text)],
+            )
+        )
     text = "汛期检查：各地做好防汛准备。"
-    pages.append(Page("/a/x.txt", "聊城日报", "2025-07-28", 2, text, "a/x.txt", "/a",
-                      articles=[Article("x#a1", "检查", text)]))
+    pages.append(
+        Page("/a/x.txt", "聊城日报", "2025-07-28", 2, text, "a/x.txt", "/a", articles=[Article("x#a1", "检查", text)])
+    )
     return pages
 
 
 def test_filters_apply_inside_both_searches(tmp_path, fake_embedder):
-    from qa.store import build_from_pages
-    from qa.store import IndexReader
+    from qa.store import IndexReader, build_from_pages
 
     build_from_pages(_pages(), ["/a"], tmp_path, embedder=fake_embedder, progress=False)
     reader = IndexReader.open(tmp_path)

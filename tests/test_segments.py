@@ -26,9 +26,14 @@ def issue(date: str, n_pages: int = 2, tag: str = "") -> list[Page]:
     pages = []
     for pg in range(1, n_pages + 1):
         pid = f"/arch/{date}/{pg:02d}.txt"
-        arts = [Article(f"{pid}#a{i}", f"{date}第{pg}版{TOPICS[(pg + i) % len(TOPICS)]}",
-                        f"{date}{TOPICS[(pg + i + int(date[-2:])) % len(TOPICS)]}取得新进展{tag}。第{pg}版第{i}篇报道。")
-                for i in range(2)]
+        arts = [
+            Article(
+                f"{pid}#a{i}",
+                f"{date}第{pg}版{TOPICS[(pg + i) % len(TOPICS)]}",
+                f"{date}{TOPICS[(pg + i + int(date[-2:])) % len(TOPICS)]}取得新进展{tag}。第{pg}版第{i}篇报道。",
+            )
+            for i in range(2)
+        ]
         pages.append(Page(pid, "聊城日报", date, pg, "…", pid, f"/arch/{date}", articles=arts))
     return pages
 
@@ -44,12 +49,18 @@ def build(pages, roots, ix, emb, **kw):
 def snapshot(ix: Path, emb) -> dict:
     """Everything a user can see of an index, independent of how it is split into segments."""
     with IndexReader.open(ix) as r:
+
         def cite(hits):
-            return [(rec["chunk_id"], round(score, 4)) for rec, (_, score) in zip(r.chunk_records([h for h, _ in hits]), hits)]
+            return [
+                (rec["chunk_id"], round(score, 4))
+                for rec, (_, score) in zip(r.chunk_records([h for h, _ in hits]), hits)
+            ]
 
         q = emb.encode_queries(["黄河大集取得新进展"])[0]
         return {
-            "counts": r.counts(), "issues": r.issues(), "dates": r.issue_dates(),
+            "counts": r.counts(),
+            "issues": r.issues(),
+            "dates": r.issue_dates(),
             "dense": cite(r.dense_search(q, 8)),
             "dense_filtered": cite(r.dense_search(q, 5, r.rows_matching("2025-07-03", "2025-07-05", None, 2))),
             "bm25": cite(r.bm25_search(tokenize("文旅融合 新进展"), 8)),
@@ -82,10 +93,14 @@ def test_changed_and_removed_pages_never_come_back(tmp_path, fake_embedder):
         assert rd.page("2025-07-02", 1) is None and rd.page("2025-07-02", 2) is not None
         assert sum(len(i["pages"]) for i in rd.issues()) == 3
         hits = rd.bm25_search(tokenize("取得新进展"), 50)
-        assert len(hits) == 6 and all("更正" in c["text"] for c in rd.chunk_records([h for h, _ in hits]) if c["date"] == "2025-07-01")
+        assert len(hits) == 6 and all(
+            "更正" in c["text"] for c in rd.chunk_records([h for h, _ in hits]) if c["date"] == "2025-07-01"
+        )
         old_article = "/arch/2025-07-02/01.txt#a0"
         assert len(rd.rows_of_articles([old_article])) == 0
-        assert set(rd.rows_matching("2025-07-02", "2025-07-02").tolist()) == {h for h, _ in hits if rd.row_date(h) == "2025-07-02"}
+        assert set(rd.rows_matching("2025-07-02", "2025-07-02").tolist()) == {
+            h for h, _ in hits if rd.row_date(h) == "2025-07-02"
+        }
 
 
 @pytest.fixture
@@ -116,7 +131,9 @@ def test_merged_segment_rows_stay_sorted_by_date(tmp_path, fake_embedder, small_
         assert len(r.segments) < 6
         for seg in r.segments:
             assert np.all(np.diff(np.asarray(seg.row_date)) >= 0)
-        assert [r.row_date(int(x)) for x in r.rows_matching("2025-07-02", "2025-07-03")] == ["2025-07-02"] * 4 + ["2025-07-03"] * 4
+        assert [r.row_date(int(x)) for x in r.rows_matching("2025-07-02", "2025-07-03")] == ["2025-07-02"] * 4 + [
+            "2025-07-03"
+        ] * 4
 
 
 def test_bulk_build_streams_into_bounded_segments(tmp_path, fake_embedder):
@@ -135,8 +152,9 @@ def test_worker_processes_analyse_big_batches_the_same(tmp_path, fake_embedder, 
     monkeypatch.setattr(batch, "PARALLEL_MIN_ROWS", 1)
     pages = [p for d in dates(4) for p in issue(d)]
     build(pages, ["/arch"], tmp_path / "ix", fake_embedder, workers=2)
-    assert snapshot(tmp_path / "ix", fake_embedder) == snapshot(build_whole(tmp_path, pages, fake_embedder, workers=1),
-                                                                fake_embedder)
+    assert snapshot(tmp_path / "ix", fake_embedder) == snapshot(
+        build_whole(tmp_path, pages, fake_embedder, workers=1), fake_embedder
+    )
 
 
 def build_whole(tmp_path: Path, pages: list[Page], emb, **kw) -> Path:
@@ -185,7 +203,10 @@ def test_segments_record_the_paths_their_pages_were_read_from(tmp_path, fake_emb
     ix = tmp_path / "ix"
     r = build(issue("2025-07-01") + issue("2025-07-02"), ["/arch/2025-07-01", "/arch/2025-07-02"], ix, fake_embedder)
     seg = json.loads((ix / r.version / "meta.json").read_text())["segments"][0]["name"]
-    assert json.loads((ix / "segments" / seg / "segment.json").read_text())["roots"] == ["/arch/2025-07-01", "/arch/2025-07-02"]
+    assert json.loads((ix / "segments" / seg / "segment.json").read_text())["roots"] == [
+        "/arch/2025-07-01",
+        "/arch/2025-07-02",
+    ]
 
 
 def test_a_page_read_under_another_path_outside_it_is_removed_with_that_path(tmp_path, fake_embedder):
@@ -206,15 +227,21 @@ def test_a_page_indexed_under_a_parent_path_is_changed_in_place_when_its_issue_i
     # page 1 changed, page 2 of that issue vanished from its folder; the other issue is kept
     assert (r.pages_added, r.pages_changed, r.pages_removed, r.pages) == (0, 1, 1, 3)
     with IndexReader.open(ix) as rd:
-        texts = [c["text"] for c in rd.chunk_records(list(range(rd.n_chunks))) if c["page_id"] == "/arch/2025-07-02/01.txt"]
+        texts = [
+            c["text"] for c in rd.chunk_records(list(range(rd.n_chunks))) if c["page_id"] == "/arch/2025-07-02/01.txt"
+        ]
         assert texts and all("更正" in t for t in texts)
 
 
 def test_paths_that_share_a_prefix_are_told_apart(tmp_path, fake_embedder):
     """``/arch/2025-07-0`` is not a parent of ``/arch/2025-07-01``: re-reading it removes nothing else."""
     ix = tmp_path / "ix"
-    build(issue("2025-07-01") + [_page("/arch/2025-07-0", "/arch/2025-07-0")], ["/arch/2025-07-01", "/arch/2025-07-0"],
-          ix, fake_embedder)
+    build(
+        issue("2025-07-01") + [_page("/arch/2025-07-0", "/arch/2025-07-0")],
+        ["/arch/2025-07-01", "/arch/2025-07-0"],
+        ix,
+        fake_embedder,
+    )
     r = build([], ["/arch/2025-07-0"], ix, fake_embedder)
     assert (r.pages_removed, r.pages) == (1, 2)
 

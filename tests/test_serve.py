@@ -10,30 +10,33 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import json
-import urllib.parse
 import re
 import socket
 import subprocess
 import sys
+import urllib.parse
 
 import jsonschema
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from fakes import ROOT, SEEDS, FakeEmbedder
-from qa.cli import cli
-from qa.config import Settings
 from qa.app.openapi import openapi_document
 from qa.app.responses import SECURITY_HEADERS
 from qa.app.serve import BackgroundServer, create_server
+from qa.cli import cli
+from qa.config import Settings
 from qa.errors import ServeError
+
+from fakes import ROOT, SEEDS, FakeEmbedder
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from qa.store import build_index
     from qa.service import Service
+    from qa.store import build_index
 
     index = tmp_path_factory.mktemp("serve-seeds-index")
     build_index([str(SEEDS)], index, embedder=FakeEmbedder(), progress=False)
@@ -87,18 +90,33 @@ def raw_exchange(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]
 ASK_HEAD = b"POST /api/ask HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
 
 
-@pytest.mark.parametrize("request_bytes,status,code", [
-    (b"GARBAGE\r\n\r\n", 400, "bad_request"),
-    (b"GET / HTTP/1.1 extra\r\nHost: 127.0.0.1\r\n\r\n", 400, "bad_request"),
-    (ASK_HEAD + b"Content-Length: 2000000\r\n\r\n" + b"x" * 65536, 413, "payload_too_large"),
-    (ASK_HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + (b"80000\r\n" + b"x" * 0x80000 + b"\r\n") * 3, 413,
-     "payload_too_large"),
-    (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 300_000 + b"\r\n\r\n", 431, "headers_too_large"),
-    (ASK_HEAD + b"Transfer-Encoding: gzip\r\n\r\n", 501, "not_implemented"),
-    (b"GET /api/health\r\n\r\n", 400, "bad_request"),
-    (b"GET /api/health HTTP/2.0\r\nHost: x\r\n\r\n", 400, "bad_request"),
-], ids=["bad-request-line", "bad-http-version", "body-over-1mb", "chunked-over-1mb", "headers-over-256kb",
-        "unknown-transfer-encoding", "http-0.9", "http-2.0-request-line"])
+@pytest.mark.parametrize(
+    "request_bytes,status,code",
+    [
+        (b"GARBAGE\r\n\r\n", 400, "bad_request"),
+        (b"GET / HTTP/1.1 extra\r\nHost: 127.0.0.1\r\n\r\n", 400, "bad_request"),
+        (ASK_HEAD + b"Content-Length: 2000000\r\n\r\n" + b"x" * 65536, 413, "payload_too_large"),
+        (
+            ASK_HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + (b"80000\r\n" + b"x" * 0x80000 + b"\r\n") * 3,
+            413,
+            "payload_too_large",
+        ),
+        (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 300_000 + b"\r\n\r\n", 431, "headers_too_large"),
+        (ASK_HEAD + b"Transfer-Encoding: gzip\r\n\r\n", 501, "not_implemented"),
+        (b"GET /api/health\r\n\r\n", 400, "bad_request"),
+        (b"GET /api/health HTTP/2.0\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    ],
+    ids=[
+        "bad-request-line",
+        "bad-http-version",
+        "body-over-1mb",
+        "chunked-over-1mb",
+        "headers-over-256kb",
+        "unknown-transfer-encoding",
+        "http-0.9",
+        "http-2.0-request-line",
+    ],
+)
 def test_requests_waitress_rejects_get_the_json_error_shape(server, request_bytes, status, code):
     got_status, headers, body = raw_exchange(server.port, request_bytes)
     assert got_status == status
@@ -107,7 +125,9 @@ def test_requests_waitress_rejects_get_the_json_error_shape(server, request_byte
 
 def test_server_still_answers_after_rejected_requests(server):
     raw_exchange(server.port, b"GARBAGE\r\n\r\n")
-    status, headers, body = raw_exchange(server.port, b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+    status, headers, body = raw_exchange(
+        server.port, b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
     assert status == 200 and json.loads(body)["status"] == "ok"
 
 
@@ -139,7 +159,10 @@ def test_cli_port_in_use_is_one_sentence_exit_1(taken_port, tmp_path):
     """As an admin runs it (and as scripts/demo.sh does): the installed command in a real process."""
     proc = subprocess.run(
         [sys.executable, "-m", "qa.cli", "serve", "--index", str(tmp_path / "index"), "--port", str(taken_port)],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
     assert proc.returncode == 1, proc.stderr
     lines = proc.stderr.strip().splitlines()
@@ -159,18 +182,29 @@ def test_cli_port_out_of_range_is_refused(port):
 # the outside probe's fuzz, over HTTP: never a 5xx, always the answer or the one error shape
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(10**20), max_value=10**20)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**20), max_value=10**20)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=10,
 )
 valid_bodies = st.fixed_dictionaries(
     {"question": st.text(min_size=1, max_size=60).filter(str.strip)},
-    optional={"top_k": st.integers(1, 20), "date_from": st.dates().map(str), "paper": st.sampled_from(["", "聊城日报"]),
-              "page": st.integers(1, 999)},
+    optional={
+        "top_k": st.integers(1, 20),
+        "date_from": st.dates().map(str),
+        "paper": st.sampled_from(["", "聊城日报"]),
+        "page": st.integers(1, 999),
+    },
 )
-invalid_bodies = st.dictionaries(st.sampled_from(["question", "top_k", "date_from", "date_to", "paper", "page", "x"]),
-                                 json_values, max_size=6) | json_values
+invalid_bodies = (
+    st.dictionaries(
+        st.sampled_from(["question", "top_k", "date_from", "date_to", "paper", "page", "x"]), json_values, max_size=6
+    )
+    | json_values
+)
 encoded = (valid_bodies | invalid_bodies).map(lambda b: json.dumps(b, ensure_ascii=False).encode("utf-8"))
 raw_bodies = encoded | st.binary(max_size=300)
 content_types = st.sampled_from(["application/json", "application/json; charset=utf-8", "text/plain", None])
@@ -198,6 +232,7 @@ def test_generated_requests_over_http_never_5xx(server, body, ctype):
 # the bad-input families of issue 24 (round 2): chat content parts, dates at the calendar's ends,
 # long or odd timeline parameters — still never a 5xx
 
+
 def _http(server, method: str, path: str, body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
     try:
@@ -214,18 +249,35 @@ def _no_5xx(status: int, headers: dict[str, str], data: bytes) -> None:
         assert_error_shape(status, headers, data)
 
 
-text_parts = st.lists(st.fixed_dictionaries({"type": st.sampled_from(["text", "text", "image_url", 3])},
-                                            optional={"text": json_values}), min_size=1, max_size=3)
-chat_messages = st.lists(st.fixed_dictionaries(
-    {"role": st.sampled_from(["user", "user", "user", "assistant", "system", "robot", None])},
-    optional={"content": text_parts | text_parts | st.sampled_from(["防汛会议有什么要求？", "明天有什么活动"]) | json_values}),
-    min_size=1, max_size=3)
-chat_bodies = st.fixed_dictionaries({"model": st.sampled_from(["newspaper-archive"] * 4 + ["gpt-4", None]),
-                                     "messages": chat_messages},
-                                    optional={"stream": st.booleans(), "top_k": json_values, "paper": json_values})
+text_parts = st.lists(
+    st.fixed_dictionaries({"type": st.sampled_from(["text", "text", "image_url", 3])}, optional={"text": json_values}),
+    min_size=1,
+    max_size=3,
+)
+chat_messages = st.lists(
+    st.fixed_dictionaries(
+        {"role": st.sampled_from(["user", "user", "user", "assistant", "system", "robot", None])},
+        optional={
+            "content": text_parts
+            | text_parts
+            | st.sampled_from(["防汛会议有什么要求？", "明天有什么活动"])
+            | json_values
+        },
+    ),
+    min_size=1,
+    max_size=3,
+)
+chat_bodies = st.fixed_dictionaries(
+    {"model": st.sampled_from(["newspaper-archive"] * 4 + ["gpt-4", None]), "messages": chat_messages},
+    optional={"stream": st.booleans(), "top_k": json_values, "paper": json_values},
+)
 edge_days = st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31)).map(str)
-as_of_values = st.sampled_from(["9999-12-31", "0001-01-01", "1799-12-31", "2199-12-31", "today"]) | edge_days | json_values
-relative_questions = st.sampled_from(["明天有什么活动", "上周有什么活动", "去年防汛", "下周", "近日", "五年前的今天", "明年"])
+as_of_values = (
+    st.sampled_from(["9999-12-31", "0001-01-01", "1799-12-31", "2199-12-31", "today"]) | edge_days | json_values
+)
+relative_questions = st.sampled_from(
+    ["明天有什么活动", "上周有什么活动", "去年防汛", "下周", "近日", "五年前的今天", "明年"]
+)
 
 
 @hsettings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -243,8 +295,15 @@ def test_generated_as_of_never_5xx(server, question, as_of):
 
 
 @hsettings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(q=relative_questions | st.text(max_size=40), as_of=st.none() | as_of_values.map(str),
-       paper=st.none() | st.text(max_size=80) | st.just("报" * 5000))
+@given(
+    q=relative_questions | st.text(max_size=40),
+    as_of=st.none() | as_of_values.map(str),
+    paper=st.none() | st.text(max_size=80) | st.just("报" * 5000),
+)
 def test_generated_timeline_queries_never_5xx(server, q, as_of, paper):
-    params = {"q": q, **({"as_of": as_of} if as_of is not None else {}), **({"paper": paper} if paper is not None else {})}
+    params = {
+        "q": q,
+        **({"as_of": as_of} if as_of is not None else {}),
+        **({"paper": paper} if paper is not None else {}),
+    }
     _no_5xx(*_http(server, "GET", "/api/timeline?" + urllib.parse.urlencode(params)))

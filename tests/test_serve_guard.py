@@ -15,11 +15,12 @@ import socket
 import time
 
 import pytest
-from fakes import SEEDS, FakeEmbedder
 from test_serve import assert_error_shape
 
-from qa.config import Settings
 from qa.app.serve import BackgroundServer
+from qa.config import Settings
+
+from fakes import SEEDS, FakeEmbedder
 
 PROXY = "127.0.0.2"  # the reverse proxy in these tests; 127.0.0.1 is an ordinary (untrusted) client
 
@@ -52,8 +53,15 @@ def limited_server(index):
         yield srv
 
 
-def request(port: int, method: str, path: str, source: str = "127.0.0.1", headers: dict | None = None,
-            body: dict | None = None, timeout: float = 10) -> tuple[int, dict, dict]:
+def request(
+    port: int,
+    method: str,
+    path: str,
+    source: str = "127.0.0.1",
+    headers: dict | None = None,
+    body: dict | None = None,
+    timeout: float = 10,
+) -> tuple[int, dict, dict]:
     """One HTTP request from ``source``; (status, lower-cased headers, JSON body)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0))
     try:
@@ -135,8 +143,14 @@ def test_one_client_creating_conversations_does_not_evict_another_clients(open_s
         attacker = {"X-Forwarded-For": "198.51.100.66"}
         status, _, _ = request(open_server.port, "POST", "/api/ask", PROXY, attacker, ask | {"conversation_id": "new"})
         assert status == 200
-    status, _, again = request(open_server.port, "POST", "/api/ask", PROXY, victim,
-                               {"question": "那“小巨人”企业呢？", "conversation_id": first["conversation_id"]})
+    status, _, again = request(
+        open_server.port,
+        "POST",
+        "/api/ask",
+        PROXY,
+        victim,
+        {"question": "那“小巨人”企业呢？", "conversation_id": first["conversation_id"]},
+    )
     assert status == 200, again
     assert again["conversation_id"] == first["conversation_id"]
 
@@ -170,14 +184,18 @@ def test_forged_forwarded_for_from_an_untrusted_address_is_ignored(limited_serve
     port = limited_server.port
     assert _until_limited(port, "127.0.0.1", "192.0.2.1") == 4  # 3 per minute, then 429
     # a new forged address per request does not buy a new bucket
-    status, _, body = request(port, "GET", "/api/timeline?q=%E9%98%B2%E6%B1%9B", "127.0.0.1", {"X-Forwarded-For": "192.0.2.2"})
+    status, _, body = request(
+        port, "GET", "/api/timeline?q=%E9%98%B2%E6%B1%9B", "127.0.0.1", {"X-Forwarded-For": "192.0.2.2"}
+    )
     assert status == 429 and body["error"]["code"] == "rate_limited"
 
 
 def test_clients_behind_a_trusted_proxy_get_their_own_buckets(limited_server):
     port = limited_server.port
     assert _until_limited(port, PROXY, "203.0.113.10") == 4
-    status, _, _ = request(port, "GET", "/api/timeline?q=%E9%98%B2%E6%B1%9B", PROXY, {"X-Forwarded-For": "203.0.113.11"})
+    status, _, _ = request(
+        port, "GET", "/api/timeline?q=%E9%98%B2%E6%B1%9B", PROXY, {"X-Forwarded-For": "203.0.113.11"}
+    )
     assert status == 200  # another user behind the same proxy is not limited by the first one
 
 
@@ -185,15 +203,18 @@ def test_clients_behind_a_trusted_proxy_get_their_own_buckets(limited_server):
 # the settings: defaults by bind address, explicit lists, the CLI
 
 
-@pytest.mark.parametrize("bind,allowed,host,status", [
-    ("127.0.0.1", None, "evil.example.com", 400),
-    ("127.0.0.1", None, "LOCALHOST:8000", 200),
-    ("0.0.0.0", None, "evil.example.com", 200),  # reachable by names we cannot guess: warned at start-up
-    ("0.0.0.0", ("qa.example.com",), "evil.example.com", 400),
-    ("0.0.0.0", ("qa.example.com",), "qa.example.com:8080", 200),
-    ("0.0.0.0", (".example.com",), "news.example.com", 200),
-    ("127.0.0.1", ("*",), "evil.example.com", 200),
-])
+@pytest.mark.parametrize(
+    "bind,allowed,host,status",
+    [
+        ("127.0.0.1", None, "evil.example.com", 400),
+        ("127.0.0.1", None, "LOCALHOST:8000", 200),
+        ("0.0.0.0", None, "evil.example.com", 200),  # reachable by names we cannot guess: warned at start-up
+        ("0.0.0.0", ("qa.example.com",), "evil.example.com", 400),
+        ("0.0.0.0", ("qa.example.com",), "qa.example.com:8080", 200),
+        ("0.0.0.0", (".example.com",), "news.example.com", 200),
+        ("127.0.0.1", ("*",), "evil.example.com", 200),
+    ],
+)
 def test_allowed_hosts_by_bind_address_and_setting(bind, allowed, host, status):
     from qa.app import create_app
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from fakes import FakeEmbedder
-from qa.store import build_from_pages
 from qa.service import Service
+from qa.store import build_from_pages
 from qa.types import Article, Page
+
+from fakes import FakeEmbedder
 
 
 def page(date: str, n: int, title: str, body: str) -> Page:

@@ -17,8 +17,14 @@ ARTICLES = [
 
 def test_kinds_answers_and_periods():
     qs = {(q.article_id, q.kind): q for q in generate(ARTICLES)}
-    assert set(qs) == {("a", "undated"), ("a", "absolute"), ("a", "last_year"), ("a", "last_month"),
-                       ("b", "text_relative"), ("c", "text_relative")}
+    assert set(qs) == {
+        ("a", "undated"),
+        ("a", "absolute"),
+        ("a", "last_year"),
+        ("a", "last_month"),
+        ("b", "text_relative"),
+        ("c", "text_relative"),
+    }
     for q in qs.values():
         assert q.answers[0] not in q.question and "多少" in q.question
     assert qs["b", "text_relative"].question == "2023年上半年，全市新增专精特新企业多少家？"

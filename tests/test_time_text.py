@@ -79,7 +79,7 @@ def test_text_expressions(text, issue, phrase, first, last, vague):
     assert len(periods) == 1, [(p.phrase, p.date_from) for p in periods]
     p = periods[0]
     assert (p.phrase, p.vague) == (phrase, vague)
-    assert text[p.offset:p.offset + len(p.phrase)] == p.phrase
+    assert text[p.offset : p.offset + len(p.phrase)] == p.phrase
     if not vague:
         assert (p.date_from, p.date_to) == (first, last)
 
@@ -143,5 +143,5 @@ def test_never_crashes_and_periods_are_ordered_and_disjoint(text):
     end = -1
     for p in periods:
         assert p.start <= p.end and p.offset >= end
-        assert text[p.offset:p.offset + len(p.phrase)] == p.phrase
+        assert text[p.offset : p.offset + len(p.phrase)] == p.phrase
         end = p.offset + len(p.phrase)

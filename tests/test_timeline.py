@@ -46,7 +46,12 @@ def test_years_when_the_span_is_long(flood_reports):
     t = build_timeline(flood_reports)
     assert t.unit == "year" and t.total == 8
     assert [(b.key, b.count) for b in t.buckets] == [("2021", 3), ("2022", 2), ("2023", 2), ("2024", 1)]
-    assert (t.first.date, t.first.article_id, t.last.date, t.last.article_id) == ("2021-06-15", "f1", "2024-06-10", "f8")
+    assert (t.first.date, t.first.article_id, t.last.date, t.last.article_id) == (
+        "2021-06-15",
+        "f1",
+        "2024-06-10",
+        "f8",
+    )
     assert t.buckets[0].article_ids == ["f1", "f2", "f3"]
     assert (t.buckets[1].date_from, t.buckets[1].date_to) == ("2022-01-01", "2022-12-31")
 

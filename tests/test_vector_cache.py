@@ -13,10 +13,11 @@ import time
 
 import numpy as np
 import pytest
-from fakes import ROOT, FakeEmbedder
 
 from qa.embed.cache import VectorCache
 from qa.errors import IndexFormatError
+
+from fakes import ROOT, FakeEmbedder
 
 
 class Counting(FakeEmbedder):

@@ -14,17 +14,18 @@ import time
 
 import jsonschema
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
+from qa.app import CSP, create_app
+from qa.app.openapi import openapi_document
+from qa.app.page import STATIC_DIR
 from qa.config import Settings
 from qa.errors import BadInput, IndexMissing
-from qa.app.openapi import openapi_document
 from qa.types import Answer, Citation, Filters, Hit
-from qa.app import CSP, create_app
-from qa.app.page import STATIC_DIR
 
 SEED_Q = "2025年聊城新增省级以上专精特新中小企业多少家？"
-
 
 
 # --------------------------------------------------------------------------------------------
@@ -36,19 +37,37 @@ class FakeReader:
 
     def issues(self):
         return [
-            {"paper": "聊城日报", "date": "2026-04-01", "issue_no": None,
-             "pages": [{"page": 1, "page_name": None, "articles": 3}]},
+            {
+                "paper": "聊城日报",
+                "date": "2026-04-01",
+                "issue_no": None,
+                "pages": [{"page": 1, "page_name": None, "articles": 3}],
+            },
         ]
 
     def page(self, date, page, paper=None):
         if (date, page) != ("2026-04-01", 1) or paper not in (None, "聊城日报"):
             return None
         return {
-            "paper": "聊城日报", "date": "2026-04-01", "page": 1, "page_name": None, "issue_no": None,
-            "source": "seeds/000.txt", "text": "问需于企 精准滴灌\n正文。",
-            "articles": [{"article_id": "seeds/000.txt#a1", "title": "问需于企 精准滴灌", "pre_title": None,
-                          "subtitle": None, "byline": "■ 本报记者 王培源", "body": "正文。",
-                          "captions": [], "refs": []}],
+            "paper": "聊城日报",
+            "date": "2026-04-01",
+            "page": 1,
+            "page_name": None,
+            "issue_no": None,
+            "source": "seeds/000.txt",
+            "text": "问需于企 精准滴灌\n正文。",
+            "articles": [
+                {
+                    "article_id": "seeds/000.txt#a1",
+                    "title": "问需于企 精准滴灌",
+                    "pre_title": None,
+                    "subtitle": None,
+                    "byline": "■ 本报记者 王培源",
+                    "body": "正文。",
+                    "captions": [],
+                    "refs": [],
+                }
+            ],
         }
 
     def counts(self):
@@ -64,14 +83,26 @@ class FakeService:
         self.reload_error: Exception | None = None
 
     def ask(self, question, top_k=5, date_from=None, date_to=None, paper=None, page=None):
-        self.calls.append(dict(question=question, top_k=top_k, date_from=date_from, date_to=date_to,
-                               paper=paper, page=page))
+        self.calls.append(
+            dict(question=question, top_k=top_k, date_from=date_from, date_to=date_to, paper=paper, page=page)
+        )
         if self.raise_on_ask is not None:
             raise self.raise_on_ask
-        cit = Citation("聊城日报", "2026-04-01", None, 1, None, "问需于企 精准滴灌", "seeds/000.txt#a1", "seeds/000.txt")
-        hit = Hit(row=0, chunk_id="c0", score=0.03125, text="2025年，全市新增省级以上专精特新中小企业207家。", citation=cit)
-        return Answer(question, "新增207家[1]。", True, Filters(date_from, date_to, paper, page), [hit],
-                      12.34, self.reader.version)
+        cit = Citation(
+            "聊城日报", "2026-04-01", None, 1, None, "问需于企 精准滴灌", "seeds/000.txt#a1", "seeds/000.txt"
+        )
+        hit = Hit(
+            row=0, chunk_id="c0", score=0.03125, text="2025年，全市新增省级以上专精特新中小企业207家。", citation=cit
+        )
+        return Answer(
+            question,
+            "新增207家[1]。",
+            True,
+            Filters(date_from, date_to, paper, page),
+            [hit],
+            12.34,
+            self.reader.version,
+        )
 
     def maybe_reload(self):
         self.reloads += 1
@@ -80,8 +111,12 @@ class FakeService:
         return False
 
     def health(self):
-        return {"status": "ok", "index_version": self.reader.version, "counts": self.reader.counts(),
-                "embedder": "fake"}
+        return {
+            "status": "ok",
+            "index_version": self.reader.version,
+            "counts": self.reader.counts(),
+            "embedder": "fake",
+        }
 
 
 def make_app(service=None, **kw):
@@ -139,8 +174,9 @@ def test_page_served_with_security_headers(fake):
     assert not re.search(r"<[^>]*\son[a-z]+\s*=", html)  # no inline event handlers
 
 
-@pytest.mark.parametrize("name,mime", [("app.js", "text/javascript"), ("style.css", "text/css"),
-                                       ("favicon.svg", "image/svg+xml")])
+@pytest.mark.parametrize(
+    "name,mime", [("app.js", "text/javascript"), ("style.css", "text/css"), ("favicon.svg", "image/svg+xml")]
+)
 def test_static_files(fake, name, mime):
     client, _ = fake
     r = client.get(f"/static/{name}")
@@ -182,12 +218,27 @@ def test_ask_returns_answer_json(fake):
 
 def test_ask_passes_filters(fake):
     client, svc = fake
-    r = post(client, {"question": "防汛", "top_k": 20, "date_from": "2025-07-01", "date_to": "2025-07-31",
-                      "paper": " 聊城日报 ", "page": 1})
+    r = post(
+        client,
+        {
+            "question": "防汛",
+            "top_k": 20,
+            "date_from": "2025-07-01",
+            "date_to": "2025-07-31",
+            "paper": " 聊城日报 ",
+            "page": 1,
+        },
+    )
     assert r.status_code == 200
-    assert svc.calls[-1] == dict(question="防汛", top_k=20, date_from="2025-07-01", date_to="2025-07-31",
-                                 paper="聊城日报", page=1)
-    assert r.get_json()["filters"] == {"date_from": "2025-07-01", "date_to": "2025-07-31", "paper": "聊城日报", "page": 1}
+    assert svc.calls[-1] == dict(
+        question="防汛", top_k=20, date_from="2025-07-01", date_to="2025-07-31", paper="聊城日报", page=1
+    )
+    assert r.get_json()["filters"] == {
+        "date_from": "2025-07-01",
+        "date_to": "2025-07-31",
+        "paper": "聊城日报",
+        "page": 1,
+    }
 
 
 def test_ask_accepts_nulls_and_charset(fake):
@@ -218,9 +269,20 @@ def test_ask_non_json_is_415(fake, ctype):
     assert not svc.calls
 
 
-@pytest.mark.parametrize("raw", [b"", b"{", b"{'question': 1}", b"nul", b'{"question": NaN}',
-                                 b"\xff\xfe{}", b"[" * 5000 + b"]" * 5000, b'{"question": "\\ud800"}',
-                                 b'{"\\udfff": 1, "question": "q"}'])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"{",
+        b"{'question': 1}",
+        b"nul",
+        b'{"question": NaN}',
+        b"\xff\xfe{}",
+        b"[" * 5000 + b"]" * 5000,
+        b'{"question": "\\ud800"}',
+        b'{"\\udfff": 1, "question": "q"}',
+    ],
+)
 def test_ask_bad_json_is_400(fake, raw):
     client, _ = fake
     assert_error(client.post("/api/ask", data=raw, content_type="application/json"), 400, "bad_json")
@@ -232,14 +294,17 @@ def test_ask_body_not_object(fake, body):
     assert_error(post(client, body), 400, "bad_json")
 
 
-@pytest.mark.parametrize("body,word", [
-    ({}, "question"),
-    ({"question": ""}, "空"),
-    ({"question": "   \n\t "}, "空"),
-    ({"question": None}, "question"),
-    ({"question": 42}, "question"),
-    ({"question": ["问"]}, "question"),
-])
+@pytest.mark.parametrize(
+    "body,word",
+    [
+        ({}, "question"),
+        ({"question": ""}, "空"),
+        ({"question": "   \n\t "}, "空"),
+        ({"question": None}, "question"),
+        ({"question": 42}, "question"),
+        ({"question": ["问"]}, "question"),
+    ],
+)
 def test_ask_bad_question(fake, body, word):
     client, svc = fake
     err = assert_error(post(client, body), 400, "bad_request")
@@ -262,8 +327,24 @@ def test_ask_top_k_bounds_ok(fake, top_k):
 
 
 @pytest.mark.parametrize("field", ["date_from", "date_to"])
-@pytest.mark.parametrize("value", ["2026-4-1", "2026-02-30", "2026-13-01", "20260401", "2026-04-01T00:00",
-                                   "2026-04-01\n", "２０２６-04-01", "٢٠٢٦-04-01", "", "昨天", 20260401, True, ["2026-04-01"]])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-4-1",
+        "2026-02-30",
+        "2026-13-01",
+        "20260401",
+        "2026-04-01T00:00",
+        "2026-04-01\n",
+        "２０２６-04-01",
+        "٢٠٢٦-04-01",
+        "",
+        "昨天",
+        20260401,
+        True,
+        ["2026-04-01"],
+    ],
+)
 def test_ask_bad_dates(fake, field, value):
     client, _ = fake
     err = assert_error(post(client, {"question": "问", field: value}), 400, "bad_request")
@@ -272,8 +353,9 @@ def test_ask_bad_dates(fake, field, value):
 
 def test_ask_reversed_dates(fake):
     client, svc = fake
-    err = assert_error(post(client, {"question": "问", "date_from": "2026-04-02", "date_to": "2026-04-01"}),
-                       400, "bad_request")
+    err = assert_error(
+        post(client, {"question": "问", "date_from": "2026-04-02", "date_to": "2026-04-01"}), 400, "bad_request"
+    )
     assert "date_from" in err["message"]
     assert not svc.calls
 
@@ -345,8 +427,17 @@ def test_404_is_json(fake, path):
     assert_error(client.get(path), 404, "not_found")
 
 
-@pytest.mark.parametrize("method,path", [("get", "/api/ask"), ("put", "/api/ask"), ("delete", "/api/ask"),
-                                         ("post", "/api/health"), ("delete", "/api/issues"), ("post", "/")])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("get", "/api/ask"),
+        ("put", "/api/ask"),
+        ("delete", "/api/ask"),
+        ("post", "/api/health"),
+        ("delete", "/api/issues"),
+        ("post", "/"),
+    ],
+)
 def test_405_is_json(fake, method, path):
     client, _ = fake
     r = getattr(client, method)(path)
@@ -436,10 +527,13 @@ class RefusingService(FakeService):
         return answer
 
 
-@pytest.mark.parametrize("kind,text,expected", [
-    (None, "档案中没有找到相关报道。", "not_found"),
-    ("out_of_archive", "档案中没有2010年的报纸。", "out_of_archive"),
-])
+@pytest.mark.parametrize(
+    "kind,text,expected",
+    [
+        (None, "档案中没有找到相关报道。", "not_found"),
+        ("out_of_archive", "档案中没有2010年的报纸。", "out_of_archive"),
+    ],
+)
 def test_refusal_kind_in_answer_json(kind, text, expected):
     svc = RefusingService()
     svc.refusal, svc.text = kind, text
@@ -478,9 +572,12 @@ def test_health(fake):
     client, _ = fake
     r = client.get("/api/health")
     assert r.status_code == 200
-    assert r.get_json() == {"status": "ok", "index_version": "v000003",
-                            "counts": {"papers": 1, "issues": 1, "pages": 1, "articles": 3, "chunks": 9},
-                            "embedder": "fake"}
+    assert r.get_json() == {
+        "status": "ok",
+        "index_version": "v000003",
+        "counts": {"papers": 1, "issues": 1, "pages": 1, "articles": 3, "chunks": 9},
+        "embedder": "fake",
+    }
 
 
 def test_issues(fake):
@@ -500,17 +597,27 @@ def test_page(fake):
     assert client.get("/api/pages/2026-04-01/1?paper=聊城日报").status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/api/pages/2026-04-02/1", "/api/pages/2026-04-01/2",
-                                  "/api/pages/2026-04-01/1?paper=人民日报"])
+@pytest.mark.parametrize(
+    "path", ["/api/pages/2026-04-02/1", "/api/pages/2026-04-01/2", "/api/pages/2026-04-01/1?paper=人民日报"]
+)
 def test_page_absent_is_404_json(fake, path):
     client, _ = fake
     err = assert_error(client.get(path), 404, "not_found")
     assert "没有" in err["message"]
 
 
-@pytest.mark.parametrize("path", ["/api/pages/2026-4-1/1", "/api/pages/2026-02-30/1", "/api/pages/2026-04-01/abc",
-                                  "/api/pages/2026-04-01/0", "/api/pages/2026-04-01/-1", "/api/pages/2026-04-01/1000",
-                                  "/api/pages/2026-04-01/1?paper=" + "报" * 51])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/pages/2026-4-1/1",
+        "/api/pages/2026-02-30/1",
+        "/api/pages/2026-04-01/abc",
+        "/api/pages/2026-04-01/0",
+        "/api/pages/2026-04-01/-1",
+        "/api/pages/2026-04-01/1000",
+        "/api/pages/2026-04-01/1?paper=" + "报" * 51,
+    ],
+)
 def test_page_bad_params_400(fake, path):
     client, _ = fake
     assert_error(client.get(path), 400, "bad_request")
@@ -627,8 +734,14 @@ def test_openapi_responses_validate_fake(fake):
 def test_openapi_ask_request_schema_agrees_with_validation(fake):
     """What the schema rejects the endpoint rejects, for a sample of bodies."""
     client, _ = fake
-    samples = [{"question": "问"}, {"question": "问", "top_k": 0}, {"question": "问", "page": 1000},
-               {"question": "问", "x": 1}, {"question": "问", "date_from": "2026-1-1"}, {"question": "问", "paper": None}]
+    samples = [
+        {"question": "问"},
+        {"question": "问", "top_k": 0},
+        {"question": "问", "page": 1000},
+        {"question": "问", "x": 1},
+        {"question": "问", "date_from": "2026-1-1"},
+        {"question": "问", "paper": None},
+    ]
     for body in samples:
         ok_schema = jsonschema.Draft202012Validator(_schema("AskRequest")).is_valid(body)
         assert (post(client, body).status_code == 200) == ok_schema, body
@@ -638,8 +751,11 @@ def test_openapi_ask_request_schema_agrees_with_validation(fake):
 # generated input: never a 5xx, always the answer or the error shape
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(min_value=-(10**20), max_value=10**20)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30),
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**20), max_value=10**20)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=10,
 )
@@ -651,8 +767,11 @@ field_values = {
     "paper": st.text(max_size=60) | json_values,
     "page": st.integers(-3, 1200) | json_values,
 }
-ask_bodies = st.fixed_dictionaries({}, optional={k: v for k, v in field_values.items()}) | st.dictionaries(
-    st.sampled_from(list(field_values) + ["extra", "问题", ""]), json_values, max_size=6) | json_values
+ask_bodies = (
+    st.fixed_dictionaries({}, optional={k: v for k, v in field_values.items()})
+    | st.dictionaries(st.sampled_from(list(field_values) + ["extra", "问题", ""]), json_values, max_size=6)
+    | json_values
+)
 
 
 @hsettings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -686,8 +805,9 @@ _HYPO_APP, _ = make_app()
 
 @pytest.fixture(scope="module")
 def real_index(tmp_path_factory):
-    from fakes import SEEDS, FakeEmbedder
     from qa.store import build_index
+
+    from fakes import SEEDS, FakeEmbedder
 
     index = tmp_path_factory.mktemp("web-seeds-index")
     build_index([str(SEEDS)], index, embedder=FakeEmbedder(), progress=False)
@@ -696,8 +816,9 @@ def real_index(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def real_client(real_index):
-    from fakes import FakeEmbedder
     from qa.service import Service
+
+    from fakes import FakeEmbedder
 
     svc = Service(real_index, embedder=FakeEmbedder())
     app = create_app(Settings(index=real_index, rate_limit=None), service=svc)
@@ -766,8 +887,12 @@ def test_rate_limit_switch_off_values(value):
 
 
 @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.fixed_dictionaries({"question": st.text(min_size=1, max_size=80)},
-                                  optional={k: v for k, v in field_values.items() if k != "question"}))
+@given(
+    body=st.fixed_dictionaries(
+        {"question": st.text(min_size=1, max_size=80)},
+        optional={k: v for k, v in field_values.items() if k != "question"},
+    )
+)
 def test_generated_bodies_real_service_never_5xx(real_client, body):
     r = post(real_client, body)
     assert r.status_code in (200, 400), r.get_data(as_text=True)
@@ -791,7 +916,9 @@ def test_every_error_code_is_in_the_openapi_document():
     from qa.app.openapi import openapi_document
     from qa.app.responses import FALLBACK_ERROR, HTTP_ERRORS
 
-    listed = set(openapi_document()["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"])
+    listed = set(
+        openapi_document()["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["code"]["enum"]
+    )
     named = {c.code for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.QAError)}
     assert named | {code for code, _ in HTTP_ERRORS.values()} | {FALLBACK_ERROR[0]} <= listed
     assert {"conversation_not_found", "model_not_found", "index_locked"} <= listed  # once missing from the text

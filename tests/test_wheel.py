@@ -24,8 +24,9 @@ from pathlib import Path
 
 import pytest
 
-from fakes import ROOT, SEEDS
 from qa.app.page import PAGE_FILES
+
+from fakes import ROOT, SEEDS
 
 pytestmark = pytest.mark.slow
 
@@ -54,8 +55,12 @@ def build_wheel(tmp: Path, env: dict) -> Path:
     for folder in ("qa", "web"):
         shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     dist = tmp / "dist"
-    proc = run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation", "-w", dist, src],
-               cwd=tmp, env=env, timeout=300)
+    proc = run(
+        [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "--no-build-isolation", "-w", dist, src],
+        cwd=tmp,
+        env=env,
+        timeout=300,
+    )
     # setuptools' "Package 'qa.data' is absent from the `packages` configuration" warning is gone
     assert "absent from the `packages` configuration" not in proc.stdout + proc.stderr
     (wheel,) = dist.glob("qa_newspaper-*.whl")
@@ -115,8 +120,13 @@ def test_wheel_in_a_fresh_venv_serves_the_chat_page_and_answers(tmp_path):
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([str(qa), "serve", "--index", str(index), "--port", str(port)],
-                                cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(qa), "serve", "--index", str(index), "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         wait_until_up(base, proc, log)
         status, ctype, html = http(base + "/")
@@ -140,8 +150,12 @@ def test_wheel_in_a_fresh_venv_serves_the_chat_page_and_answers(tmp_path):
     # the developers' install: editable, from the sources; the page comes from their web/ folder
     src = tmp_path / "src"
     run([py, "-m", "pip", "uninstall", "-q", "-y", "qa-newspaper"], cwd=tmp_path, env=env, timeout=300)
-    run([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps", "-e", src],
-        cwd=tmp_path, env=env, timeout=600)
+    run(
+        [py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps", "-e", src],
+        cwd=tmp_path,
+        env=env,
+        timeout=600,
+    )
     where = run([py, "-c", PAGE_DIR], cwd=tmp_path, env=env, timeout=60).stdout.split()
     assert where == [str(src / "qa" / "__init__.py"), str(src / "web"), str(src / "web")], where
     served = run([py, "-c", SERVE_PAGE], cwd=tmp_path, env=env, timeout=120).stdout.split()
@@ -149,9 +163,13 @@ def test_wheel_in_a_fresh_venv_serves_the_chat_page_and_answers(tmp_path):
 
 
 # where the installed qa, its page folder and the qa_web package are
-PAGE_DIR = ("import importlib.resources, qa; from qa.app.page import page_dir; "
-            "print(qa.__file__, page_dir(), importlib.resources.files('qa_web'))")
+PAGE_DIR = (
+    "import importlib.resources, qa; from qa.app.page import page_dir; "
+    "print(qa.__file__, page_dir(), importlib.resources.files('qa_web'))"
+)
 # the app's answers for / and every page file (a service stand-in: the page needs no index)
-SERVE_PAGE = ("from qa.config import Settings; from qa.app.app import create_app; from qa.app.page import PAGE_FILES; "
-              "c = create_app(Settings(rate_limit=None), service=object()).test_client(); "
-              "print(c.get('/').status_code, *(c.get('/static/' + n).status_code for n in PAGE_FILES))")
+SERVE_PAGE = (
+    "from qa.config import Settings; from qa.app.app import create_app; from qa.app.page import PAGE_FILES; "
+    "c = create_app(Settings(rate_limit=None), service=object()).test_client(); "
+    "print(c.get('/').status_code, *(c.get('/static/' + n).status_code for n in PAGE_FILES))"
+)

@@ -8,6 +8,7 @@ const STAGES = { queued: [0, "排队等候"], reading: [1, "读取版面"], ocr:
   embedding: [2, "向量化并写入索引"], published: [4, "已发布，可以提问了"], unchanged: [4, "内容没有变化，索引未更新"],
   failed: [4, "失败"] };
 let csrf = "";
+const POLL_MS = 400; // how often the job's stage is asked for
 
 function cell(row, text) { const td = document.createElement("td"); td.textContent = String(text); row.appendChild(td); }
 
@@ -67,7 +68,7 @@ async function follow(job) {
   for (;;) {
     showStage(job);
     if (job.done) return showResult(job);
-    await new Promise((ok) => setTimeout(ok, 500));
+    await new Promise((ok) => setTimeout(ok, POLL_MS));
     const r = await fetch(`/api/issues/${encodeURIComponent(job.job)}`, { credentials: "same-origin" });
     job = await r.json();
     if (!r.ok) { $("stage").textContent = message(job, "无法查询进度"); return; }

@@ -65,13 +65,13 @@ class User:
     role: str
 
 
-
-
 class Accounts:
     """Users, tokens, sessions and audit entries of one data folder. Thread-safe: a connection per call."""
 
     def __init__(self, folder: Path):
-        self.folder = Path(folder)  # nothing is created until the first write (a server without accounts leaves no trace)
+        self.folder = Path(
+            folder
+        )  # nothing is created until the first write (a server without accounts leaves no trace)
 
     def _db(self) -> sqlite3.Connection:
         """A connection for a write: creates the folder and the tables when needed."""
@@ -132,14 +132,17 @@ class Accounts:
             raise BadInput(f"用户 {name} 不存在：请先运行 qa user add {name} --role editor。")
         token = "qa_" + secrets.token_urlsafe(32)
         with closing(self._db()) as db:
-            db.execute("INSERT INTO tokens (user, token_hash, label, created_at) VALUES (?,?,?,?)",
-                       (name, _sha(token), label, time.time()))
+            db.execute(
+                "INSERT INTO tokens (user, token_hash, label, created_at) VALUES (?,?,?,?)",
+                (name, _sha(token), label, time.time()),
+            )
         self.audit("cli", "token.create", name, {"label": label})
         return token
 
     def token_user(self, token: str) -> User | None:
-        rows = self._read("SELECT u.name, u.role FROM tokens t JOIN users u ON u.name = t.user WHERE t.token_hash=?",
-                          (_sha(token),))
+        rows = self._read(
+            "SELECT u.name, u.role FROM tokens t JOIN users u ON u.name = t.user WHERE t.token_hash=?", (_sha(token),)
+        )
         return User(rows[0]["name"], rows[0]["role"]) if rows else None
 
     # browser sessions ------------------------------------------------------------------------
@@ -148,13 +151,18 @@ class Accounts:
         sid, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         with closing(self._db()) as db:
             db.execute("DELETE FROM sessions WHERE expires_at < ?", (time.time(),))
-            db.execute("INSERT INTO sessions VALUES (?,?,?,?)", (_sha(sid), user.name, csrf, time.time() + SESSION_SECONDS))
+            db.execute(
+                "INSERT INTO sessions VALUES (?,?,?,?)", (_sha(sid), user.name, csrf, time.time() + SESSION_SECONDS)
+            )
         return sid, csrf
 
     def session(self, sid: str) -> tuple[User, str] | None:
         """(user, CSRF token) of a live session, else None."""
-        rows = self._read("SELECT u.name, u.role, s.csrf FROM sessions s JOIN users u ON u.name = s.user "
-                          "WHERE s.sid_hash=? AND s.expires_at >= ?", (_sha(sid), time.time()))
+        rows = self._read(
+            "SELECT u.name, u.role, s.csrf FROM sessions s JOIN users u ON u.name = s.user "
+            "WHERE s.sid_hash=? AND s.expires_at >= ?",
+            (_sha(sid), time.time()),
+        )
         return (User(rows[0]["name"], rows[0]["role"]), rows[0]["csrf"]) if rows else None
 
     def close_session(self, sid: str) -> None:
@@ -165,8 +173,10 @@ class Accounts:
     def audit(self, actor: str, action: str, target: str | None = None, detail: dict | None = None) -> None:
         """One line of who did what to what, when; never updated or deleted by the program."""
         with closing(self._db()) as db:
-            db.execute("INSERT INTO audit (at, actor, action, target, detail) VALUES (?,?,?,?,?)",
-                       (time.time(), actor, action, target, json.dumps(detail or {}, ensure_ascii=False)))
+            db.execute(
+                "INSERT INTO audit (at, actor, action, target, detail) VALUES (?,?,?,?,?)",
+                (time.time(), actor, action, target, json.dumps(detail or {}, ensure_ascii=False)),
+            )
 
     def audit_log(self, limit: int = 200) -> list[dict]:
         rows = self._read("SELECT at, actor, action, target, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,))

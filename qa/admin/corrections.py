@@ -72,7 +72,11 @@ class Corrections:
     def apply(self, source: Path, article: dict, changes: dict, user: str, archive: Path) -> Path:
         """Rewrite ``source`` (a text page in ``archive``) and record the correction; returns the issue folder."""
         source = source.resolve()
-        if source.suffix.lower() != ".txt" or not source.is_relative_to(Path(archive).resolve()) or not source.is_file():
+        if (
+            source.suffix.lower() != ".txt"
+            or not source.is_relative_to(Path(archive).resolve())
+            or not source.is_file()
+        ):
             raise NotCorrectable("只能校对上传或收件箱加入的文本版面（.txt）；PDF 和扫描版请修正后重新上传。")
         from qa.text.decode import decode_bytes
         from qa.text.normalize import normalize_text
@@ -80,18 +84,31 @@ class Corrections:
         original_text = normalize_text(decode_bytes(source.read_bytes())[0])
         new_text = corrected_page(original_text, article, changes)
         rel = source.relative_to(Path(archive).resolve())
-        kept = self.folder / "originals" / rel.parent / f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}-{rel.name}"
+        kept = (
+            self.folder
+            / "originals"
+            / rel.parent
+            / f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}-{rel.name}"
+        )
         kept.parent.mkdir(parents=True, exist_ok=True)
         kept.write_bytes(source.read_bytes())
         tmp = source.with_name(f".{source.name}.{secrets.token_hex(4)}.part")
         tmp.write_text(new_text, encoding="utf-8")
         os.replace(tmp, source)
         with closing(self._db()) as db:
-            db.execute("INSERT INTO corrections (at, user, source, article_id, original, corrected, kept_file) "
-                       "VALUES (?,?,?,?,?,?,?)",
-                       (time.time(), user, rel.as_posix(), article["article_id"],
-                        json.dumps({"title": article.get("title"), "text": article.get("body")}, ensure_ascii=False),
-                        json.dumps(changes, ensure_ascii=False), kept.as_posix()))
+            db.execute(
+                "INSERT INTO corrections (at, user, source, article_id, original, corrected, kept_file) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (
+                    time.time(),
+                    user,
+                    rel.as_posix(),
+                    article["article_id"],
+                    json.dumps({"title": article.get("title"), "text": article.get("body")}, ensure_ascii=False),
+                    json.dumps(changes, ensure_ascii=False),
+                    kept.as_posix(),
+                ),
+            )
         return source.parent
 
     def history(self, source_rel: str | None = None) -> list[dict]:
@@ -99,9 +116,12 @@ class Corrections:
             return []
         with closing(self._db()) as db:
             sql = "SELECT at, user, source, article_id, original, corrected FROM corrections"
-            rows = db.execute(sql + (" WHERE source = ?" if source_rel else "") + " ORDER BY id",
-                              (source_rel,) if source_rel else ()).fetchall()
-        return [{**dict(r), "original": json.loads(r["original"]), "corrected": json.loads(r["corrected"])} for r in rows]
+            rows = db.execute(
+                sql + (" WHERE source = ?" if source_rel else "") + " ORDER BY id", (source_rel,) if source_rel else ()
+            ).fetchall()
+        return [
+            {**dict(r), "original": json.loads(r["original"]), "corrected": json.loads(r["corrected"])} for r in rows
+        ]
 
     def corrected_sources(self) -> set[str]:
         return {r["source"] for r in self.history()}

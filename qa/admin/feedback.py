@@ -33,7 +33,7 @@ def parse_feedback(body: object) -> dict:
         raise BadInput("请求体应为 JSON 对象。")
     rating = body.get("rating")
     if rating not in ("up", "down", 1, -1):
-        raise BadInput("字段 rating 应为 \"up\" 或 \"down\"（👍/👎）。")
+        raise BadInput('字段 rating 应为 "up" 或 "down"（👍/👎）。')
     question = body.get("question")
     if not isinstance(question, str) or not question.strip() or len(question) > MAX_TEXT:
         raise BadInput("字段 question 应为非空字符串。")
@@ -48,8 +48,14 @@ def parse_feedback(body: object) -> dict:
     version = body.get("index_version")
     if version is not None and not isinstance(version, str):
         raise BadInput("字段 index_version 应为字符串。")
-    return {"rating": 1 if rating in ("up", 1) else -1, "comment": comment.strip(), "question": question.strip(),
-            "answer": answer, "passages": passages, "index_version": version}
+    return {
+        "rating": 1 if rating in ("up", 1) else -1,
+        "comment": comment.strip(),
+        "question": question.strip(),
+        "answer": answer,
+        "passages": passages,
+        "index_version": version,
+    }
 
 
 class FeedbackStore:
@@ -66,8 +72,17 @@ class FeedbackStore:
             cur = db.execute(
                 "INSERT INTO feedback (at, user, rating, comment, question, answer, passages, index_version) "
                 "VALUES (?,?,?,?,?,?,?,?)",
-                (time.time(), user, entry["rating"], entry["comment"], entry["question"], entry["answer"],
-                 json.dumps(entry["passages"], ensure_ascii=False), entry["index_version"]))
+                (
+                    time.time(),
+                    user,
+                    entry["rating"],
+                    entry["comment"],
+                    entry["question"],
+                    entry["answer"],
+                    json.dumps(entry["passages"], ensure_ascii=False),
+                    entry["index_version"],
+                ),
+            )
             return int(cur.lastrowid)
 
     def rows(self) -> list[dict]:

@@ -37,7 +37,9 @@ from qa.text.dates import parse_date
 
 log = logging.getLogger("qa.admin.inbox")
 RESERVED = {"processing", "done", "rejected"}
-NOT_A_UNIT = "不符合收件箱的命名规则：应为 <报纸>/<YYYY-MM-DD>/<NN>[_版名].<扩展名>、带 manifest.csv 的文件夹，或 .jsonl 文件"
+NOT_A_UNIT = (
+    "不符合收件箱的命名规则：应为 <报纸>/<YYYY-MM-DD>/<NN>[_版名].<扩展名>、带 manifest.csv 的文件夹，或 .jsonl 文件"
+)
 
 
 def _visible(p: Path) -> bool:
@@ -76,9 +78,17 @@ def signature(path: Path) -> tuple:
 class Inbox:
     """One inbox folder feeding one index. ``poll()`` once, or ``run(stop)`` until ``stop`` is set."""
 
-    def __init__(self, folder: Path, index_dir: Path, archive: Path, *, embedder: Callable[[], object] = lambda: None,
-                 on_published: Callable[[], None] | None = None, audit: Callable[..., None] | None = None,
-                 poll_s: float = 1.0):
+    def __init__(
+        self,
+        folder: Path,
+        index_dir: Path,
+        archive: Path,
+        *,
+        embedder: Callable[[], object] = lambda: None,
+        on_published: Callable[[], None] | None = None,
+        audit: Callable[..., None] | None = None,
+        poll_s: float = 1.0,
+    ):
         self.folder, self.index_dir, self.archive = Path(folder), Path(index_dir), Path(archive)
         self.embedder, self.on_published, self.audit, self.poll_s = embedder, on_published, audit, poll_s
         self.processing, self.done, self.rejected = (self.folder / n for n in ("processing", "done", "rejected"))
@@ -126,8 +136,9 @@ class Inbox:
         copies = {f: target / f.relative_to(src) if src.is_dir() else target for f in page_files([src])}
         for f, dst in copies.items():  # step 2
             copy_atomic(f, dst)
-        result = ingest_folders([target], self.index_dir, embedder=self.embedder(),
-                                on_published=self.on_published)  # step 3
+        result = ingest_folders(
+            [target], self.index_dir, embedder=self.embedder(), on_published=self.on_published
+        )  # step 3
         bad = skipped_files(result, [target])
         back = {dst: f for f, dst in copies.items()}
         rejected = {back[d]: why for d, why in bad.items() if d in back}
@@ -145,14 +156,20 @@ class Inbox:
         for d in bad:
             d.unlink(missing_ok=True)  # the archive keeps only what was read
         if self.audit:
-            self.audit("inbox", "issue.ingest", unit.as_posix(),
-                       {"version": result["version"], "pages": len(result["pages"]), "rejected": len(rejected)})
+            self.audit(
+                "inbox",
+                "issue.ingest",
+                unit.as_posix(),
+                {"version": result["version"], "pages": len(result["pages"]), "rejected": len(rejected)},
+            )
         self._finish(unit, rejected, notes)
 
     def _archive_target(self, unit: Path) -> Path | None:
         src = self.processing / unit
         if src.is_file():
-            return self.archive / "_jsonl" / unit.name if src.suffix.lower() == ".jsonl" and len(unit.parts) == 1 else None
+            return (
+                self.archive / "_jsonl" / unit.name if src.suffix.lower() == ".jsonl" and len(unit.parts) == 1 else None
+            )
         if (src / "manifest.csv").is_file() and len(unit.parts) == 1:
             return self.archive / "_batches" / unit.name
         if len(unit.parts) == 2 and parse_date(unit.name) is not None and not unit.parts[0].startswith("_"):

@@ -50,19 +50,28 @@ def page_files(targets: list[Path]) -> list[Path]:
     return files
 
 
-def ingest_folders(targets: list[Path], index_dir: Path, *, embedder=None, progress: Progress | None = None,
-                   on_published: Callable[[], None] | None = None) -> dict:
+def ingest_folders(
+    targets: list[Path],
+    index_dir: Path,
+    *,
+    embedder=None,
+    progress: Progress | None = None,
+    on_published: Callable[[], None] | None = None,
+) -> dict:
     """Read ``targets`` (issue folders, manifest folders, .jsonl files inside the archive), build and
     publish; returns ``{"version", "published", "pages": [...], "skipped": [...]}``."""
+    from qa.ingest import read_archive
     from qa.store import build_from_pages
     from qa.store.plan import segment_articles
-    from qa.ingest import read_archive
 
     progress = progress or Progress()
     files = page_files(targets)
     total = sum(1 for f in files if f.suffix.lower() in PAGE_SUFFIXES)
-    progress.set(stage="ocr" if any(f.suffix.lower() in SCAN_SUFFIXES for f in files) else "reading",
-                 pages_total=total, pages_read=0)
+    progress.set(
+        stage="ocr" if any(f.suffix.lower() in SCAN_SUFFIXES for f in files) else "reading",
+        pages_total=total,
+        pages_read=0,
+    )
     pages = []
 
     def sink(page) -> None:
@@ -72,8 +81,9 @@ def ingest_folders(targets: list[Path], index_dir: Path, *, embedder=None, progr
     report = read_archive([str(t) for t in targets], ocr_cache=Path(index_dir) / "cache" / "ocr", sink=sink)
     progress.set(stage="embedding")
     roots = [t.resolve().as_posix() for t in targets if t.exists()]
-    built = build_from_pages(pages, roots, index_dir, skipped=list(report.skipped), embedder=embedder, progress=False,
-                             log=log.info)
+    built = build_from_pages(
+        pages, roots, index_dir, skipped=list(report.skipped), embedder=embedder, progress=False, log=log.info
+    )
     if built.published and on_published is not None:
         on_published()
     progress.set(stage="published" if built.published else "unchanged")
@@ -81,15 +91,26 @@ def ingest_folders(targets: list[Path], index_dir: Path, *, embedder=None, progr
         "version": built.version,
         "published": built.published,
         "pages": [_page_json(p, segment_articles(p, log.info)) for p in pages],
-        "skipped": [{"file": Path(s.source).name, "source": s.path or s.source, "reason": s.reason, "line": s.line}
-                    for s in report.skipped],
+        "skipped": [
+            {"file": Path(s.source).name, "source": s.path or s.source, "reason": s.reason, "line": s.line}
+            for s in report.skipped
+        ],
     }
 
 
 def _page_json(page, articles) -> dict:
-    # "source" is the server path (a page id is the file's path, ``#<id>`` added for JSONL lines); the job's JSON leaves it out
-    return {"file": Path(page.source).name, "source": page.page_id.split("#")[0], "paper": page.paper, "date": page.date, "page": page.page,
-            "read_as": page.read_as, "articles": len(articles), "titles": [a.title for a in articles if a.title]}
+    # "source" is the server path (a page id is the file's path, ``#<id>`` added for JSONL lines);
+    # the job's JSON leaves it out
+    return {
+        "file": Path(page.source).name,
+        "source": page.page_id.split("#")[0],
+        "paper": page.paper,
+        "date": page.date,
+        "page": page.page,
+        "read_as": page.read_as,
+        "articles": len(articles),
+        "titles": [a.title for a in articles if a.title],
+    }
 
 
 def skipped_files(result: dict, targets: list[Path]) -> dict[Path, str]:

@@ -18,13 +18,13 @@ from pathlib import Path
 from flask import Blueprint, Flask, current_app, g, jsonify, request, send_from_directory
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from qa.app.body import no_store, read_json_object
-from qa.errors import BadInput, NotFound, PayloadTooLarge
 from qa.admin.feedback import FeedbackStore, parse_feedback
 from qa.app.auth import actor, check_csrf, require
-from qa.app.page import STATIC_DIR
+from qa.app.body import no_store, read_json_object
 from qa.app.jobs import Job, Jobs
+from qa.app.page import STATIC_DIR
 from qa.app.upload import plan_files, save_files
+from qa.errors import BadInput, NotFound, PayloadTooLarge
 
 log = logging.getLogger("qa.app")
 bp = Blueprint("admin", __name__, url_prefix="/api")
@@ -57,8 +57,12 @@ def upload_issue():
     folders = save_files(planned, Path(s.archive), Path(s.data_dir) / "replaced")
     job = _jobs().submit(actor(), folders, refused)
     accounts = current_app.extensions["qa_accounts"]
-    accounts.audit(actor(), "issue.upload", ", ".join(f.relative_to(Path(s.archive)).as_posix() for f in folders),
-                   {"job": job.id, "files": len(planned), "refused": refused})
+    accounts.audit(
+        actor(),
+        "issue.upload",
+        ", ".join(f.relative_to(Path(s.archive)).as_posix() for f in folders),
+        {"job": job.id, "files": len(planned), "refused": refused},
+    )
     if request.args.get("wait") in ("1", "true"):
         job.finished.wait(600)
         return no_store(jsonify(job.to_json())), 200
@@ -116,13 +120,19 @@ def resolve_paths(settings):
 
 def start_inbox(app: Flask):
     """``qa serve --inbox DIR``: the inbox thread of this app (same index, model and hot swap)."""
-    from qa.admin.inbox import Inbox, start_inbox as start
+    from qa.admin.inbox import Inbox
+    from qa.admin.inbox import start_inbox as start
 
     s = app.config["QA_SETTINGS"]
-    inbox = Inbox(Path(s.inbox), Path(s.index), Path(s.archive),
-                  embedder=lambda: getattr(app.extensions.get("qa_service"), "embedder", None),
-                  on_published=app.extensions["qa_reloader"].check_now,
-                  audit=app.extensions["qa_accounts"].audit, poll_s=s.inbox_poll_s)
+    inbox = Inbox(
+        Path(s.inbox),
+        Path(s.index),
+        Path(s.archive),
+        embedder=lambda: getattr(app.extensions.get("qa_service"), "embedder", None),
+        on_published=app.extensions["qa_reloader"].check_now,
+        audit=app.extensions["qa_accounts"].audit,
+        poll_s=s.inbox_poll_s,
+    )
     app.extensions["qa_inbox"] = inbox
     return start(inbox)
 
@@ -132,8 +142,10 @@ def exposed_without_accounts(app: Flask) -> str | None:
     s = app.config["QA_SETTINGS"]
     if s.host in ("127.0.0.1", "localhost", "::1") or app.extensions["qa_accounts"].has_users():
         return None
-    return (f"警告：服务监听 {s.host}，可从其他机器访问，但还没有任何账户——上传和修改档案的接口无人能用，"
-            f"任何人都可以查阅档案。请先运行 qa user add 名字 --role admin（数据目录 {s.data_dir}）。")
+    return (
+        f"警告：服务监听 {s.host}，可从其他机器访问，但还没有任何账户——上传和修改档案的接口无人能用，"
+        f"任何人都可以查阅档案。请先运行 qa user add 名字 --role admin（数据目录 {s.data_dir}）。"
+    )
 
 
 def register_admin(app: Flask, settings) -> None:

@@ -4,111 +4,289 @@ from __future__ import annotations
 
 
 def _err(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
 
 
 def _ok(ref: str, description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+    }
 
 
-AUTH_ERRORS = {"401": _err("没有账户、令牌无效或未登录（unauthorized）"),
-               "403": _err("角色不够，或浏览器会话缺少 X-CSRF-Token（forbidden）")}
+AUTH_ERRORS = {
+    "401": _err("没有账户、令牌无效或未登录（unauthorized）"),
+    "403": _err("角色不够，或浏览器会话缺少 X-CSRF-Token（forbidden）"),
+}
 BEARER = [{"bearer": []}, {"session": []}]
 
 SCHEMAS = {
-    "Session": {"type": "object", "required": ["user", "role", "csrf_token"], "properties": {
-        "user": {"type": ["string", "null"]}, "role": {"enum": ["reader", "editor", "admin", None]},
-        "csrf_token": {"type": ["string", "null"], "description": "浏览器会话的 CSRF 令牌：修改请求放在 X-CSRF-Token 头中"}}},
-    "Skip": {"type": "object", "properties": {"file": {"type": "string"}, "reason": {"type": "string"},
-                                             "line": {"type": ["integer", "null"]}}},
-    "Job": {"type": "object", "required": ["job", "stage", "done"], "properties": {
-        "job": {"type": "string"}, "user": {"type": "string"},
-        "stage": {"enum": ["queued", "reading", "ocr", "embedding", "published", "unchanged", "failed"]},
-        "pages_read": {"type": "integer"}, "pages_total": {"type": "integer"}, "done": {"type": "boolean"},
-        "error": {"type": ["string", "null"]}, "version": {"type": ["string", "null"]}, "published": {"type": "boolean"},
-        "status_url": {"type": "string"},
-        "pages": {"type": "array", "items": {"type": "object", "properties": {
-            "file": {"type": "string"}, "paper": {"type": "string"}, "date": {"type": "string"},
-            "page": {"type": ["integer", "null"]}, "read_as": {"type": "string"}, "articles": {"type": "integer"},
-            "titles": {"type": "array", "items": {"type": "string"}}}}},
-        "skipped": {"type": "array", "items": {"$ref": "#/components/schemas/Skip"}}}},
-    "FeedbackRequest": {"type": "object", "required": ["rating", "question"], "properties": {
-        "rating": {"enum": ["up", "down"]}, "comment": {"type": "string", "maxLength": 1000},
-        "question": {"type": "string"}, "answer": {"type": "string"},
-        "passages": {"type": "array", "description": "回答引用的段落（citation 对象）"},
-        "index_version": {"type": ["string", "null"]}}},
+    "Session": {
+        "type": "object",
+        "required": ["user", "role", "csrf_token"],
+        "properties": {
+            "user": {"type": ["string", "null"]},
+            "role": {"enum": ["reader", "editor", "admin", None]},
+            "csrf_token": {
+                "type": ["string", "null"],
+                "description": "浏览器会话的 CSRF 令牌：修改请求放在 X-CSRF-Token 头中",
+            },
+        },
+    },
+    "Skip": {
+        "type": "object",
+        "properties": {"file": {"type": "string"}, "reason": {"type": "string"}, "line": {"type": ["integer", "null"]}},
+    },
+    "Job": {
+        "type": "object",
+        "required": ["job", "stage", "done"],
+        "properties": {
+            "job": {"type": "string"},
+            "user": {"type": "string"},
+            "stage": {"enum": ["queued", "reading", "ocr", "embedding", "published", "unchanged", "failed"]},
+            "pages_read": {"type": "integer"},
+            "pages_total": {"type": "integer"},
+            "done": {"type": "boolean"},
+            "error": {"type": ["string", "null"]},
+            "version": {"type": ["string", "null"]},
+            "published": {"type": "boolean"},
+            "status_url": {"type": "string"},
+            "pages": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "file": {"type": "string"},
+                        "paper": {"type": "string"},
+                        "date": {"type": "string"},
+                        "page": {"type": ["integer", "null"]},
+                        "read_as": {"type": "string"},
+                        "articles": {"type": "integer"},
+                        "titles": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+            },
+            "skipped": {"type": "array", "items": {"$ref": "#/components/schemas/Skip"}},
+        },
+    },
+    "FeedbackRequest": {
+        "type": "object",
+        "required": ["rating", "question"],
+        "properties": {
+            "rating": {"enum": ["up", "down"]},
+            "comment": {"type": "string", "maxLength": 1000},
+            "question": {"type": "string"},
+            "answer": {"type": "string"},
+            "passages": {"type": "array", "description": "回答引用的段落（citation 对象）"},
+            "index_version": {"type": ["string", "null"]},
+        },
+    },
 }
 
 PATHS = {
-    "/api/login": {"post": {"operationId": "login", "summary": "登录（JSON），设置 HttpOnly、SameSite=Strict 的会话 Cookie",
-                            "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                                "type": "object", "properties": {"name": {"type": "string"}, "password": {"type": "string"}}}}}},
-                            "responses": {"200": _ok("Session", "已登录"), "400": _err("不是 JSON"),
-                                          "401": _err("用户名或密码不正确")}}},
-    "/api/logout": {"post": {"operationId": "logout", "summary": "退出登录", "responses": {
-        "200": _ok("Session", "已退出"), "403": _err("缺少 CSRF 令牌")}}},
-    "/api/session": {"get": {"operationId": "session", "summary": "当前账户与 CSRF 令牌（未登录时为 null）",
-                             "responses": {"200": _ok("Session", "当前会话")}}},
-    "/api/issues/{job_id}": {"get": {"operationId": "uploadJob", "summary": "上传任务的进度与结果（editor）",
-                                     "security": BEARER,
-                                     "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
-                                     "responses": {"200": _ok("Job", "进度"), "404": _err("没有这个任务"), **AUTH_ERRORS}}},
-    "/api/feedback": {"post": {"operationId": "feedback", "summary": "对回答的 👍/👎 与意见",
-                               "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                                   "$ref": "#/components/schemas/FeedbackRequest"}}}},
-                               "responses": {"201": {"description": "已保存", "content": {"application/json": {"schema": {
-                                   "type": "object", "properties": {"id": {"type": "integer"}, "rating": {"type": "string"}}}}}},
-                                   "400": _err("字段无效"), "403": _err("浏览器会话缺少 CSRF 令牌")}}},
-    "/api/admin/feedback": {"get": {"operationId": "adminFeedback", "summary": "反馈按问题汇总，最差的在前（admin）",
-                                    "security": BEARER,
-                                    "parameters": [{"name": "limit", "in": "query", "required": False,
-                                                    "schema": {"type": "integer", "minimum": 1, "maximum": 1000}}],
-                                    "responses": {"200": {"description": "问题列表：question、up、down、score、entries"},
-                                                  **AUTH_ERRORS}}},
-    "/api/admin/audit": {"get": {"operationId": "adminAudit", "summary": "审计日志：谁在何时做了什么（admin）",
-                                 "security": BEARER, "responses": {"200": {"description": "entries: at、actor、action、target、detail"},
-                                                                   **AUTH_ERRORS}}},
+    "/api/login": {
+        "post": {
+            "operationId": "login",
+            "summary": "登录（JSON），设置 HttpOnly、SameSite=Strict 的会话 Cookie",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {"name": {"type": "string"}, "password": {"type": "string"}},
+                        }
+                    }
+                },
+            },
+            "responses": {"200": _ok("Session", "已登录"), "400": _err("不是 JSON"), "401": _err("用户名或密码不正确")},
+        }
+    },
+    "/api/logout": {
+        "post": {
+            "operationId": "logout",
+            "summary": "退出登录",
+            "responses": {"200": _ok("Session", "已退出"), "403": _err("缺少 CSRF 令牌")},
+        }
+    },
+    "/api/session": {
+        "get": {
+            "operationId": "session",
+            "summary": "当前账户与 CSRF 令牌（未登录时为 null）",
+            "responses": {"200": _ok("Session", "当前会话")},
+        }
+    },
+    "/api/issues/{job_id}": {
+        "get": {
+            "operationId": "uploadJob",
+            "summary": "上传任务的进度与结果（editor）",
+            "security": BEARER,
+            "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": _ok("Job", "进度"), "404": _err("没有这个任务"), **AUTH_ERRORS},
+        }
+    },
+    "/api/feedback": {
+        "post": {
+            "operationId": "feedback",
+            "summary": "对回答的 👍/👎 与意见",
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FeedbackRequest"}}},
+            },
+            "responses": {
+                "201": {
+                    "description": "已保存",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"id": {"type": "integer"}, "rating": {"type": "string"}},
+                            }
+                        }
+                    },
+                },
+                "400": _err("字段无效"),
+                "403": _err("浏览器会话缺少 CSRF 令牌"),
+            },
+        }
+    },
+    "/api/admin/feedback": {
+        "get": {
+            "operationId": "adminFeedback",
+            "summary": "反馈按问题汇总，最差的在前（admin）",
+            "security": BEARER,
+            "parameters": [
+                {
+                    "name": "limit",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+                }
+            ],
+            "responses": {"200": {"description": "问题列表：question、up、down、score、entries"}, **AUTH_ERRORS},
+        }
+    },
+    "/api/admin/audit": {
+        "get": {
+            "operationId": "adminAudit",
+            "summary": "审计日志：谁在何时做了什么（admin）",
+            "security": BEARER,
+            "responses": {"200": {"description": "entries: at、actor、action、target、detail"}, **AUTH_ERRORS},
+        }
+    },
 }
 
 PATHS["/api/corrections"] = {
-    "post": {"operationId": "correct", "summary": "校对一篇文章的标题或正文（editor）：原文保留，经同样的发布更新索引",
-             "security": BEARER,
-             "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object",
-                 "required": ["date", "page", "article_id"], "properties": {
-                     "paper": {"type": "string"}, "date": {"type": "string", "format": "date"}, "page": {"type": "integer"},
-                     "article_id": {"type": "string"}, "title": {"type": "string"}, "text": {"type": "string"}}}}}},
-             "responses": {"200": _ok("Job", "已发布（含 article_id、corrected）"), "400": _err("字段无效"),
-                           "404": _err("没有这一版"), "409": _err("不能校对这篇文章（not_correctable）"), **AUTH_ERRORS}},
-    "get": {"operationId": "corrections", "summary": "一版的校对记录，含原标题和原文",
-            "parameters": [{"name": n, "in": "query", "required": n != "paper", "schema": {"type": "string"}}
-                           for n in ("date", "page", "paper")],
-            "responses": {"200": {"description": "corrections: at、user、source、article_id、original、corrected"},
-                          "400": _err("参数无效"), "404": _err("没有这一版")}},
+    "post": {
+        "operationId": "correct",
+        "summary": "校对一篇文章的标题或正文（editor）：原文保留，经同样的发布更新索引",
+        "security": BEARER,
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["date", "page", "article_id"],
+                        "properties": {
+                            "paper": {"type": "string"},
+                            "date": {"type": "string", "format": "date"},
+                            "page": {"type": "integer"},
+                            "article_id": {"type": "string"},
+                            "title": {"type": "string"},
+                            "text": {"type": "string"},
+                        },
+                    }
+                }
+            },
+        },
+        "responses": {
+            "200": _ok("Job", "已发布（含 article_id、corrected）"),
+            "400": _err("字段无效"),
+            "404": _err("没有这一版"),
+            "409": _err("不能校对这篇文章（not_correctable）"),
+            **AUTH_ERRORS,
+        },
+    },
+    "get": {
+        "operationId": "corrections",
+        "summary": "一版的校对记录，含原标题和原文",
+        "parameters": [
+            {"name": n, "in": "query", "required": n != "paper", "schema": {"type": "string"}}
+            for n in ("date", "page", "paper")
+        ],
+        "responses": {
+            "200": {"description": "corrections: at、user、source、article_id、original、corrected"},
+            "400": _err("参数无效"),
+            "404": _err("没有这一版"),
+        },
+    },
 }
 
-UPLOAD = {"post": {
-    "operationId": "uploadIssue",
-    "summary": "上传一期的版面文件（editor）：保存到档案、增量建索引、原子发布",
-    "security": BEARER,
-    "parameters": [{"name": "wait", "in": "query", "required": False, "schema": {"enum": ["1", "true"]},
-                    "description": "等任务完成后再回答（200），否则立即回答 202 和任务号"}],
-    "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": {"type": "object", "properties": {
-        "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
-        "paper": {"type": "string"}, "date": {"type": "string", "format": "date"},
-        "page": {"type": "array", "items": {"type": "integer"}, "description": "每个文件一个版次；不给则按顺序 1、2、…"},
-        "manifest": {"type": "string", "format": "binary", "description": "manifest.csv：file,paper,date,page"}}}}}},
-    "responses": {"200": _ok("Job", "完成（?wait=1）"), "202": _ok("Job", "已接受，GET status_url 查询进度"),
-                  "400": _err("没有可用的文件、报纸名/日期/版次无效"), "413": _err("文件或请求超过大小限制"), **AUTH_ERRORS},
-}}
+UPLOAD = {
+    "post": {
+        "operationId": "uploadIssue",
+        "summary": "上传一期的版面文件（editor）：保存到档案、增量建索引、原子发布",
+        "security": BEARER,
+        "parameters": [
+            {
+                "name": "wait",
+                "in": "query",
+                "required": False,
+                "schema": {"enum": ["1", "true"]},
+                "description": "等任务完成后再回答（200），否则立即回答 202 和任务号",
+            }
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                            "paper": {"type": "string"},
+                            "date": {"type": "string", "format": "date"},
+                            "page": {
+                                "type": "array",
+                                "items": {"type": "integer"},
+                                "description": "每个文件一个版次；不给则按顺序 1、2、…",
+                            },
+                            "manifest": {
+                                "type": "string",
+                                "format": "binary",
+                                "description": "manifest.csv：file,paper,date,page",
+                            },
+                        },
+                    }
+                }
+            },
+        },
+        "responses": {
+            "200": _ok("Job", "完成（?wait=1）"),
+            "202": _ok("Job", "已接受，GET status_url 查询进度"),
+            "400": _err("没有可用的文件、报纸名/日期/版次无效"),
+            "413": _err("文件或请求超过大小限制"),
+            **AUTH_ERRORS,
+        },
+    }
+}
 
 
 def extend_admin(doc: dict) -> dict:
     doc["components"]["schemas"].update(SCHEMAS)
     doc["components"]["securitySchemes"] = {
         "bearer": {"type": "http", "scheme": "bearer", "description": "qa token create 生成的令牌"},
-        "session": {"type": "apiKey", "in": "cookie", "name": "qa_session"}}
+        "session": {"type": "apiKey", "in": "cookie", "name": "qa_session"},
+    }
     doc["paths"].update(PATHS)
     cit = doc["components"]["schemas"]["Citation"]
-    cit["properties"] = {**cit["properties"], "corrected": {"type": "boolean", "description": "已校对（只在为真时出现）"}}
+    cit["properties"] = {
+        **cit["properties"],
+        "corrected": {"type": "boolean", "description": "已校对（只在为真时出现）"},
+    }
     doc["paths"]["/api/issues"] = {**doc["paths"].get("/api/issues", {}), **UPLOAD}
     return doc

@@ -20,8 +20,17 @@ from qa.app.body import get_service, no_store, read_json_object
 from qa.app.chat import CHAT_FIELDS, ask_payload
 from qa.config import DEFAULT_TOP_K, MAX_TOP_K
 from qa.errors import BadInput, NotFound
-from qa.request import (MAX_PAGE, MAX_PAPER_CHARS, MAX_QUESTION_CHARS, PAGE_MESSAGES, parse_as_of, parse_ask, parse_day,
-                        parse_page, parse_paper)
+from qa.request import (
+    MAX_PAGE,
+    MAX_PAPER_CHARS,
+    MAX_QUESTION_CHARS,
+    PAGE_MESSAGES,
+    parse_as_of,
+    parse_ask,
+    parse_day,
+    parse_page,
+    parse_paper,
+)
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -52,13 +61,15 @@ def health():
 @bp.get("/config")
 def config():
     """Limits and messages for the chat page; static for the life of the process."""
-    return jsonify({
-        "max_question_chars": MAX_QUESTION_CHARS,
-        "top_k": {"min": 1, "max": MAX_TOP_K, "default": DEFAULT_TOP_K},
-        "max_page": MAX_PAGE,
-        "max_paper_chars": MAX_PAPER_CHARS,
-        "messages": PAGE_MESSAGES,
-    })
+    return jsonify(
+        {
+            "max_question_chars": MAX_QUESTION_CHARS,
+            "top_k": {"min": 1, "max": MAX_TOP_K, "default": DEFAULT_TOP_K},
+            "max_page": MAX_PAGE,
+            "max_paper_chars": MAX_PAPER_CHARS,
+            "messages": PAGE_MESSAGES,
+        }
+    )
 
 
 @bp.get("/issues")

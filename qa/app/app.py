@@ -31,15 +31,15 @@ from qa.app.admin_api import register_admin
 from qa.app.api import bp as api_bp
 from qa.app.chat import bp as chat_bp
 from qa.app.chat import init_chat
+from qa.app.hosts import check_host, default_allowed_hosts, split_list
 from qa.app.images import bp as images_bp
 from qa.app.openai import bp as openai_bp
-from qa.config import Settings
-from qa.errors import IndexMissing, PageMissing, QAError
 from qa.app.page import STATIC_DIR, missing_page_files
-from qa.app.hosts import check_host, default_allowed_hosts, split_list
 from qa.app.proxies import TrustedProxies, parse_networks
 from qa.app.reload import Reloader
 from qa.app.responses import SECURITY_HEADERS, error_body, error_for_status
+from qa.config import Settings
+from qa.errors import IndexMissing, PageMissing, QAError
 
 log = logging.getLogger("qa.app")
 
@@ -123,8 +123,9 @@ def create_app(settings: Settings | None = None, service=None, static_dir: Path 
 def _install_limiter(app: Flask, blueprints, rate_limit) -> Limiter | None:
     if not rate_limit_enabled(rate_limit):
         return None
-    limiter = Limiter(get_remote_address, app=app, storage_uri="memory://", headers_enabled=True,
-                      strategy="fixed-window")
+    limiter = Limiter(
+        get_remote_address, app=app, storage_uri="memory://", headers_enabled=True, strategy="fixed-window"
+    )
     shared = limiter.shared_limit(rate_limit, scope="api", exempt_when=lambda: request.endpoint in RATE_LIMIT_EXEMPT)
     for blueprint in blueprints:
         shared(blueprint)
@@ -135,8 +136,12 @@ def _register_page(app: Flask, static_dir: Path) -> None:
     """``/``, ``/static/<name>`` and ``/favicon.ico`` from ``static_dir``; a warning when files are missing."""
     missing = missing_page_files(static_dir)
     if missing:
-        log.warning("chat page files missing from %s: %s — / answers an error until the package is "
-                    "reinstalled; the JSON API still works", static_dir, ", ".join(missing))
+        log.warning(
+            "chat page files missing from %s: %s — / answers an error until the package is "
+            "reinstalled; the JSON API still works",
+            static_dir,
+            ", ".join(missing),
+        )
 
     @app.get("/")
     def index_page():

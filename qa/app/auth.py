@@ -17,14 +17,21 @@ from functools import wraps
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
 
-from qa.admin.accounts import Accounts, User, role_at_least, SESSION_SECONDS
+from qa.admin.accounts import SESSION_SECONDS, Accounts, User, role_at_least
 from qa.errors import BadInput, Forbidden, Unauthorized
 
 log = logging.getLogger("qa.app")
 COOKIE = "qa_session"
 # reachable without an account even when reading needs one: logging in, and load-balancer probes
-OPEN_ENDPOINTS = {"auth.login", "auth.session", "api.health", "index_page", "static_file", "favicon",
-                  "admin_page.upload_page"}  # /upload holds the login form
+OPEN_ENDPOINTS = {
+    "auth.login",
+    "auth.session",
+    "api.health",
+    "index_page",
+    "static_file",
+    "favicon",
+    "admin_page.upload_page",
+}  # /upload holds the login form
 bp = Blueprint("auth", __name__, url_prefix="/api")
 
 
@@ -113,7 +120,7 @@ def _session_json(user: User | None, csrf: str | None) -> dict:
 def login():
     body = request.get_json(silent=True)  # JSON only: a cross-site HTML form cannot send it
     if not request.is_json or not isinstance(body, dict):
-        raise BadInput("请以 JSON 发送 {\"name\": …, \"password\": …}。")
+        raise BadInput('请以 JSON 发送 {"name": …, "password": …}。')
     user = accounts().check_password(str(body.get("name") or ""), str(body.get("password") or ""))
     if user is None:
         accounts().audit(str(body.get("name") or "")[:40] or "?", "login.failed", None, {"ip": request.remote_addr})

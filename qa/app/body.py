@@ -37,7 +37,7 @@ def read_json_object() -> dict:
     except (UnicodeEncodeError, RecursionError, ValueError):
         raise BadJSON("请求体包含无效的 Unicode 字符或嵌套过深。") from None
     if not isinstance(body, dict):
-        raise BadJSON("请求体应为 JSON 对象，例如 {\"question\": \"…\"}。")
+        raise BadJSON('请求体应为 JSON 对象，例如 {"question": "…"}。')
     return body
 
 

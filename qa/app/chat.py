@@ -22,12 +22,12 @@ from typing import Iterator
 from flask import Blueprint, Flask, Response, current_app, request, stream_with_context
 
 from qa.answer.conversations import ConversationStore
-from qa.types import Turn
 from qa.answer.llm import LLMClient, load_llm_config
 from qa.answer.turns import chat_events
 from qa.app.body import get_service, read_json_object
-from qa.request import AskRequest, parse_ask
 from qa.errors import BadInput, QAError
+from qa.request import AskRequest, parse_ask
+from qa.types import Turn
 
 log = logging.getLogger("qa.answer")
 
@@ -68,7 +68,7 @@ def parse_history(value) -> list[Turn]:
     for i, item in enumerate(value):
         where = f"history[{i}]"
         if not isinstance(item, dict):
-            raise BadInput(f"字段 {where} 应为对象，例如 {{\"question\": \"…\", \"answer\": \"…\"}}。")
+            raise BadInput(f'字段 {where} 应为对象，例如 {{"question": "…", "answer": "…"}}。')
         ids = item.get("article_ids") or []
         if not isinstance(ids, list) or len(ids) > MAX_IDS or not all(isinstance(a, str) and len(a) < 500 for a in ids):
             raise BadInput(f"字段 {where}.article_ids 应为字符串数组（最多 {MAX_IDS} 个）。")
@@ -76,12 +76,16 @@ def parse_history(value) -> list[Turn]:
         if not isinstance(filters, dict):
             raise BadInput(f"字段 {where}.filters 应为对象。")
         dates = {k: _text(filters.get(k), f"{where}.filters.{k}", 10) for k in ("date_from", "date_to")}
-        turns.append(Turn(
-            question=_text(item.get("question"), f"{where}.question", MAX_TEXT, required=True),
-            answer=_text(item.get("answer"), f"{where}.answer", MAX_TEXT) or "",
-            resolved_question=_text(item.get("resolved_question"), f"{where}.resolved_question", MAX_TEXT),
-            article_ids=list(ids), paper=_text(filters.get("paper"), f"{where}.filters.paper", 50), **dates,
-        ))
+        turns.append(
+            Turn(
+                question=_text(item.get("question"), f"{where}.question", MAX_TEXT, required=True),
+                answer=_text(item.get("answer"), f"{where}.answer", MAX_TEXT) or "",
+                resolved_question=_text(item.get("resolved_question"), f"{where}.resolved_question", MAX_TEXT),
+                article_ids=list(ids),
+                paper=_text(filters.get("paper"), f"{where}.filters.paper", 50),
+                **dates,
+            )
+        )
     return turns
 
 
@@ -96,7 +100,7 @@ def conversation_events(service, req: AskRequest, chat: dict) -> Iterator[tuple[
     history = parse_history(chat.get("history"))
     if cid is not None:
         if not isinstance(cid, str) or not cid or len(cid) > 100:
-            raise BadInput("字段 conversation_id 应为字符串：\"new\" 开始新对话，或上一个回答中的 conversation_id。")
+            raise BadInput('字段 conversation_id 应为字符串："new" 开始新对话，或上一个回答中的 conversation_id。')
         if history:
             raise BadInput("history 与 conversation_id 只能给一个：服务器保存的对话不需要再发历史。")
         # the client's address (the real one behind a --trusted-proxies proxy) bounds its conversations
@@ -107,8 +111,9 @@ def conversation_events(service, req: AskRequest, chat: dict) -> Iterator[tuple[
         data = mark(data | {"conversation_id": cid})
         if event == "done" and cid is not None:
             t = data["turn"]
-            state.store.append(cid, Turn(t["question"], t["answer"], t["resolved_question"], t["article_ids"],
-                                         **t["filters"]))
+            state.store.append(
+                cid, Turn(t["question"], t["answer"], t["resolved_question"], t["article_ids"], **t["filters"])
+            )
         yield event, data
 
 
@@ -150,8 +155,11 @@ def ask_stream():
 
 def init_chat(app: Flask, settings) -> None:
     """The chat state: server-kept conversations and the optional LLM client."""
-    cfg = load_llm_config(getattr(settings, "llm_base_url", None), getattr(settings, "llm_model", None),
-                          getattr(settings, "llm_config", None))
+    cfg = load_llm_config(
+        getattr(settings, "llm_base_url", None),
+        getattr(settings, "llm_model", None),
+        getattr(settings, "llm_config", None),
+    )
     app.extensions["qa_chat"] = ChatState(ConversationStore(), LLMClient(cfg) if cfg else None)
     if cfg:
         log.info("LLM answers from %s (model %s), timeout %.0f s", cfg.base_url, cfg.model, cfg.timeout_s)

@@ -13,10 +13,10 @@ from pathlib import Path
 from flask import Blueprint, Flask, current_app, jsonify, request
 
 from qa.admin.corrections import Corrections, parse_correction
+from qa.app.auth import actor, require
 from qa.app.body import get_service, read_json_object
 from qa.errors import NotCorrectable, NotFound
 from qa.request import parse_day, parse_page
-from qa.app.auth import actor, require
 
 bp = Blueprint("corrections", __name__, url_prefix="/api")
 
@@ -76,8 +76,12 @@ def register_corrections(app: Flask, settings) -> None:
         ids = {r["article_id"] for r in app.extensions["qa_corrections"].history()}
         if not ids:
             return data
-        marked = [{**p, "citation": {**p["citation"], "corrected": True}}
-                  if isinstance(p, dict) and (p.get("citation") or {}).get("article_id") in ids else p for p in passages]
+        marked = [
+            {**p, "citation": {**p["citation"], "corrected": True}}
+            if isinstance(p, dict) and (p.get("citation") or {}).get("article_id") in ids
+            else p
+            for p in passages
+        ]
         return data | {"passages": marked}
 
     app.extensions["qa_mark_citations"] = mark

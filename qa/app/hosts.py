@@ -87,5 +87,7 @@ def check_host(environ: dict, allowed: tuple[str, ...] | None) -> None:
     (HTTP/1.0 tools) passes: browsers always send one, and rebinding needs a browser."""
     header = environ.get("HTTP_HOST")
     if header is not None and not host_allowed(header, allowed):
-        raise HostNotAllowed(f"主机名 {host_name(header)[:100] or '（空）'} 不在允许列表中："
-                             "请用服务器配置的地址访问（管理员可用 qa serve --allowed-hosts 添加）。")
+        raise HostNotAllowed(
+            f"主机名 {host_name(header)[:100] or '（空）'} 不在允许列表中："
+            "请用服务器配置的地址访问（管理员可用 qa serve --allowed-hosts 添加）。"
+        )

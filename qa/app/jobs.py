@@ -35,12 +35,21 @@ class Job:
     finished: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def to_json(self) -> dict:
-        out = {"job": self.id, "user": self.user, **self.progress.to_json(), "done": self.finished.is_set(),
-               "error": self.error}
+        out = {
+            "job": self.id,
+            "user": self.user,
+            **self.progress.to_json(),
+            "done": self.finished.is_set(),
+            "error": self.error,
+        }
         if self.result is not None:
             hide = lambda rows: [{k: v for k, v in r.items() if k != "source"} for r in rows]  # noqa: E731 - server paths
-            out.update(version=self.result["version"], published=self.result["published"], pages=hide(self.result["pages"]),
-                       skipped=self.rejected + hide(self.result["skipped"]))
+            out.update(
+                version=self.result["version"],
+                published=self.result["published"],
+                pages=hide(self.result["pages"]),
+                skipped=self.rejected + hide(self.result["skipped"]),
+            )
         else:
             out["skipped"] = list(self.rejected)
         return out
@@ -49,8 +58,13 @@ class Job:
 class Jobs:
     """Queue + worker + registry. ``after(job)`` runs once a job has finished (e.g. to tidy rejected files)."""
 
-    def __init__(self, index_dir: Path, embedder: Callable[[], object], on_published: Callable[[], None],
-                 after: Callable[[Job], None] | None = None):
+    def __init__(
+        self,
+        index_dir: Path,
+        embedder: Callable[[], object],
+        on_published: Callable[[], None],
+        after: Callable[[Job], None] | None = None,
+    ):
         self.index_dir, self.embedder, self.on_published, self.after = index_dir, embedder, on_published, after
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._lock = threading.Lock()
@@ -77,8 +91,13 @@ class Jobs:
         while True:
             job = self._queue.get()
             try:
-                job.result = ingest_folders(job.targets, self.index_dir, embedder=self.embedder(),
-                                            progress=job.progress, on_published=self.on_published)
+                job.result = ingest_folders(
+                    job.targets,
+                    self.index_dir,
+                    embedder=self.embedder(),
+                    progress=job.progress,
+                    on_published=self.on_published,
+                )
                 if self.after:
                     self.after(job)
             except Exception as e:  # the files stay in the archive; the job says it failed

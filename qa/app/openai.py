@@ -18,13 +18,13 @@ import time
 
 from flask import Blueprint, Response, jsonify, stream_with_context
 
-from qa.types import Turn
 from qa.answer.turns import chat_events
+from qa.answer.verify import MARKER
 from qa.app.body import get_service, read_json_object
 from qa.app.chat import chat_state
-from qa.request import AskRequest, parse_ask
-from qa.answer.verify import MARKER
 from qa.errors import BadInput, ModelNotFound, QAError
+from qa.request import AskRequest, parse_ask
+from qa.types import Turn
 
 MODEL_ID = "newspaper-archive"
 MAX_MESSAGES = 41  # 20 earlier question/answer pairs and the question
@@ -104,8 +104,20 @@ def _request() -> tuple[AskRequest, str, bool]:
 def _extras(done: dict) -> dict:
     return {
         "citations": done["passages"],
-        "qa": {k: done[k] for k in ("resolved_question", "filters", "followup", "answer_mode", "answer_mode_reason",
-                                    "found", "index_version", "took_ms", "llm")},
+        "qa": {
+            k: done[k]
+            for k in (
+                "resolved_question",
+                "filters",
+                "followup",
+                "answer_mode",
+                "answer_mode_reason",
+                "found",
+                "index_version",
+                "took_ms",
+                "llm",
+            )
+        },
     }
 
 
@@ -117,15 +129,25 @@ def chat_completions():
     if not stream:
         done = next(data for event, data in events if event == "done")
         message = {"role": "assistant", "content": done["answer"] + sources_text(done["passages"])}
-        body = {"id": cid, "object": "chat.completion", "created": created, "model": model,
-                "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
-                "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}} | _extras(done)
+        body = {
+            "id": cid,
+            "object": "chat.completion",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "message": message, "finish_reason": "stop", "logprobs": None}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        } | _extras(done)
         return jsonify(body)
     first = next(events)  # errors before the stream starts are plain JSON 4xx answers
 
     def chunk(delta: dict, finish: str | None = None, **extra) -> str:
-        body = {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]} | extra
+        body = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+        } | extra
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
     def generate():
@@ -137,7 +159,7 @@ def chat_completions():
                     sent += data["text"]
                     yield chunk({"content": data["text"]})
                 elif event == "done":
-                    rest = data["answer"][len(sent):] if data["answer"].startswith(sent) else "\n" + data["answer"]
+                    rest = data["answer"][len(sent) :] if data["answer"].startswith(sent) else "\n" + data["answer"]
                     yield chunk({"content": rest + sources_text(data["passages"])})
                     yield chunk({}, "stop", **_extras(data))
         except QAError as e:
@@ -151,5 +173,6 @@ def chat_completions():
 
 @bp.get("/models")
 def models():
-    return jsonify({"object": "list", "data": [
-        {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "qa-newspaper"}]})
+    return jsonify(
+        {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "qa-newspaper"}]}
+    )

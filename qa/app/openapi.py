@@ -62,16 +62,26 @@ SCHEMAS: dict = {
         "required": ["question"],
         "additionalProperties": False,
         "properties": {
-            "question": {"type": "string", "minLength": 1, "maxLength": MAX_QUESTION_CHARS,
-                         "description": f"问题，去掉首尾空白后 1–{MAX_QUESTION_CHARS} 个字",
-                         "example": "2025年聊城新增省级以上专精特新中小企业多少家？"},
+            "question": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_QUESTION_CHARS,
+                "description": f"问题，去掉首尾空白后 1–{MAX_QUESTION_CHARS} 个字",
+                "example": "2025年聊城新增省级以上专精特新中小企业多少家？",
+            },
             "top_k": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_TOP_K, "default": DEFAULT_TOP_K},
             "date_from": {"oneOf": [_DATE, {"type": "null"}], "description": "起始日期（含）"},
             "date_to": {"oneOf": [_DATE, {"type": "null"}], "description": "结束日期（含），不得早于 date_from"},
-            "paper": {"type": ["string", "null"], "maxLength": MAX_PAPER_CHARS, "description": "报纸名称；空字符串等同不限"},
+            "paper": {
+                "type": ["string", "null"],
+                "maxLength": MAX_PAPER_CHARS,
+                "description": "报纸名称；空字符串等同不限",
+            },
             "page": {"type": ["integer", "null"], "minimum": 1, "maximum": MAX_PAGE, "description": "版次"},
-            "as_of": {"oneOf": [_DATE, {"type": "string", "enum": ["today"]}, {"type": "null"}],
-                      "description": "「去年」「上周」「五年前」按这一天计算；默认为档案中最新一期的日期"},
+            "as_of": {
+                "oneOf": [_DATE, {"type": "string", "enum": ["today"]}, {"type": "null"}],
+                "description": "「去年」「上周」「五年前」按这一天计算；默认为档案中最新一期的日期",
+            },
         },
     },
     "Filters": {
@@ -86,8 +96,19 @@ SCHEMAS: dict = {
     },
     "Citation": {
         "type": "object",
-        "required": ["paper", "date", "issue_no", "page", "page_name", "title", "article_id", "source", "page_image",
-                     "regions", "passage_regions"],
+        "required": [
+            "paper",
+            "date",
+            "issue_no",
+            "page",
+            "page_name",
+            "title",
+            "article_id",
+            "source",
+            "page_image",
+            "regions",
+            "passage_regions",
+        ],
         "properties": {
             "paper": {"type": "string"},
             "date": _DATE,
@@ -97,18 +118,27 @@ SCHEMAS: dict = {
             "title": _NULLABLE_STR,
             "article_id": {"type": "string"},
             "source": {"type": "string"},
-            "page_image": {"type": ["string", "null"], "example": "/api/pages/3f2a9c0b1d4e5f607182/image",
-                           "description": "这一版的版面图像地址（GET，JPEG）；"
-                                          "文本来源（txt、JSONL）或 Milvus 后端为 null"},
+            "page_image": {
+                "type": ["string", "null"],
+                "example": "/api/pages/3f2a9c0b1d4e5f607182/image",
+                "description": "这一版的版面图像地址（GET，JPEG）；文本来源（txt、JSONL）或 Milvus 后端为 null",
+            },
             "regions": {
                 "type": ["array", "null"],
                 "description": "文章在版面图像上的位置：[x0, y0, x1, y1]，按图像宽高的比例（0–1），原点在左上；"
-                               "跨栏文章有多个框；前 passage_regions 个是这段引文本身所在的行。无图像时为 null",
-                "items": {"type": "array", "minItems": 4, "maxItems": 4,
-                          "items": {"type": "number", "minimum": 0, "maximum": 1}},
+                "跨栏文章有多个框；前 passage_regions 个是这段引文本身所在的行。无图像时为 null",
+                "items": {
+                    "type": "array",
+                    "minItems": 4,
+                    "maxItems": 4,
+                    "items": {"type": "number", "minimum": 0, "maximum": 1},
+                },
             },
-            "passage_regions": {"type": "integer", "minimum": 0,
-                                "description": "regions 中开头属于引文段落本身的框数（0：未知）"},
+            "passage_regions": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "regions 中开头属于引文段落本身的框数（0：未知）",
+            },
         },
     },
     "Passage": {
@@ -120,8 +150,10 @@ SCHEMAS: dict = {
             "text": {"type": "string"},
             "citation": {"$ref": "#/components/schemas/Citation"},
             "period_match": {
-                "type": "object", "required": ["kind", "phrase"],
-                "description": "问题问到某个时期时，这段为何与时期相符：printed（当时刊登）或 speaks_of（文中说到，phrase 为原文用语）",
+                "type": "object",
+                "required": ["kind", "phrase"],
+                "description": "问题问到某个时期时，这段为何与时期相符："
+                "printed（当时刊登）或 speaks_of（文中说到，phrase 为原文用语）",
                 "properties": {"kind": {"enum": ["printed", "speaks_of"]}, "phrase": {"type": ["string", "null"]}},
             },
         },
@@ -133,15 +165,19 @@ SCHEMAS: dict = {
             "question": {"type": "string"},
             "answer": {"type": "string", "description": "回答文本，[n] 标记指向 passages 中第 n 段；拒答时为拒答说明"},
             "found": {"type": "boolean", "description": "false 表示拒答（passages 为可能相关的线索）"},
-            "refusal": {"enum": [None, "not_found", "out_of_archive"],
-                        "description": "拒答的种类：found=true 时为 null；not_found 档案中没有找到相关报道；"
-                        "out_of_archive 所问时期不在档案范围内（如「档案中没有2010年的报纸。」）。"
-                        "页面显示 answer 文本，不按字符串判断"},
+            "refusal": {
+                "enum": [None, "not_found", "out_of_archive"],
+                "description": "拒答的种类：found=true 时为 null；not_found 档案中没有找到相关报道；"
+                "out_of_archive 所问时期不在档案范围内（如「档案中没有2010年的报纸。」）。"
+                "页面显示 answer 文本，不按字符串判断",
+            },
             "filters": {"$ref": "#/components/schemas/Filters"},
             "passages": {"type": "array", "items": {"$ref": "#/components/schemas/Passage"}},
             "parts": {
-                "type": "array", "items": {"$ref": "#/components/schemas/AnswerPart"},
-                "description": "多部分问题（如「2021年香港和澳门的GDP增长率」）逐部分的回答，以及列举问题（「…有哪些」）"
+                "type": "array",
+                "items": {"$ref": "#/components/schemas/AnswerPart"},
+                "description": "多部分问题（如「2021年香港和澳门的GDP增长率」）逐部分的回答，"
+                "以及列举问题（「…有哪些」）"
                 "汇总的条目；单一问题没有此字段。answer 为各部分依次作答，未找到的部分写「未找到：…」",
             },
             "took_ms": {"type": "number"},
@@ -152,23 +188,38 @@ SCHEMAS: dict = {
         "type": "object",
         "required": ["question", "answer", "found", "refusal", "filters", "passages"],
         "properties": {
-            "question": {"type": "string", "description": "这一部分的问题，共同的上下文已分配到各部分（「2021年澳门的GDP增长率」）"},
-            "answer": {"type": "string", "description": "这一部分的回答，[n] 标记指向整个回答的 passages；未找到时为「未找到：…」"},
+            "question": {
+                "type": "string",
+                "description": "这一部分的问题，共同的上下文已分配到各部分（「2021年澳门的GDP增长率」）",
+            },
+            "answer": {
+                "type": "string",
+                "description": "这一部分的回答，[n] 标记指向整个回答的 passages；未找到时为「未找到：…」",
+            },
             "found": {"type": "boolean"},
             "refusal": {"enum": [None, "not_found", "out_of_archive"]},
             "filters": {"$ref": "#/components/schemas/Filters", "description": "这一部分按自己的日期范围检索"},
-            "passages": {"type": "array", "items": {"type": "integer", "minimum": 1},
-                         "description": "这一部分引用的段落在 passages 中的序号（从 1 起）"},
-            "items": {"type": "array", "items": {"type": "string"},
-                      "description": "列举问题：从所引各篇报道中汇总的条目（人名、名称），去重，按出现顺序"},
+            "passages": {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 1},
+                "description": "这一部分引用的段落在 passages 中的序号（从 1 起）",
+            },
+            "items": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "列举问题：从所引各篇报道中汇总的条目（人名、名称），去重，按出现顺序",
+            },
         },
     },
     "Health": {
         "type": "object",
         "required": ["status", "index_version", "counts"],
         "properties": {
-            "status": {"type": "string", "enum": ["ok", "degraded", "no_index"],
-                       "description": "degraded：CURRENT 指向的版本无法加载，仍用已加载的版本回答"},
+            "status": {
+                "type": "string",
+                "enum": ["ok", "degraded", "no_index"],
+                "description": "degraded：CURRENT 指向的版本无法加载，仍用已加载的版本回答",
+            },
             "index_version": {"type": ["string", "null"]},
             "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
             "embedder": {},
@@ -181,12 +232,20 @@ SCHEMAS: dict = {
         "additionalProperties": False,
         "properties": {
             "max_question_chars": {"type": "integer", "description": "问题最多字数"},
-            "top_k": {"type": "object", "required": ["min", "max", "default"], "additionalProperties": False,
-                      "properties": {k: {"type": "integer"} for k in ("min", "max", "default")}},
+            "top_k": {
+                "type": "object",
+                "required": ["min", "max", "default"],
+                "additionalProperties": False,
+                "properties": {k: {"type": "integer"} for k in ("min", "max", "default")},
+            },
             "max_page": {"type": "integer", "description": "版次上限"},
             "max_paper_chars": {"type": "integer", "description": "报纸名称最多字数"},
-            "messages": {"type": "object", "required": sorted(PAGE_MESSAGES), "additionalProperties": {"type": "string"},
-                         "description": "页面自行检查时显示的中文提示"},
+            "messages": {
+                "type": "object",
+                "required": sorted(PAGE_MESSAGES),
+                "additionalProperties": {"type": "string"},
+                "description": "页面自行检查时显示的中文提示",
+            },
         },
     },
     "Issues": {
@@ -253,15 +312,17 @@ SCHEMAS: dict = {
 
 
 def _json(ref: str, description: str) -> dict:
-    return {"description": description,
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+    }
 
 
 INFO = {
     "title": "报纸档案问答 API",
     "version": __version__,
     "description": "对报纸档案提问，回答引用报名、日期、版次和标题。所有错误均为 "
-    "{\"error\": {\"code\", \"message\"}}，包括服务器在交给应用之前拒绝的请求"
+    '{"error": {"code", "message"}}，包括服务器在交给应用之前拒绝的请求'
     "（请求行无效 400、请求体超过 1 MB 413、请求头过大 431）。"
     "/api/health、/api/config 与版面图像以外的接口按客户端地址限流。",
 }
@@ -303,18 +364,48 @@ PATHS: dict = {
             "operationId": "timeline",
             "summary": "某个话题的报道按月（跨度长时按年）计数，以及最早和最近一次报道",
             "parameters": [
-                {"name": "q", "in": "query", "required": True, "schema": {"type": "string", "maxLength": 500},
-                 "description": "话题或问题，如「防汛」或「这几年关于防汛的报道有多少？」；其中的时期（如「2023年」）限定范围"},
+                {
+                    "name": "q",
+                    "in": "query",
+                    "required": True,
+                    "schema": {"type": "string", "maxLength": 500},
+                    "description": "话题或问题，如「防汛」或「这几年关于防汛的报道有多少？」；"
+                    "其中的时期（如「2023年」）限定范围",
+                },
                 {"name": "paper", "in": "query", "required": False, "schema": {"type": "string"}},
-                {"name": "as_of", "in": "query", "required": False, "schema": {"type": "string"},
-                 "description": "「去年」等按这一天计算（YYYY-MM-DD 或 today）"},
+                {
+                    "name": "as_of",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "「去年」等按这一天计算（YYYY-MM-DD 或 today）",
+                },
             ],
-            "responses": {"200": {"description": "计数与首末报道", "content": {"application/json": {"schema": {
-                "type": "object", "required": ["q", "topic", "filters", "timeline", "index_version"],
-                "properties": {"q": {"type": "string"}, "topic": {"type": "string"}, "filters": {"type": "object"},
-                               "index_version": {"type": "string"},
-                               "timeline": {"type": "object", "required": ["unit", "buckets", "total", "first", "last"]}},
-            }}}}, "400": _error_response("缺少 q 或 as_of 格式不对（bad_request）"), **_COMMON_ERRORS},
+            "responses": {
+                "200": {
+                    "description": "计数与首末报道",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["q", "topic", "filters", "timeline", "index_version"],
+                                "properties": {
+                                    "q": {"type": "string"},
+                                    "topic": {"type": "string"},
+                                    "filters": {"type": "object"},
+                                    "index_version": {"type": "string"},
+                                    "timeline": {
+                                        "type": "object",
+                                        "required": ["unit", "buckets", "total", "first", "last"],
+                                    },
+                                },
+                            }
+                        }
+                    },
+                },
+                "400": _error_response("缺少 q 或 as_of 格式不对（bad_request）"),
+                **_COMMON_ERRORS,
+            },
         }
     },
     "/api/issues": {
@@ -330,10 +421,18 @@ PATHS: dict = {
             "summary": "整版全文及文章分界（「查看整版」）",
             "parameters": [
                 {"name": "date", "in": "path", "required": True, "schema": _DATE},
-                {"name": "page", "in": "path", "required": True,
-                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}},
-                {"name": "paper", "in": "query", "required": False,
-                 "schema": {"type": "string", "maxLength": MAX_PAPER_CHARS}},
+                {
+                    "name": "page",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                },
+                {
+                    "name": "paper",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "maxLength": MAX_PAPER_CHARS},
+                },
             ],
             "responses": {
                 "200": _json("Page", "整版"),
@@ -347,18 +446,31 @@ PATHS: dict = {
         "get": {
             "operationId": "pageImage",
             "summary": "版面图像（JPEG）：引文 page_image 给出的地址；带 ETag，If-None-Match 相符时返回 304（不限流）",
-            "parameters": [{"name": "key", "in": "path", "required": True,
-                            "schema": {"type": "string", "pattern": "^[0-9a-f]{20}$"}},
-                           {"name": "size", "in": "query", "required": False,
-                            "schema": {"enum": ["full", "small"], "default": "full"},
-                            "description": "full：长边 2000 像素；small：长边 480 像素的缩略图"}],
+            "parameters": [
+                {
+                    "name": "key",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": "^[0-9a-f]{20}$"},
+                },
+                {
+                    "name": "size",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"enum": ["full", "small"], "default": "full"},
+                    "description": "full：长边 2000 像素；small：长边 480 像素的缩略图",
+                },
+            ],
             "responses": {
-                "200": {"description": "版面图像", "content": {"image/jpeg": {"schema": {"type": "string",
-                                                                                     "format": "binary"}}}},
+                "200": {
+                    "description": "版面图像",
+                    "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}},
+                },
                 "304": {"description": "图像未变（If-None-Match 与 ETag 相同）"},
                 "400": _error_response("size 不是 full 或 small（bad_request）"),
-                "404": _error_response("没有这个图像（not_found），或原始文件已不在、无法读取"
-                                       "（page_image_unavailable，message 说明原因）"),
+                "404": _error_response(
+                    "没有这个图像（not_found），或原始文件已不在、无法读取（page_image_unavailable，message 说明原因）"
+                ),
                 **_COMMON_ERRORS,
             },
         }
@@ -367,8 +479,9 @@ PATHS: dict = {
         "get": {
             "operationId": "openapi",
             "summary": "本文档",
-            "responses": {"200": {"description": "OpenAPI 文档",
-                                  "content": {"application/json": {"schema": {"type": "object"}}}}},
+            "responses": {
+                "200": {"description": "OpenAPI 文档", "content": {"application/json": {"schema": {"type": "object"}}}}
+            },
         }
     },
 }
@@ -376,8 +489,11 @@ PATHS: dict = {
 
 def openapi_document() -> dict:
     """The whole document; a fresh copy each call, so callers may change it freely."""
-    from qa.app.openapi_chat import extend_openapi  # conversations: history, conversation_id, SSE, /v1
     from qa.app.admin_openapi import extend_admin  # accounts, uploads, feedback
+    from qa.app.openapi_chat import extend_openapi  # conversations: history, conversation_id, SSE, /v1
 
-    return extend_admin(extend_openapi(copy.deepcopy({"openapi": "3.1.0", "info": INFO, "paths": PATHS,
-                                                      "components": {"schemas": SCHEMAS}})))
+    return extend_admin(
+        extend_openapi(
+            copy.deepcopy({"openapi": "3.1.0", "info": INFO, "paths": PATHS, "components": {"schemas": SCHEMAS}})
+        )
+    )

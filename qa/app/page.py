@@ -8,8 +8,24 @@ from pathlib import Path
 
 import qa
 
-PAGE_FILES = ("index.html", "app.js", "answer.js", "citation.js", "dom.js", "feedback.js", "highlight.js", "stream.js",
-              "timeline.js", "wholepage.js", "style.css", "favicon.svg", "upload.html", "upload.js", "admin.css")
+PAGE_FILES = (
+    "index.html",
+    "app.js",
+    "answer.js",
+    "citation.js",
+    "dom.js",
+    "feedback.js",
+    "highlight.js",
+    "stream.js",
+    "timeline.js",
+    "wholepage.js",
+    "style.css",
+    "favicon.svg",
+    "upload.html",
+    "upload.js",
+    "admin.css",
+)
+
 
 def page_dir() -> Path:
     """The chat page folder: ``web/`` of the source checkout this ``qa`` package belongs to (run from

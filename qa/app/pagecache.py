@@ -50,8 +50,9 @@ class PageImages:
         try:
             st = os.stat(row["file"])
         except OSError:
-            raise ImageUnavailable("这一版的原始文件已不在服务器上（已移动或删除），无法显示版面图像；"
-                                   "引文和正文不受影响。") from None
+            raise ImageUnavailable(
+                "这一版的原始文件已不在服务器上（已移动或删除），无法显示版面图像；引文和正文不受影响。"
+            ) from None
         key = f"{row['image_key']}|{st.st_size}|{st.st_mtime_ns}|{row['kind']}|{side}|{QUALITY}|{RENDER_VERSION}"
         return hashlib.sha1(key.encode("utf-8")).hexdigest()[:24]
 

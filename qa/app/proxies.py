@@ -30,7 +30,9 @@ def parse_networks(values) -> tuple[Network, ...]:
         try:
             nets.append(ipaddress.ip_network(str(value).strip(), strict=False))
         except ValueError:
-            raise BadInput(f"--trusted-proxies 中的 {str(value)[:60]} 不是 IP 地址或网段（例如 10.0.0.5、10.0.0.0/24）。") from None
+            raise BadInput(
+                f"--trusted-proxies 中的 {str(value)[:60]} 不是 IP 地址或网段（例如 10.0.0.5、10.0.0.0/24）。"
+            ) from None
     return tuple(nets)
 
 

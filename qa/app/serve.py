@@ -146,8 +146,15 @@ def create_server(settings: Settings, service=None, access_log_enabled: bool = T
             # waitress drops X-Forwarded-* unless its own single-address trusted_proxy is set; with
             # --trusted-proxies they reach qa.app.proxies, which believes them only from those addresses
             clear_untrusted_proxy_headers=not trusted,
-            **({"connection_limit": connguard.CONNECTION_LIMIT, "channel_timeout": connguard.CHANNEL_TIMEOUT_S,
-                "cleanup_interval": connguard.CLEANUP_INTERVAL_S, "asyncore_use_poll": True} | waitress_kw),
+            **(
+                {
+                    "connection_limit": connguard.CONNECTION_LIMIT,
+                    "channel_timeout": connguard.CHANNEL_TIMEOUT_S,
+                    "cleanup_interval": connguard.CLEANUP_INTERVAL_S,
+                    "asyncore_use_poll": True,
+                }
+                | waitress_kw
+            ),
         )
     except BaseException:
         for s in socks:
@@ -221,15 +228,18 @@ def _warn_open_hosts(settings: Settings) -> None:
         logging.getLogger("qa.serve").warning(
             "listening on %s without --allowed-hosts: requests for any Host name are served; "
             "name the host names users type (e.g. --allowed-hosts qa.example.com) to refuse "
-            "DNS-rebinding requests (docs/security.md)", settings.host)
+            "DNS-rebinding requests (docs/security.md)",
+            settings.host,
+        )
 
 
 def serve(settings: Settings | None = None, service=None) -> None:
     """Run the app under waitress until interrupted (Ctrl-C)."""
     settings = settings or Settings()
     if not logging.getLogger().handlers:
-        logging.basicConfig(stream=sys.stderr, level=logging.INFO,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
     server, app = create_server(settings, service=service)
     _warn_open_hosts(settings)
     reloader = app.extensions["qa_reloader"]
@@ -244,7 +254,11 @@ def serve(settings: Settings | None = None, service=None) -> None:
     version = getattr(getattr(svc, "reader", None), "version", None)
     logging.getLogger("qa.serve").info(
         "serving index %s (%s) on http://%s:%s with %d threads",
-        settings.backend or settings.index, version or "尚无索引", settings.host, effective_port(server), settings.threads,
+        settings.backend or settings.index,
+        version or "尚无索引",
+        settings.host,
+        effective_port(server),
+        settings.threads,
     )
     try:
         server.run()

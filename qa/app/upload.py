@@ -22,12 +22,18 @@ from pathlib import Path
 from werkzeug.datastructures import FileStorage
 
 from qa.errors import BadInput, PayloadTooLarge
+from qa.ingest.archive import PAGE_SUFFIXES
 from qa.text.dates import parse_date
 from qa.text.decode import decode_bytes
-from qa.ingest.archive import PAGE_SUFFIXES
 
-MAGIC = {".pdf": (b"%PDF-",), ".png": (b"\x89PNG\r\n\x1a\n",), ".jpg": (b"\xff\xd8\xff",), ".jpeg": (b"\xff\xd8\xff",),
-         ".tif": (b"II*\x00", b"MM\x00*"), ".tiff": (b"II*\x00", b"MM\x00*")}
+MAGIC = {
+    ".pdf": (b"%PDF-",),
+    ".png": (b"\x89PNG\r\n\x1a\n",),
+    ".jpg": (b"\xff\xd8\xff",),
+    ".jpeg": (b"\xff\xd8\xff",),
+    ".tif": (b"II*\x00", b"MM\x00*"),
+    ".tiff": (b"II*\x00", b"MM\x00*"),
+}
 BAD_PAPER = re.compile(r"[\\/:*?\"<>|\x00-\x1f\x7f]")
 
 
@@ -45,7 +51,7 @@ class Planned:
 def check_paper(value: str | None) -> str:
     paper = (value or "").strip()
     if not paper or len(paper) > 50 or BAD_PAPER.search(paper) or paper.startswith((".", "_")):
-        raise BadInput("字段 paper（报纸名称）应为 1 到 50 个字，不含 / \\ : * ? \" < > | 等符号，不以 . 或 _ 开头。")
+        raise BadInput('字段 paper（报纸名称）应为 1 到 50 个字，不含 / \\ : * ? " < > | 等符号，不以 . 或 _ 开头。')
     return paper
 
 
@@ -86,8 +92,9 @@ def content_problem(f: FileStorage, suffix: str) -> str | None:
     return None
 
 
-def plan_files(files: list[FileStorage], form, max_file: int, manifest: bytes | None = None
-               ) -> tuple[list[Planned], list[dict]]:
+def plan_files(
+    files: list[FileStorage], form, max_file: int, manifest: bytes | None = None
+) -> tuple[list[Planned], list[dict]]:
     """Accepted files with their place, and refused ones as ``{"file", "reason"}``; 413 past ``max_file``."""
     for f in files:
         if file_size(f) > max_file:
@@ -117,7 +124,10 @@ def _rows(files: list[FileStorage], form) -> list[tuple[FileStorage, tuple[str, 
     paper, day = check_paper(form.get("paper")), check_date(form.get("date"))
     pages = form.getlist("page")
     if pages and len(pages) != len(files):
-        raise BadInput(f"字段 page 给了 {len(pages)} 个，文件有 {len(files)} 个：每个文件一个版次，或都不给（按顺序编为 1、2、…）。")
+        raise BadInput(
+            f"字段 page 给了 {len(pages)} 个，文件有 {len(files)} 个："
+            "每个文件一个版次，或都不给（按顺序编为 1、2、…）。"
+        )
     numbers = [check_page(p) for p in pages] if pages else list(range(1, len(files) + 1))
     return [(f, (paper, day, n)) for f, n in zip(files, numbers)]
 
@@ -134,7 +144,12 @@ def _manifest_rows(files: list[FileStorage], manifest: bytes):
         name = Path((row.get("file") or "").strip()).name
         if name not in by_name:
             raise BadInput(f"manifest.csv 第 {reader.line_num} 行列出的文件 {name[:60]} 没有随请求上传。")
-        out.append((by_name.pop(name), (check_paper(row.get("paper")), check_date(row.get("date")), check_page(row.get("page")))))
+        out.append(
+            (
+                by_name.pop(name),
+                (check_paper(row.get("paper")), check_date(row.get("date")), check_page(row.get("page"))),
+            )
+        )
     if by_name:
         raise BadInput(f"这些文件不在 manifest.csv 中：{'、'.join(list(by_name)[:5])}。")
     return out

@@ -32,11 +32,13 @@ class JSONErrorTask(ErrorTask):
         code, message = error_for_status(err.code)
         body = error_body(code, message)
         self.status = f"{err.code} {err.reason}"
-        self.response_headers.extend([
-            ("Content-Type", "application/json"),
-            ("Cache-Control", "no-store"),
-            *SECURITY_HEADERS.items(),
-        ])
+        self.response_headers.extend(
+            [
+                ("Content-Type", "application/json"),
+                ("Cache-Control", "no-store"),
+                *SECURITY_HEADERS.items(),
+            ]
+        )
         self.set_close_on_finish()  # the request could not be parsed: the connection state is unknown
         self.content_length = len(body)
         self.write(body)

@@ -12,12 +12,19 @@ from pathlib import Path
 
 import click
 
-from qa.config import DEFAULT_TOP_K, MAX_TOP_K, Settings, index_dir
 from qa.cli.admin import register as register_admin
+from qa.cli.common import (
+    BACKEND_OPTION,
+    INDEX_OPTION,
+    PORT,
+    Group,
+    IntRangeZh,
+    friendly_errors,
+    index_location,
+    valid_text,
+)
+from qa.config import DEFAULT_TOP_K, MAX_TOP_K, Settings, index_dir
 from qa.errors import BadInput
-
-from qa.cli.common import (BACKEND_OPTION, INDEX_OPTION, PORT, Group, IntRangeZh, friendly_errors, index_location,
-                           valid_text)
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -60,13 +67,28 @@ def inspect(paths: tuple[str, ...], index: str | None) -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @INDEX_OPTION
 @BACKEND_OPTION
-@click.option("--rebuild", is_flag=True, help="只用 PATHS 从头重建（向量取自 index/cache/vectors；删除该文件夹可强制重新向量化）。")
+@click.option(
+    "--rebuild",
+    is_flag=True,
+    help="只用 PATHS 从头重建（向量取自 index/cache/vectors；删除该文件夹可强制重新向量化）。",
+)
 @click.option("--model", default=None, help="向量模型：e5-small（内置，默认）或 st:模型名或路径。")
-@click.option("--device", default=None, help="向量模型运行的设备：auto（有 GPU 就用，默认）、cpu、cuda、cuda:1（同 QA_DEVICE）。")
-@click.option("--no-merge", is_flag=True, help="不在本次合并写满的分段层级（每日加入新一期时用；合并另行运行 qa merge）。")
+@click.option(
+    "--device", default=None, help="向量模型运行的设备：auto（有 GPU 就用，默认）、cpu、cuda、cuda:1（同 QA_DEVICE）。"
+)
+@click.option(
+    "--no-merge", is_flag=True, help="不在本次合并写满的分段层级（每日加入新一期时用；合并另行运行 qa merge）。"
+)
 @friendly_errors
-def index(paths: tuple[str, ...], index: str | None, backend: str | None, rebuild: bool, model: str | None,
-          device: str | None, no_merge: bool) -> None:
+def index(
+    paths: tuple[str, ...],
+    index: str | None,
+    backend: str | None,
+    rebuild: bool,
+    model: str | None,
+    device: str | None,
+    no_merge: bool,
+) -> None:
     """把 PATHS 加入索引，并原子地发布新版本。
 
     PATH 是文件夹（按期存放的版面，或带 manifest.csv 的文件夹）或 .jsonl 导出文件。
@@ -91,8 +113,14 @@ def index(paths: tuple[str, ...], index: str | None, backend: str | None, rebuil
         device = check_device(device)
     if no_merge and backend:
         raise BadInput("--no-merge 只用于索引文件夹：Milvus 自己合并分段。")
-    report = build_index(list(paths), index_location(index, backend), rebuild=rebuild, model=model, device=device,
-                         **({"merge": False} if no_merge else {}))
+    report = build_index(
+        list(paths),
+        index_location(index, backend),
+        rebuild=rebuild,
+        model=model,
+        device=device,
+        **({"merge": False} if no_merge else {}),
+    )
     for s in report.skipped:
         click.echo(f"跳过 {s}", err=True)
     if report.nothing_read:
@@ -129,8 +157,13 @@ def merge(index: str | None) -> None:
 @click.option("--to", "date_to", default=None, help="最晚的出版日期，YYYY-MM-DD。")
 @click.option("--paper", default=None, help="只查这份报纸。")
 @click.option("--page", type=IntRangeZh(min=1), default=None, help="只查这一版。")
-@click.option("--as-of", "as_of", default=None, metavar="DATE",
-              help="「去年」「上周」「五年前」按这一天计算（YYYY-MM-DD 或 today；默认：最新一期）。")
+@click.option(
+    "--as-of",
+    "as_of",
+    default=None,
+    metavar="DATE",
+    help="「去年」「上周」「五年前」按这一天计算（YYYY-MM-DD 或 today；默认：最新一期）。",
+)
 @click.option("--today", is_flag=True, help="等同 --as-of today。")
 @click.option("--json", "as_json", is_flag=True, help="输出与 /api/ask 相同的 JSON。")
 @friendly_errors
@@ -148,8 +181,17 @@ def ask(question, index, backend, top_k, date_from, date_to, paper, page, as_of,
     from qa.service import Service
 
     question, paper = valid_text(question, "问题"), valid_text(paper, "--paper ")
-    req = parse_ask({"question": question, "top_k": top_k, "date_from": date_from, "date_to": date_to, "paper": paper,
-                     "page": page, "as_of": as_of or ("today" if today else None)})
+    req = parse_ask(
+        {
+            "question": question,
+            "top_k": top_k,
+            "date_from": date_from,
+            "date_to": date_to,
+            "paper": paper,
+            "page": page,
+            "as_of": as_of or ("today" if today else None),
+        }
+    )
     service = Service(index_location(index, backend))
     answer = service.ask(req.question, req.top_k, req.date_from, req.date_to, req.paper, req.page, as_of=req.as_of)
     if as_json:
@@ -168,22 +210,76 @@ def ask(question, index, backend, top_k, date_from, date_to, paper, page, as_of,
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=PORT, help="端口；0 表示任选一个空闲端口。")
 @click.option("--threads", default=8, show_default=True, type=IntRangeZh(min=1), help="工作线程数。")
-@click.option("--rate-limit", default="60 per minute", show_default=True, help="每个客户端对 /api/* 的请求限额（如 \"120 per minute\"；\"off\" 关闭）。")
-@click.option("--allowed-hosts", default=None, envvar="QA_ALLOWED_HOSTS", metavar="NAMES",
-              help="允许的主机名（逗号分隔；\".example.com\" 含子域名，\"*\" 不限），防 DNS 重绑定；"
-                   "默认：监听本机地址时只允许 localhost/127.0.0.1/::1，否则不限。")
-@click.option("--trusted-proxies", default=None, envvar="QA_TRUSTED_PROXIES", metavar="CIDRS",
-              help="反向代理的地址或网段（逗号分隔），只信任它们发来的 X-Forwarded-For；限流按真实客户端计。")
-@click.option("--llm-base-url", default=None, help="OpenAI 兼容的大模型服务（vLLM、Ollama…），如 http://127.0.0.1:11434/v1；密钥取自 $QA_LLM_API_KEY。")
+@click.option(
+    "--rate-limit",
+    default="60 per minute",
+    show_default=True,
+    help='每个客户端对 /api/* 的请求限额（如 "120 per minute"；"off" 关闭）。',
+)
+@click.option(
+    "--allowed-hosts",
+    default=None,
+    envvar="QA_ALLOWED_HOSTS",
+    metavar="NAMES",
+    help='允许的主机名（逗号分隔；".example.com" 含子域名，"*" 不限），防 DNS 重绑定；'
+    "默认：监听本机地址时只允许 localhost/127.0.0.1/::1，否则不限。",
+)
+@click.option(
+    "--trusted-proxies",
+    default=None,
+    envvar="QA_TRUSTED_PROXIES",
+    metavar="CIDRS",
+    help="反向代理的地址或网段（逗号分隔），只信任它们发来的 X-Forwarded-For；限流按真实客户端计。",
+)
+@click.option(
+    "--llm-base-url",
+    default=None,
+    help="OpenAI 兼容的大模型服务（vLLM、Ollama…），如 http://127.0.0.1:11434/v1；密钥取自 $QA_LLM_API_KEY。",
+)
 @click.option("--llm-model", default=None, help="该服务上的模型名。")
-@click.option("--llm-config", default=None, type=click.Path(dir_okay=False), help="含 [llm] 表的 TOML 配置文件（见 docs/operations.md）。")
-@click.option("--inbox", default=None, type=click.Path(file_okay=False), help="收件箱文件夹：放入的新一期自动建索引并发布（见 docs/operations-inbox.md）。")
-@click.option("--data-dir", default=None, type=click.Path(file_okay=False), help="数据目录：账户、审计日志、反馈、上传的档案（默认：索引文件夹旁的 qa-data）。")
-@click.option("--archive", default=None, type=click.Path(file_okay=False), help="上传和收件箱的新一期存放处（默认：数据目录下的 archive）。")
+@click.option(
+    "--llm-config",
+    default=None,
+    type=click.Path(dir_okay=False),
+    help="含 [llm] 表的 TOML 配置文件（见 docs/operations.md）。",
+)
+@click.option(
+    "--inbox",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="收件箱文件夹：放入的新一期自动建索引并发布（见 docs/operations-inbox.md）。",
+)
+@click.option(
+    "--data-dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="数据目录：账户、审计日志、反馈、上传的档案（默认：索引文件夹旁的 qa-data）。",
+)
+@click.option(
+    "--archive",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="上传和收件箱的新一期存放处（默认：数据目录下的 archive）。",
+)
 @click.option("--login-to-read", is_flag=True, help="查阅也需要登录（默认：查阅公开，修改需要账户）。")
 @friendly_errors
-def serve(index, backend, host, port, threads, rate_limit, allowed_hosts, trusted_proxies, llm_base_url, llm_model,
-          llm_config, inbox, data_dir, archive, login_to_read) -> None:
+def serve(
+    index,
+    backend,
+    host,
+    port,
+    threads,
+    rate_limit,
+    allowed_hosts,
+    trusted_proxies,
+    llm_base_url,
+    llm_model,
+    llm_config,
+    inbox,
+    data_dir,
+    archive,
+    login_to_read,
+) -> None:
     """提供问答页面和 JSON 接口；新发布的索引版本会自动切换。
 
     \b
@@ -194,27 +290,52 @@ def serve(index, backend, host, port, threads, rate_limit, allowed_hosts, truste
       qa serve --backend http://10.0.0.5:19530 --host 0.0.0.0   # 多个副本共用一个 Milvus
       qa serve --host 0.0.0.0 --allowed-hosts qa.example.com --trusted-proxies 10.0.0.2
     """
-    from qa.store.location import MilvusTarget
     from qa.app.hosts import split_list
     from qa.app.proxies import parse_networks
     from qa.app.serve import serve as run_server
+    from qa.store.location import MilvusTarget
 
     parse_networks(split_list(trusted_proxies))  # a typo is reported before the model loads
 
     location = index_location(index, backend)
     milvus = location if isinstance(location, MilvusTarget) else None
-    run_server(Settings(index=index_dir(index), backend=milvus, host=host, port=port, threads=threads,
-                        rate_limit=rate_limit, allowed_hosts=split_list(allowed_hosts) or None,
-                        trusted_proxies=split_list(trusted_proxies),
-                        llm_base_url=llm_base_url, llm_model=llm_model, llm_config=llm_config,
-                        inbox=inbox, data_dir=data_dir, archive=archive, read_requires_login=login_to_read))
+    run_server(
+        Settings(
+            index=index_dir(index),
+            backend=milvus,
+            host=host,
+            port=port,
+            threads=threads,
+            rate_limit=rate_limit,
+            allowed_hosts=split_list(allowed_hosts) or None,
+            trusted_proxies=split_list(trusted_proxies),
+            llm_base_url=llm_base_url,
+            llm_model=llm_model,
+            llm_config=llm_config,
+            inbox=inbox,
+            data_dir=data_dir,
+            archive=archive,
+            read_requires_login=login_to_read,
+        )
+    )
 
 
 STATS_LABELS = {
-    "version": "索引版本", "built_at": "建立时间", "papers": "报纸", "first_issue": "最早一期",
-    "last_issue": "最新一期", "issues": "期数", "pages": "版数", "articles": "文章", "chunks": "段落",
-    "embedder": "向量模型", "dim": "向量维度", "vector_index": "向量索引", "chunking": "分块设置",
-    "segments": "分段数", "size_bytes": "占用空间（字节）",
+    "version": "索引版本",
+    "built_at": "建立时间",
+    "papers": "报纸",
+    "first_issue": "最早一期",
+    "last_issue": "最新一期",
+    "issues": "期数",
+    "pages": "版数",
+    "articles": "文章",
+    "chunks": "段落",
+    "embedder": "向量模型",
+    "dim": "向量维度",
+    "vector_index": "向量索引",
+    "chunking": "分块设置",
+    "segments": "分段数",
+    "size_bytes": "占用空间（字节）",
 }
 
 

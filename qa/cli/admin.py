@@ -13,14 +13,25 @@ import click
 
 from qa.cli.common import Group, friendly_errors
 
-DATA_OPTION = click.option("--data-dir", "data_dir", type=click.Path(file_okay=False), default=None,
-                           help="数据目录：账户、审计日志、反馈（默认：$QA_DATA，或索引文件夹旁的 qa-data）。")
-INDEX_OPTION = click.option("--index", "index", type=click.Path(file_okay=False), default=None,
-                            help="索引文件夹（默认：$QA_INDEX 或 ./index）。")
+DATA_OPTION = click.option(
+    "--data-dir",
+    "data_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="数据目录：账户、审计日志、反馈（默认：$QA_DATA，或索引文件夹旁的 qa-data）。",
+)
+INDEX_OPTION = click.option(
+    "--index",
+    "index",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="索引文件夹（默认：$QA_INDEX 或 ./index）。",
+)
 
 
 def _accounts(data_dir, index):
-    from qa.admin.accounts import Accounts, data_dir as resolve
+    from qa.admin.accounts import Accounts
+    from qa.admin.accounts import data_dir as resolve
 
     return Accounts(resolve(data_dir, index))
 
@@ -89,7 +100,12 @@ def register(cli: click.Group) -> None:
     @click.argument("folder", type=click.Path(file_okay=False))
     @INDEX_OPTION
     @DATA_OPTION
-    @click.option("--archive", type=click.Path(file_okay=False), default=None, help="新一期存放的档案根目录（默认：数据目录下的 archive）。")
+    @click.option(
+        "--archive",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="新一期存放的档案根目录（默认：数据目录下的 archive）。",
+    )
     @click.option("--poll", "poll_s", type=float, default=1.0, show_default=True, help="检查收件箱的间隔（秒）。")
     @click.option("--once", is_flag=True, help="处理完收件箱中现有的文件就退出。")
     @friendly_errors
@@ -102,13 +118,18 @@ def register(cli: click.Group) -> None:
           qa watch /srv/inbox --index /srv/qa/index
         """
         from qa.admin.accounts import data_dir as resolve
-        from qa.config import index_dir
         from qa.admin.inbox import Inbox
+        from qa.config import index_dir
 
         logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
         data = resolve(data_dir, index)
-        inbox = Inbox(Path(folder), index_dir(index), Path(archive or data / "archive"),
-                      audit=_accounts(data_dir, index).audit, poll_s=poll_s)
+        inbox = Inbox(
+            Path(folder),
+            index_dir(index),
+            Path(archive or data / "archive"),
+            audit=_accounts(data_dir, index).audit,
+            poll_s=poll_s,
+        )
         if once:
             inbox.recover()
             while inbox.poll() or inbox.pending:  # a unit is taken on the second poll that sees it unchanged

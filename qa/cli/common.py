@@ -12,13 +12,19 @@ from qa.config import index_dir
 from qa.errors import BadInput, QAError, storage_error
 
 INDEX_OPTION = click.option(
-    "--index", "index", type=click.Path(file_okay=False), default=None,
+    "--index",
+    "index",
+    type=click.Path(file_okay=False),
+    default=None,
     help="索引文件夹（默认：$QA_INDEX 或 ./index）。",
 )
 
 
 BACKEND_OPTION = click.option(
-    "--backend", "backend", default=None, metavar="URI",
+    "--backend",
+    "backend",
+    default=None,
+    metavar="URI",
     help="改用 Milvus：Milvus Lite 数据库文件（如 ./milvus.db）或服务地址（如 http://127.0.0.1:19530）。",
 )
 
@@ -134,8 +140,8 @@ class PortRange(click.IntRange):
             return super().convert(value, param, ctx)
         except click.BadParameter:
             raise ChineseBadParameter(
-                f"端口 {value} 无效：--port 应为 0 到 65535 之间的整数（0 表示任选一个空闲端口）。",
-                ctx, param) from None
+                f"端口 {value} 无效：--port 应为 0 到 65535 之间的整数（0 表示任选一个空闲端口）。", ctx, param
+            ) from None
 
 
 PORT = PortRange()

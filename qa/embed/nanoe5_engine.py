@@ -12,8 +12,9 @@ import threading
 
 import numpy as np
 
+from qa.embed.common import DEFAULT_MODEL
+from qa.embed.common import normalise as _normalise
 from qa.errors import BadInput
-from qa.embed.common import DEFAULT_MODEL, normalise as _normalise
 
 
 class E5SmallEmbedder:

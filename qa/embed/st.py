@@ -10,8 +10,9 @@ import threading
 
 import numpy as np
 
+from qa.embed.common import BGE_ZH_QUERY, torch_device
+from qa.embed.common import normalise as _normalise
 from qa.errors import BadInput
-from qa.embed.common import BGE_ZH_QUERY, normalise as _normalise, torch_device
 
 
 class SentenceTransformerEmbedder:
@@ -22,9 +23,7 @@ class SentenceTransformerEmbedder:
             import torch
             from sentence_transformers import SentenceTransformer
         except ImportError as e:
-            raise BadInput(
-                "使用 st: 模型需要安装 sentence-transformers：pip install 'qa-newspaper[st]'"
-            ) from e
+            raise BadInput("使用 st: 模型需要安装 sentence-transformers：pip install 'qa-newspaper[st]'") from e
         device = torch_device(torch, device)
         try:
             self._model = SentenceTransformer(name_or_path, device=device)

@@ -27,8 +27,6 @@ from pathlib import Path
 from typing import Callable
 
 from qa.errors import BadInput
-from qa.text.dates import date_out_of_range, parse_date
-from qa.text.decode import decode_bytes
 from qa.ingest.cache import OcrCache
 from qa.ingest.image import read_image_file
 from qa.ingest.jsonl import display_path, jsonl_page
@@ -36,6 +34,8 @@ from qa.ingest.ocr import IMAGE_SUFFIXES
 from qa.ingest.pagetext import PageText
 from qa.ingest.pdf import read_pdf_file
 from qa.ingest.textfile import read_text_file
+from qa.text.dates import date_out_of_range, parse_date
+from qa.text.decode import decode_bytes
 from qa.types import Page, Skipped
 
 PAGE_NAME = re.compile(r"^(\d{1,3})(?:_(.+))?$")  # 01_要闻 -> page 1, 版名 要闻
@@ -102,8 +102,9 @@ class _Reader:
             else:
                 self.sink(page)  # streamed: the archive is never held in memory
 
-    def page_file(self, path: Path, root: str, paper: str, day: str, number: int | None,
-                  name: str | None, issue_no: str | None) -> None:
+    def page_file(
+        self, path: Path, root: str, paper: str, day: str, number: int | None, name: str | None, issue_no: str | None
+    ) -> None:
         pid = path.resolve().as_posix()
         if pid in self.seen:
             return  # the same file under two given PATHs: read (and OCR) once
@@ -113,10 +114,27 @@ class _Reader:
             return self.skip(path, exc.message)
         except OSError as exc:
             return self.skip(path, f"无法读取文件（{exc.strerror or exc}）")
-        self.add(Page(pid, paper, day, number, got.text, display_path(path, root), root, name or None, issue_no or None,
-                      read_as=got.read_as, roles=got.roles, columns=got.columns, ocr_confidence=got.ocr_confidence,
-                      low_confidence=got.low_confidence, seconds=got.seconds, note=got.note,
-                      frame=got.frame))
+        self.add(
+            Page(
+                pid,
+                paper,
+                day,
+                number,
+                got.text,
+                display_path(path, root),
+                root,
+                name or None,
+                issue_no or None,
+                read_as=got.read_as,
+                roles=got.roles,
+                columns=got.columns,
+                ocr_confidence=got.ocr_confidence,
+                low_confidence=got.low_confidence,
+                seconds=got.seconds,
+                note=got.note,
+                frame=got.frame,
+            )
+        )
 
     def folder(self, top: Path, root: str) -> None:
         files = self.walk(top)
@@ -173,8 +191,15 @@ class _Reader:
         elif path.suffix.lower() not in PAGE_SUFFIXES:
             self.skip(manifest, f"不支持的文件类型（{path.suffix or '无扩展名'}）：{name}", line)
         else:
-            self.page_file(path, root, row["paper"].strip(), day, int(page) if page else None,
-                           (row.get("page_name") or "").strip(), (row.get("issue_no") or "").strip())
+            self.page_file(
+                path,
+                root,
+                row["paper"].strip(),
+                day,
+                int(page) if page else None,
+                (row.get("page_name") or "").strip(),
+                (row.get("issue_no") or "").strip(),
+            )
         return path
 
     def layout_file(self, path: Path, root: str) -> None:
@@ -213,8 +238,12 @@ class _Reader:
                 page = jsonl_page(json.loads(line), base, n, path, root)
                 if page.page_id in first:
                     kept = first[page.page_id]
-                    self.skip(path, f"id「{page.page_id[len(base) + 1:]}」与第 {kept} 行重复：保留先出现的第 {kept} 行，"
-                                    "这一行未索引（请给它一个新的 id）", n)
+                    self.skip(
+                        path,
+                        f"id「{page.page_id[len(base) + 1 :]}」与第 {kept} 行重复：保留先出现的第 {kept} 行，"
+                        "这一行未索引（请给它一个新的 id）",
+                        n,
+                    )
                     continue
                 first[page.page_id] = n
                 self.add(page)
@@ -222,7 +251,6 @@ class _Reader:
                 self.skip(path, "这一行不是有效的 JSON", n)
             except BadInput as exc:
                 self.skip(path, exc.message, n)
-
 
     def walk(self, top: Path) -> list[Path]:
         """Every visible file under ``top``, sorted; links that leave ``top`` (files or folders) and
@@ -246,8 +274,9 @@ def _hidden(path: Path, top: Path) -> bool:
     return any(part.startswith(".") for part in path.relative_to(top).parts)
 
 
-def read_archive(paths: list[str | Path], ocr_cache: Path | None = None,
-                 sink: Callable[[Page], None] | None = None) -> IngestReport:
+def read_archive(
+    paths: list[str | Path], ocr_cache: Path | None = None, sink: Callable[[Page], None] | None = None
+) -> IngestReport:
     """Read every PATH (folder, .jsonl or page file); see the module docstring. Never raises for one bad file.
 
     With ``sink``, each page is handed to it as soon as it is read (in reading order) instead of

@@ -90,7 +90,7 @@ def chunk_text(text: str, settings: ChunkSettings = DEFAULT) -> list[str]:
             chunks.append("".join(cur))
             # Repeat the last sentences for context, but only if they leave room for the new one,
             # and never the whole previous chunk (that would not make progress).
-            keep = cur[-settings.overlap_sentences:] if settings.overlap_sentences else []
+            keep = cur[-settings.overlap_sentences :] if settings.overlap_sentences else []
             while keep and (len(keep) >= len(cur) or len("".join(keep + [u]).strip()) > settings.max_chars):
                 keep = keep[1:]
             cur = list(keep)

@@ -12,8 +12,9 @@ from qa.ingest.pagetext import LOW_CONFIDENCE, PageText, from_layouts
 from qa.ingest.regions import ocr_frame
 
 
-def ocr_frames(data: bytes, images: list, cache: OcrCache, dpi: int | None = None,
-               indexes: list[int] | None = None) -> tuple[list[OcrFrame], bool]:
+def ocr_frames(
+    data: bytes, images: list, cache: OcrCache, dpi: int | None = None, indexes: list[int] | None = None
+) -> tuple[list[OcrFrame], bool]:
     """OCR each image (frame ``indexes[i]`` of the file), through the cache; (frames, all cached)."""
     digest = content_hash(data)
     frames, cached = [], True

@@ -53,11 +53,20 @@ def jsonl_page(obj: object, base: str, n: int, path: Path, root: str) -> Page:
     if not body:
         raise BadInput("text 字段没有文字内容")
     title = normalize_text(str(obj.get("title") or "")).replace("\n", " ") or None
-    opt = {k: str(obj[k]).strip() or None if obj.get(k) not in (None, "") else None
-           for k in ("page_name", "issue_no")}
+    opt = {k: str(obj[k]).strip() or None if obj.get(k) not in (None, "") else None for k in ("page_name", "issue_no")}
     # Article ids are public (citations): the displayed path, never the server's absolute one.
     shown = display_path(path, root)
     article = Article(ident or f"{shown}#L{n}#a1", title, body)
-    return Page(pid, str(obj.get("paper") or "").strip() or path.stem, day,
-                int(str(page).strip()) if page not in (None, "") else None,
-                body, shown, root, opt["page_name"], opt["issue_no"], [article], read_as="jsonl")
+    return Page(
+        pid,
+        str(obj.get("paper") or "").strip() or path.stem,
+        day,
+        int(str(page).strip()) if page not in (None, "") else None,
+        body,
+        shown,
+        root,
+        opt["page_name"],
+        opt["issue_no"],
+        [article],
+        read_as="jsonl",
+    )

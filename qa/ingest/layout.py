@@ -28,8 +28,20 @@ from __future__ import annotations
 import statistics
 from itertools import pairwise
 
-from qa.ingest.geometry import (BYLINE_START, HEAD_RATIO, LINE_GAP, OCR_PITCH, OCR_SAME_SIZE, SAME_SIZE, Block, Layout, Line,
-                               Para, Piece, _same)
+from qa.ingest.geometry import (
+    BYLINE_START,
+    HEAD_RATIO,
+    LINE_GAP,
+    OCR_PITCH,
+    OCR_SAME_SIZE,
+    SAME_SIZE,
+    Block,
+    Layout,
+    Line,
+    Para,
+    Piece,
+    _same,
+)
 from qa.ingest.masthead import split_masthead
 from qa.ingest.order import reading_order
 from qa.ingest.paragraphs import paragraphs
@@ -45,7 +57,9 @@ def to_lines(pieces: list[Piece], gap: float, max_width: float | None = None, to
         mid = (p.top + p.bottom) / 2
         for row in reversed(rows[-8:]):  # rows are few per band: look back a little
             r = row[-1]
-            if abs(r.size - p.size) <= tol * max(r.size, p.size) and abs((r.top + r.bottom) / 2 - mid) <= 0.35 * min(r.size, p.size):
+            if abs(r.size - p.size) <= tol * max(r.size, p.size) and abs((r.top + r.bottom) / 2 - mid) <= 0.35 * min(
+                r.size, p.size
+            ):
                 row.append(p)
                 break
         else:
@@ -78,12 +92,16 @@ def _cuts(row: list[Piece], gap: float, body: float) -> list[bool]:
     for n, (a, b) in enumerate(pairwise(row)):
         em = max(a.size, b.size)
         limit = 0.5 if min(a.size, b.size) >= HEAD_RATIO * body else gap
-        regular = any(abs(gaps[n] - gaps[m]) <= 0.15 * em and _one_size(row[min(n, m): max(n, m) + 2])
-                      for m in (n - 1, n + 1) if 0 <= m < len(gaps))
+        regular = any(
+            abs(gaps[n] - gaps[m]) <= 0.15 * em and _one_size(row[min(n, m) : max(n, m) + 2])
+            for m in (n - 1, n + 1)
+            if 0 <= m < len(gaps)
+        )
         # a character set solid with the ideograph beyond it is not letter-spaced: the gap is
         # the one between two headlines on one baseline (「南京市场监　京 东 到 家」)
-        solid = any(gaps[m] <= 0.15 * em and _cjk(row[m]) and _cjk(row[m + 1])
-                    for m in (n - 1, n + 1) if 0 <= m < len(gaps))
+        solid = any(
+            gaps[m] <= 0.15 * em and _cjk(row[m]) and _cjk(row[m + 1]) for m in (n - 1, n + 1) if 0 <= m < len(gaps)
+        )
         out.append(gaps[n] > limit * em and not (regular and not solid and gaps[n] <= 3 * em))
     return out
 
@@ -102,15 +120,20 @@ def _line(run: list[Piece], word_spaces: bool = True) -> Line:
     text = ""
     for prev, p in zip([None, *run], run):
         latin = prev is not None and all(c.isascii() and c.isalnum() for c in prev.text[-1:] + p.text[:1])
-        if (prev is not None and p.x0 - prev.x1 > 0.5 * p.size and not text.endswith(" ")
-                and (word_spaces or latin)):
+        if prev is not None and p.x0 - prev.x1 > 0.5 * p.size and not text.endswith(" ") and (word_spaces or latin):
             text += " "  # OCR boxes of one headline: keep the word space between them
         text += p.text
     ink = [p for p in run if p.text.strip()] or run
     confs = [p.conf for p in run if p.conf is not None]
-    return Line(text.strip(), min(p.x0 for p in ink), min(p.top for p in ink), max(p.x1 for p in ink),
-                max(p.bottom for p in ink), statistics.median(p.size for p in ink),
-                min(confs) if confs else None)
+    return Line(
+        text.strip(),
+        min(p.x0 for p in ink),
+        min(p.top for p in ink),
+        max(p.x1 for p in ink),
+        max(p.bottom for p in ink),
+        statistics.median(p.size for p in ink),
+        min(confs) if confs else None,
+    )
 
 
 def to_blocks(lines: list[Line], tol: float = SAME_SIZE, ocr: bool = False) -> list[Block]:
@@ -130,10 +153,14 @@ def to_blocks(lines: list[Line], tol: float = SAME_SIZE, ocr: bool = False) -> l
             overlap = min(ln.x1, b.x1) - max(ln.x0, b.x0)
             em = max(size, ln.size)
             close = ln.top - last.top <= OCR_PITCH * em if ocr else gap <= LINE_GAP * em
-            if (abs(size - ln.size) <= tolerance * em and gap >= -0.3 * ln.size and close
-                    and overlap >= 0.5 * min(ln.x1 - ln.x0, b.x1 - b.x0)
-                    and (ln.x1 <= b.x1 + 1.5 * ln.size or not ocr and abs(ln.x0 - b.x0) <= 2.5 * ln.size)
-                    and (best_gap is None or gap < best_gap)):
+            if (
+                abs(size - ln.size) <= tolerance * em
+                and gap >= -0.3 * ln.size
+                and close
+                and overlap >= 0.5 * min(ln.x1 - ln.x0, b.x1 - b.x0)
+                and (ln.x1 <= b.x1 + 1.5 * ln.size or not ocr and abs(ln.x0 - b.x0) <= 2.5 * ln.size)
+                and (best_gap is None or gap < best_gap)
+            ):
                 best, best_gap = b, gap
         if best is None:
             blocks.append(Block([ln]))
@@ -190,9 +217,16 @@ def _settle_ocr_sizes(blocks: list[Block], body: float) -> None:
             for ln in blk.lines:
                 ln.size = head
     for blk in blocks:
-        if len(blk.lines) == 1 and 1.08 * body <= blk.size < head and any(
-                h.size >= head and min(h.x1, blk.x1) > max(h.x0, blk.x0)
-                and min(abs(blk.top - h.bottom), abs(h.top - blk.bottom)) <= 0.8 * h.size for h in blocks):
+        if (
+            len(blk.lines) == 1
+            and 1.08 * body <= blk.size < head
+            and any(
+                h.size >= head
+                and min(h.x1, blk.x1) > max(h.x0, blk.x0)
+                and min(abs(blk.top - h.bottom), abs(h.top - blk.bottom)) <= 0.8 * h.size
+                for h in blocks
+            )
+        ):
             blk.lines[0].size = head
 
 
@@ -212,8 +246,11 @@ def read_layout(pieces: list[Piece], low_conf: float = 0.8, ocr: bool = False) -
     if ocr:
         _settle_ocr_sizes(blocks, body)
     mast, rest = split_masthead(blocks, body)
-    paras = [Para(ln.text, "mast", ln.conf, [(ln.x0, ln.top, ln.x1, ln.bottom)])
-             for b in sorted(mast, key=lambda b: (b.top, b.x0)) for ln in b.lines]
+    paras = [
+        Para(ln.text, "mast", ln.conf, [(ln.x0, ln.top, ln.x1, ln.bottom)])
+        for b in sorted(mast, key=lambda b: (b.top, b.x0))
+        for ln in b.lines
+    ]
     paras += paragraphs(reading_order(rest, body), body, ocr)
     if not any(p.role not in ("text", "mast") for p in paras):
         for p in paras:  # no headline type on the page: let the segmenter judge by the words

@@ -38,8 +38,10 @@ def check_pages(count: int, kind: str) -> None:
     """BadInput when a file has more pages than a 版 file may (``kind``: "PDF", "TIFF")."""
     cap = max_file_pages()
     if count > cap:
-        raise BadInput(f"{kind} 有 {count} 页，超过单个版面文件 {cap} 页的上限（一个文件应是报纸的一版），已跳过"
-                       "（确需读取可设置环境变量 QA_MAX_FILE_PAGES）")
+        raise BadInput(
+            f"{kind} 有 {count} 页，超过单个版面文件 {cap} 页的上限（一个文件应是报纸的一版），已跳过"
+            "（确需读取可设置环境变量 QA_MAX_FILE_PAGES）"
+        )
 
 
 def check_chars(count: int, more: bool = False) -> None:
@@ -47,5 +49,7 @@ def check_chars(count: int, more: bool = False) -> None:
     cap = max_page_chars()
     if count > cap:
         size = f"超过 {count} 字" if more else f"{count} 字"
-        raise BadInput(f"文字过多（{size}，单个版面文件上限 {cap} 字，一版报纸通常不到 2 万字），已跳过"
-                       "（确需读取可设置环境变量 QA_MAX_PAGE_CHARS）")
+        raise BadInput(
+            f"文字过多（{size}，单个版面文件上限 {cap} 字，一版报纸通常不到 2 万字），已跳过"
+            "（确需读取可设置环境变量 QA_MAX_PAGE_CHARS）"
+        )

@@ -39,8 +39,9 @@ def split_masthead(blocks: list[Block], body: float) -> tuple[list[Block], list[
     head = HEAD_RATIO * body
     small = [b for b in band if b.size < head]
     side = any(_beside(a, b) for a in band for b in band if a is not b)
-    under_head = any(h.size >= head and h.bottom <= s.top and min(h.x1, s.x1) > max(h.x0, s.x0)
-                     for s in small for h in band)
+    under_head = any(
+        h.size >= head and h.bottom <= s.top and min(h.x1, s.x1) > max(h.x0, s.x0) for s in small for h in band
+    )
     sentence = any(c in ln.text for b in band for ln in b.lines for c in "。！？")
     if small and side and not under_head and not sentence:
         return band, rest

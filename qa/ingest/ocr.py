@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.errors import BadInput
-from qa.text.normalize import width
 from qa.ingest.layout import Piece
 from qa.ingest.limits import check_pages
+from qa.text.normalize import width
 
 MAX_PIXELS = 80_000_000  # ~ a broadsheet page at 400 dpi; more is refused as a possible bomb
 MAX_SIDE = 4000  # longer sides are scaled down before detection (text stays > 20 px high)
@@ -60,8 +60,10 @@ class OcrFrame:
 
     @classmethod
     def from_json(cls, obj: dict) -> OcrFrame:
-        return cls([OcrBox([float(v) for v in q], str(t), float(s), list(w)) for q, t, s, w in obj["boxes"]],
-                   float(obj["seconds"]))
+        return cls(
+            [OcrBox([float(v) for v in q], str(t), float(s), list(w)) for q, t, s, w in obj["boxes"]],
+            float(obj["seconds"]),
+        )
 
 
 def engine_id() -> str:
@@ -91,8 +93,10 @@ def recognise(image) -> OcrFrame:
         result, _ = _get_engine()(array, use_cls=False, text_score=0.0, return_word_box=True)
     boxes = []
     for quad, text, score, word_quads, word_texts, *_ in result or []:
-        words = [[w, min(p[0] for p in q), min(p[1] for p in q), max(p[0] for p in q), max(p[1] for p in q)]
-                 for w, q in zip(word_texts, word_quads)]
+        words = [
+            [w, min(p[0] for p in q), min(p[1] for p in q), max(p[0] for p in q), max(p[1] for p in q)]
+            for w, q in zip(word_texts, word_quads)
+        ]
         boxes.append(OcrBox([float(v) for pt in quad for v in pt], text, float(score), words))
     return OcrFrame(boxes, round(time.perf_counter() - start, 3))
 
@@ -115,8 +119,10 @@ def open_frames(path: Path) -> list:
         for frame in ImageSequence.Iterator(image):
             w, h = frame.size
             if w * h > MAX_PIXELS:
-                raise BadInput(f"图像过大（{w}×{h}，{w * h // 1_000_000} 百万像素，上限 {MAX_PIXELS // 1_000_000} "
-                               "百万像素），可能是解压炸弹，已跳过")
+                raise BadInput(
+                    f"图像过大（{w}×{h}，{w * h // 1_000_000} 百万像素，上限 {MAX_PIXELS // 1_000_000} "
+                    "百万像素），可能是解压炸弹，已跳过"
+                )
             frame.load()
             frames.append(frame.copy())
     except (OSError, SyntaxError, ValueError) as exc:  # Pillow's errors for truncated or broken data

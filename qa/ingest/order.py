@@ -26,8 +26,12 @@ def _headline_between(h: Block, b: Block, heads: list[Block]) -> bool:
     width) or level with its top (within 5 ems above it): ``b`` is in a later band, under a
     shorter headline that does not reach over its column."""
     width = b.x1 - b.x0
-    return any(o is not h and o.top >= h.bottom and (max(0.0, o.x0 - b.x1, b.x0 - o.x1) <= width
-                                                     or b.top - o.bottom <= 5 * b.size) for o in heads)
+    return any(
+        o is not h
+        and o.top >= h.bottom
+        and (max(0.0, o.x0 - b.x1, b.x0 - o.x1) <= width or b.top - o.bottom <= 5 * b.size)
+        for o in heads
+    )
 
 
 def _owners(bodies: list[Block], heads: list[Block]) -> dict[int, Block | None]:
@@ -79,8 +83,12 @@ def _beside_owners(b: Block, bodies: list[Block], owners: dict) -> list[tuple[tu
         above = 0 <= b.top - n.bottom <= 1.5 * b.size and abs(n.x0 - b.x0) <= 2.5 * b.size
         under = 0 <= n.top - b.bottom <= 1.5 * b.size and min(n.x1, b.x1) > max(n.x0, b.x0)  # a byline atop it
         if level or above or under:
-            rank = (0 if above or under else 1, round(abs(n.top - b.top) / (0.1 * b.size)) if level else 0,
-                    abs(n.size - b.size) > 0.02 * b.size, n.x1 > b.x0 + b.size)
+            rank = (
+                0 if above or under else 1,
+                round(abs(n.top - b.top) / (0.1 * b.size)) if level else 0,
+                abs(n.size - b.size) > 0.02 * b.size,
+                n.x1 > b.x0 + b.size,
+            )
             out.append(((*rank, _distance(owners[id(n)], b)), owners[id(n)]))
     return out
 
@@ -104,9 +112,18 @@ def _parts_headlines(above: list[Block], below: list[Block], head: float) -> boo
 def _parts_columns(above: list[Block], below: list[Block], head: float) -> bool:
     """True when a horizontal cut would part two or more columns from their last lines (set a
     little apart at the foot of the columns): those must be read with their columns."""
-    tails = [b for b in below if b.size < head and any(
-        a.size < head and _same_size(a.size, b.size) and 0 <= b.top - a.bottom <= 2.5 * b.size
-        and min(a.x1, b.x1) - max(a.x0, b.x0) >= 0.5 * (b.x1 - b.x0) for a in above)]
+    tails = [
+        b
+        for b in below
+        if b.size < head
+        and any(
+            a.size < head
+            and _same_size(a.size, b.size)
+            and 0 <= b.top - a.bottom <= 2.5 * b.size
+            and min(a.x1, b.x1) - max(a.x0, b.x0) >= 0.5 * (b.x1 - b.x0)
+            for a in above
+        )
+    ]
     return len(tails) >= 2
 
 
@@ -135,8 +152,14 @@ def reading_order(blocks: list[Block], body: float) -> list[Block]:
     # the widest gap that leaves neither headlines side by side above their bodies (a row of
     # photos under them) nor columns above their last lines; with no vertical cut either, the widest
     ys = [y for width, y in gaps if width >= band]
-    y = next((y for y in ys if not _parts_headlines(*_halves(blocks, y), head)
-              and not _parts_columns(*_halves(blocks, y), head)), None)
+    y = next(
+        (
+            y
+            for y in ys
+            if not _parts_headlines(*_halves(blocks, y), head) and not _parts_columns(*_halves(blocks, y), head)
+        ),
+        None,
+    )
     if y is None and vertical is None and gaps:
         y = gaps[0][1]
     if y is not None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from qa.errors import BadInput
-from qa.text.normalize import normalize_paragraphs
 from qa.ingest.layout import Layout
+from qa.text.normalize import normalize_paragraphs
 from qa.types import PageFrame
 
 LOW_CONFIDENCE = 0.8  # OCR lines below this are listed by `qa inspect` (and kept in the text)
@@ -44,5 +44,11 @@ def from_layouts(layouts: list[Layout], read_as: str) -> PageText:
     if not texts:
         raise BadInput("图像中没有识别到文字" if read_as == "ocr" else "PDF 没有可读的文字")
     columns = max((lay.columns for lay in layouts), default=0) or None
-    return PageText("\n".join(texts), read_as, roles if any(roles) else [], columns,
-                    round(sum(confs) / len(confs), 3) if confs else None, low)
+    return PageText(
+        "\n".join(texts),
+        read_as,
+        roles if any(roles) else [],
+        columns,
+        round(sum(confs) / len(confs), 3) if confs else None,
+        low,
+    )

@@ -36,8 +36,13 @@ def _head_paras(stack: list[Block], ocr: bool) -> list[Para]:
         if ocr and i and _same_row(stack[i - 1], b):  # one headline that OCR found as two boxes
             out[-1].text += " " + text
         else:
-            out.append(Para(text, "head" if i == main or _same(b.size, stack[main].size) else
-                            ("pre" if i < main else "sub"), _mean(ln.conf for ln in b.lines)))
+            out.append(
+                Para(
+                    text,
+                    "head" if i == main or _same(b.size, stack[main].size) else ("pre" if i < main else "sub"),
+                    _mean(ln.conf for ln in b.lines),
+                )
+            )
         for ln in b.lines:
             add_box(out[-1], ln, False)
     return out

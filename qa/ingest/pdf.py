@@ -37,6 +37,7 @@ def _pdf_error(exc: Exception) -> BadInput:
 
 def _render(path: Path, index: int):
     """A callable that renders PDF page ``index`` to a PIL image only when OCR needs it."""
+
     def render():
         import pypdfium2 as pdfium
 
@@ -45,6 +46,7 @@ def _render(path: Path, index: int):
             return doc[index].render(scale=RENDER_DPI / 72).to_pil()
         finally:
             doc.close()
+
     return render
 
 
@@ -82,8 +84,9 @@ def read_pdf_file(path: Path, cache: OcrCache) -> PageText:
                     first_size = (float(page.width), float(page.height))
                     frame = pdf_frame(chars, *first_size) if chars else None
                 if chars:
-                    layouts[n] = read_layout([Piece(c["text"], c["x0"], c["top"], c["x1"], c["bottom"], c["size"])
-                                              for c in page.chars])
+                    layouts[n] = read_layout(
+                        [Piece(c["text"], c["x0"], c["top"], c["x1"], c["bottom"], c["size"]) for c in page.chars]
+                    )
                 elif page.images:
                     scans.append(n)
     except BadInput:

@@ -45,8 +45,9 @@ def pdf_frame(chars: list[dict], width: float, height: float) -> PageFrame:
         mid = (c["top"] + c["bottom"]) / 2
         for row in reversed(rows[-8:]):
             r = row[-1]
-            if (abs(r["size"] - c["size"]) <= 0.15 * max(r["size"], c["size"])
-                    and abs((r["top"] + r["bottom"]) / 2 - mid) <= 0.35 * min(r["size"], c["size"])):
+            if abs(r["size"] - c["size"]) <= 0.15 * max(r["size"], c["size"]) and abs(
+                (r["top"] + r["bottom"]) / 2 - mid
+            ) <= 0.35 * min(r["size"], c["size"]):
                 row.append(c)
                 break
         else:
@@ -99,8 +100,9 @@ def _scaled(line: Line, width: float, height: float) -> Line:
     return (text, x0 / width, y0 / height, x1 / width, y1 / height)
 
 
-def page_regions(frame: PageFrame | None, page_id: str, articles: list[Article],
-                 chunks: dict[str, list[Chunk]]) -> list[dict]:
+def page_regions(
+    frame: PageFrame | None, page_id: str, articles: list[Article], chunks: dict[str, list[Chunk]]
+) -> list[dict]:
     """Rows of the ``regions`` table for one page: each article's boxes (``chunk_id`` None), then each
     of its chunks' boxes; ``chunks`` maps article id -> its chunks. No frame: no rows."""
     if frame is None or not frame.lines or not articles:
@@ -141,8 +143,10 @@ def assign_lines(lines: list[Line], texts: list[str]) -> list[int | None]:
             break
     for n, c in enumerate(cands):  # still shared (a byline in two articles): the article printed nearest
         if owner[n] is None and c:
-            owner[n] = min(c, key=lambda k: min((_distance(lines[n], lines[m]) for m, o in enumerate(owner) if o == k),
-                                                default=9.0))
+            owner[n] = min(
+                c,
+                key=lambda k: min((_distance(lines[n], lines[m]) for m, o in enumerate(owner) if o == k), default=9.0),
+            )
     return owner
 
 
@@ -167,8 +171,9 @@ def _neighbours(lines: list[Line], n: int) -> list[int]:
     return [m for _, m in sorted(near)]
 
 
-def _chunk_lines(art: Article, chunks: list[Chunk], lines: list[Line], mine: list[int],
-                 owner: list[int | None]) -> Iterable[tuple[str, list[Line]]]:
+def _chunk_lines(
+    art: Article, chunks: list[Chunk], lines: list[Line], mine: list[int], owner: list[int | None]
+) -> Iterable[tuple[str, list[Line]]]:
     """(chunk id, its lines) for each chunk: lines whose text lies in the chunk's span of the article's
     byline + body + captions (what ``qa.ingest.chunk`` cuts); a short line goes with the line above it."""
     space = flat(art.byline) + flat(art.body) + "".join(flat(c) for c in art.captions)
@@ -204,8 +209,19 @@ def _chunk_lines(art: Article, chunks: list[Chunk], lines: list[Line], mine: lis
 
 
 def _rows(article_id: str, page_id: str, chunk_id: str | None, lines: list[Line]) -> list[dict]:
-    return [{"article_id": article_id, "page_id": page_id, "chunk_id": chunk_id, "n": n,
-             "x0": b[0], "y0": b[1], "x1": b[2], "y1": b[3]} for n, b in enumerate(merge_boxes(lines))]
+    return [
+        {
+            "article_id": article_id,
+            "page_id": page_id,
+            "chunk_id": chunk_id,
+            "n": n,
+            "x0": b[0],
+            "y0": b[1],
+            "x1": b[2],
+            "y1": b[3],
+        }
+        for n, b in enumerate(merge_boxes(lines))
+    ]
 
 
 def merge_boxes(lines: list[Line]) -> list[tuple[float, float, float, float]]:
@@ -217,11 +233,21 @@ def merge_boxes(lines: list[Line]) -> list[tuple[float, float, float, float]]:
         h = y1 - y0
         for b in boxes:
             overlap = min(x1, b[2]) - max(x0, b[0])
-            if (overlap >= 0.5 * min(x1 - x0, b[2] - b[0]) and -0.5 * h <= y0 - b[3] <= 1.0 * max(h, b[4])
-                    and 0.75 <= h / max(b[4], 1e-9) <= 1.33):
+            if (
+                overlap >= 0.5 * min(x1 - x0, b[2] - b[0])
+                and -0.5 * h <= y0 - b[3] <= 1.0 * max(h, b[4])
+                and 0.75 <= h / max(b[4], 1e-9) <= 1.33
+            ):
                 b[0], b[1], b[2], b[3], b[4] = min(b[0], x0), min(b[1], y0), max(b[2], x1), max(b[3], y1), h
                 break
         else:
             boxes.append([x0, y0, x1, y1, h])
-    return [(round(max(0.0, b[0] - PAD), 4), round(max(0.0, b[1] - PAD), 4),
-             round(min(1.0, b[2] + PAD), 4), round(min(1.0, b[3] + PAD), 4)) for b in boxes]
+    return [
+        (
+            round(max(0.0, b[0] - PAD), 4),
+            round(max(0.0, b[1] - PAD), 4),
+            round(min(1.0, b[2] + PAD), 4),
+            round(min(1.0, b[3] + PAD), 4),
+        )
+        for b in boxes
+    ]

@@ -28,9 +28,11 @@ REF_END = re.compile(rf"\s*{_REF}$")
 REF_START = re.compile(rf"^{_REF}\s*")
 DATELINE = re.compile(r"^(?:本报讯|[^\s，。！？“”■]{2,16}?\d{1,2}月\d{1,2}日(?:电|讯))\s*(?:[（(][^）)]{1,40}[）)])?")
 # OCR drops the spaces in 「本报记者 王培源」, so with 「本报」 in front none is required.
-BYLINE = re.compile(r"^(?:[■□●◆]\s*\S.{0,22}|(?:本报)?(?:特约)?(?:记者|通讯员)\s+\S.{0,20}"
-                    r"|本报(?:特约)?(?:记者|通讯员)[^\s，。；：]{2,20}"
-                    r"|[（(](?:本报)?(?:特约)?(?:记者|通讯员)[^（()）。，]{1,30}(?<!摄)[）)])$")  # not 「（记者 赵六 摄）」
+BYLINE = re.compile(
+    r"^(?:[■□●◆]\s*\S.{0,22}|(?:本报)?(?:特约)?(?:记者|通讯员)\s+\S.{0,20}"
+    r"|本报(?:特约)?(?:记者|通讯员)[^\s，。；：]{2,20}"
+    r"|[（(](?:本报)?(?:特约)?(?:记者|通讯员)[^（()）。，]{1,30}(?<!摄)[）)])$"
+)  # not 「（记者 赵六 摄）」
 CAPTION = re.compile(r"^(?:图为|【图片】|图：|[上下左右]图[：:为])|摄[）)]?$")
 _EDITORIAL = re.compile(r"^(?:(?:责任编辑|编辑|美编|校对|版式|组版|审读|排版)[：:]\s*\S{0,8}\s*)+$")
 _DATE_LINE = re.compile(r"^\d{4}年\d{1,2}月\d{1,2}日(?:\s*(?:星期|周)[一二三四五六日天])?$")
@@ -52,8 +54,9 @@ def _roles(page: Page) -> list[str]:
 
 def furniture_chars(page: Page) -> int:
     """Non-whitespace characters of the furniture lines that ``segment_page`` drops from ``page.text``."""
-    return sum(len("".join(s.split())) for s, r in zip(page.text.split("\n"), _roles(page))
-               if is_furniture(s, page.paper, r))
+    return sum(
+        len("".join(s.split())) for s, r in zip(page.text.split("\n"), _roles(page)) if is_furniture(s, page.paper, r)
+    )
 
 
 def kind_with_role(text: str, role: str) -> str:
@@ -120,8 +123,11 @@ def _items(paras: list[str], kinds: list[str]) -> list[_Group | _Run]:
             nxt = kinds[i + 1] if i + 1 < len(paras) else None
             if isinstance(cur, _Group) and cur.byline is None and not pending:
                 cur.byline = text
-            elif isinstance(cur, _Run) and not pending and (nxt not in ("body", "caption", "deck")
-                                                           or DATELINE.match(paras[i + 1])):
+            elif (
+                isinstance(cur, _Run)
+                and not pending
+                and (nxt not in ("body", "caption", "deck") or DATELINE.match(paras[i + 1]))
+            ):
                 cur.bylines.append(text)  # a photo credit or signature under its body
                 cur.closed = True
             else:
@@ -146,11 +152,18 @@ def _merge_subheads(items: list[_Group | _Run]) -> list[_Group | _Run]:
     while k < len(items) - 1:
         g, before, after, above = items[k], items[k - 1], items[k + 1], items[k - 2]
         plain = isinstance(g, _Group) and g.byline is None and not g.deck and len(g.lines) <= 2
-        if (plain and all(kd == "head" for kd, _ in g.lines) and isinstance(before, _Run) and isinstance(above, _Group)
-                and isinstance(after, _Run) and not after.bylines and not before.closed
-                and not DATELINE.match(after.paras[0][1])):
+        if (
+            plain
+            and all(kd == "head" for kd, _ in g.lines)
+            and isinstance(before, _Run)
+            and isinstance(above, _Group)
+            and isinstance(after, _Run)
+            and not after.bylines
+            and not before.closed
+            and not DATELINE.match(after.paras[0][1])
+        ):
             before.paras += g.lines + after.paras
-            del items[k: k + 2]
+            del items[k : k + 2]
         else:
             k += 1
     return items
@@ -162,7 +175,8 @@ def _units(group: _Group) -> list[list[tuple[str, str]]]:
     for n, (kind, text) in enumerate(group.lines):
         units[-1].append((kind, text))
         if (nxt := group.lines[n + 1][0] if n + 1 < len(group.lines) else None) and (
-                (kind == "sub" and nxt in ("head", "pre")) or (kind == "ref" and nxt != "ref")):
+            (kind == "sub" and nxt in ("head", "pre")) or (kind == "ref" and nxt != "ref")
+        ):
             units.append([])
     return units
 
@@ -173,7 +187,7 @@ def _flat(text: str) -> str:  # letters, digits and ideographs only: 「让“�
 
 def _bigrams(text: str) -> set[str]:
     flat = _flat(text)
-    return {flat[i: i + 2] for i in range(len(flat) - 1)}
+    return {flat[i : i + 2] for i in range(len(flat) - 1)}
 
 
 def _score(unit: list[tuple[str, str]], run: _Run) -> float:
@@ -235,7 +249,7 @@ def _heading(unit: list[tuple[str, str]], body: str) -> tuple[list[str], str | N
     while n < len(lines) - 1:
         (k1, t1), (k2, t2) = lines[n], lines[n + 1]
         if k1 == k2 == "head" and flat_body and _flat(t1 + t2) in flat_body:
-            lines[n: n + 2] = [("head", t1 + t2)]
+            lines[n : n + 2] = [("head", t1 + t2)]
         else:
             n += 1
     kinds = [k for k, _ in lines]
@@ -254,8 +268,9 @@ def _heading(unit: list[tuple[str, str]], body: str) -> tuple[list[str], str | N
         sub_i = heads[1] if len(heads) == 2 else None
     if pre_i is None and t > 0 and kinds[t - 1] == "pre":
         pre_i = t - 1
-    subs = [n for n in range(t + 1, len(lines))
-            if kinds[n] == "sub" and all(kinds[m] == "sub" for m in range(t + 1, n))]
+    subs = [
+        n for n in range(t + 1, len(lines)) if kinds[n] == "sub" and all(kinds[m] == "sub" for m in range(t + 1, n))
+    ]
     sub_idx = subs if subs else ([sub_i] if sub_i is not None else [])
     used = {t, *sub_idx} | ({pre_i} if pre_i is not None else set())
     leftover = [text for n, (_, text) in enumerate(lines) if n not in used]
@@ -272,11 +287,11 @@ def _body(run: _Run | None, extra: list[str]) -> tuple[str | None, str, list[str
             refs.append(text)
             continue
         if not paras and (m := DATELINE.match(text)) and kind == "body":
-            dateline, text = m.group(0).strip(), text[m.end():].strip()
+            dateline, text = m.group(0).strip(), text[m.end() :].strip()
         for pattern in (REF_START, REF_END):
             if m := pattern.search(text):
                 refs.append(m.group(0).strip())
-                text = (text[: m.start()] + text[m.end():]).strip()
+                text = (text[: m.start()] + text[m.end() :]).strip()
         if kind == "caption":
             captions.append(text)
         elif text:
@@ -304,7 +319,9 @@ def segment_page(page: Page) -> list[Article]:
     kept = [(p.strip(), r) for p, r in zip(lines, roles) if p.strip() and not is_furniture(p, page.paper, r)]
     paras = [p for p, _ in kept]
     items = _items(paras, [kind_with_role(p, r) for p, r in kept])
-    laid_out = any(r not in ("", "mast") for r in roles)  # reading order and headline type known from positions: trust them
+    laid_out = any(
+        r not in ("", "mast") for r in roles
+    )  # reading order and headline type known from positions: trust them
     if not laid_out:
         items = _merge_subheads(items)
     pairs = _pair(items, forward_only=laid_out)
@@ -328,7 +345,19 @@ def segment_page(page: Page) -> list[Article]:
             elif leftover:  # extra headline lines (slogans, column names, teasers): a title-only item
                 found.append(((*pos, 0), dict(title=leftover[0], body="\n".join(leftover[1:]))))
             refs = [t for kd, t in unit if kd == "ref"]
-            found.append(((*pos, 1), _fields(run, item.deck if last else [], refs, item.byline if last else None,
-                                             title=title, pre_title=pre, subtitle=subtitle)))
+            found.append(
+                (
+                    (*pos, 1),
+                    _fields(
+                        run,
+                        item.deck if last else [],
+                        refs,
+                        item.byline if last else None,
+                        title=title,
+                        pre_title=pre,
+                        subtitle=subtitle,
+                    ),
+                )
+            )
     found.sort(key=lambda f: f[0])
     return [Article(article_id=f"{page.source}#a{n}", **fields) for n, (_, fields) in enumerate(found, start=1)]

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from qa.errors import BadInput
+from qa.ingest.pagetext import PageText
 from qa.text.decode import decode_bytes
 from qa.text.normalize import normalize_text
-from qa.ingest.pagetext import PageText
 
 
 def read_text_file(path: Path) -> PageText:

@@ -17,10 +17,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from qa.time.question import DateRange, parse_date_range, strip_dates
 from qa.errors import BadInput
-from qa.text.dates import LAST_AS_OF, date_out_of_range
 from qa.text.chinese import parse_iso_date
+from qa.text.dates import LAST_AS_OF, date_out_of_range
+from qa.time.question import DateRange, parse_date_range, strip_dates
 from qa.types import Filters
 
 OUT_OF_ARCHIVE = "out_of_archive"  # the refusal kind the JSON reports when the period is not in the archive

@@ -112,5 +112,11 @@ def search(
 
 
 def _hit(rec: dict, score: float, dense: tuple[int, float] | None, bm25: tuple[int, float] | None) -> Hit:
-    return Hit.from_record(rec, score, dense_rank=dense[0] if dense else None, bm25_rank=bm25[0] if bm25 else None,
-                           dense_score=float(dense[1]) if dense else None, bm25_score=float(bm25[1]) if bm25 else None)
+    return Hit.from_record(
+        rec,
+        score,
+        dense_rank=dense[0] if dense else None,
+        bm25_rank=bm25[0] if bm25 else None,
+        dense_score=float(dense[1]) if dense else None,
+        bm25_score=float(bm25[1]) if bm25 else None,
+    )

@@ -10,8 +10,19 @@ store; both are written by the same plan and read through the same reader interf
 
 from qa.store.build import build_from_pages, build_index, build_stream, merge_index
 from qa.store.folder.layout import FORMAT_VERSION, current_version
-from qa.store.plan import BuildReport, page_hash
 from qa.store.folder.reader import IndexReader, check_embedder, index_stats
+from qa.store.plan import BuildReport, page_hash
 
-__all__ = ["BuildReport", "FORMAT_VERSION", "IndexReader", "build_from_pages", "build_index", "build_stream", "check_embedder", "merge_index",
-           "current_version", "index_stats", "page_hash"]
+__all__ = [
+    "BuildReport",
+    "FORMAT_VERSION",
+    "IndexReader",
+    "build_from_pages",
+    "build_index",
+    "build_stream",
+    "check_embedder",
+    "merge_index",
+    "current_version",
+    "index_stats",
+    "page_hash",
+]

@@ -20,26 +20,53 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable
 
-from qa.ingest.chunk import DEFAULT, ChunkSettings
 from qa.embed import Embedder
-from qa.types import Page, Skipped
-from qa.store.location import MilvusTarget
-from qa.store.folder.batch import SegmentBatcher
 from qa.errors import IndexMissing
-from qa.store.folder.layout import (CACHE, DEFAULT_LOCK_TIMEOUT, build_lock, cleanup_versions, current_version,
-                                     next_version, print_to_stderr, publish, read_meta, seal)
+from qa.ingest.chunk import DEFAULT, ChunkSettings
+from qa.store.folder.batch import SegmentBatcher
+from qa.store.folder.layout import (
+    CACHE,
+    DEFAULT_LOCK_TIMEOUT,
+    build_lock,
+    cleanup_versions,
+    current_version,
+    next_version,
+    print_to_stderr,
+    publish,
+    read_meta,
+    seal,
+)
 from qa.store.folder.livepages import COLUMNS, LivePages
-from qa.store.plan import (BuildReport, Live, PagePlan, kept_report, live_pages, live_state, page_hash, page_record, segment_articles,
-                   under_roots)
 from qa.store.folder.version import carry_pages, compose_version
+from qa.store.location import MilvusTarget
+from qa.store.plan import (
+    BuildReport,
+    Live,
+    PagePlan,
+    kept_report,
+    live_pages,
+    live_state,
+    page_hash,
+    page_record,
+    segment_articles,
+    under_roots,
+)
+from qa.types import Page, Skipped
 
 
-def build_index(paths: list[str | Path], index_dir: Path | MilvusTarget, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-                log: Callable[[str], None] = print_to_stderr, **kw) -> BuildReport:
+def build_index(
+    paths: list[str | Path],
+    index_dir: Path | MilvusTarget,
+    *,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    log: Callable[[str], None] = print_to_stderr,
+    **kw,
+) -> BuildReport:
     """Read ``paths`` (issue folders, manifest folders, JSONL), then build and publish a new version
     (``index_dir`` may be a :class:`MilvusTarget`: see ``qa.store.milvus.build``).
 
-    Keyword arguments: ``rebuild``, ``model``, ``embedder``, ``settings``, ``progress``, ``device`` (see :class:`Build`).
+    Keyword arguments: ``rebuild``, ``model``, ``embedder``, ``settings``, ``progress``, ``device``, ``merge``
+    (see :class:`Build`).
     """
     from qa.ingest import read_archive
 
@@ -55,25 +82,43 @@ def build_index(paths: list[str | Path], index_dir: Path | MilvusTarget, *, lock
     roots = [Path(p).resolve().as_posix() for p in paths if os.path.exists(p)]
     with build_lock(index_dir, lock_timeout, log):
         build = Build(index_dir, roots, log=log, **kw)
-        report = read_archive([str(p) for p in paths], ocr_cache=index_dir / CACHE / "ocr", sink=build.page)  # OCR once per page
+        report = read_archive(
+            [str(p) for p in paths], ocr_cache=index_dir / CACHE / "ocr", sink=build.page
+        )  # OCR once per page
         return build.finish(list(report.skipped))
 
 
-def build_from_pages(pages: list[Page], roots: list[str], index_dir: Path | MilvusTarget, *, skipped: list[Skipped] | None = None,
-                     lock_timeout: float = DEFAULT_LOCK_TIMEOUT, log: Callable[[str], None] = print_to_stderr,
-                     **kw) -> BuildReport:
+def build_from_pages(
+    pages: list[Page],
+    roots: list[str],
+    index_dir: Path | MilvusTarget,
+    *,
+    skipped: list[Skipped] | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    log: Callable[[str], None] = print_to_stderr,
+    **kw,
+) -> BuildReport:
     """Same as :func:`build_index` for pages already read (``roots`` = the PATHs they came from)."""
     if isinstance(index_dir, MilvusTarget):
         from qa.store.milvus.build import build_milvus
 
         return build_milvus(pages, roots, index_dir, skipped=list(skipped or []), log=log, **kw)
     unique = {p.page_id: p for p in pages}  # a later duplicate replaces an earlier one
-    return build_stream(iter(unique.values()), roots, index_dir, skipped=skipped, lock_timeout=lock_timeout, log=log, **kw)
+    return build_stream(
+        iter(unique.values()), roots, index_dir, skipped=skipped, lock_timeout=lock_timeout, log=log, **kw
+    )
 
 
-def build_stream(pages: Iterable[Page], roots: list[str], index_dir: Path, *, skipped: list[Skipped] | None = None,
-                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT, log: Callable[[str], None] = print_to_stderr,
-                 **kw) -> BuildReport:
+def build_stream(
+    pages: Iterable[Page],
+    roots: list[str],
+    index_dir: Path,
+    *,
+    skipped: list[Skipped] | None = None,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    log: Callable[[str], None] = print_to_stderr,
+    **kw,
+) -> BuildReport:
     """:func:`build_from_pages` for pages made one at a time (distinct page ids): memory stays bounded."""
     index_dir = Path(index_dir)
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -87,27 +132,47 @@ def build_stream(pages: Iterable[Page], roots: list[str], index_dir: Path, *, sk
 class Build:
     """One build under the lock: judge each page as it is read, then compose and publish the version."""
 
-    def __init__(self, index_dir: Path, roots: list[str], *, rebuild: bool = False, model: str | None = None,
-                 embedder: Embedder | None = None, settings: ChunkSettings | None = None, progress: bool | None = None,
-                 log: Callable[[str], None] = print_to_stderr, dense_threshold: int | None = None,
-                 batch_rows: int | None = None, workers: int | None = None, device: str | None = None,
-                 merge: bool = True) -> None:
+    def __init__(
+        self,
+        index_dir: Path,
+        roots: list[str],
+        *,
+        rebuild: bool = False,
+        model: str | None = None,
+        embedder: Embedder | None = None,
+        settings: ChunkSettings | None = None,
+        progress: bool | None = None,
+        log: Callable[[str], None] = print_to_stderr,
+        dense_threshold: int | None = None,
+        batch_rows: int | None = None,
+        workers: int | None = None,
+        device: str | None = None,
+        merge: bool = True,
+    ) -> None:
         self.started = time.monotonic()
         self.merge = merge  # False: leave full tiers for `qa merge` (the daily add stays as cheap as its issue)
         self.index_dir, self.roots, self.log = index_dir, [os.path.abspath(r) for r in roots], log
         self.dense_threshold = dense_threshold
         self.version = next_version(index_dir)  # before cleanup: a half-written folder's number is never reused
         cleanup_versions(index_dir, log)
-        self.live: Live = live_state(index_dir, rebuild=rebuild, model=model, embedder=embedder, settings=settings, log=log,
-                                     device=device)
+        self.live: Live = live_state(
+            index_dir, rebuild=rebuild, model=model, embedder=embedder, settings=settings, log=log, device=device
+        )
         # Model, chunking or format changed: every page is chunked again into new segments.
         self.redo = self.live.reason is not None or self.live.legacy
         # A redo chunks every live page again, so it reads them all; otherwise pages are looked up as read.
         self.old = live_pages(self.live, COLUMNS) if self.live.folder and self.redo else None
         self.lookup = LivePages(self.live.sources)
-        self.batcher = SegmentBatcher(index_dir, self.live, cache_dir=index_dir / CACHE / "vectors", progress=progress,
-                                      log=log, dense_threshold=dense_threshold, workers=workers,
-                                      **({"batch_rows": batch_rows} if batch_rows else {}))
+        self.batcher = SegmentBatcher(
+            index_dir,
+            self.live,
+            cache_dir=index_dir / CACHE / "vectors",
+            progress=progress,
+            log=log,
+            dense_threshold=dense_threshold,
+            workers=workers,
+            **({"batch_rows": batch_rows} if batch_rows else {}),
+        )
         self.seen: set[str] = set()
         self.carried: set[str] = set()  # unchanged pages re-chunked from the live version (redo only)
         self.replaced: dict[str, str] = {}  # live pages read again with new content -> their segment
@@ -137,8 +202,11 @@ class Build:
 
     def _finish(self, skipped: list[Skipped]) -> BuildReport:
         under = self.old if self.old is not None else self.lookup.under(self.roots)
-        removed = {pid: o["segment"] for pid, o in under.items()
-                   if pid not in self.seen and under_roots(pid, o["root"] or "", self.roots)}
+        removed = {
+            pid: o["segment"]
+            for pid, o in under.items()
+            if pid not in self.seen and under_roots(pid, o["root"] or "", self.roots)
+        }
         self.plan.removed = len(removed)
         if not self.seen and (self.live.folder is None or self.plan.unchanged):
             self.log("没有从给出的路径读到任何版面，未发布新的索引版本。")
@@ -150,19 +218,42 @@ class Build:
         if self.redo:  # every other live page is chunked again
             carry_pages(self.live, [pid for pid in self.old if pid not in segment_of], self.batcher)
         new = self.batcher.finish()
-        meta, kept_rows = compose_version(self.index_dir, self.live, self.redo, segment_of, new, self.log,
-                                          self.dense_threshold, self.merge)
-        embedder = {"name": self.live.embedder.name, "dim": int(self.live.embedder.dim),
-                    "engine": getattr(self.live.embedder, "engine", None)}
-        _seal_and_publish(self.index_dir, self.version, {"embedder": embedder, "chunking": self.live.settings.to_json(),
-                                                         **meta}, self.log)
+        meta, kept_rows = compose_version(
+            self.index_dir, self.live, self.redo, segment_of, new, self.log, self.dense_threshold, self.merge
+        )
+        embedder = {
+            "name": self.live.embedder.name,
+            "dim": int(self.live.embedder.dim),
+            "engine": getattr(self.live.embedder, "engine", None),
+        }
+        _seal_and_publish(
+            self.index_dir,
+            self.version,
+            {"embedder": embedder, "chunking": self.live.settings.to_json(), **meta},
+            self.log,
+        )
         c, p = meta["counts"], self.plan
         embedded, reused = self.batcher.embedded, self.batcher.reused + kept_rows
-        self.log(f"已发布索引版本 {self.version}：{c['pages']} 版，{c['articles']} 篇文章，{c['chunks']} 个段落"
-                 f"（{len(meta['segments'])} 个分段）；新嵌入 {embedded} 个，复用 {reused} 个；"
-                 f"新增 {p.added} 版，更新 {p.changed} 版，移除 {p.removed} 版。")
-        return BuildReport(self.version, c["pages"], c["articles"], c["chunks"], embedded, reused, p.added, p.changed,
-                           p.removed, skipped, self.live.reason, True, time.monotonic() - self.started)
+        self.log(
+            f"已发布索引版本 {self.version}：{c['pages']} 版，{c['articles']} 篇文章，{c['chunks']} 个段落"
+            f"（{len(meta['segments'])} 个分段）；新嵌入 {embedded} 个，复用 {reused} 个；"
+            f"新增 {p.added} 版，更新 {p.changed} 版，移除 {p.removed} 版。"
+        )
+        return BuildReport(
+            self.version,
+            c["pages"],
+            c["articles"],
+            c["chunks"],
+            embedded,
+            reused,
+            p.added,
+            p.changed,
+            p.removed,
+            skipped,
+            self.live.reason,
+            True,
+            time.monotonic() - self.started,
+        )
 
     def _kept(self, skipped: list[Skipped], nothing_read: bool = False) -> BuildReport:
         self.batcher.finish()
@@ -177,8 +268,13 @@ def _seal_and_publish(index_dir: Path, version: str, meta: dict, log: Callable[[
     cleanup_versions(index_dir, log)
 
 
-def merge_index(index_dir: Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, log: Callable[[str], None] = print_to_stderr,
-                dense_threshold: int | None = None) -> str | None:
+def merge_index(
+    index_dir: Path,
+    *,
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
+    log: Callable[[str], None] = print_to_stderr,
+    dense_threshold: int | None = None,
+) -> str | None:
     """``qa merge``: merge the live version's full size tiers into bigger segments and publish the result
     (answers keep coming from the live version until then); the new version's name, or None when there was
     nothing to merge. Run it apart from the daily ``qa index --no-merge``, e.g. at night."""
@@ -194,6 +290,8 @@ def merge_index(index_dir: Path, *, lock_timeout: float = DEFAULT_LOCK_TIMEOUT, 
         if [s["name"] for s in merged["segments"]] == [s["name"] for s in meta["segments"]]:
             log(f"没有需要合并的分段（{len(meta['segments'])} 个分段），索引版本 {live_name} 不变。")
             return None
-        _seal_and_publish(index_dir, version, {"embedder": meta["embedder"], "chunking": meta["chunking"], **merged}, log)
+        _seal_and_publish(
+            index_dir, version, {"embedder": meta["embedder"], "chunking": meta["chunking"], **merged}, log
+        )
         log(f"已发布索引版本 {version}：{len(meta['segments'])} 个分段合并为 {len(merged['segments'])} 个。")
         return version

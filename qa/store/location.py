@@ -50,8 +50,10 @@ Location = Path | MilvusTarget
 def parse_backend(text: str) -> MilvusTarget:
     """``--backend URI`` -> a MilvusTarget; BadInput (Chinese, naming the value) for anything else."""
     value = str(text).strip()
-    usage = ("--backend 应为 Milvus Lite 数据库文件（以 .db 结尾，如 ./milvus.db）"
-             "或 Milvus 服务地址（如 http://127.0.0.1:19530）")
+    usage = (
+        "--backend 应为 Milvus Lite 数据库文件（以 .db 结尾，如 ./milvus.db）"
+        "或 Milvus 服务地址（如 http://127.0.0.1:19530）"
+    )
     if value.startswith(("http://", "https://")):
         try:
             parts = urlsplit(value)

@@ -14,13 +14,13 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable
 
-from qa.ingest.chunk import DEFAULT, ChunkSettings, chunk_article, embedding_text
 from qa.embed import Embedder, load_embedder
 from qa.errors import QAError
+from qa.ingest.chunk import DEFAULT, ChunkSettings, chunk_article, embedding_text
 from qa.ingest.regions import page_regions
-from qa.types import Article, Chunk, Page, Skipped
 from qa.store.folder.layout import DB, FORMAT_VERSION, MILVUS_FORMAT_VERSION, SEGMENTS, current_version, read_meta
 from qa.store.folder.writer import read_rows, read_rows_in
+from qa.types import Article, Chunk, Page, Skipped
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,10 @@ def live_sources(index_dir: Path, name: str, meta: dict) -> list[LiveSource]:
     if "segments" not in meta:
         return [LiveSource("", index_dir / name)]
     deleted = meta.get("deleted", {})
-    return [LiveSource(s["name"], index_dir / SEGMENTS / s["name"], frozenset(deleted.get(s["name"], [])))
-            for s in meta["segments"]]
+    return [
+        LiveSource(s["name"], index_dir / SEGMENTS / s["name"], frozenset(deleted.get(s["name"], [])))
+        for s in meta["segments"]
+    ]
 
 
 @dataclass
@@ -92,7 +94,9 @@ CHUNK_FIELDS = [f.name for f in fields(Chunk)]
 
 def page_hash(page: Page) -> str:
     """Content hash of everything about a page that reaches the index."""
-    arts = [(a.article_id, a.title, a.pre_title, a.subtitle, a.byline, a.body, a.captions, a.refs) for a in page.articles]
+    arts = [
+        (a.article_id, a.title, a.pre_title, a.subtitle, a.byline, a.body, a.captions, a.refs) for a in page.articles
+    ]
     key = [page.paper, page.date, page.page, page.page_name, page.issue_no, page.source, page.text, arts]
     if page.frame is not None:  # pages indexed before regions existed are read into the index once more
         key.append(["regions-1", page.frame.kind, page.frame.width, page.frame.height])
@@ -103,8 +107,16 @@ def text_hash(text: str) -> str:
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def live_state(index_dir: Path, *, rebuild: bool, model: str | None, embedder: Embedder | None,
-               settings: ChunkSettings | None, log: Callable[[str], None], device: str | None = None) -> Live:
+def live_state(
+    index_dir: Path,
+    *,
+    rebuild: bool,
+    model: str | None,
+    embedder: Embedder | None,
+    settings: ChunkSettings | None,
+    log: Callable[[str], None],
+    device: str | None = None,
+) -> Live:
     """The live version (unless ``rebuild``), the embedder (made on ``device`` unless given) and chunk
     settings to build with, and any full-redo reason."""
     name = current_version(index_dir)
@@ -142,7 +154,12 @@ def live_state(index_dir: Path, *, rebuild: bool, model: str | None, embedder: E
 def under_roots(page_id: str, page_root: str, roots: list[str]) -> bool:
     """Was this page found (or should it have been found) under one of ``roots``?"""
     for r in roots:
-        if page_root == r or page_id == r or page_id.startswith(r.rstrip(os.sep) + os.sep) or page_id.startswith(r + "#"):
+        if (
+            page_root == r
+            or page_id == r
+            or page_id.startswith(r.rstrip(os.sep) + os.sep)
+            or page_id.startswith(r + "#")
+        ):
             return True
     return False
 
@@ -153,8 +170,11 @@ def plan_pages(pages: list[Page], roots: list[str], live: Live, log: Callable[[s
     by_id = {p.page_id: p for p in pages}  # a later duplicate replaces an earlier one
     new_hash = {pid: page_hash(p) for pid, p in by_id.items()}
     old_pages = live_pages(live)
-    kept = {pid: {k: v for k, v in r.items() if k != "segment"} for pid, r in old_pages.items()
-            if pid not in by_id and not under_roots(pid, r["root"] or "", roots)}
+    kept = {
+        pid: {k: v for k, v in r.items() if k != "segment"}
+        for pid, r in old_pages.items()
+        if pid not in by_id and not under_roots(pid, r["root"] or "", roots)
+    }
     plan = PagePlan(
         added=sum(1 for pid in by_id if pid not in old_pages),
         changed=sum(1 for pid in by_id if pid in old_pages and old_pages[pid]["content_hash"] != new_hash[pid]),
@@ -179,9 +199,20 @@ def chunk_rows(plan: PagePlan, settings: ChunkSettings) -> ChunkRows:
         rows.pages.append(rec)
         first = len(rows.chunks)
         for i, a in enumerate(arts):
-            rows.articles.append({"article_id": a.article_id, "page_id": rec["page_id"], "ordinal": i, "title": a.title,
-                                  "pre_title": a.pre_title, "subtitle": a.subtitle, "byline": a.byline, "body": a.body,
-                                  "captions": list(a.captions), "refs": list(a.refs)})
+            rows.articles.append(
+                {
+                    "article_id": a.article_id,
+                    "page_id": rec["page_id"],
+                    "ordinal": i,
+                    "title": a.title,
+                    "pre_title": a.pre_title,
+                    "subtitle": a.subtitle,
+                    "byline": a.byline,
+                    "body": a.body,
+                    "captions": list(a.captions),
+                    "refs": list(a.refs),
+                }
+            )
             for c in chunk_article(a, rec["page_id"], settings):
                 t = embedding_text(c)
                 rows.texts.append(t)
@@ -216,9 +247,19 @@ def image_row(page_id: str, kind: str, width: float, height: float) -> dict:
 
 def page_record(p: Page, content_hash: str) -> dict:
     """A page as its SQLite ``pages`` row."""
-    return {"page_id": p.page_id, "paper": p.paper, "date": p.date, "page": p.page, "page_name": p.page_name,
-            "issue_no": p.issue_no, "source": p.source, "root": p.root, "content_hash": content_hash, "text": p.text,
-            "_frame": p.frame}  # not a column: read by chunk_rows for the page's regions
+    return {
+        "page_id": p.page_id,
+        "paper": p.paper,
+        "date": p.date,
+        "page": p.page,
+        "page_name": p.page_name,
+        "issue_no": p.issue_no,
+        "source": p.source,
+        "root": p.root,
+        "content_hash": content_hash,
+        "text": p.text,
+        "_frame": p.frame,
+    }  # not a column: read by chunk_rows for the page's regions
 
 
 def segment_articles(page: Page, log: Callable[[str], None]) -> list[Article]:
@@ -247,15 +288,24 @@ def source_articles(src: LiveSource, page_ids: list[str] | None = None) -> dict[
     if page_ids is None:
         found = read_rows(src.folder / DB, "SELECT * FROM articles ORDER BY page_id, ordinal")
     else:
-        found = read_rows_in(src.folder / DB, "SELECT * FROM articles WHERE page_id IN ({}) ORDER BY page_id, ordinal",
-                             page_ids)
+        found = read_rows_in(
+            src.folder / DB, "SELECT * FROM articles WHERE page_id IN ({}) ORDER BY page_id, ordinal", page_ids
+        )
     for a in found:
         if a["page_id"] in src.deleted:
             continue
-        out.setdefault(a["page_id"], []).append(Article(
-            article_id=a["article_id"], title=a["title"], body=a["body"] or "", pre_title=a["pre_title"],
-            subtitle=a["subtitle"], byline=a["byline"], captions=json.loads(a["captions"] or "[]"),
-            refs=json.loads(a["refs"] or "[]")))
+        out.setdefault(a["page_id"], []).append(
+            Article(
+                article_id=a["article_id"],
+                title=a["title"],
+                body=a["body"] or "",
+                pre_title=a["pre_title"],
+                subtitle=a["subtitle"],
+                byline=a["byline"],
+                captions=json.loads(a["captions"] or "[]"),
+                refs=json.loads(a["refs"] or "[]"),
+            )
+        )
     return out
 
 
@@ -277,8 +327,16 @@ class BuildReport:
     nothing_read: bool = False  # no page at all came from the given paths: nothing was published
 
 
-def decide(pages: list[Page], roots: list[str], folder: Path, *, skipped: list[Skipped], started: float,
-           log: Callable[[str], None], **live_kw) -> tuple[Live, PagePlan, BuildReport | None]:
+def decide(
+    pages: list[Page],
+    roots: list[str],
+    folder: Path,
+    *,
+    skipped: list[Skipped],
+    started: float,
+    log: Callable[[str], None],
+    **live_kw,
+) -> tuple[Live, PagePlan, BuildReport | None]:
     """The plan step: the live version (laid out in ``folder``), the page plan, and the report to
     return at once when nothing is to be published (nothing read, or nothing changed)."""
     live = live_state(folder, log=log, **live_kw)
@@ -294,5 +352,19 @@ def decide(pages: list[Page], roots: list[str], folder: Path, *, skipped: list[S
 
 def kept_report(live: Live, skipped: list[Skipped], started: float, nothing_read: bool = False) -> BuildReport:
     c = live.meta["counts"] if live.meta else {"pages": 0, "articles": 0, "chunks": 0}
-    return BuildReport(live.name, c["pages"], c["articles"], c["chunks"], 0, c["chunks"], 0, 0, 0, skipped, None,
-                       False, time.monotonic() - started, nothing_read)
+    return BuildReport(
+        live.name,
+        c["pages"],
+        c["articles"],
+        c["chunks"],
+        0,
+        c["chunks"],
+        0,
+        0,
+        0,
+        skipped,
+        None,
+        False,
+        time.monotonic() - started,
+        nothing_read,
+    )

@@ -12,6 +12,7 @@ _DATE_PATTERNS = [
     re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日\s*$"),
 ]
 
+
 def parse_date(value: object) -> str | None:
     """ISO date from the usual spellings, None if impossible: ``parse_date("2026年4月1日") -> "2026-04-01"``."""
     text = to_halfwidth(str(value or ""))

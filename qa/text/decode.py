@@ -10,9 +10,21 @@ from qa.errors import BadInput
 from qa.text.normalize import CJK_PUNCT, IDEOGRAPHS
 
 # Encodings a Chinese newspaper file may really be in; anything else detected is mojibake.
-_PLAUSIBLE = {"utf_8", "gb18030", "gbk", "gb2312", "big5", "big5hkscs", "utf_16", "utf_16_le",
-              "utf_16_be", "utf_32", "hz", "cp950", "cp936"}
-
+_PLAUSIBLE = {
+    "utf_8",
+    "gb18030",
+    "gbk",
+    "gb2312",
+    "big5",
+    "big5hkscs",
+    "utf_16",
+    "utf_16_le",
+    "utf_16_be",
+    "utf_32",
+    "hz",
+    "cp950",
+    "cp936",
+}
 
 
 def looks_binary(data: bytes) -> bool:
@@ -64,7 +76,9 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
 # 常用字 (5,401). Real text is nearly all in its own encoding's list; a misreading is not.
 _GB_COMMON = ("gb2312", b"\xb0\xa1", b"\xd7\xfe")
 _BIG5_COMMON = ("big5", b"\xa4\x40", b"\xc6\x7e")
-_TEXTLIKE = re.compile(f"[\t\n\r\f\x20-\x7e{IDEOGRAPHS}{CJK_PUNCT}\u2000-\u206f\u3000-\u303f\uff00-\uffef\u25a0-\u25ff]")
+_TEXTLIKE = re.compile(
+    f"[\t\n\r\f\x20-\x7e{IDEOGRAPHS}{CJK_PUNCT}\u2000-\u206f\u3000-\u303f\uff00-\uffef\u25a0-\u25ff]"
+)
 
 
 def _common_share(text: str, common: tuple[str, bytes, bytes], sample: int = 4000) -> float:

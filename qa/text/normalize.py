@@ -20,8 +20,6 @@ import re
 import statistics
 import unicodedata
 
-
-
 # Ideographs (CJK unified + extension A + compatibility); extension B+ via code point check.
 IDEOGRAPHS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 # Chinese punctuation that stays full-width (it carries meaning and is what readers expect).
@@ -44,13 +42,15 @@ IDEOGRAPHS_SPACE = re.compile(rf"[{IDEOGRAPHS}] +[{IDEOGRAPHS}]")
 # was printed (the font draws both with one glyph, and the ToUnicode map names the radical). NFKC
 # maps only ⺟ and ⻳ of this block, so the rest come from this table: each radical to the ordinary
 # character (or standalone component) it is drawn as; the C-SIMPLIFIED ones to the simplified form.
-RADICAL_SUPPLEMENT = dict(zip(
-    "⺁⺃⺅⺆⺇⺉⺊⺌⺎⺏⺐⺑⺒⺓⺔⺖⺗⺘⺙⺛⺜⺝⺞⺟⺠⺡⺣⺤⺥⺦⺧⺨⺩⺪⺫⺬⺭⺮⺯⺰⺲⺳⺴⺵⺹⺺⺼⺾⺿⻀⻁⻂⻃⻄"
-    "⻅⻆⻇⻈⻉⻊⻋⻌⻍⻎⻏⻐⻑⻒⻓⻔⻖⻗⻘⻙⻚⻛⻜⻝⻞⻟⻠⻡⻢⻣⻤⻥⻦⻧⻨⻩⻪⻫⻬⻭⻮⻯⻰⻱⻲⻳",
-    "厂乚亻冂几刂卜小尢尢尣尣巳幺彐忄㣺扌攵旡日月歺母民氵灬爫爫丬牛犭王疋罒示礻竹糹纟罒罓网网耂肀月艹艹艹虍衤覀西"
-    "见角𧢲讠贝𧾷车辶辶辶阝钅長镸长门阝雨青韦页风飞食飠食饣首马骨鬼鱼鸟卤麦黄黾斉齐歯齿竜龙龜亀龟",
-    strict=True,
-))
+RADICAL_SUPPLEMENT = dict(
+    zip(
+        "⺁⺃⺅⺆⺇⺉⺊⺌⺎⺏⺐⺑⺒⺓⺔⺖⺗⺘⺙⺛⺜⺝⺞⺟⺠⺡⺣⺤⺥⺦⺧⺨⺩⺪⺫⺬⺭⺮⺯⺰⺲⺳⺴⺵⺹⺺⺼⺾⺿⻀⻁⻂⻃⻄"
+        "⻅⻆⻇⻈⻉⻊⻋⻌⻍⻎⻏⻐⻑⻒⻓⻔⻖⻗⻘⻙⻚⻛⻜⻝⻞⻟⻠⻡⻢⻣⻤⻥⻦⻧⻨⻩⻪⻫⻬⻭⻮⻯⻰⻱⻲⻳",
+        "厂乚亻冂几刂卜小尢尢尣尣巳幺彐忄㣺扌攵旡日月歺母民氵灬爫爫丬牛犭王疋罒示礻竹糹纟罒罓网网耂肀月艹艹艹虍衤覀西"
+        "见角𧢲讠贝𧾷车辶辶辶阝钅長镸长门阝雨青韦页风飞食飠食饣首马骨鬼鱼鸟卤麦黄黾斉齐歯齿竜龙龜亀龟",
+        strict=True,
+    )
+)
 # Blocks whose code points stand for ordinary ideographs: the supplement above, Kangxi Radicals
 # (⽇ ⼯ ⾥: NFKC maps each to its ideograph) and CJK Compatibility Ideographs (NFKC too).
 _CJK_VARIANT = re.compile("[\u2e80-\u2eff\u2f00-\u2fdf\uf900-\ufaff\U0002f800-\U0002fa1f]")
@@ -135,7 +135,7 @@ def join_wrapped_lines(lines: list[str]) -> list[str]:
     """
     rows = [s.strip() for s in lines if s.strip()]
     widths = [width(s) for s in rows]
-    typical = [statistics.median(widths[max(0, i - 3): i + 4]) for i in range(len(rows))]
+    typical = [statistics.median(widths[max(0, i - 3) : i + 4]) for i in range(len(rows))]
     # Decide right to left: a headline-shaped line is only a headline when nothing continues it.
     joins = [False] * len(rows)
     for i in range(len(rows) - 1, 0, -1):

@@ -36,7 +36,9 @@ from qa.time.question import period_label
 KINDS = ("undated", "absolute", "last_year", "last_month", "text_relative", "text_dated")
 AS_OF_LAST_YEAR = dt.date(2024, 6, 1)
 # A figure with its unit; the unit stays in the question (「多少家」), the figure is the answer.
-FIGURE = re.compile(r"(?<![\d.])\d+(?:\.\d+)?(?:万|亿|千)?(?:元|美元|%|家|人次|人|个|吨|公里|户|项|件|辆|台|所|座|名|亩|公顷|平方米|场|起|倍)")
+FIGURE = re.compile(
+    r"(?<![\d.])\d+(?:\.\d+)?(?:万|亿|千)?(?:元|美元|%|家|人次|人|个|吨|公里|户|项|件|辆|台|所|座|名|亩|公顷|平方米|场|起|倍)"
+)
 _SENTENCE = re.compile(r"[^。！？!?\n]+")
 _CLAUSE = re.compile(r"[，；,;：:]")
 _PAIRS = ("()", "（）", "【】", "[]", "“”", "《》", "「」")
@@ -68,7 +70,7 @@ def _body(sentence: str, start: int, end: int, cut: list[tuple[int, int]]) -> st
     if at is None:
         return None
     own = clauses[at].split(keep)[0]  # the figure's clause, up to the figure
-    body = "，".join(clauses[max(0, at - 1): at] + [own]).lstrip("”’」』】)）·-—") + keep
+    body = "，".join(clauses[max(0, at - 1) : at] + [own]).lstrip("”’」』】)）·-—") + keep
     cjk = re.compile(r"[\u4e00-\u9fff]")
     if len(cjk.findall(own)) < 6 or len(cjk.findall(body)) < 12 or len(body) > 60:
         return None  # too little said to be answerable
@@ -83,8 +85,7 @@ def _facts(text: str, issue: dt.date) -> Iterable[tuple[str, str, list]]:
         sentence = s.group(0)
         periods = extract_periods(sentence, issue)
         spans = [(p.offset, p.offset + len(p.phrase)) for p in periods]
-        figures = [m for m in FIGURE.finditer(sentence)
-                   if not any(a < m.end() and m.start() < b for a, b in spans)]
+        figures = [m for m in FIGURE.finditer(sentence) if not any(a < m.end() and m.start() < b for a, b in spans)]
         if len(figures) != 1:
             continue  # several figures: the answer would be ambiguous
         m = figures[0]
@@ -122,18 +123,41 @@ def _questions(body: str, answer: str, periods: list, aid: str, issue: dt.date, 
         if "undated" in kinds:
             q.append(TemporalQuestion(f"{body}？", [answer], aid, "undated"))
         if "absolute" in kinds:
-            q.append(TemporalQuestion(f"{issue.year}年{issue.month}月，{body}？", [answer], aid, "absolute",
-                                      None, month_from, month_to))
+            q.append(
+                TemporalQuestion(
+                    f"{issue.year}年{issue.month}月，{body}？", [answer], aid, "absolute", None, month_from, month_to
+                )
+            )
         if "last_year" in kinds and issue.year == AS_OF_LAST_YEAR.year - 1:
-            q.append(TemporalQuestion(f"去年{issue.month}月，{body}？", [answer], aid, "last_year",
-                                      AS_OF_LAST_YEAR.isoformat(), month_from, month_to))
+            q.append(
+                TemporalQuestion(
+                    f"去年{issue.month}月，{body}？",
+                    [answer],
+                    aid,
+                    "last_year",
+                    AS_OF_LAST_YEAR.isoformat(),
+                    month_from,
+                    month_to,
+                )
+            )
         if "last_month" in kinds:
-            q.append(TemporalQuestion(f"上个月，{body}？", [answer], aid, "last_month",
-                                      _month_after(issue).isoformat(), month_from, month_to))
+            q.append(
+                TemporalQuestion(
+                    f"上个月，{body}？",
+                    [answer],
+                    aid,
+                    "last_month",
+                    _month_after(issue).isoformat(),
+                    month_from,
+                    month_to,
+                )
+            )
     elif len(speaks_elsewhere) == 1:
         p = speaks_elsewhere[0]
         # Said with its year (「2022年」): a literal search finds it already, not a test of text time.
-        kind = None if str(p.start.year) in p.phrase else "text_dated" if re.search(r"\d", p.phrase) else "text_relative"
+        kind = (
+            None if str(p.start.year) in p.phrase else "text_dated" if re.search(r"\d", p.phrase) else "text_relative"
+        )
         if kind in kinds:
             label = period_label(p.start, p.end)
             q.append(TemporalQuestion(f"{label}，{body}？", [answer], aid, kind, None, p.date_from, p.date_to))

@@ -6,8 +6,10 @@ expression with the grammar the question parser uses (qa.time.grammar), so a que
 passage agree on what 「上半年」 or 「一季度」 means.
 
 >>> import datetime as dt
->>> [(p.date_from, p.date_to, p.phrase, p.vague) for p in extract_periods("今年上半年，昨天，日前", dt.date(2025, 7, 29))]
-[('2025-01-01', '2025-06-30', '今年上半年', False), ('2025-07-28', '2025-07-28', '昨天', False), ('2025-06-29', '2025-07-29', '日前', True)]
+>>> found = extract_periods("今年上半年，昨天，日前", dt.date(2025, 7, 29))
+>>> [(p.date_from, p.date_to, p.phrase, p.vague) for p in found]  # doctest: +NORMALIZE_WHITESPACE
+[('2025-01-01', '2025-06-30', '今年上半年', False), ('2025-07-28', '2025-07-28', '昨天', False),
+ ('2025-06-29', '2025-07-29', '日前', True)]
 
 Rules beyond the question parser's (qa.time.patterns lists the shared ones):
 
@@ -68,4 +70,4 @@ def extract_periods(text: str, issue_date: dt.date) -> list[Period]:
         if s.start >= taken_until:
             chosen.append(s)
             taken_until = s.end
-    return [Period(s.first, s.last, text[s.start:s.end], s.start, s.vague) for s in chosen]
+    return [Period(s.first, s.last, text[s.start : s.end], s.start, s.vague) for s in chosen]

@@ -19,13 +19,34 @@ import re
 
 # Full-width digits map one-to-one onto ASCII, so match offsets stay valid on the original text.
 WIDE = str.maketrans("０１２３４５６７８９．／－", "0123456789./-")
-CN_DIGIT = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4,
-            "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+CN_DIGIT = {
+    "〇": 0,
+    "零": 0,
+    "○": 0,
+    "Ｏ": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 
 REL_YEAR = {"今年": 0, "去年": -1, "上年": -1, "前年": -2, "明年": 1}  # not 本年: "that year" in prose
 DAY_REL = {"今天": 0, "今日": 0, "昨天": -1, "昨日": -1, "前天": -2, "明天": 1}
-WEEK_REL = {w: d for d, ws in ((0, "本周 这周 这一周 本星期 这个星期"), (-1, "上周 上一周 上星期 上个星期"),
-                               (1, "下周 下一周 下星期 下个星期")) for w in ws.split()}
+WEEK_REL = {
+    w: d
+    for d, ws in (
+        (0, "本周 这周 这一周 本星期 这个星期"),
+        (-1, "上周 上一周 上星期 上个星期"),
+        (1, "下周 下一周 下星期 下个星期"),
+    )
+    for w in ws.split()
+}
 MONTH_REL = {w: d for d, ws in ((0, "本月 这个月 这月"), (-1, "上个月 上月"), (1, "下个月 下月")) for w in ws.split()}
 MONTH_PART = {"初": (1, 10), "上旬": (1, 10), "中旬": (11, 20), "下旬": (21, 31), "底": (21, 31), "末": (21, 31)}
 YEAR_PART = {
@@ -66,16 +87,20 @@ _PART = (
     r"|(?P<ys>年初|年底|年末)"
     rf"|(?P<m>{_MD})月份?(?:(?P<d>{_MD})[日号]|(?P<sub>上旬|中旬|下旬|初|底|末))?"
 )
-_LUNAR_DAY = r"(?:初[一二三四五六七八九十]|廿[一二三四五六七八九]?|二十[一二三四五六七八九]?|十[一二三四五六七八九]?|三十)"
-_VAGUE = "|".join([
-    r"近日|日前|近期|前不久|不久前|近来|近年来|近些年|近年",
-    rf"农历[正腊冬一二三四五六七八九十]{{1,2}}月{_LUNAR_DAY}?",
-    rf"(?:正|腊|冬)月{_LUNAR_DAY}?",
-    rf"(?:十[一二]|[一二三四五六七八九])月{_LUNAR_DAY}(?![一二三四五六七八九十日号])",
-    r"立春|惊蛰|春分|谷雨|立夏|小满|芒种|夏至|小暑|大暑|立秋|处暑|秋分|寒露|霜降|立冬|冬至|小寒|大寒",
-    r"春节|元宵节?|端午节?|中秋节?|重阳节?|清明节|除夕|七夕",
-    r"(?:雨水|清明|白露|小雪|大雪)(?=节|时节|前后|当天|假期|期间|时分)",
-])
+_LUNAR_DAY = (
+    r"(?:初[一二三四五六七八九十]|廿[一二三四五六七八九]?|二十[一二三四五六七八九]?|十[一二三四五六七八九]?|三十)"
+)
+_VAGUE = "|".join(
+    [
+        r"近日|日前|近期|前不久|不久前|近来|近年来|近些年|近年",
+        rf"农历[正腊冬一二三四五六七八九十]{{1,2}}月{_LUNAR_DAY}?",
+        rf"(?:正|腊|冬)月{_LUNAR_DAY}?",
+        rf"(?:十[一二]|[一二三四五六七八九])月{_LUNAR_DAY}(?![一二三四五六七八九十日号])",
+        r"立春|惊蛰|春分|谷雨|立夏|小满|芒种|夏至|小暑|大暑|立秋|处暑|秋分|寒露|霜降|立冬|冬至|小寒|大寒",
+        r"春节|元宵节?|端午节?|中秋节?|重阳节?|清明节|除夕|七夕",
+        r"(?:雨水|清明|白露|小雪|大雪)(?=节|时节|前后|当天|假期|期间|时分)",
+    ]
+)
 
 PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("iso", re.compile(r"(?<![\d.])(?P<y>(?:19|20)\d\d)([-/.])(?P<m>\d{1,2})\2(?P<d>\d{1,2})(?![\d.%])")),
@@ -89,9 +114,17 @@ PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("ago", re.compile(rf"(?<![\d.第])(?P<n>{_N})(?P<unit>年|个月|周|个星期|天)以?前")),
     ("day_rel", re.compile("|".join(DAY_REL))),
     ("week", re.compile("(?P<w>" + "|".join(sorted(WEEK_REL, key=len, reverse=True)) + ")")),
-    ("month_rel", re.compile("(?P<mo>" + "|".join(sorted(MONTH_REL, key=len, reverse=True)) + ")"
-                             r"(?P<sub>上旬|中旬|下旬|初|底|末)?")),
-    ("recent", re.compile(rf"(?<![将接靠])(?:最近|近|过去)(?P<n>{_N})(?P<unit>天|日|周|个星期|星期|个月|年)(?:以?来)?")),
+    (
+        "month_rel",
+        re.compile(
+            "(?P<mo>" + "|".join(sorted(MONTH_REL, key=len, reverse=True)) + ")"
+            r"(?P<sub>上旬|中旬|下旬|初|底|末)?"
+        ),
+    ),
+    (
+        "recent",
+        re.compile(rf"(?<![将接靠])(?:最近|近|过去)(?P<n>{_N})(?P<unit>天|日|周|个星期|星期|个月|年)(?:以?来)?"),
+    ),
     ("vague", re.compile(_VAGUE)),
 ]
 
@@ -100,6 +133,7 @@ CONNECTOR = re.compile(_TO)
 # After a connector the second end may be partial: 「3月到5月」「28日至30日」.
 TAIL = re.compile(rf"(?:(?P<y>{_Y4})年)?(?:(?P<m>{_MD})月)?(?:(?P<d>{_MD})[日号])?")
 TITLE = re.compile(r"《[^》]*》|“[^”]*”|「[^」]*」")
-# What may follow a month in Chinese numerals named without year or day for it to be a date: 「三月份」「五月的」「3月底」,
+# What may follow a month in Chinese numerals named without year or day for it to be a date:
+# 「三月份」「五月的」「3月底」,
 # not a noun that merely starts with a month word (「五月艾」, a plant).
 AFTER_BARE_MONTH = re.compile(r"$|[份的里中底初末以至到和与及、上下前后期间开起内来，,。？?！!\s\d]")

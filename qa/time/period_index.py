@@ -84,8 +84,16 @@ class PeriodIndex:
         )
 
     @classmethod
-    def from_arrays(cls, rows: int, row: np.ndarray, start: np.ndarray, end: np.ndarray, vague: np.ndarray,
-                    offset: np.ndarray, phrases: Sequence[str]) -> "PeriodIndex":
+    def from_arrays(
+        cls,
+        rows: int,
+        row: np.ndarray,
+        start: np.ndarray,
+        end: np.ndarray,
+        vague: np.ndarray,
+        offset: np.ndarray,
+        phrases: Sequence[str],
+    ) -> "PeriodIndex":
         """Same as :meth:`build` from parallel arrays (day numbers are ``date.toordinal()``)."""
         span = end - start + 1
         klass = np.searchsorted(np.asarray(CLASSES), span, side="left")
@@ -102,9 +110,14 @@ class PeriodIndex:
         by_row = np.argsort(sorted_row, kind="stable").astype(np.int32)
         row_ptr = np.searchsorted(sorted_row[by_row], np.arange(rows + 1), side="left").astype(np.int64)
         arrays = {
-            "start": start[order].astype(np.int32), "end": end[order].astype(np.int32),
-            "row": sorted_row.astype(np.int32), "vague": vague[order], "offset": offset[order].astype(np.int32),
-            "phrase_ptr": ptr, "phrase_bytes": np.frombuffer(blob, dtype=np.uint8), "row_ptr": row_ptr,
+            "start": start[order].astype(np.int32),
+            "end": end[order].astype(np.int32),
+            "row": sorted_row.astype(np.int32),
+            "vague": vague[order],
+            "offset": offset[order].astype(np.int32),
+            "phrase_ptr": ptr,
+            "phrase_bytes": np.frombuffer(blob, dtype=np.uint8),
+            "row_ptr": row_ptr,
             "by_row": by_row,
         }
         bounds = np.searchsorted(klass[order], np.arange(n_classes + 1), side="left").tolist()
@@ -132,7 +145,9 @@ class PeriodIndex:
         try:
             meta = json.loads((folder / META).read_text(encoding="utf-8"))
             if meta.get("format") != FORMAT:
-                raise IndexFormatError(f"{folder / META} 的时间索引格式为 {meta.get('format')}，本程序需要 {FORMAT}，请重建索引。")
+                raise IndexFormatError(
+                    f"{folder / META} 的时间索引格式为 {meta.get('format')}，本程序需要 {FORMAT}，请重建索引。"
+                )
             mode = "r" if mmap else None
             arrays = {n: np.load(folder / f"period_{n}.npy", mmap_mode=mode, allow_pickle=False) for n in _ARRAYS}
         except (OSError, ValueError, KeyError) as exc:
@@ -157,7 +172,7 @@ class PeriodIndex:
             if j > i:
                 keep = end[i:j] >= f
                 if longest > limit:
-                    keep &= end[i:j] - s[i - lo:j - lo] + 1 <= limit
+                    keep &= end[i:j] - s[i - lo : j - lo] + 1 <= limit
                 parts.append(np.flatnonzero(keep) + i)
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
 
@@ -177,18 +192,27 @@ class PeriodIndex:
 
     def phrase(self, k: int) -> str:
         ptr = self.a["phrase_ptr"]
-        return bytes(self.a["phrase_bytes"][ptr[k]:ptr[k + 1]]).decode("utf-8")
+        return bytes(self.a["phrase_bytes"][ptr[k] : ptr[k + 1]]).decode("utf-8")
 
     def periods_of(self, row: int) -> list[Period]:
         """The periods of one row in text order."""
-        ks = self.a["by_row"][self.a["row_ptr"][row]:self.a["row_ptr"][row + 1]]
-        out = [Period(dt.date.fromordinal(int(self.a["start"][k])), dt.date.fromordinal(int(self.a["end"][k])),
-                      self.phrase(int(k)), int(self.a["offset"][k]), bool(self.a["vague"][k])) for k in ks]
+        ks = self.a["by_row"][self.a["row_ptr"][row] : self.a["row_ptr"][row + 1]]
+        out = [
+            Period(
+                dt.date.fromordinal(int(self.a["start"][k])),
+                dt.date.fromordinal(int(self.a["end"][k])),
+                self.phrase(int(k)),
+                int(self.a["offset"][k]),
+                bool(self.a["vague"][k]),
+            )
+            for k in ks
+        ]
         return sorted(out, key=lambda p: p.offset)
 
     def why(self, row: int, date_from: DateLike, date_to: DateLike, within: float | None = WITHIN) -> str | None:
         """The first phrase of ``row`` that speaks of the asked period (「今年上半年」), or None."""
         f, t = dt.date.fromordinal(_day(date_from)), dt.date.fromordinal(_day(date_to))
         limit = _limit((t - f).days + 1, within)
-        return next((p.phrase for p in self.periods_of(row)
-                     if p.overlaps(f, t) and (p.end - p.start).days + 1 <= limit), None)
+        return next(
+            (p.phrase for p in self.periods_of(row) if p.overlaps(f, t) and (p.end - p.start).days + 1 <= limit), None
+        )

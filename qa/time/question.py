@@ -115,8 +115,9 @@ def parse_date_range(question: str, reference: dt.date) -> DateRange | None:
     # Leftmost first; at one position the longest match wins (「2025年7月28日」 over 「2025年」).
     span = extend_range(question, min(spans, key=lambda s: (s.start, -(s.end - s.start))), anchor)
     a, b = span.first, span.last
-    return DateRange(a.isoformat(), b.isoformat(), question[span.start:span.end], period_label(a, b),
-                     yearless=span.kind == "part")
+    return DateRange(
+        a.isoformat(), b.isoformat(), question[span.start : span.end], period_label(a, b), yearless=span.kind == "part"
+    )
 
 
 def year_earlier(rng: DateRange) -> DateRange:
@@ -148,7 +149,7 @@ def strip_dates(question: str, rng: DateRange | None) -> str:
     if rng is None or not rng.text or rng.text not in question:
         return question
     i = question.index(rng.text)
-    before, after = question[:i], question[i + len(rng.text):]
+    before, after = question[:i], question[i + len(rng.text) :]
     before = re.sub(r"(?:在|于|从)$", "", before)
     after = re.sub(r"^(?:的|期间|，|,)", "", after)
     return (before + after).strip()

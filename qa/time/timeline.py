@@ -135,12 +135,30 @@ class TimelineQuery:
 
 _REPORT = r"(?:报道|见报|刊登|刊发|提到|提及|登报|上报纸|出现在报纸)"
 _CUES: list[tuple[str, re.Pattern[str]]] = [
-    ("first", re.compile(rf"(?:第一次|首次|头一次|最早)(?:\S{{0,8}}?){_REPORT}|{_REPORT}\S{{0,6}}?(?:第一次|首次|最早)")),
-    ("last", re.compile(rf"(?:最近一次|最后一次|最新一次|上一次|最近)(?:\S{{0,8}}?){_REPORT}|{_REPORT}\S{{0,6}}?(?:最近一次|最后一次)")),
-    ("histogram", re.compile(rf"{_REPORT}\S{{0,12}}?(?:有多少|多少篇|多少次|几篇|几次|数量|集中在|分布|趋势|哪些月份|哪几个月|哪些年份|哪几年)"
-                             rf"|(?:多少篇|多少次|每月|每年|按月|按年)\S{{0,6}}?{_REPORT}")),
-    ("list", re.compile(rf"(?:哪些天|哪几天|哪些日子|哪些日期|哪一天|哪几期|哪些期)\S{{0,8}}?{_REPORT}"
-                        rf"|{_REPORT}\S{{0,8}}?(?:哪些天|哪几天|哪些日子|哪些日期|哪几期|哪些期)|什么时候(?:都)?{_REPORT}过")),
+    (
+        "first",
+        re.compile(rf"(?:第一次|首次|头一次|最早)(?:\S{{0,8}}?){_REPORT}|{_REPORT}\S{{0,6}}?(?:第一次|首次|最早)"),
+    ),
+    (
+        "last",
+        re.compile(
+            rf"(?:最近一次|最后一次|最新一次|上一次|最近)(?:\S{{0,8}}?){_REPORT}|{_REPORT}\S{{0,6}}?(?:最近一次|最后一次)"
+        ),
+    ),
+    (
+        "histogram",
+        re.compile(
+            rf"{_REPORT}\S{{0,12}}?(?:有多少|多少篇|多少次|几篇|几次|数量|集中在|分布|趋势|哪些月份|哪几个月|哪些年份|哪几年)"
+            rf"|(?:多少篇|多少次|每月|每年|按月|按年)\S{{0,6}}?{_REPORT}"
+        ),
+    ),
+    (
+        "list",
+        re.compile(
+            rf"(?:哪些天|哪几天|哪些日子|哪些日期|哪一天|哪几期|哪些期)\S{{0,8}}?{_REPORT}"
+            rf"|{_REPORT}\S{{0,8}}?(?:哪些天|哪几天|哪些日子|哪些日期|哪几期|哪些期)|什么时候(?:都)?{_REPORT}过"
+        ),
+    ),
 ]
 # Words that only frame the timeline question; what is left is the topic to search for.
 _FRAME = re.compile(
@@ -157,7 +175,7 @@ def _topic(question: str) -> str:
     spans = [x for x in find_spans(question, Anchor(dt.date(2000, 1, 1))) if not x.vague]
     chars = list(question)
     for x in spans:
-        chars[x.start:x.end] = ["\x00"] * (x.end - x.start)
+        chars[x.start : x.end] = ["\x00"] * (x.end - x.start)
     pieces = _FRAME.sub("\x00", "".join(chars)).split("\x00")
     return "".join(p.strip(_EDGE) for p in pieces)
 

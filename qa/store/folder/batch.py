@@ -19,17 +19,17 @@ from typing import Callable
 
 import numpy as np
 
-from qa.text import tokens as tok
 from qa.embed.batches import show_progress
 from qa.embed.cache import VectorCache
-from qa.time.mentions import Period, extract_periods
-from qa.time.period_index import PeriodIndex
-from qa.types import Article
 from qa.store.folder.bm25 import Postings
 from qa.store.folder.dense import DenseSegment
 from qa.store.folder.layout import DB, DENSE_DIR, next_segment
-from qa.store.plan import ChunkRows, Live, LiveSource, PagePlan, chunk_rows
 from qa.store.folder.writer import read_rows_in, write_segment
+from qa.store.plan import ChunkRows, Live, LiveSource, PagePlan, chunk_rows
+from qa.text import tokens as tok
+from qa.time.mentions import Period, extract_periods
+from qa.time.period_index import PeriodIndex
+from qa.types import Article
 
 BATCH_ROWS = 20_000  # chunks per new segment in a bulk build: ~100 MB of working memory
 PARALLEL_MIN_ROWS = 4_000  # smaller batches are analysed in-process (starting workers costs seconds)
@@ -62,9 +62,18 @@ def analyse(texts: list[str], dates: list[str]) -> tuple[list[list[str]], list[l
 class SegmentBatcher:
     """Collects page records and writes them as new segments under ``index_dir/segments``."""
 
-    def __init__(self, index_dir: Path, live: Live, *, cache_dir: Path | None, progress: bool | None,
-                 log: Callable[[str], None], batch_rows: int = BATCH_ROWS, dense_threshold: int | None = None,
-                 workers: int | None = None) -> None:
+    def __init__(
+        self,
+        index_dir: Path,
+        live: Live,
+        *,
+        cache_dir: Path | None,
+        progress: bool | None,
+        log: Callable[[str], None],
+        batch_rows: int = BATCH_ROWS,
+        dense_threshold: int | None = None,
+        workers: int | None = None,
+    ) -> None:
         self.index_dir, self.live, self.log = Path(index_dir), live, log
         self.batch_rows, self.dense_threshold = batch_rows, dense_threshold
         self.cache = VectorCache.open(cache_dir, live.embedder.name, live.embedder.dim) if cache_dir else None
@@ -94,9 +103,18 @@ class SegmentBatcher:
         tokens, periods = self._analyse(rows.texts, [date_of[c["page_id"]] for c in rows.chunks])
         vectors = self._vectors(rows)
         folder = next_segment(self.index_dir)
-        info = write_segment(folder, vectors=vectors, postings=Postings.build(tokens), periods=PeriodIndex.build(periods),
-                             pages=rows.pages, articles=rows.articles, chunks=rows.chunks, regions=rows.regions,
-                             images=rows.images, dense_threshold=self.dense_threshold)
+        info = write_segment(
+            folder,
+            vectors=vectors,
+            postings=Postings.build(tokens),
+            periods=PeriodIndex.build(periods),
+            pages=rows.pages,
+            articles=rows.articles,
+            chunks=rows.chunks,
+            regions=rows.regions,
+            images=rows.images,
+            dense_threshold=self.dense_threshold,
+        )
         self.written.append(info)
         if self.bar:
             self.bar.segment(info)
@@ -109,8 +127,11 @@ class SegmentBatcher:
         if self.pool is None:
             self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
         step = -(-len(texts) // (self.workers * 4))
-        parts = self.pool.map(analyse, [texts[i:i + step] for i in range(0, len(texts), step)],
-                              [dates[i:i + step] for i in range(0, len(texts), step)])
+        parts = self.pool.map(
+            analyse,
+            [texts[i : i + step] for i in range(0, len(texts), step)],
+            [dates[i : i + step] for i in range(0, len(texts), step)],
+        )
         tokens, periods = [], []
         for t, p in parts:
             tokens += t
@@ -153,7 +174,9 @@ class SegmentBatcher:
         else:
             before = self.cache.rows
             try:
-                new = self.cache.embed(self.live.embedder, list(todo), texts, progress=False, on_batch=self.bar and self.bar.done)
+                new = self.cache.embed(
+                    self.live.embedder, list(todo), texts, progress=False, on_batch=self.bar and self.bar.done
+                )
             finally:
                 self.embedded += self.cache.rows - before
         for v, where in zip(new, todo.values()):
@@ -203,4 +226,3 @@ class _Bar:
 
     def close(self) -> None:
         self.tqdm.close()
-

@@ -4,7 +4,8 @@ bm25s bakes each segment's own IDF and avgdl into stored scores, so scores of tw
 cannot be compared. Here a segment stores only raw postings (term -> rows, term frequencies,
 row lengths); :class:`SegmentedBM25` computes the statistics over the live rows of every
 segment, the way Lucene does across segments, so a segmented index with tombstones ranks
-exactly like one built from scratch on the surviving rows (segment files: qa.store.folder.postings). Scoring is bm25s' ``lucene`` method:
+exactly like one built from scratch on the surviving rows (segment files: qa.store.folder.postings).
+Scoring is bm25s' ``lucene`` method:
 ``idf = ln(1 + (N - df + 0.5) / (df + 0.5))`` times ``tf / (tf + k1 * (1 - b + b * dl / avgdl))``
 (bm25s' lucene variant has no ``(k1 + 1)`` factor).
 
@@ -27,7 +28,7 @@ from collections import Counter
 
 import numpy as np
 
-from qa.store.folder.postings import B, FORMAT, K1, METHOD, Part, Postings, Vocab, check_mask
+from qa.store.folder.postings import FORMAT, K1, METHOD, B, Part, Postings, Vocab, check_mask
 
 DENSE_MIN_ROWS = 32_768  # smaller segments are always scored in the sorted batch
 SPAN_CACHE = 4096  # query words whose live df and posting spans are remembered per index version
@@ -45,8 +46,9 @@ class SegmentedBM25:
     def __init__(self, parts: list[Part], k1: float = K1, b: float = B):
         self.parts = [(p, check_mask(p, m, "live")) for p, m in parts]
         self.n_live = sum(p.n_rows if m is None else int(m.sum()) for p, m in self.parts)
-        length = sum(int(np.asarray(p.doc_len if m is None else p.doc_len[m], dtype=np.int64).sum())
-                     for p, m in self.parts)
+        length = sum(
+            int(np.asarray(p.doc_len if m is None else p.doc_len[m], dtype=np.int64).sum()) for p, m in self.parts
+        )
         self.avgdl = length / self.n_live if self.n_live else 0.0
         self.k1, self.b = k1, b
         c0 = np.float32(k1 * (1 - b))
@@ -56,7 +58,7 @@ class SegmentedBM25:
         self._offsets = np.cumsum([0] + [p.n_rows for p, _ in self.parts], dtype=np.int64)
         self._norm = np.empty(int(self._offsets[-1]), dtype=np.float32)  # all segments, by global row
         for (p, live), off in zip(self.parts, self._offsets.tolist()):
-            norm = self._norm[off:off + p.n_rows]
+            norm = self._norm[off : off + p.n_rows]
             norm[:] = c0 + c1 * np.asarray(p.doc_len).astype(np.float32)
             if live is not None:
                 norm[~live] = np.inf
@@ -83,11 +85,12 @@ class SegmentedBM25:
             got = self._spans[token] = (df, spans)
         return got
 
-    def _dense(self, s: int, spans: list[tuple[int, int, np.float32]],
-               allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def _dense(
+        self, s: int, spans: list[tuple[int, int, np.float32]], allowed: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Allowed rows of big segment ``s`` that the query hits, and their scores, via a row-sized accumulator."""
         p, off = self.parts[s][0], int(self._offsets[s])
-        norm = self._norm[off:off + p.n_rows]
+        norm = self._norm[off : off + p.n_rows]
         acc = np.zeros(p.n_rows, dtype=np.float32)  # calloc: untouched pages cost nothing
         for lo, hi, w in spans:  # np.add.at adds in order: every path sums a row's terms in query order
             d, tf = p.docs[lo:hi], p.tfs[lo:hi].astype(np.float32)
@@ -123,19 +126,21 @@ class SegmentedBM25:
         np.add.at(sc, np.cumsum(first) - 1, x[order])
         return key[first], sc
 
-    def _split(self, key: np.ndarray, sc: np.ndarray,
-               masks: dict[int, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _split(
+        self, key: np.ndarray, sc: np.ndarray, masks: dict[int, np.ndarray]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Sorted global rows -> (segment, local row, score), dropping disallowed and deleted-only rows."""
         keep = sc > 0  # a row hit only through deleted postings sums to 0
         for s, mask in masks.items():  # each segment is one run of the sorted keys
-            lo, hi = np.searchsorted(key, self._offsets[s:s + 2])
+            lo, hi = np.searchsorted(key, self._offsets[s : s + 2])
             keep[lo:hi] &= mask[key[lo:hi] - self._offsets[s]]
         key, sc = key[keep], sc[keep]
         seg = np.searchsorted(self._offsets, key, side="right") - 1
         return seg, key - self._offsets[seg], sc
 
-    def search(self, tokens: list[str], k: int,
-               allowed: list[np.ndarray | None] | None = None) -> list[tuple[int, int, float]]:
+    def search(
+        self, tokens: list[str], k: int, allowed: list[np.ndarray | None] | None = None
+    ) -> list[tuple[int, int, float]]:
         """Top ``k`` (segment, local row, score), best first, score > 0, ties by (segment, row).
 
         ``allowed`` (one bool mask or None per segment) limits the rows returned, not the statistics.
@@ -143,8 +148,11 @@ class SegmentedBM25:
         """
         if allowed is not None and len(allowed) != len(self.parts):
             raise ValueError(f"allowed has {len(allowed)} masks for {len(self.parts)} segments")
-        masks = [None] * len(self.parts) if allowed is None else [
-            check_mask(p, m, "allowed") for (p, _), m in zip(self.parts, allowed)]
+        masks = (
+            [None] * len(self.parts)
+            if allowed is None
+            else [check_mask(p, m, "allowed") for (p, _), m in zip(self.parts, allowed)]
+        )
         if k <= 0 or not self.n_live:
             return []
         by_seg: dict[int, list[tuple[int, int, np.float32]]] = {}
@@ -155,10 +163,18 @@ class SegmentedBM25:
                 by_seg.setdefault(s, []).append((lo, hi, w))
         # Big segment hit by many postings: one pass over a row-sized accumulator. Small segments, or
         # few postings: sorted together in one batch, so 30 daily segments cost about what one does.
-        small = {s: sp for s, sp in by_seg.items() if self.parts[s][0].n_rows < DENSE_MIN_ROWS
-                 or sum(hi - lo for lo, hi, _ in sp) * 8 < self.parts[s][0].n_rows}
-        found = [(np.full(len(r), s), r, sc) for s, sp in by_seg.items() if s not in small
-                 for r, sc in [self._dense(s, sp, masks[s])]]
+        small = {
+            s: sp
+            for s, sp in by_seg.items()
+            if self.parts[s][0].n_rows < DENSE_MIN_ROWS
+            or sum(hi - lo for lo, hi, _ in sp) * 8 < self.parts[s][0].n_rows
+        }
+        found = [
+            (np.full(len(r), s), r, sc)
+            for s, sp in by_seg.items()
+            if s not in small
+            for r, sc in [self._dense(s, sp, masks[s])]
+        ]
         if small:
             found.append(self._split(*self._sparse(small), {s: masks[s] for s in small if masks[s] is not None}))
         segs, rows, scores = [], [], []
@@ -180,7 +196,8 @@ def _best(seg: np.ndarray, row: np.ndarray, sc: np.ndarray, k: int) -> tuple[np.
     return seg, row, sc
 
 
-def search(parts: list[Part], tokens: list[str], k: int,
-           allowed: list[np.ndarray | None] | None = None) -> list[tuple[int, int, float]]:
+def search(
+    parts: list[Part], tokens: list[str], k: int, allowed: list[np.ndarray | None] | None = None
+) -> list[tuple[int, int, float]]:
     """One-off :meth:`SegmentedBM25.search`; build a :class:`SegmentedBM25` once per index version instead."""
     return SegmentedBM25(parts).search(tokens, k, allowed)

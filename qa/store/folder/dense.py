@@ -83,8 +83,9 @@ def _build(kind: str, vectors: np.ndarray, seed: int) -> tuple[faiss.Index, dict
         nlist = _nlist(n)
         quantizer = faiss.IndexFlatIP(dim)
         if kind == "ivf_sq8":
-            index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit,
-                                                  faiss.METRIC_INNER_PRODUCT)
+            index = faiss.IndexIVFScalarQuantizer(
+                quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+            )
             params = {"nlist": nlist, "rerank": RERANK}
         elif kind == "ivf_pq":
             index = faiss.IndexIVFPQ(quantizer, dim, nlist, dim // 8, 8, faiss.METRIC_INNER_PRODUCT)
@@ -108,8 +109,9 @@ def _check_vectors(vectors: np.ndarray) -> np.ndarray:
     return vectors
 
 
-def write_dense(folder: Path, vectors: np.ndarray, *, threshold: int = EXACT_MAX_ROWS,
-                kind: str | None = None, seed: int = SEED) -> dict:
+def write_dense(
+    folder: Path, vectors: np.ndarray, *, threshold: int = EXACT_MAX_ROWS, kind: str | None = None, seed: int = SEED
+) -> dict:
     """Write one segment's vector files into ``folder``; return what meta should record.
 
     ``vectors`` are L2-normalised, row ``i`` = local row ``i``. Below ``threshold`` rows the
@@ -170,8 +172,7 @@ def _selector(allowed: Allowed) -> tuple[faiss.IDSelector | None, np.ndarray | N
 class DenseSegment:
     """One segment's vectors, loaded memory-mapped; ``search`` returns local rows and exact scores."""
 
-    def __init__(self, meta: dict, vectors: faiss.Index, index: faiss.Index | None,
-                 exact_allowed: int = EXACT_ALLOWED):
+    def __init__(self, meta: dict, vectors: faiss.Index, index: faiss.Index | None, exact_allowed: int = EXACT_ALLOWED):
         self.meta, self._vectors, self._index = meta, vectors, index
         self.kind, self.dim, self.n = meta["type"], int(meta["dim"]), int(meta["rows"])
         self.params = dict(meta.get("params") or {})

@@ -76,8 +76,10 @@ def current_version(index_dir: Path) -> str | None:
     except UnicodeDecodeError:
         name = None  # bytes that are no text: damaged, not absent
     if name is None or any(c in name for c in "/\\\x00\n") or name in (".", ".."):
-        raise IndexFormatError(f"索引文件夹 {index_dir} 中的 CURRENT 文件已损坏（应为一个版本名，如 v000007）。"
-                               "请把最新的完整版本名写入 CURRENT，或删除它后重新运行 `qa index 路径…`。")
+        raise IndexFormatError(
+            f"索引文件夹 {index_dir} 中的 CURRENT 文件已损坏（应为一个版本名，如 v000007）。"
+            "请把最新的完整版本名写入 CURRENT，或删除它后重新运行 `qa index 路径…`。"
+        )
     return name or None
 
 
@@ -88,7 +90,9 @@ def read_meta(folder: Path, accept: tuple[int, ...] = (FORMAT_VERSION,)) -> dict
     except FileNotFoundError as e:
         raise IndexMissing(f"索引版本 {folder.name} 不完整或已被删除（{folder}）。请重新运行 `qa index 路径…`。") from e
     except ValueError as e:
-        raise IndexFormatError(f"索引 {folder} 的 meta.json 已损坏：{e}。请运行 `qa index --rebuild 路径…` 重建。") from e
+        raise IndexFormatError(
+            f"索引 {folder} 的 meta.json 已损坏：{e}。请运行 `qa index --rebuild 路径…` 重建。"
+        ) from e
     if meta.get("format_version") not in accept:
         raise IndexFormatError(
             f"索引 {folder} 的格式版本为 {meta.get('format_version')}，本程序需要 {FORMAT_VERSION}。"
@@ -126,8 +130,9 @@ def next_version(index_dir: Path) -> str:
 
 
 @contextmanager
-def build_lock(index_dir: Path, timeout: float = DEFAULT_LOCK_TIMEOUT,
-               log: Callable[[str], None] = print_to_stderr) -> Iterator[None]:
+def build_lock(
+    index_dir: Path, timeout: float = DEFAULT_LOCK_TIMEOUT, log: Callable[[str], None] = print_to_stderr
+) -> Iterator[None]:
     """Hold ``index_dir/.lock`` for a build; say that we wait, wait up to ``timeout`` s, then raise IndexLocked."""
     fd = os.open(Path(index_dir) / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + timeout
@@ -141,7 +146,8 @@ def build_lock(index_dir: Path, timeout: float = DEFAULT_LOCK_TIMEOUT,
                 holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
                 if time.monotonic() >= deadline:
                     raise IndexLocked(
-                        f"另一个建索引任务（进程 {holder}）正在更新 {index_dir}，等待 {timeout:g} 秒后仍未结束。请等它完成后再试。"
+                        f"另一个建索引任务（进程 {holder}）正在更新 {index_dir}，"
+                        f"等待 {timeout:g} 秒后仍未结束。请等它完成后再试。"
                     ) from None
                 if not told:
                     log(f"另一个建索引任务（进程 {holder}）正在更新 {index_dir}，等待它完成（最多 {timeout:g} 秒）…")

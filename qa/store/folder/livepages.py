@@ -51,7 +51,9 @@ class LivePages:
     def _db(self, src: LiveSource) -> sqlite3.Connection:
         conn = self._conns.get(src.name)
         if conn is None:
-            conn = self._conns[src.name] = sqlite3.connect(sqlite_uri(src.folder / DB), uri=True, check_same_thread=False)
+            conn = self._conns[src.name] = sqlite3.connect(
+                sqlite_uri(src.folder / DB), uri=True, check_same_thread=False
+            )
             conn.row_factory = sqlite3.Row
         return conn
 

@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.time.period_index import PeriodIndex
-from qa.store.folder.postings import Postings, take
 from qa.store.folder.layout import DB, next_segment
+from qa.store.folder.postings import Postings, take
 from qa.store.folder.segment import Segment
 from qa.store.folder.writer import SCHEMA, write_segment_files
+from qa.time.period_index import PeriodIndex
 
 FLOOR_ROWS = 20_000
 MERGE_FACTOR = 10
@@ -50,7 +50,9 @@ def pick_merges(segments: list[tuple[str, int, int]], factor: int | None = None)
     return groups
 
 
-def merge_segments(index_dir: Path, segments: list[Segment], taken: set[str], dense_threshold: int | None = None) -> dict:
+def merge_segments(
+    index_dir: Path, segments: list[Segment], taken: set[str], dense_threshold: int | None = None
+) -> dict:
     """Write the live rows of ``segments`` as one new segment (rows sorted by issue date); return its segment.json."""
     folder = next_segment(index_dir, taken)
     folder.mkdir(parents=True)
@@ -59,18 +61,29 @@ def merge_segments(index_dir: Path, segments: list[Segment], taken: set[str], de
     order, new_rows = _merged_order(segments, keep, papers)
     postings = take(Postings.merge([(seg.postings, seg.live) for seg in segments]), order)
     periods = _merged_periods(segments, keep, new_rows, int(len(order)))
-    vectors = np.lib.format.open_memmap(folder / "merging.npy", mode="w+", dtype=np.float32,
-                                        shape=(len(order), segments[0].dense.dim if segments else 0))
+    vectors = np.lib.format.open_memmap(
+        folder / "merging.npy",
+        mode="w+",
+        dtype=np.float32,
+        shape=(len(order), segments[0].dense.dim if segments else 0),
+    )
     start = 0
     for seg, rows in zip(segments, keep):
         for i in range(0, len(rows), 50_000):
-            part = rows[i:i + 50_000]
-            vectors[new_rows[start + i:start + i + len(part)]] = seg.dense.vectors(part)
+            part = rows[i : i + 50_000]
+            vectors[new_rows[start + i : start + i + len(part)]] = seg.dense.vectors(part)
         start += len(rows)
     vectors.flush()
-    info = write_segment_files(folder, vectors=vectors, postings=postings, periods=periods, papers=papers,
-                               row_arrays=_merged_row_arrays(segments, keep, order, papers), dense_threshold=dense_threshold,
-                               records=lambda db_path: _merge_records(db_path, segments, keep, new_rows))
+    info = write_segment_files(
+        folder,
+        vectors=vectors,
+        postings=postings,
+        periods=periods,
+        papers=papers,
+        row_arrays=_merged_row_arrays(segments, keep, order, papers),
+        dense_threshold=dense_threshold,
+        records=lambda db_path: _merge_records(db_path, segments, keep, new_rows),
+    )
     (folder / "merging.npy").unlink()
     return info
 
@@ -82,7 +95,9 @@ def _merged_order(segments: list[Segment], keep: list[np.ndarray], papers: list[
     date = np.concatenate([np.asarray(seg.row_date)[k] for seg, k in zip(segments, keep)] or [np.zeros(0, np.int32)])
     page = np.concatenate([np.asarray(seg.row_page)[k] for seg, k in zip(segments, keep)] or [np.zeros(0, np.int32)])
     rank = [np.array([papers.index(p) for p in seg.papers] or [0], dtype=np.int32) for seg in segments]
-    paper = np.concatenate([r[np.asarray(seg.row_paper)[k]] for r, seg, k in zip(rank, segments, keep)] or [np.zeros(0, np.int32)])
+    paper = np.concatenate(
+        [r[np.asarray(seg.row_paper)[k]] for r, seg, k in zip(rank, segments, keep)] or [np.zeros(0, np.int32)]
+    )
     position = np.arange(len(date))  # segment, then row: concatenation order
     order = np.lexsort((position, page, paper, date))
     new_rows = np.empty_like(order)
@@ -92,11 +107,16 @@ def _merged_order(segments: list[Segment], keep: list[np.ndarray], papers: list[
 
 def _merged_row_arrays(segments: list[Segment], keep: list[np.ndarray], order: np.ndarray, papers: list[str]) -> dict:
     rank = [np.array([papers.index(p) for p in seg.papers] or [0], dtype=np.int32) for seg in segments]
+
     def gather(get) -> np.ndarray:
         parts = [get(i, seg)[k] for i, (seg, k) in enumerate(zip(segments, keep))]
         return (np.concatenate(parts) if parts else np.zeros(0, np.int32))[order].astype(np.int32)
-    return {"date": gather(lambda i, s: np.asarray(s.row_date)), "page": gather(lambda i, s: np.asarray(s.row_page)),
-            "paper": gather(lambda i, s: rank[i][np.asarray(s.row_paper)])}
+
+    return {
+        "date": gather(lambda i, s: np.asarray(s.row_date)),
+        "page": gather(lambda i, s: np.asarray(s.row_page)),
+        "paper": gather(lambda i, s: rank[i][np.asarray(s.row_paper)]),
+    }
 
 
 def _merged_periods(segments: list[Segment], keep: list[np.ndarray], new_rows: np.ndarray, n: int) -> PeriodIndex:
@@ -106,7 +126,7 @@ def _merged_periods(segments: list[Segment], keep: list[np.ndarray], new_rows: n
     for seg, rows in zip(segments, keep):
         a = seg.periods.a
         local = np.full(seg.rows, -1, dtype=np.int64)
-        local[rows] = new_rows[start:start + len(rows)]
+        local[rows] = new_rows[start : start + len(rows)]
         start += len(rows)
         mapped = local[np.asarray(a["row"])]
         live = np.flatnonzero(mapped >= 0)
@@ -115,9 +135,15 @@ def _merged_periods(segments: list[Segment], keep: list[np.ndarray], new_rows: n
             cols[name].append(np.asarray(a[name])[live])
         cols["phrases"] += [seg.periods.phrase(int(k)) for k in live]
     arrays = {k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items() if k != "phrases"}
-    return PeriodIndex.from_arrays(rows=n, row=arrays["row"].astype(np.int64), start=arrays["start"].astype(np.int64),
-                                   end=arrays["end"].astype(np.int64), vague=arrays["vague"].astype(bool),
-                                   offset=arrays["offset"].astype(np.int64), phrases=cols["phrases"])
+    return PeriodIndex.from_arrays(
+        rows=n,
+        row=arrays["row"].astype(np.int64),
+        start=arrays["start"].astype(np.int64),
+        end=arrays["end"].astype(np.int64),
+        vague=arrays["vague"].astype(bool),
+        offset=arrays["offset"].astype(np.int64),
+        phrases=cols["phrases"],
+    )
 
 
 def _merge_records(db_path: Path, segments: list[Segment], keep: list[np.ndarray], new_rows: np.ndarray) -> None:
@@ -132,22 +158,27 @@ def _merge_records(db_path: Path, segments: list[Segment], keep: list[np.ndarray
         for seg, rows in zip(segments, keep):
             db.execute("DELETE FROM row_map")
             db.execute("DELETE FROM gone")
-            db.executemany("INSERT INTO row_map VALUES (?, ?)",
-                           zip(rows.tolist(), new_rows[start:start + len(rows)].tolist()))
+            db.executemany(
+                "INSERT INTO row_map VALUES (?, ?)", zip(rows.tolist(), new_rows[start : start + len(rows)].tolist())
+            )
             db.executemany("INSERT INTO gone VALUES (?)", [(p,) for p in seg.deleted_pages])
             start += len(rows)
             db.execute("ATTACH DATABASE ? AS part", (str(seg.folder / DB),))
             db.execute("INSERT INTO pages SELECT * FROM part.pages WHERE page_id NOT IN (SELECT page_id FROM gone)")
-            db.execute("INSERT INTO articles SELECT * FROM part.articles WHERE page_id NOT IN (SELECT page_id FROM gone)")
-            db.execute("INSERT INTO chunks SELECT m.new, c.chunk_id, c.article_id, c.page_id, c.ordinal, c.text, c.title,"
-                       " c.text_hash FROM part.chunks c JOIN row_map m ON m.old = c.row")
+            db.execute(
+                "INSERT INTO articles SELECT * FROM part.articles WHERE page_id NOT IN (SELECT page_id FROM gone)"
+            )
+            db.execute(
+                "INSERT INTO chunks SELECT m.new, c.chunk_id, c.article_id, c.page_id, c.ordinal, c.text, c.title,"
+                " c.text_hash FROM part.chunks c JOIN row_map m ON m.old = c.row"
+            )
             tables = {r[0] for r in db.execute("SELECT name FROM part.sqlite_master WHERE type = 'table'")}
             for table in ("regions", "page_images") if "regions" in tables else ():  # older segments have neither
-                db.execute(f"INSERT INTO {table} SELECT * FROM part.{table}"
-                           " WHERE page_id NOT IN (SELECT page_id FROM gone)")
+                db.execute(
+                    f"INSERT INTO {table} SELECT * FROM part.{table} WHERE page_id NOT IN (SELECT page_id FROM gone)"
+                )
             db.commit()
             db.execute("DETACH DATABASE part")
         db.commit()
     finally:
         db.close()
-

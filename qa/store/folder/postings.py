@@ -61,7 +61,7 @@ class Vocab(Sequence):
         return len(self.offsets) - 1
 
     def _raw(self, i: int) -> bytes:
-        return self.blob[self._off[i]:self._off[i + 1] - 1]  # -1: the "\n" after each token
+        return self.blob[self._off[i] : self._off[i + 1] - 1]  # -1: the "\n" after each token
 
     def __getitem__(self, i: int) -> str:  # type: ignore[override]
         if not -len(self) <= i < len(self):
@@ -110,7 +110,7 @@ class Postings:
         """Postings of ``tokens`` (row i = tokens[i]); large inputs are built in blocks and merged."""
         if len(tokens) <= BUILD_BLOCK:
             return cls._build_block(tokens)
-        blocks = [cls._build_block(tokens[i:i + BUILD_BLOCK]) for i in range(0, len(tokens), BUILD_BLOCK)]
+        blocks = [cls._build_block(tokens[i : i + BUILD_BLOCK]) for i in range(0, len(tokens), BUILD_BLOCK)]
         return cls.merge([(b, None) for b in blocks])
 
     @classmethod
@@ -128,8 +128,13 @@ class Postings:
         key, tf = np.unique(rank[first] * max(n, 1) + rows, return_counts=True)
         indptr = np.zeros(len(words) + 1, dtype=np.int64)
         np.cumsum(np.bincount(key // max(n, 1), minlength=len(words)), out=indptr[1:])
-        return cls(Vocab.from_sorted([words[i] for i in order]), indptr, (key % max(n, 1)).astype(np.int32),
-                   np.minimum(tf, TF_MAX).astype(np.uint16), lens.astype(np.int32))
+        return cls(
+            Vocab.from_sorted([words[i] for i in order]),
+            indptr,
+            (key % max(n, 1)).astype(np.int32),
+            np.minimum(tf, TF_MAX).astype(np.uint16),
+            lens.astype(np.int32),
+        )
 
     # --- disk ---------------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
@@ -140,8 +145,13 @@ class Postings:
             np.save(folder / f"{name}.npy", np.ascontiguousarray(getattr(self, name)), allow_pickle=False)
         np.save(folder / VOCAB_OFFSETS, np.asarray(self.vocab.offsets, dtype=np.int64), allow_pickle=False)
         (folder / VOCAB).write_bytes(self.vocab.blob[:])
-        meta = {"format": FORMAT, "method": METHOD, "k1": K1, "b": B,
-                "counts": {"rows": self.n_rows, "terms": len(self.vocab), "postings": int(len(self.docs))}}
+        meta = {
+            "format": FORMAT,
+            "method": METHOD,
+            "k1": K1,
+            "b": B,
+            "counts": {"rows": self.n_rows, "terms": len(self.vocab), "postings": int(len(self.docs))},
+        }
         (folder / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
     @classmethod
@@ -158,8 +168,10 @@ class Postings:
         try:
             # np.asarray: plain read-only views of the maps; np.memmap's Python-level slicing costs
             # microseconds per slice, and a query slices every segment for every word.
-            arrays = {n: np.asarray(np.load(folder / f"{n}.npy", mmap_mode="r" if mmap else None, allow_pickle=False))
-                      for n in (*ARRAYS, "vocab_offsets")}
+            arrays = {
+                n: np.asarray(np.load(folder / f"{n}.npy", mmap_mode="r" if mmap else None, allow_pickle=False))
+                for n in (*ARRAYS, "vocab_offsets")
+            }
             with open(folder / VOCAB, "rb") as f:  # an empty file cannot be mapped
                 empty = not (folder / VOCAB).stat().st_size
                 blob = f.read() if empty or not mmap else _mmap.mmap(f.fileno(), 0, access=_mmap.ACCESS_READ)
@@ -167,8 +179,13 @@ class Postings:
             raise IndexFormatError(f"BM25 段 {folder} 已损坏（{e}）。请重建索引。") from e
         p = cls(Vocab(blob, arrays.pop("vocab_offsets")), **arrays)
         counts = meta.get("counts", {})
-        if (len(p.indptr) != len(p.vocab) + 1 or len(p.docs) != len(p.tfs) or int(p.indptr[-1]) != len(p.docs)
-                or p.n_rows != counts.get("rows") or int(p.vocab.offsets[-1]) != len(blob)):
+        if (
+            len(p.indptr) != len(p.vocab) + 1
+            or len(p.docs) != len(p.tfs)
+            or int(p.indptr[-1]) != len(p.docs)
+            or p.n_rows != counts.get("rows")
+            or int(p.vocab.offsets[-1]) != len(blob)
+        ):
             raise IndexFormatError(f"BM25 段 {folder} 的数组长度互相矛盾，文件已损坏。请重建索引。")
         return p
 
@@ -212,8 +229,10 @@ class Postings:
             dest = np.repeat(cursor[fid] - start[nz], cnt) + np.arange(len(rows), dtype=np.int64)
             docs_out[dest], tfs_out[dest] = rows, tfs
             cursor[fid] += cnt
-        doc_len = np.concatenate([np.asarray(p.doc_len) if m is None else np.asarray(p.doc_len)[m]
-                                  for (p, _), m in zip(parts, masks)] or [np.zeros(0, np.int32)])
+        doc_len = np.concatenate(
+            [np.asarray(p.doc_len) if m is None else np.asarray(p.doc_len)[m] for (p, _), m in zip(parts, masks)]
+            or [np.zeros(0, np.int32)]
+        )
         vocab = Vocab.from_sorted([union[i] for i in np.flatnonzero(used)])
         return cls(vocab, indptr, docs_out, tfs_out, doc_len.astype(np.int32))
 
@@ -233,8 +252,13 @@ def take(p: Postings, order: np.ndarray) -> Postings:
     term = np.repeat(np.arange(len(p.vocab), dtype=np.int64), np.diff(p.indptr))
     docs = new_of[np.asarray(p.docs)]
     by_term = np.lexsort((docs, term))  # term-major again, rows ascending within a term
-    return Postings(p.vocab, np.asarray(p.indptr).copy(), docs[by_term].astype(np.int32), np.asarray(p.tfs)[by_term],
-                    np.asarray(p.doc_len)[order].astype(np.int32))
+    return Postings(
+        p.vocab,
+        np.asarray(p.indptr).copy(),
+        docs[by_term].astype(np.int32),
+        np.asarray(p.tfs)[by_term],
+        np.asarray(p.doc_len)[order].astype(np.int32),
+    )
 
 
 def check_mask(p: Postings, m: np.ndarray | None, what: str) -> np.ndarray | None:

@@ -23,12 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import BadInput, EmbedderMismatch, IndexFormatError
+from qa.store.folder.bm25 import SegmentedBM25
+from qa.store.folder.layout import SEGMENTS, live_folder, read_meta
+from qa.store.folder.regions import add_regions
+from qa.store.folder.segment import Segment
 from qa.text.chinese import date_number
 from qa.text.tokens import tokenize
-from qa.store.folder.bm25 import SegmentedBM25
-from qa.store.folder.regions import add_regions
-from qa.store.folder.layout import SEGMENTS, live_folder, read_meta
-from qa.store.folder.segment import Segment
 
 
 class IndexReader:
@@ -45,7 +45,9 @@ class IndexReader:
         self.segments: list[Segment] = []
         try:
             for s in meta["segments"]:
-                self.segments.append(Segment(self.path.parent / SEGMENTS / s["name"], frozenset(deleted.get(s["name"], []))))
+                self.segments.append(
+                    Segment(self.path.parent / SEGMENTS / s["name"], frozenset(deleted.get(s["name"], [])))
+                )
         except BaseException:
             self.close()
             raise
@@ -83,7 +85,7 @@ class IndexReader:
             return [None] * len(self.segments)
         rows = np.asarray(rows, dtype=np.int64)
         cuts = np.searchsorted(rows, self.offsets)
-        return [rows[cuts[i]:cuts[i + 1]] - self.offsets[i] for i in range(len(self.segments))]
+        return [rows[cuts[i] : cuts[i + 1]] - self.offsets[i] for i in range(len(self.segments))]
 
     def _join(self, parts: list[np.ndarray]) -> np.ndarray:
         if not parts:
@@ -97,8 +99,13 @@ class IndexReader:
         return self.segments[i], int(row - self.offsets[i])
 
     # --- filters -----------------------------------------------------------------------------
-    def rows_matching(self, date_from: str | None = None, date_to: str | None = None,
-                      paper: str | None = None, page: int | None = None) -> np.ndarray | None:
+    def rows_matching(
+        self,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        paper: str | None = None,
+        page: int | None = None,
+    ) -> np.ndarray | None:
         """Sorted int64 rows meeting every given filter; None when no filter is given.
 
         Dates may be ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY`` (a partial ``date_to`` covers its month/year).
@@ -152,8 +159,10 @@ class IndexReader:
         rows = [int(r) for r in rows]
         found: dict[int, dict] = {}
         wanted = np.array(sorted(set(r for r in rows if 0 <= r < self.n_chunks)), dtype=np.int64)
-        sql = ("SELECT c.row, c.chunk_id, c.text, c.title, c.article_id, c.page_id, p.paper, p.date, p.issue_no,"
-               " p.page, p.page_name, p.source FROM chunks c JOIN pages p ON p.page_id = c.page_id WHERE c.row IN ({})")
+        sql = (
+            "SELECT c.row, c.chunk_id, c.text, c.title, c.article_id, c.page_id, p.paper, p.date, p.issue_no,"
+            " p.page, p.page_name, p.source FROM chunks c JOIN pages p ON p.page_id = c.page_id WHERE c.row IN ({})"
+        )
         for i, (seg, local) in enumerate(zip(self.segments, self._split(wanted))):
             base = int(self.offsets[i])
             recs = [{**dict(r), "row": base + r["row"]} for r in seg.query_in(sql, seg.live_rows(local).tolist())]
@@ -178,10 +187,14 @@ class IndexReader:
     def issues(self) -> list[dict]:
         """Every issue with its pages and article counts, by date then paper."""
         out: dict[tuple, dict] = {}
-        sql = ("SELECT p.page_id, p.paper, p.date, p.issue_no, p.page, p.page_name, COUNT(a.article_id) AS n FROM pages p"
-               " LEFT JOIN articles a ON a.page_id = p.page_id GROUP BY p.page_id")
+        sql = (
+            "SELECT p.page_id, p.paper, p.date, p.issue_no, p.page, p.page_name, COUNT(a.article_id) AS n FROM pages p"
+            " LEFT JOIN articles a ON a.page_id = p.page_id GROUP BY p.page_id"
+        )
         for r in sorted(self._pages(sql), key=lambda r: (r["date"], r["paper"], r["page"] is None, r["page"] or 0)):
-            issue = out.setdefault((r["date"], r["paper"]), {"paper": r["paper"], "date": r["date"], "issue_no": None, "pages": {}})
+            issue = out.setdefault(
+                (r["date"], r["paper"]), {"paper": r["paper"], "date": r["date"], "issue_no": None, "pages": {}}
+            )
             issue["issue_no"] = issue["issue_no"] or r["issue_no"]
             pg = issue["pages"].setdefault(r["page"], {"page": r["page"], "page_name": r["page_name"], "articles": 0})
             pg["page_name"] = pg["page_name"] or r["page_name"]
@@ -219,8 +232,10 @@ class IndexReader:
             return np.zeros(0, dtype=np.int64)
         parts = []
         for seg in self.segments:
-            local = np.array(sorted(r[0] for r in seg.query_in("SELECT row FROM chunks WHERE article_id IN ({})", ids)),
-                             dtype=np.int64)
+            local = np.array(
+                sorted(r[0] for r in seg.query_in("SELECT row FROM chunks WHERE article_id IN ({})", ids)),
+                dtype=np.int64,
+            )
             parts.append(seg.live_rows(local))
         return self._join(parts)
 
@@ -252,10 +267,14 @@ class IndexReader:
                 d["refs"] = json.loads(a["refs"] or "[]")
                 articles.append(d)
         return {
-            "paper": first["paper"], "date": first["date"], "page": first["page"],
+            "paper": first["paper"],
+            "date": first["date"],
+            "page": first["page"],
             "page_name": next((r["page_name"] for _, r in recs if r["page_name"]), None),
             "issue_no": next((r["issue_no"] for _, r in recs if r["issue_no"]), None),
-            "source": first["source"], "text": "\n\n".join(r["text"] or "" for _, r in recs), "articles": articles,
+            "source": first["source"],
+            "text": "\n\n".join(r["text"] or "" for _, r in recs),
+            "articles": articles,
         }
 
     def rows_speaking_of(self, date_from: str, date_to: str, paper: str | None = None) -> np.ndarray:
@@ -290,14 +309,28 @@ def index_stats(index_dir: Path) -> dict:
     with IndexReader.open(Path(index_dir)) as r:
         dates = r.issue_dates()
         c = r.counts()
-        size = sum(p.stat().st_size for folder in [r.path, *(seg.folder for seg in r.segments)]
-                   for p in folder.rglob("*") if p.is_file())
+        size = sum(
+            p.stat().st_size
+            for folder in [r.path, *(seg.folder for seg in r.segments)]
+            for p in folder.rglob("*")
+            if p.is_file()
+        )
         return {
-            "version": r.version, "built_at": r.meta.get("built_at"), "papers": r.meta.get("papers", []),
-            "first_issue": dates[0] if dates else None, "last_issue": dates[-1] if dates else None,
-            "issues": c["issues"], "pages": c["pages"], "articles": c["articles"], "chunks": c["chunks"],
-            "embedder": r.embedder_name, "dim": r.dim, "vector_index": r.meta["vector_index"]["type"], "segments": len(r.segments),
-            "chunking": r.meta.get("chunking"), "size_bytes": size,
+            "version": r.version,
+            "built_at": r.meta.get("built_at"),
+            "papers": r.meta.get("papers", []),
+            "first_issue": dates[0] if dates else None,
+            "last_issue": dates[-1] if dates else None,
+            "issues": c["issues"],
+            "pages": c["pages"],
+            "articles": c["articles"],
+            "chunks": c["chunks"],
+            "embedder": r.embedder_name,
+            "dim": r.dim,
+            "vector_index": r.meta["vector_index"]["type"],
+            "segments": len(r.segments),
+            "chunking": r.meta.get("chunking"),
+            "size_bytes": size,
         }
 
 

@@ -14,11 +14,17 @@ def add_regions(seg: Segment, recs: list[dict]) -> None:
         rec["image_key"], rec["regions"], rec["passage_regions"] = None, None, 0
     if not recs or not seg.has_images:
         return
-    keys = {r["page_id"]: r["image_key"] for r in seg.query_in(
-        "SELECT page_id, image_key FROM page_images WHERE page_id IN ({})", sorted({r["page_id"] for r in recs}))}
+    keys = {
+        r["page_id"]: r["image_key"]
+        for r in seg.query_in(
+            "SELECT page_id, image_key FROM page_images WHERE page_id IN ({})", sorted({r["page_id"] for r in recs})
+        )
+    }
     boxes: dict[tuple, list[list[float]]] = {}
-    for r in seg.query_in("SELECT article_id, page_id, chunk_id, x0, y0, x1, y1 FROM regions WHERE article_id IN ({})"
-                          " ORDER BY rowid", sorted({r["article_id"] for r in recs if r["page_id"] in keys})):
+    for r in seg.query_in(
+        "SELECT article_id, page_id, chunk_id, x0, y0, x1, y1 FROM regions WHERE article_id IN ({}) ORDER BY rowid",
+        sorted({r["article_id"] for r in recs if r["page_id"] in keys}),
+    ):
         key = (r["article_id"], r["page_id"], r["chunk_id"])
         boxes.setdefault(key, []).append([r["x0"], r["y0"], r["x1"], r["y1"]])
     for rec in recs:

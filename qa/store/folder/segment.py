@@ -15,11 +15,22 @@ from pathlib import Path
 import numpy as np
 
 from qa.errors import IndexFormatError
-from qa.time.period_index import PeriodIndex
 from qa.store.folder.bm25 import Postings
 from qa.store.folder.dense import DenseSegment
-from qa.store.folder.layout import BM25, COMPLETE, DB, DENSE_DIR, PERIODS, ROW_DATE, ROW_PAGE, ROW_PAPER, SEGMENT_META, sqlite_uri
+from qa.store.folder.layout import (
+    BM25,
+    COMPLETE,
+    DB,
+    DENSE_DIR,
+    PERIODS,
+    ROW_DATE,
+    ROW_PAGE,
+    ROW_PAPER,
+    SEGMENT_META,
+    sqlite_uri,
+)
 from qa.store.folder.writer import SEGMENT_FORMAT, in_parts
+from qa.time.period_index import PeriodIndex
 
 
 class Segment:
@@ -31,7 +42,9 @@ class Segment:
         try:
             info = json.loads((self.folder / SEGMENT_META).read_text(encoding="utf-8"))
         except (OSError, ValueError) as e:
-            raise IndexFormatError(f"索引分段 {self.folder} 缺失或已损坏（{e}）。请运行 `qa index --rebuild 路径…` 重建。") from e
+            raise IndexFormatError(
+                f"索引分段 {self.folder} 缺失或已损坏（{e}）。请运行 `qa index --rebuild 路径…` 重建。"
+            ) from e
         if info.get("format_version") != SEGMENT_FORMAT or not (self.folder / COMPLETE).exists():
             raise IndexFormatError(f"索引分段 {self.folder} 不完整或格式不同。请运行 `qa index --rebuild 路径…` 重建。")
         self.info = info
@@ -73,7 +86,9 @@ class Segment:
 
     def query_in(self, sql: str, values: list) -> list[sqlite3.Row]:
         """``sql`` with one ``IN ({})`` placeholder, run over ``values`` in parts (SQLite's variable limit)."""
-        return [row for part in in_parts(values) for row in self.db().execute(sql.format(",".join("?" * len(part))), part)]
+        return [
+            row for part in in_parts(values) for row in self.db().execute(sql.format(",".join("?" * len(part))), part)
+        ]
 
     def rows_of_pages(self, page_ids: list[str]) -> np.ndarray:
         rows = [r[0] for r in self.query_in("SELECT row FROM chunks WHERE page_id IN ({})", page_ids)]
@@ -113,7 +128,11 @@ class Segment:
         they are contiguous and nothing in it is deleted, else as a boolean mask."""
         if rows is None:
             return self.live
-        if len(rows) and rows[-1] - rows[0] + 1 == len(rows) and (self.live is None or self.live[rows[0]:rows[-1] + 1].all()):
+        if (
+            len(rows)
+            and rows[-1] - rows[0] + 1 == len(rows)
+            and (self.live is None or self.live[rows[0] : rows[-1] + 1].all())
+        ):
             return int(rows[0]), int(rows[-1]) + 1
         mask = np.zeros(self.rows, dtype=bool)
         mask[rows] = True

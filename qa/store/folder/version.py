@@ -15,17 +15,20 @@ from typing import Callable
 
 from qa.store.folder.layout import DB, SEGMENTS
 from qa.store.folder.merge import merge_segments, pick_merges
-from qa.store.plan import Live, source_articles
 from qa.store.folder.segment import Segment
 from qa.store.folder.writer import in_parts, read_rows, read_rows_in
+from qa.store.plan import Live, source_articles
 
 
 def carry_pages(live: Live, page_ids: list[str], batcher) -> None:
     """Hand live pages (with their articles, not segmented again) to ``batcher`` to be chunked anew."""
     wanted = set(page_ids)
     for src in live.sources:
-        ids = [r["page_id"] for r in read_rows(src.folder / DB, "SELECT page_id FROM pages")
-               if r["page_id"] in wanted and r["page_id"] not in src.deleted]
+        ids = [
+            r["page_id"]
+            for r in read_rows(src.folder / DB, "SELECT page_id FROM pages")
+            if r["page_id"] in wanted and r["page_id"] not in src.deleted
+        ]
         for part in in_parts(ids):
             arts, geometry = source_articles(src, part), _geometry(src.folder / DB, part)
             for rec in read_rows_in(src.folder / DB, "SELECT * FROM pages WHERE page_id IN ({})", part):
@@ -45,9 +48,16 @@ def _geometry(db_path: Path, page_ids: list[str]) -> dict[str, tuple[dict, list[
     return out
 
 
-def compose_version(index_dir: Path, live: Live, redo: bool, deleted_now: dict[str, str], new: list[dict],
-                    log: Callable[[str], None], dense_threshold: int | None = None,
-                    merge: bool = True) -> tuple[dict, int]:
+def compose_version(
+    index_dir: Path,
+    live: Live,
+    redo: bool,
+    deleted_now: dict[str, str],
+    new: list[dict],
+    log: Callable[[str], None],
+    dense_threshold: int | None = None,
+    merge: bool = True,
+) -> tuple[dict, int]:
     """The new version's meta (segments, deleted pages, counts…) and how many rows it keeps from the live one.
 
     ``deleted_now``: live pages this version replaces or removes -> the segment holding each. ``merge``
@@ -85,14 +95,21 @@ def _live_pages(seg: Segment) -> int:
 
 def _live_issues(seg: Segment) -> set[tuple[str, str]]:
     """(paper, date) of the issues with a live page here: per-issue page counts less the deleted pages."""
-    count = {(r[0], r[1]): r[2] for r in seg.db().execute("SELECT paper, date, COUNT(*) FROM pages GROUP BY paper, date")}
+    count = {
+        (r[0], r[1]): r[2] for r in seg.db().execute("SELECT paper, date, COUNT(*) FROM pages GROUP BY paper, date")
+    }
     for r in seg.query_in("SELECT paper, date FROM pages WHERE page_id IN ({})", sorted(seg.deleted_pages)):
         count[(r[0], r[1])] -= 1
     return {issue for issue, n in count.items() if n > 0}
 
 
-def _merge(index_dir: Path, names: list[str], segments: dict[str, Segment], log: Callable[[str], None],
-           dense_threshold: int | None) -> list[str]:
+def _merge(
+    index_dir: Path,
+    names: list[str],
+    segments: dict[str, Segment],
+    log: Callable[[str], None],
+    dense_threshold: int | None,
+) -> list[str]:
     """Merge groups chosen by ``pick_merges`` until none is left; the merged segment takes the group's place."""
     while True:
         groups = pick_merges([(n, segments[n].rows, _live_rows(segments[n])) for n in names])
@@ -131,5 +148,11 @@ def _meta(names: list[str], segments: dict[str, Segment]) -> dict:
         "vector_index": {"type": segments[largest].info["dense"]["type"] if largest else "flat", "segments": types},
         "bm25": {"library": "qa.store.folder.bm25", "method": "lucene", "k1": 1.2, "b": 0.75},
         "periods": periods,
-        "counts": {"papers": len(papers), "issues": len(issues), "pages": pages, "articles": articles, "chunks": chunks},
+        "counts": {
+            "papers": len(papers),
+            "issues": len(issues),
+            "pages": pages,
+            "articles": articles,
+            "chunks": chunks,
+        },
     }

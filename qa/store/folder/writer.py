@@ -18,11 +18,23 @@ from typing import Callable
 
 import numpy as np
 
-from qa.text.chinese import date_number
-from qa.time.period_index import PeriodIndex
 from qa.store.folder.bm25 import Postings
 from qa.store.folder.dense import write_dense
-from qa.store.folder.layout import BM25, COMPLETE, DB, DENSE_DIR, PERIODS, ROW_DATE, ROW_PAGE, ROW_PAPER, SEGMENT_META, fsync_tree, sqlite_uri
+from qa.store.folder.layout import (
+    BM25,
+    COMPLETE,
+    DB,
+    DENSE_DIR,
+    PERIODS,
+    ROW_DATE,
+    ROW_PAGE,
+    ROW_PAPER,
+    SEGMENT_META,
+    fsync_tree,
+    sqlite_uri,
+)
+from qa.text.chinese import date_number
+from qa.time.period_index import PeriodIndex
 
 SEGMENT_FORMAT = 1
 
@@ -50,7 +62,18 @@ CREATE INDEX page_images_key ON page_images(image_key);
 """
 
 PAGE_COLS = ("page_id", "paper", "date", "page", "page_name", "issue_no", "source", "root", "content_hash", "text")
-ARTICLE_COLS = ("article_id", "page_id", "ordinal", "title", "pre_title", "subtitle", "byline", "body", "captions", "refs")
+ARTICLE_COLS = (
+    "article_id",
+    "page_id",
+    "ordinal",
+    "title",
+    "pre_title",
+    "subtitle",
+    "byline",
+    "body",
+    "captions",
+    "refs",
+)
 CHUNK_COLS = ("row", "chunk_id", "article_id", "page_id", "ordinal", "text", "title", "text_hash")
 # Added later: a segment written before them has neither table (its pages have no image or regions).
 REGION_COLS = ("article_id", "page_id", "chunk_id", "n", "x0", "y0", "x1", "y1")
@@ -65,9 +88,19 @@ def date_int(date: str) -> int:
         return 0  # a malformed date sorts first instead of failing the build
 
 
-def write_segment(folder: Path, *, vectors: np.ndarray, postings: Postings, periods: PeriodIndex, pages: list[dict],
-                  articles: list[dict], chunks: list[dict], dense_threshold: int | None = None,
-                  regions: list[dict] = (), images: list[dict] = ()) -> dict:
+def write_segment(
+    folder: Path,
+    *,
+    vectors: np.ndarray,
+    postings: Postings,
+    periods: PeriodIndex,
+    pages: list[dict],
+    articles: list[dict],
+    chunks: list[dict],
+    dense_threshold: int | None = None,
+    regions: list[dict] = (),
+    images: list[dict] = (),
+) -> dict:
     """Write every data file of one segment into ``folder`` and seal it; return its ``segment.json``.
 
     ``chunks[i]`` is row ``i`` of ``vectors``, ``postings`` and ``periods``. Dict keys follow the
@@ -75,32 +108,65 @@ def write_segment(folder: Path, *, vectors: np.ndarray, postings: Postings, peri
     the ``regions`` and ``page_images`` tables.
     """
     papers = sorted({p["paper"] for p in pages})
-    return write_segment_files(folder, vectors=vectors, postings=postings, periods=periods, papers=papers,
-                               row_arrays=row_arrays(pages, chunks, papers), dense_threshold=dense_threshold,
-                               records=lambda path: write_sqlite(path, pages, articles, chunks, regions, images))
+    return write_segment_files(
+        folder,
+        vectors=vectors,
+        postings=postings,
+        periods=periods,
+        papers=papers,
+        row_arrays=row_arrays(pages, chunks, papers),
+        dense_threshold=dense_threshold,
+        records=lambda path: write_sqlite(path, pages, articles, chunks, regions, images),
+    )
 
 
-def write_segment_files(folder: Path, *, vectors: np.ndarray, postings: Postings, periods: PeriodIndex,
-                        papers: list[str], row_arrays: dict[str, np.ndarray], records: Callable[[Path], None],
-                        dense_threshold: int | None = None) -> dict:
+def write_segment_files(
+    folder: Path,
+    *,
+    vectors: np.ndarray,
+    postings: Postings,
+    periods: PeriodIndex,
+    papers: list[str],
+    row_arrays: dict[str, np.ndarray],
+    records: Callable[[Path], None],
+    dense_threshold: int | None = None,
+) -> dict:
     """The files of :func:`write_segment` from arrays; ``records(path)`` writes the SQLite file."""
-    assert len(vectors) == len(postings.doc_len) == len(row_arrays["date"]), "rows of vectors, postings and arrays must line up"
+    assert len(vectors) == len(postings.doc_len) == len(row_arrays["date"]), (
+        "rows of vectors, postings and arrays must line up"
+    )
     folder.mkdir(parents=True, exist_ok=True)
     kw = {} if dense_threshold is None else {"threshold": dense_threshold}
     dense = write_dense(folder / DENSE_DIR, vectors, **kw)
     postings.save(folder / BM25)
     periods.save(folder / PERIODS)
-    for name, array in ((ROW_DATE, row_arrays["date"]), (ROW_PAGE, row_arrays["page"]), (ROW_PAPER, row_arrays["paper"])):
+    for name, array in (
+        (ROW_DATE, row_arrays["date"]),
+        (ROW_PAGE, row_arrays["page"]),
+        (ROW_PAPER, row_arrays["paper"]),
+    ):
         np.save(folder / name, np.asarray(array, dtype=np.int32), allow_pickle=False)
     records(folder / DB)
     n_pages, n_articles, first, last = read_rows(
-        folder / DB, "SELECT (SELECT COUNT(*) FROM pages), (SELECT COUNT(*) FROM articles),"
-        " (SELECT MIN(date) FROM pages), (SELECT MAX(date) FROM pages)")[0]
+        folder / DB,
+        "SELECT (SELECT COUNT(*) FROM pages), (SELECT COUNT(*) FROM articles),"
+        " (SELECT MIN(date) FROM pages), (SELECT MAX(date) FROM pages)",
+    )[0]
     # The PATHs its pages were read from: a build that re-reads other PATHs skips this segment's root scan.
     roots = sorted(r[0] for r in read_rows(folder / DB, "SELECT DISTINCT root FROM pages") if r[0] is not None)
-    info = {"format_version": SEGMENT_FORMAT, "name": folder.name, "rows": int(len(vectors)), "pages": n_pages,
-            "articles": n_articles, "papers": papers, "first_date": first, "last_date": last, "dense": dense,
-            "periods": len(periods), "roots": roots}
+    info = {
+        "format_version": SEGMENT_FORMAT,
+        "name": folder.name,
+        "rows": int(len(vectors)),
+        "pages": n_pages,
+        "articles": n_articles,
+        "papers": papers,
+        "first_date": first,
+        "last_date": last,
+        "dense": dense,
+        "periods": len(periods),
+        "roots": roots,
+    }
     (folder / SEGMENT_META).write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
     fsync_tree(folder)
     (folder / COMPLETE).write_text(folder.name + "\n", encoding="utf-8")
@@ -112,14 +178,23 @@ def row_arrays(pages: list[dict], chunks: list[dict], papers: list[str]) -> dict
     page_by_id = {p["page_id"]: p for p in pages}
     paper_ix = {name: i for i, name in enumerate(papers)}
     row_page = [page_by_id[c["page_id"]] for c in chunks]
-    return {"date": np.array([date_int(p["date"]) for p in row_page], dtype=np.int32),
-            "page": np.array([-1 if p["page"] is None else p["page"] for p in row_page], dtype=np.int32),
-            "paper": np.array([paper_ix[p["paper"]] for p in row_page], dtype=np.int32)}
+    return {
+        "date": np.array([date_int(p["date"]) for p in row_page], dtype=np.int32),
+        "page": np.array([-1 if p["page"] is None else p["page"] for p in row_page], dtype=np.int32),
+        "paper": np.array([paper_ix[p["paper"]] for p in row_page], dtype=np.int32),
+    }
 
 
-def write_sqlite(path: Path, pages: list[dict], articles: list[dict], chunks: list[dict],
-                 regions: list[dict] = (), images: list[dict] = ()) -> None:
+def write_sqlite(
+    path: Path,
+    pages: list[dict],
+    articles: list[dict],
+    chunks: list[dict],
+    regions: list[dict] = (),
+    images: list[dict] = (),
+) -> None:
     """Pages, articles and chunks (row = position in ``chunks``), regions and page images into a new SQLite file."""
+
     def marks(cols: tuple) -> str:
         return ",".join("?" * len(cols))
 
@@ -129,10 +204,14 @@ def write_sqlite(path: Path, pages: list[dict], articles: list[dict], chunks: li
     db = sqlite3.connect(path)
     try:
         db.executescript(SCHEMA)
-        db.executemany(f"INSERT INTO pages VALUES ({marks(PAGE_COLS)})", [tuple(p[c] for c in PAGE_COLS) for p in pages])
+        db.executemany(
+            f"INSERT INTO pages VALUES ({marks(PAGE_COLS)})", [tuple(p[c] for c in PAGE_COLS) for p in pages]
+        )
         db.executemany(f"INSERT INTO articles VALUES ({marks(ARTICLE_COLS)})", [article_row(a) for a in articles])
-        db.executemany(f"INSERT INTO chunks VALUES ({marks(CHUNK_COLS)})",
-                       [(i, *(c[k] for k in CHUNK_COLS[1:])) for i, c in enumerate(chunks)])
+        db.executemany(
+            f"INSERT INTO chunks VALUES ({marks(CHUNK_COLS)})",
+            [(i, *(c[k] for k in CHUNK_COLS[1:])) for i, c in enumerate(chunks)],
+        )
         for table, cols, rows in (("regions", REGION_COLS, regions), ("page_images", IMAGE_COLS, images)):
             db.executemany(f"INSERT INTO {table} VALUES ({marks(cols)})", [tuple(r[c] for c in cols) for r in rows])
         db.commit()
@@ -146,7 +225,7 @@ IN_PART = 500  # values per ``IN (…)`` list: below SQLite's limit on bound var
 def in_parts(values: list, size: int = IN_PART):
     """``values`` in slices small enough for one ``IN (…)`` list."""
     for i in range(0, len(values), size):
-        yield values[i:i + size]
+        yield values[i : i + size]
 
 
 def read_rows_in(db_path: Path, sql: str, values: list) -> list[sqlite3.Row]:

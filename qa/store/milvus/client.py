@@ -45,7 +45,9 @@ def connect(target: MilvusTarget, *, create: bool = True):
         if client is not None:
             return client
         if target.is_lite and not create and not os.path.isdir(target.uri):
-            raise IndexMissing(f"Milvus Lite 数据库 {target.uri} 不存在。请先运行 `qa index 路径… --backend {target.uri}`。")
+            raise IndexMissing(
+                f"Milvus Lite 数据库 {target.uri} 不存在。请先运行 `qa index 路径… --backend {target.uri}`。"
+            )
         from pymilvus import MilvusClient
 
         # pymilvus logs every failed RPC with a traceback (set up when it is imported); we turn
@@ -67,7 +69,9 @@ def connect(target: MilvusTarget, *, create: bool = True):
                     "Milvus Lite 只允许一个进程打开同一个 .db。需要多个进程（建索引和服务，或多个服务副本）时，"
                     f"请运行 `milvus-lite server --data-dir {target.uri} --port 19530`，再用 --backend http://127.0.0.1:19530。"
                 ) from e
-            raise IndexMissing(f"无法连接 Milvus 服务 {target.uri}（{_reason(e)}）。请确认服务已启动、地址和端口正确。") from e
+            raise IndexMissing(
+                f"无法连接 Milvus 服务 {target.uri}（{_reason(e)}）。请确认服务已启动、地址和端口正确。"
+            ) from e
         _clients[target.uri] = client
         return client
 
@@ -99,7 +103,7 @@ def records_name(collection: str) -> str:
 
 def version_of(target: MilvusTarget, collection: str) -> str:
     """``qa_v000007`` -> ``v000007`` (what answers report as ``index_version``)."""
-    return collection[len(target.prefix) + 1:]
+    return collection[len(target.prefix) + 1 :]
 
 
 def _versions(target: MilvusTarget, client) -> list[str]:
@@ -161,10 +165,15 @@ def analyzer_params() -> dict:
     on a Milvus server (Milvus Lite always keeps it)."""
     data = resources.files("qa") / "data"
     words = [ln.split()[0] for ln in (data / "userdict.txt").read_text(encoding="utf-8").splitlines() if ln.strip()]
-    stop = [ln.strip() for ln in (data / "stopwords.txt").read_text(encoding="utf-8").splitlines()
-            if ln.strip() and not ln.startswith("#")]
-    return {"tokenizer": {"type": "jieba", "mode": "search", "dict": ["_default_", *words]},
-            "filter": ["lowercase", {"type": "stop", "stop_words": sorted(set(stop) | set(PUNCTUATION))}]}
+    stop = [
+        ln.strip()
+        for ln in (data / "stopwords.txt").read_text(encoding="utf-8").splitlines()
+        if ln.strip() and not ln.startswith("#")
+    ]
+    return {
+        "tokenizer": {"type": "jieba", "mode": "search", "dict": ["_default_", *words]},
+        "filter": ["lowercase", {"type": "stop", "stop_words": sorted(set(stop) | set(PUNCTUATION))}],
+    }
 
 
 def chunk_schema(dim: int):
@@ -174,8 +183,9 @@ def chunk_schema(dim: int):
     s = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
     s.add_field("row", DataType.INT64, is_primary=True)
     s.add_field("vector", DataType.FLOAT_VECTOR, dim=dim)
-    s.add_field("bm25_text", DataType.VARCHAR, max_length=TEXT_MAX, enable_analyzer=True,
-                analyzer_params=analyzer_params())
+    s.add_field(
+        "bm25_text", DataType.VARCHAR, max_length=TEXT_MAX, enable_analyzer=True, analyzer_params=analyzer_params()
+    )
     s.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
     s.add_field("date", DataType.INT32)  # 20250729: range filters
     s.add_field("page", DataType.INT32)  # -1 when the page number is unknown
@@ -184,8 +194,11 @@ def chunk_schema(dim: int):
     s.add_field("text", DataType.VARCHAR, max_length=TEXT_MAX)
     for name in ("title", "page_name", "issue_no"):
         s.add_field(name, DataType.VARCHAR, max_length=ID_MAX, nullable=True)
-    s.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["bm25_text"],
-                            output_field_names=["sparse"]))
+    s.add_function(
+        Function(
+            name="bm25", function_type=FunctionType.BM25, input_field_names=["bm25_text"], output_field_names=["sparse"]
+        )
+    )
     return s
 
 

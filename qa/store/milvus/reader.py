@@ -20,17 +20,29 @@ import weakref
 import numpy as np
 
 from qa.errors import BadInput, IndexFormatError, IndexMissing
+from qa.store.folder.layout import MILVUS_FORMAT_VERSION
+from qa.store.folder.reader import _date_bound
+from qa.store.folder.writer import date_int
+from qa.store.location import MilvusTarget
+from qa.store.milvus.client import META_KEY, connect, live_collection, query_all, quote, records_name, version_of
+from qa.store.milvus.writer import HNSW_EF_SEARCH
 from qa.time.mentions import extract_periods
 from qa.time.period_index import PeriodIndex
-from qa.store.location import MilvusTarget
-from qa.store.folder.layout import MILVUS_FORMAT_VERSION
-from qa.store.milvus.client import META_KEY, connect, live_collection, query_all, quote, records_name, version_of
-from qa.store.folder.reader import _date_bound
-from qa.store.milvus.writer import HNSW_EF_SEARCH
-from qa.store.folder.writer import date_int
 
-CHUNK_FIELDS = ["row", "chunk_id", "text", "title", "article_id", "page_id", "paper", "iso_date", "issue_no", "page",
-                "page_name", "source"]
+CHUNK_FIELDS = [
+    "row",
+    "chunk_id",
+    "text",
+    "title",
+    "article_id",
+    "page_id",
+    "paper",
+    "iso_date",
+    "issue_no",
+    "page",
+    "page_name",
+    "source",
+]
 MIN_RANGE = 4  # shorter runs of consecutive rows go into the id list
 PAGE_FIELDS = ["page_id", "paper", "date", "page", "row_lo", "row_hi", "articles", "page_name", "issue_no"]
 
@@ -79,8 +91,10 @@ class MilvusReader:
         """Open the version the alias names now; later alias switches do not affect this reader."""
         collection = live_collection(target)
         if collection is None:
-            raise IndexMissing(f"Milvus {target.uri} 中没有已发布的索引（别名 {target.alias} 不存在）。"
-                               f"请先运行 `qa index 路径… --backend {target.uri}`。")
+            raise IndexMissing(
+                f"Milvus {target.uri} 中没有已发布的索引（别名 {target.alias} 不存在）。"
+                f"请先运行 `qa index 路径… --backend {target.uri}`。"
+            )
         client = connect(target)
         try:
             client.load_collection(collection)
@@ -88,15 +102,22 @@ class MilvusReader:
             found = client.query(records_name(collection), filter=f'key == "{META_KEY}"', output_fields=["doc"])
             meta = found[0]["doc"] if found else None
             if not meta or meta.get("format_version") != MILVUS_FORMAT_VERSION:
-                raise IndexFormatError(f"Milvus 集合 {collection} 的格式版本为 {meta and meta.get('format_version')}，"
-                                       f"本程序需要 {MILVUS_FORMAT_VERSION}。请运行 `qa index --rebuild 路径… --backend {target.uri}` 重建。")
-            pages = [{k: r.get(k) for k in PAGE_FIELDS}  # the page list without texts: filters, issues
-                     for r in query_all(client, records_name(collection), 'kind == "page"', PAGE_FIELDS)]
+                raise IndexFormatError(
+                    f"Milvus 集合 {collection} 的格式版本为 {meta and meta.get('format_version')}，"
+                    f"本程序需要 {MILVUS_FORMAT_VERSION}。"
+                    f"请运行 `qa index --rebuild 路径… --backend {target.uri}` 重建。"
+                )
+            pages = [
+                {k: r.get(k) for k in PAGE_FIELDS}  # the page list without texts: filters, issues
+                for r in query_all(client, records_name(collection), 'kind == "page"', PAGE_FIELDS)
+            ]
         except IndexFormatError:
             raise
         except Exception as e:  # noqa: BLE001 - a dropped collection, a lost connection: say which and what to do
-            raise IndexFormatError(f"Milvus 集合 {collection}（{target.uri}）无法读取（{str(e)[:200]}）。"
-                                   f"请运行 `qa index --rebuild 路径… --backend {target.uri}` 重建。") from e
+            raise IndexFormatError(
+                f"Milvus 集合 {collection}（{target.uri}）无法读取（{str(e)[:200]}）。"
+                f"请运行 `qa index --rebuild 路径… --backend {target.uri}` 重建。"
+            ) from e
         return cls(target, client, collection, meta, pages)
 
     def close(self) -> None:
@@ -109,8 +130,13 @@ class MilvusReader:
         self.close()
 
     # --- filters -----------------------------------------------------------------------------
-    def rows_matching(self, date_from: str | None = None, date_to: str | None = None,
-                      paper: str | None = None, page: int | None = None) -> np.ndarray | None:
+    def rows_matching(
+        self,
+        date_from: str | None = None,
+        date_to: str | None = None,
+        paper: str | None = None,
+        page: int | None = None,
+    ) -> np.ndarray | None:
         """Sorted int64 rows meeting every given filter; None when no filter is given (as IndexReader)."""
         if date_from is None and date_to is None and paper is None and page is None:
             return None
@@ -132,8 +158,9 @@ class MilvusReader:
             expr.append(f"page == {int(page)}")
         lo, hi = self._p_lo[mask], self._p_hi[mask]
         keep = hi >= lo
-        rows = np.concatenate([np.arange(a, b + 1, dtype=np.int64) for a, b in zip(lo[keep], hi[keep])] or
-                              [np.zeros(0, dtype=np.int64)])
+        rows = np.concatenate(
+            [np.arange(a, b + 1, dtype=np.int64) for a, b in zip(lo[keep], hi[keep])] or [np.zeros(0, dtype=np.int64)]
+        )
         rows.sort()
         self._remember(rows, " and ".join(expr))
         return rows
@@ -168,17 +195,30 @@ class MilvusReader:
             return []
         k = min(k, self.n_chunks if allowed is None else len(allowed))
         params = {"metric_type": "IP", "params": {"ef": max(HNSW_EF_SEARCH, 2 * k)} if self._is_hnsw else {}}
-        res = self._client.search(self.collection, data=[q.tolist()], anns_field="vector", limit=k,
-                                  filter=self._filter(allowed), output_fields=["row"], search_params=params)
+        res = self._client.search(
+            self.collection,
+            data=[q.tolist()],
+            anns_field="vector",
+            limit=k,
+            filter=self._filter(allowed),
+            output_fields=["row"],
+            search_params=params,
+        )
         return [(int(h["row"]), float(h["distance"])) for h in res[0]]
 
     def bm25_text_search(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top-``k`` rows by Milvus' BM25 over ``query`` (its jieba analyzer cuts the words), score > 0 only."""
         if self.n_chunks == 0 or k <= 0 or not query.strip() or (allowed is not None and len(allowed) == 0):
             return []
-        res = self._client.search(self.collection, data=[query], anns_field="sparse", limit=k,
-                                  filter=self._filter(allowed), output_fields=["row"],
-                                  search_params={"metric_type": "BM25"})
+        res = self._client.search(
+            self.collection,
+            data=[query],
+            anns_field="sparse",
+            limit=k,
+            filter=self._filter(allowed),
+            output_fields=["row"],
+            search_params={"metric_type": "BM25"},
+        )
         # Milvus Lite reports BM25 as a negated distance, a Milvus server as the score itself.
         hits = [(int(h["row"]), abs(float(h["distance"]))) for h in res[0]]
         return [(r, s) for r, s in hits if s > 0]
@@ -193,7 +233,7 @@ class MilvusReader:
         rows = [int(r) for r in rows]
         found: dict[int, dict] = {}
         for i in range(0, len(rows), 500):
-            part = rows[i:i + 500]
+            part = rows[i : i + 500]
             for r in self._client.query(self.collection, filter=f"row in {part}", output_fields=CHUNK_FIELDS):
                 rec = {k: r.get(k) for k in CHUNK_FIELDS}
                 rec["date"] = rec.pop("iso_date")
@@ -211,8 +251,9 @@ class MilvusReader:
         if self._issues is None:
             out: dict[tuple, dict] = {}
             for p in self._pages:
-                issue = out.setdefault((p["date"], p["paper"]), {"paper": p["paper"], "date": p["date"],
-                                                                 "issue_no": None, "pages": {}})
+                issue = out.setdefault(
+                    (p["date"], p["paper"]), {"paper": p["paper"], "date": p["date"], "issue_no": None, "pages": {}}
+                )
                 issue["issue_no"] = issue["issue_no"] or p["issue_no"]
                 number = None if p["page"] == -1 else p["page"]
                 pg = issue["pages"].setdefault(number, {"page": number, "page_name": p["page_name"], "articles": 0})
@@ -243,8 +284,9 @@ class MilvusReader:
         if not ids:
             return np.zeros(0, dtype=np.int64)
         expr = f"article_id in [{','.join(quote(a) for a in ids)}]"
-        return np.array(sorted(int(r["row"]) for r in query_all(self._client, self.collection, expr, ["row"])),
-                        dtype=np.int64)
+        return np.array(
+            sorted(int(r["row"]) for r in query_all(self._client, self.collection, expr, ["row"])), dtype=np.int64
+        )
 
     def _period_index(self) -> PeriodIndex:
         """What each chunk speaks of, computed from its text once per reader (Milvus stores no period arrays:
@@ -272,8 +314,11 @@ class MilvusReader:
 
     def page(self, date: str, page: int, paper: str | None = None) -> dict | None:
         """One printed page with its articles in page order; pages split over several records are merged."""
-        recs = [p for p in self._pages if p["date"] == date and p["page"] == int(page)
-                and (paper is None or p["paper"] == paper)]
+        recs = [
+            p
+            for p in self._pages
+            if p["date"] == date and p["page"] == int(page) and (paper is None or p["paper"] == paper)
+        ]
         if not recs:
             return None
         recs = [r for r in recs if r["paper"] == recs[0]["paper"]]
@@ -285,14 +330,21 @@ class MilvusReader:
         found = query_all(self._client, self.records, f'kind == "article" and page_id in [{ids}]', ["doc"])
         order = {d["page_id"]: i for i, d in enumerate(docs)}
         arts = sorted((x["doc"] for x in found), key=lambda a: (order[a["page_id"]], a["ordinal"]))
-        articles = [{k: a.get(k) for k in ("article_id", "title", "pre_title", "subtitle", "byline", "body")}
-                    | {"captions": list(a.get("captions") or []), "refs": list(a.get("refs") or [])} for a in arts]
+        articles = [
+            {k: a.get(k) for k in ("article_id", "title", "pre_title", "subtitle", "byline", "body")}
+            | {"captions": list(a.get("captions") or []), "refs": list(a.get("refs") or [])}
+            for a in arts
+        ]
         first = docs[0]
         return {
-            "paper": first["paper"], "date": first["date"], "page": first["page"],
+            "paper": first["paper"],
+            "date": first["date"],
+            "page": first["page"],
             "page_name": next((d["page_name"] for d in docs if d["page_name"]), None),
             "issue_no": next((d["issue_no"] for d in docs if d["issue_no"]), None),
-            "source": first["source"], "text": "\n\n".join(d["text"] or "" for d in docs), "articles": articles,
+            "source": first["source"],
+            "text": "\n\n".join(d["text"] or "" for d in docs),
+            "articles": articles,
         }
 
     def counts(self) -> dict:
