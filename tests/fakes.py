@@ -28,6 +28,18 @@ def shared_file(relative: str) -> Path:
     return path
 
 
+def write_file(path: Path, data: str | bytes, encoding: str = "utf-8") -> Path:
+    """Write a test file (text in ``encoding``, or bytes as given), making its folders."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data if isinstance(data, bytes) else data.encode(encoding))
+    return path
+
+
+def skip_reasons(report) -> dict[tuple[str, int | None], str]:
+    """(file name, line) -> reason for everything an ``IngestReport`` skipped."""
+    return {(Path(s.source).name, s.line): s.reason for s in report.skipped}
+
+
 class FakeEmbedder:
     """Deterministic bag-of-bigrams embedder (name ``fake``, 64 dims), L2-normalised float32."""
 

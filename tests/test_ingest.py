@@ -8,20 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from qa.ingest import IngestReport, read_archive
+from qa.ingest import read_archive
 from qa.ingest.report import format_inspect
 
+from fakes import skip_reasons, write_file
+
 TEXT = "问需于企 精准滴灌\n■ 本报记者 王培源\n仲春时节，气温回暖，园区里已是一片繁忙。"
-
-
-def _write(path: Path, data: str | bytes, encoding: str = "utf-8") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data if isinstance(data, bytes) else data.encode(encoding))
-    return path
-
-
-def _reasons(report: IngestReport) -> dict[tuple[str, int | None], str]:
-    return {(Path(s.source).name, s.line): s.reason for s in report.skipped}
 
 
 def test_seeds_from_manifest(seeds_dir, monkeypatch) -> None:
@@ -42,11 +34,11 @@ def test_seeds_from_manifest(seeds_dir, monkeypatch) -> None:
 
 def test_issue_folder(tmp_path, monkeypatch) -> None:
     issue = tmp_path / "archive" / "聊城日报" / "2026-04-02"
-    _write(issue / "01_要闻.txt", TEXT)
-    _write(issue / "02_本地.txt", "本地新闻\n本报讯（记者 李四）今天天气晴朗。")
-    _write(issue / "issue.toml", 'issue_no = "第12345期"\n')
-    _write(issue / ".hidden.txt", "x")
-    _write(tmp_path / "archive" / ".git" / "config", "x")
+    write_file(issue / "01_要闻.txt", TEXT)
+    write_file(issue / "02_本地.txt", "本地新闻\n本报讯（记者 李四）今天天气晴朗。")
+    write_file(issue / "issue.toml", 'issue_no = "第12345期"\n')
+    write_file(issue / ".hidden.txt", "x")
+    write_file(tmp_path / "archive" / ".git" / "config", "x")
     monkeypatch.chdir(tmp_path)
     report = read_archive([Path("archive")])
     assert report.skipped == []
@@ -61,15 +53,15 @@ def test_issue_folder(tmp_path, monkeypatch) -> None:
 
 def test_issue_toml_paper_and_integer_issue_no(tmp_path) -> None:
     issue = tmp_path / "folder" / "2026-04-03"
-    _write(issue / "3.txt", TEXT)
-    _write(issue / "issue.toml", 'issue_no = 12346\npaper = "聊城晚报"\n')
+    write_file(issue / "3.txt", TEXT)
+    write_file(issue / "issue.toml", 'issue_no = 12346\npaper = "聊城晚报"\n')
     [page] = read_archive([tmp_path]).pages
     assert (page.paper, page.page, page.page_name, page.issue_no) == ("聊城晚报", 3, None, "12346")
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
 def test_encodings(tmp_path, encoding: str) -> None:
-    _write(tmp_path / "报" / "2026-04-01" / "01.txt", TEXT + "\n专精特新“小巨人”企业３３家。", encoding)
+    write_file(tmp_path / "报" / "2026-04-01" / "01.txt", TEXT + "\n专精特新“小巨人”企业３３家。", encoding)
     report = read_archive([tmp_path])
     assert report.skipped == []
     assert report.pages[0].text == TEXT + "\n专精特新“小巨人”企业33家。"
@@ -139,7 +131,7 @@ def test_jsonl(tmp_path, monkeypatch) -> None:
         [1, 2],
     ]
     raw = "\n".join(line if isinstance(line, str) else json.dumps(line, ensure_ascii=False) for line in lines)
-    path = _write(tmp_path / "cms.jsonl", raw + "\n\n")
+    path = write_file(tmp_path / "cms.jsonl", raw + "\n\n")
     monkeypatch.chdir(tmp_path)
     report = read_archive(["cms.jsonl"])
     base = path.resolve().as_posix()
@@ -158,7 +150,7 @@ def test_jsonl(tmp_path, monkeypatch) -> None:
     assert (second.page_id, second.paper, second.date, second.page) == (f"{base}#L2", "cms", "2026-04-02", None)
     assert second.articles[0].article_id == "cms.jsonl#L2#a1" and second.articles[0].title is None
     assert sorted(s.line for s in report.skipped) == [3, 4, 5, 6, 7, 8]
-    reasons = _reasons(report)
+    reasons = skip_reasons(report)
     assert "JSON" in reasons[("cms.jsonl", 3)] and "text" in reasons[("cms.jsonl", 4)]
     assert "date" in reasons[("cms.jsonl", 5)] and "日期无效" in reasons[("cms.jsonl", 6)]
     assert "版次" in reasons[("cms.jsonl", 7)]
@@ -166,20 +158,20 @@ def test_jsonl(tmp_path, monkeypatch) -> None:
 
 def test_bad_inputs(tmp_path) -> None:
     arc = tmp_path / "arc"
-    good = _write(arc / "聊城日报" / "2026-04-01" / "01_要闻.txt", TEXT)
-    _write(arc / "聊城日报" / "2026-04-01" / "02_二进制.txt", b"\x00\x01PK\x03\x04" * 200)
-    _write(arc / "聊城日报" / "2026-04-01" / "03_空.txt", b"")
-    _write(arc / "聊城日报" / "2026-04-01" / "04_乱码.txt", b"\x80\xff\xfe\x81\x30" * 40)
-    _write(arc / "聊城日报" / "2026-04-01" / "要闻.txt", TEXT)  # name not NN[_版名]
-    _write(arc / "聊城日报" / "loose" / "01.txt", TEXT)  # folder not a date
-    _write(arc / "聊城日报" / "2026-04-01" / "06_照片.png", b"\x89PNG\r\n\x1a\n\x00\x00")
-    _write(arc / "聊城日报" / "2026-04-01" / "07_表格.xlsx", b"PK\x03\x04")
-    _write(arc / "聊城日报" / "2026-04-01" / "05_坏.pdf", b"%PDF-1.4 not really")
+    good = write_file(arc / "聊城日报" / "2026-04-01" / "01_要闻.txt", TEXT)
+    write_file(arc / "聊城日报" / "2026-04-01" / "02_二进制.txt", b"\x00\x01PK\x03\x04" * 200)
+    write_file(arc / "聊城日报" / "2026-04-01" / "03_空.txt", b"")
+    write_file(arc / "聊城日报" / "2026-04-01" / "04_乱码.txt", b"\x80\xff\xfe\x81\x30" * 40)
+    write_file(arc / "聊城日报" / "2026-04-01" / "要闻.txt", TEXT)  # name not NN[_版名]
+    write_file(arc / "聊城日报" / "loose" / "01.txt", TEXT)  # folder not a date
+    write_file(arc / "聊城日报" / "2026-04-01" / "06_照片.png", b"\x89PNG\r\n\x1a\n\x00\x00")
+    write_file(arc / "聊城日报" / "2026-04-01" / "07_表格.xlsx", b"PK\x03\x04")
+    write_file(arc / "聊城日报" / "2026-04-01" / "05_坏.pdf", b"%PDF-1.4 not really")
     man = arc / "scans"
-    _write(man / "a.txt", TEXT)
-    _write(man / "b.txt", TEXT)
-    _write(man / "c.txt", TEXT)
-    _write(
+    write_file(man / "a.txt", TEXT)
+    write_file(man / "b.txt", TEXT)
+    write_file(man / "c.txt", TEXT)
+    write_file(
         man / "manifest.csv",
         "file,paper,date,page,page_name,issue_no\n"
         "a.txt,聊城日报,2026-04-05,1,要闻,\n"
@@ -190,7 +182,7 @@ def test_bad_inputs(tmp_path) -> None:
     )
     report = read_archive([arc, tmp_path / "nope"])
     assert [p.page_id for p in report.pages] == [good.resolve().as_posix(), (man / "a.txt").resolve().as_posix()]
-    reasons = _reasons(report)
+    reasons = skip_reasons(report)
     assert reasons[("02_二进制.txt", None)].startswith("二进制文件")
     assert reasons[("03_空.txt", None)] == "空文件"
     assert "编码" in reasons[("04_乱码.txt", None)]

@@ -10,36 +10,30 @@ import pytest
 from click.testing import CliRunner
 
 from qa.cli import cli
-from qa.ingest import IngestReport, read_archive
+from qa.ingest import read_archive
+
+from fakes import skip_reasons, write_file
 
 TEXT = "防汛会议召开\n本报讯 会议要求各地加强巡查，落实防汛责任。"
 SECRET = "root:x:0:0:root:/root:/bin/bash\n机密文件，不应进入索引。\n"
-
-
-def _write(path: Path, data: str | bytes, encoding: str = "utf-8") -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data if isinstance(data, bytes) else data.encode(encoding))
-    return path
-
-
-def _reasons(report: IngestReport) -> dict[tuple[str, int | None], str]:
-    return {(Path(s.source).name, s.line): s.reason for s in report.skipped}
 
 
 @pytest.fixture
 def outside(tmp_path) -> Path:
     """A folder beside the archive, standing for /etc: nothing in it may reach the index."""
     folder = tmp_path / "etc"
-    _write(folder / "passwd", SECRET)
-    _write(folder / "secret.jsonl", json.dumps({"id": "s", "date": "2024-06-01", "text": SECRET}, ensure_ascii=False))
-    _write(folder / "day" / "01_机密.txt", SECRET)
+    write_file(folder / "passwd", SECRET)
+    write_file(
+        folder / "secret.jsonl", json.dumps({"id": "s", "date": "2024-06-01", "text": SECRET}, ensure_ascii=False)
+    )
+    write_file(folder / "day" / "01_机密.txt", SECRET)
     return folder
 
 
 def _archive_with_links(tmp_path: Path, outside: Path) -> Path:
     arc = tmp_path / "archive"
     issue = arc / "坏报" / "2024-06-01"
-    _write(issue / "01_要闻.txt", TEXT)
+    write_file(issue / "01_要闻.txt", TEXT)
     (issue / "14_链接.txt").symlink_to(outside / "passwd")
     (issue / "15_内部.txt").symlink_to(issue / "01_要闻.txt")  # a link inside the archive is fine
     (arc / "坏报" / "2024-06-02").symlink_to(outside / "day", target_is_directory=True)
@@ -54,7 +48,7 @@ def test_links_out_of_the_archive_are_refused_by_name(tmp_path, outside, monkeyp
     report = read_archive(["archive"])
     assert all("机密" not in p.text and "root:x" not in p.text for p in report.pages)
     assert [p.source for p in report.pages] == ["archive/坏报/2024-06-01/01_要闻.txt"]
-    reasons = _reasons(report)
+    reasons = skip_reasons(report)
     for name in ("14_链接.txt", "2024-06-02", "cms.jsonl"):
         assert "档案文件夹之外" in reasons[(name, None)], name
     assert "不存在" in reasons[("16_断链.txt", None)]
@@ -68,18 +62,18 @@ def test_links_out_of_the_archive_are_refused_by_name(tmp_path, outside, monkeyp
 
 def test_a_manifest_and_an_issue_toml_cannot_be_links_out(tmp_path, outside) -> None:
     arc = tmp_path / "archive"
-    _write(outside / "manifest.csv", "file,paper,date,page\npasswd,坏报,2024-06-01,1\n")
+    write_file(outside / "manifest.csv", "file,paper,date,page\npasswd,坏报,2024-06-01,1\n")
     (arc / "scans").mkdir(parents=True)
     (arc / "scans" / "manifest.csv").symlink_to(outside / "manifest.csv")
     issue = arc / "坏报" / "2024-06-01"
-    _write(issue / "01.txt", TEXT)
-    _write(outside / "issue.toml", 'paper = "偷来的报名"\n')
+    write_file(issue / "01.txt", TEXT)
+    write_file(outside / "issue.toml", 'paper = "偷来的报名"\n')
     (issue / "issue.toml").symlink_to(outside / "issue.toml")
-    _write(arc / "rows" / "manifest.csv", "file,paper,date,page\nlink.txt,坏报,2024-06-01,2\n")
+    write_file(arc / "rows" / "manifest.csv", "file,paper,date,page\nlink.txt,坏报,2024-06-01,2\n")
     (arc / "rows" / "link.txt").symlink_to(outside / "passwd")
     report = read_archive([arc])
     assert [p.paper for p in report.pages] == ["坏报"]
-    reasons = _reasons(report)
+    reasons = skip_reasons(report)
     assert "档案文件夹之外" in reasons[("manifest.csv", None)] and "档案文件夹之外" in reasons[("issue.toml", None)]
     assert "越出档案文件夹" in reasons[("manifest.csv", 2)]
 
@@ -88,7 +82,7 @@ def test_a_given_file_that_links_out_of_its_folder_is_refused(tmp_path, outside)
     (tmp_path / "exports").mkdir()
     (tmp_path / "exports" / "today.jsonl").symlink_to(outside / "secret.jsonl")
     report = read_archive([tmp_path / "exports" / "today.jsonl"])
-    assert report.pages == [] and "档案文件夹之外" in _reasons(report)[("today.jsonl", None)]
+    assert report.pages == [] and "档案文件夹之外" in skip_reasons(report)[("today.jsonl", None)]
 
 
 def test_qa_inspect_names_the_link_and_never_prints_its_target(tmp_path, outside, monkeypatch) -> None:
@@ -101,8 +95,8 @@ def test_qa_inspect_names_the_link_and_never_prints_its_target(tmp_path, outside
 
 def test_sources_are_relative_to_the_archive_root_outside_the_working_directory(tmp_path, monkeypatch) -> None:
     arc = tmp_path / "srv" / "archive"
-    _write(arc / "聊城日报" / "2024-06-01" / "01_要闻.txt", TEXT)
-    _write(arc / "cms.jsonl", json.dumps({"date": "2024-06-02", "text": "没有编号的正文。"}, ensure_ascii=False))
+    write_file(arc / "聊城日报" / "2024-06-01" / "01_要闻.txt", TEXT)
+    write_file(arc / "cms.jsonl", json.dumps({"date": "2024-06-02", "text": "没有编号的正文。"}, ensure_ascii=False))
     elsewhere = tmp_path / "work"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
@@ -141,7 +135,7 @@ SIMPLIFIED = (
     ],
 )
 def test_text_files_in_big5_and_utf16_are_read_as_written(tmp_path, text, encoding) -> None:
-    _write(tmp_path / "报" / "2026-04-01" / "01.txt", text, encoding)
+    write_file(tmp_path / "报" / "2026-04-01" / "01.txt", text, encoding)
     report = read_archive([tmp_path])
     assert report.skipped == []
     assert report.pages[0].text == text
@@ -170,10 +164,10 @@ def test_repeated_jsonl_ids_are_named_with_the_line_kept(tmp_path) -> None:
         {"id": "a", "date": "2026-04-02", "text": "同一编号的另一篇正文。"},
         {"id": "a", "date": "2026-04-03", "text": "第三次出现。"},
     ]
-    path = _write(tmp_path / "cms.jsonl", "\n".join(json.dumps(r, ensure_ascii=False) for r in rows))
+    path = write_file(tmp_path / "cms.jsonl", "\n".join(json.dumps(r, ensure_ascii=False) for r in rows))
     report = read_archive([path, tmp_path])  # the same file under two PATHs is still read once
     assert sorted(p.articles[0].body for p in report.pages) == ["第一篇正文。", "第二篇正文。"]
-    reasons = _reasons(report)
+    reasons = skip_reasons(report)
     assert sorted(line for _, line in reasons) == [3, 4]
     for n in (3, 4):
         assert "id「a」" in reasons[("cms.jsonl", n)] and "第 1 行" in reasons[("cms.jsonl", n)]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from qa.cli.common import Group, friendly_errors
+from qa.cli.common import INDEX_OPTION, Group, friendly_errors
 
 DATA_OPTION = click.option(
     "--data-dir",
@@ -19,13 +19,6 @@ DATA_OPTION = click.option(
     type=click.Path(file_okay=False),
     default=None,
     help="数据目录：账户、审计日志、反馈（默认：$QA_DATA，或索引文件夹旁的 qa-data）。",
-)
-INDEX_OPTION = click.option(
-    "--index",
-    "index",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="索引文件夹（默认：$QA_INDEX 或 ./index）。",
 )
 
 
