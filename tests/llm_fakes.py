@@ -17,10 +17,15 @@ class ScriptedLLM:
     "garbage" (a 200 whose body is not JSON), "refuse" (``url`` points at a closed port).
 
     ``piece_delay_s`` > 0 writes a streamed reply one 7-character piece at a time with that pause
-    between pieces, as a real model does; 0 sends the whole stream in one write."""
+    between pieces, as a real model does; 0 sends the whole stream in one write.
 
-    def __init__(self, mode: str = "reply", reply: str = "", stall_s: float = 10.0, piece_delay_s: float = 0.0):
+    ``context`` > 0: ``GET /v1/models`` reports it as the model's ``max_model_len``, as vLLM does;
+    otherwise GET answers 404, as servers that do not say."""
+
+    def __init__(self, mode: str = "reply", reply: str = "", stall_s: float = 10.0, piece_delay_s: float = 0.0,
+                 context: int = 0):
         self.mode, self.reply, self.stall_s, self.piece_delay_s = mode, reply, stall_s, piece_delay_s
+        self.context = context
         self.requests: list[dict] = []
         outer = self
 
@@ -32,6 +37,12 @@ class ScriptedLLM:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 outer.requests.append(body)
                 outer.handle(self, body)
+
+            def do_GET(self):
+                if outer.context and self.path.endswith("/models"):
+                    data = [{"id": "tiny", "object": "model", "max_model_len": outer.context}]
+                    return outer._send(self, 200, "application/json", json.dumps({"data": data}).encode())
+                outer._send(self, 404, "application/json", b'{"error": {"message": "not found"}}')
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

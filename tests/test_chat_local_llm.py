@@ -21,6 +21,20 @@ pytestmark = pytest.mark.llm
 QUESTION = "2025年聊城新增多少家专精特新“小巨人”企业？"
 
 
+def test_llama_cpp_is_built_without_amx(tmp_path):
+    """A native build on a CPU with AMX segfaults on the first decode (issue 25.4): the installed
+    llama.cpp must not use AMX on any CPU, and is known for what it is on this one."""
+    if local_llm.importlib.util.find_spec("llama_cpp") is None:
+        pytest.skip("llama-cpp-python 未安装")
+    info = local_llm.build_info()
+    assert "AVX2 = 1" in info, info  # the line is the one the check reads
+    assert not local_llm.amx_build(info), f"llama.cpp built with AMX ({info}); rebuild with scripts/install.sh"
+    assert local_llm.amx_build("CPU : AVX2 = 1 | AMX_INT8 = 1 | OPENMP = 1 |")
+    flags = tmp_path / "cpuinfo"
+    flags.write_text("flags\t\t: fpu avx2 amx_bf16 amx_tile amx_int8\n", encoding="utf-8")
+    assert local_llm.cpu_has_amx(flags) and not local_llm.cpu_has_amx(tmp_path / "none")
+
+
 @pytest.fixture(scope="module")
 def llm():
     why = local_llm.missing()

@@ -147,6 +147,7 @@ def chat_events(service, llm: LLMClient | None, req: ChatRequest) -> Iterator[tu
                 date_from=f.date_from, date_to=f.date_to, paper=f.paper)
     yield "done", base | {
         "answer": result.text, "resolved_question": res.resolved_question, "followup": res.to_json(),
+        **({} if result.found else {"found": False, "refusal": "not_found"}),
         "answer_mode": result.mode, "answer_mode_reason": result.reason,
         "llm": result.to_json() if llm is not None else None,
         "took_ms": round(answer.took_ms + (result.total_ms or 0.0), 1),
