@@ -27,9 +27,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 CMRC = ROOT.parent / "shared" / "data" / "cmrc2018_trial.json"
 
-from qa.answer.extract import compose_answer, overlap, split_sentences  # noqa: E402
+from qa.answer.extract import compose_answer, overlap  # noqa: E402
 from qa.answer.grounded import grounded_answer  # noqa: E402
 from qa.answer.llm import LLMClient, LLMConfig  # noqa: E402
+from qa.text.chinese import split_sentences  # noqa: E402
 from qa.types import Citation, Hit  # noqa: E402
 
 
@@ -47,8 +48,12 @@ def windows(text: str, size: int) -> list[str]:
 def sample(n: int) -> list[tuple[str, str, list[str], str]]:
     """(question, passage text, gold answers, title) for ``n`` questions spread over the file."""
     data = json.loads(CMRC.read_text(encoding="utf-8"))
-    rows = [(qa["question"], p["context"], [a["text"] for a in qa["answers"]], art.get("title") or "")
-            for art in data["data"] for p in art["paragraphs"] for qa in p["qas"]]
+    rows = [
+        (qa["question"], p["context"], [a["text"] for a in qa["answers"]], art.get("title") or "")
+        for art in data["data"]
+        for p in art["paragraphs"]
+        for qa in p["qas"]
+    ]
     step = max(1, len(rows) // n)
     return rows[::step][:n]
 
@@ -60,48 +65,87 @@ def passages(question: str, context: str, title: str, k: int, size: int) -> list
 
 
 def why_kind(why: str) -> str:
-    for key, name in (("没有标注", "no marker"), ("不存在的段落", "marker out of range"),
-                      ("数字或日期", "number/date not in passage"), ("名称", "name not in passage")):
+    for key, name in (
+        ("没有标注", "no marker"),
+        ("不存在的段落", "marker out of range"),
+        ("数字或日期", "number/date not in passage"),
+        ("名称", "name/title not in passage"),
+        ("只有来源", "marker or citation only"),
+        ("对不上", "words not in passage"),
+    ):
         if key in why:
             return name
     return "other"
 
 
-def run(client: LLMClient, questions, k: int, size: int) -> dict:
-    ext_ms, ttft, total, modes, kept, dropped, reasons, hits = [], [], [], Counter(), 0, 0, Counter(), 0
+def run(client: LLMClient, questions, k: int, size: int, r: dict) -> None:
+    """Fills ``r`` question by question, so that a run stopped early still reports what it did."""
     for i, (q, context, answers, title) in enumerate(questions, start=1):
         hs = passages(q, context, title, k, size)
         t = time.perf_counter()
         extractive = compose_answer(q, hs)
-        ext_ms.append((time.perf_counter() - t) * 1000)
+        r["ext_ms"].append((time.perf_counter() - t) * 1000)
         g = grounded_answer(client, q, hs, extractive.text)
-        modes[g.mode] += 1
-        kept += len(g.kept)
-        dropped += len(g.dropped)
-        reasons.update(why_kind(c.why or "") for c in g.dropped)
-        hits += g.mode == "llm" and any(a in g.text for a in answers)
+        r["modes"][g.mode] += 1
+        r["codes"][getattr(g, "reason_code", None) or "-"] += 1
+        r["kept"] += len(g.kept)
+        r["dropped"] += len(g.dropped)
+        r["reasons"].update(why_kind(c.why or "") for c in g.dropped)
+        r["llm_answer_has_gold"] += g.mode == "llm" and any(a in g.text for a in answers)
+        r["extractive_has_gold"] += any(a in extractive.text for a in answers)
+        r["shown_has_gold"] += any(a in g.text for a in answers)
         if g.first_token_ms is not None:
-            ttft.append(g.first_token_ms)
-        total.append(g.total_ms)
-        print(f"[{i}/{len(questions)}] {g.mode:<12} kept {len(g.kept)} dropped {len(g.dropped)} "
-              f"ttft {g.first_token_ms or 0:.0f} ms total {g.total_ms:.0f} ms  {q[:30]}", flush=True)
-    return {"ext_ms": ext_ms, "ttft": ttft, "total": total, "modes": modes, "kept": kept, "dropped": dropped,
-            "reasons": reasons, "llm_answer_has_gold": hits}
+            r["ttft"].append(g.first_token_ms)
+        r["total"].append(g.total_ms)
+        r["n"] = i
+        shown = g.text if g.mode == "llm" else ""
+        print(
+            f"[{i}/{len(questions)}] {g.mode:<12} kept {len(g.kept)} dropped {len(g.dropped)} "
+            f"ttft {g.first_token_ms or 0:.0f} ms total {g.total_ms:.0f} ms  {q[:30]}  {shown[:60]!r}",
+            flush=True,
+        )
+        for c in g.dropped[:3]:
+            print(f"      dropped {c.text[:50]!r}: {c.why}", flush=True)
 
 
-def report(r: dict, n: int) -> None:
+def new_result() -> dict:
+    return {
+        "ext_ms": [],
+        "ttft": [],
+        "total": [],
+        "modes": Counter(),
+        "codes": Counter(),
+        "kept": 0,
+        "dropped": 0,
+        "reasons": Counter(),
+        "llm_answer_has_gold": 0,
+        "extractive_has_gold": 0,
+        "shown_has_gold": 0,
+        "n": 0,
+    }
+
+
+def report(r: dict) -> None:
+    n = r["n"]
+    if not n:
+        return
     med = lambda xs: statistics.median(xs) if xs else float("nan")  # noqa: E731
     sentences = r["kept"] + r["dropped"]
     print(f"\nquestions: {n}")
     print(f"extractive answer (compose only): median {med(r['ext_ms']):.1f} ms, max {max(r['ext_ms']):.1f} ms")
     print(f"LLM time to first token: median {med(r['ttft']):.0f} ms over {len(r['ttft'])} answers")
-    print(f"LLM total answer time:   median {med(r['total']):.0f} ms, max {max(r['total']):.0f} ms")
+    print(f"LLM total answer time (p50):   median {med(r['total']):.0f} ms, max {max(r['total']):.0f} ms")
     print(f"LLM / extractive median time: {med(r['total']) / max(med(r['ext_ms']), 1e-3):.0f}x")
-    print(f"answer_mode: {dict(r['modes'])}")
+    print(f"answer_mode: {dict(r['modes'])}; reason_code: {dict(r['codes'])}")
     share = r["dropped"] / sentences if sentences else float("nan")
     print(f"LLM sentences: {sentences}, dropped as unsupported: {r['dropped']} ({share:.1%})")
     print(f"why dropped: {dict(r['reasons'])}")
-    print(f"llm answers holding a gold answer string: {r['llm_answer_has_gold']}")
+    llm_n = r["modes"].get("llm", 0)
+    print(f"llm answers holding a gold answer string: {r['llm_answer_has_gold']} of {llm_n}")
+    print(
+        f"answers shown (any mode) holding a gold answer string: {r['shown_has_gold']} of {n}; "
+        f"extractive alone: {r['extractive_has_gold']} of {n}"
+    )
 
 
 def main() -> None:
@@ -112,6 +156,9 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=80)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=300.0)
+    ap.add_argument(
+        "--gguf", type=Path, help="another GGUF for the local server (e.g. Qwen2.5-Coder-0.5B, docs/llm.md)"
+    )
     ap.add_argument("--base-url")
     ap.add_argument("--model")
     a = ap.parse_args()
@@ -121,13 +168,18 @@ def main() -> None:
     if a.base_url is None:
         from qa.answer.local_llm import LocalLLM
 
-        server = LocalLLM(threads=a.threads)
+        server = LocalLLM(threads=a.threads, gguf=a.gguf)
     try:
         url, model = (a.base_url, a.model) if server is None else (server.url, server.model)
-        cfg = LLMConfig(url, model, timeout_s=a.timeout, max_tokens=a.max_tokens, passages=a.passages,
-                        passage_chars=a.chars)
+        cfg = LLMConfig(
+            url, model, timeout_s=a.timeout, max_tokens=a.max_tokens, passages=a.passages, passage_chars=a.chars
+        )
         print(f"LLM {model} at {url}; {a.passages} passages of <= {a.chars} chars, max_tokens {a.max_tokens}")
-        report(run(LLMClient(cfg), questions, a.passages, a.chars), len(questions))
+        r = new_result()
+        try:
+            run(LLMClient(cfg), questions, a.passages, a.chars, r)
+        finally:
+            report(r)
     finally:
         if server is not None:
             server.stop()

@@ -17,10 +17,16 @@ class ScriptedLLM:
     "garbage" (a 200 whose body is not JSON), "refuse" (``url`` points at a closed port).
 
     ``piece_delay_s`` > 0 writes a streamed reply one 7-character piece at a time with that pause
-    between pieces, as a real model does; 0 sends the whole stream in one write."""
+    between pieces, as a real model does; 0 sends the whole stream in one write.
 
-    def __init__(self, mode: str = "reply", reply: str = "", stall_s: float = 10.0, piece_delay_s: float = 0.0):
+    ``context`` > 0: ``GET /v1/models`` reports it as the model's ``max_model_len``, as vLLM does;
+    otherwise GET answers 404, as servers that do not say."""
+
+    def __init__(
+        self, mode: str = "reply", reply: str = "", stall_s: float = 10.0, piece_delay_s: float = 0.0, context: int = 0
+    ):
         self.mode, self.reply, self.stall_s, self.piece_delay_s = mode, reply, stall_s, piece_delay_s
+        self.context = context
         self.requests: list[dict] = []
         outer = self
 
@@ -32,6 +38,12 @@ class ScriptedLLM:
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
                 outer.requests.append(body)
                 outer.handle(self, body)
+
+            def do_GET(self):
+                if outer.context and self.path.endswith("/models"):
+                    data = [{"id": "tiny", "object": "model", "max_model_len": outer.context}]
+                    return outer._send(self, 200, "application/json", json.dumps({"data": data}).encode())
+                outer._send(self, 404, "application/json", b'{"error": {"message": "not found"}}')
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -61,15 +73,26 @@ class ScriptedLLM:
         if self.mode == "garbage":
             return self._send(h, 200, "text/event-stream", b"data: {this is not json\n\n")
         if not body.get("stream"):
-            msg = {"id": "x", "object": "chat.completion", "created": 0, "model": body.get("model"),
-                   "choices": [{"index": 0, "message": {"role": "assistant", "content": self.reply},
-                                "finish_reason": "stop"}]}
+            msg = {
+                "id": "x",
+                "object": "chat.completion",
+                "created": 0,
+                "model": body.get("model"),
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": self.reply}, "finish_reason": "stop"}
+                ],
+            }
             return self._send(h, 200, "application/json", json.dumps(msg).encode())
-        pieces = [self.reply[i:i + 7] for i in range(0, len(self.reply), 7)]
+        pieces = [self.reply[i : i + 7] for i in range(0, len(self.reply), 7)]
         events = []
         for p in pieces:
-            chunk = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": body.get("model"),
-                     "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}]}
+            chunk = {
+                "id": "x",
+                "object": "chat.completion.chunk",
+                "created": 0,
+                "model": body.get("model"),
+                "choices": [{"index": 0, "delta": {"content": p}, "finish_reason": None}],
+            }
             events.append(b"data: " + json.dumps(chunk, ensure_ascii=False).encode() + b"\n\n")
         events.append(b"data: [DONE]\n\n")
         if not self.piece_delay_s:

@@ -350,3 +350,15 @@ def test_correction_changes_the_answer_and_keeps_the_original(site):
         headers={"Authorization": f"Bearer {tokens['editor']}"},
     )
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_correctable"  # not in the server's archive
+
+
+def test_a_placeholder_key_reads_but_never_writes(site):
+    """OpenAI-compatible chat clients always send some key to /v1: reading stays open to them, while
+    the same wrong token is a 401 wherever an account is needed."""
+    app, tokens, tmp = site
+    c = app.test_client()
+    placeholder = {"Authorization": "Bearer sk-none"}
+    assert c.get("/v1/models", headers=placeholder).status_code == 200
+    assert c.post("/api/ask", json={"question": "防汛"}, headers=placeholder).status_code == 200
+    r = _upload(c, "sk-none", [("a.txt", "防汛会议\n\n本报讯 各地加强巡查。\n".encode())])
+    assert r.status_code == 401 and "令牌无效" in r.get_json()["error"]["message"]

@@ -154,7 +154,8 @@ def test_openai_messages_become_turns_with_cited_sources():
         ("2025年全市新增“小巨人”企业14家。[1]", True),
         ("该报道刊登于2026年4月1日。[1]", True),  # the citation's date counts as evidence
         ("全市新增“小巨人”企业41家。[1]", False),  # a number in no passage
-        ("全市新增“小巨人”企业14家。", False),  # no marker
+        ("聊城的企业都发展得很好。", False),  # no marker, and no passage holds it
+        ("全市新增“小巨人”企业14家。", True),  # no marker, but copied from passage 1: cited [1]
         ("全市新增“小巨人”企业14家。[6]", False),  # a passage that was not sent
         ("王培源报道全市新增“小巨人”企业14家。[1]", False),  # a name in no passage
         ("全市新增“隐形冠军”企业14家。[1]", False),  # a quoted term in no passage

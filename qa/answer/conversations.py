@@ -27,8 +27,8 @@ from typing import Callable
 
 from cachetools import Cache, TTLCache
 
-from qa.types import Turn
 from qa.errors import ConversationNotFound
+from qa.types import Turn
 
 MAX_CONVERSATIONS = 1000
 PER_CLIENT = 20  # live conversations per client address (a browser tab holds one; an office NAT a few)
@@ -47,9 +47,14 @@ class _Conversation:
 class ConversationStore:
     """``conversation_id`` -> list of :class:`Turn`, oldest first."""
 
-    def __init__(self, max_conversations: int = MAX_CONVERSATIONS, max_turns: int = MAX_TURNS,
-                 ttl_s: float = TTL_S, timer: Callable[[], float] = time.monotonic,
-                 per_client: int = PER_CLIENT) -> None:
+    def __init__(
+        self,
+        max_conversations: int = MAX_CONVERSATIONS,
+        max_turns: int = MAX_TURNS,
+        ttl_s: float = TTL_S,
+        timer: Callable[[], float] = time.monotonic,
+        per_client: int = PER_CLIENT,
+    ) -> None:
         self.max_turns = max(1, int(max_turns))
         self.ttl_s = float(ttl_s)
         self.per_client = max(1, int(per_client))
@@ -76,7 +81,9 @@ class ConversationStore:
             conv = self._cache.get(cid)
             if conv is None:
                 raise ConversationNotFound(
-                    f"对话 {str(cid)[:40]} 不存在或已过期（超过 {self.ttl_s / 60:.0f} 分钟未使用，或服务已重启），请开始新对话。")
+                    f"对话 {str(cid)[:40]} 不存在或已过期（超过 {self.ttl_s / 60:.0f} 分钟未使用，"
+                    "或服务已重启），请开始新对话。"
+                )
             conv.used = self._timer()
             self._cache[cid] = conv  # touch: the expiry counts from the last use
             return list(conv.turns)
@@ -86,7 +93,7 @@ class ConversationStore:
         turn.answer = (turn.answer or "")[:MAX_ANSWER_CHARS]
         with self._lock:
             conv = self._cache.get(cid) or _Conversation("-", [], 0.0)
-            conv.turns = (conv.turns + [turn])[-self.max_turns:]
+            conv.turns = (conv.turns + [turn])[-self.max_turns :]
             conv.used = self._timer()
             self._cache[cid] = conv
 

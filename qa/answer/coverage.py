@@ -9,8 +9,8 @@ kept only when the article's text holds every word of the topic (a timeline coun
 from __future__ import annotations
 
 from qa.retrieve.scope import Scope
-from qa.time.timeline import Report, Timeline, TimelineQuery, build_timeline, reports_in_order
 from qa.text.tokens import tokenize
+from qa.time.timeline import Report, Timeline, TimelineQuery, build_timeline, reports_in_order
 from qa.types import Hit
 
 CANDIDATES = 2000  # BM25 candidates read per coverage question; more reports than this are undercounted

@@ -10,8 +10,8 @@
 
 How a sentence is scored (``_score_sentences``): how much of the question's wording it
 contains (character bigrams and jieba tokens), how much of the question its whole passage
-contains, the passage's rank, and whether it holds what the question asks for (多少 -> 「207家」, 谁 -> a name, 哪天 -> a
-date, 哪里 -> a place). At most ``max_sentences`` sentences and ``max_chars`` characters of
+contains, the passage's rank, and whether it holds what the question asks for (多少 -> 「207家」,
+谁 -> a name, 哪天 -> a date, 哪里 -> a place). At most ``max_sentences`` sentences and ``max_chars`` characters of
 newspaper text are kept (the ``[n]`` markers are not counted), near-duplicates dropped,
 and they are printed passage by passage in the passages' own reading order.
 
@@ -74,18 +74,23 @@ GATHER_CHARS = 360  # ... and this many characters of newspaper text
 _QUESTION_WORDS = re.compile(
     r"请问|多少[个家位项名次元吨人户]?|几[个家位项名次年月天号]?|什么时候|什么|哪一[天期版年个位家]|哪[天期版年个位家里儿些]?|谁|"
     r"怎么样|怎样|怎么|如何|为什么|为何|是否|有没有|何时|何地|吗|呢|呀|吧|"
-    r"报纸|报道了?|讲了|提到|介绍了?|[？?！!，,。\s]")
+    r"报纸|报道了?|讲了|提到|介绍了?|[？?！!，,。\s]"
+)
 _WHEN = re.compile(r"哪一?[天日期版]|哪个版|第几版|几月几[日号]|何时|什么时候|什么日子|哪一?年")
 # 「哪一期/哪一版」 always ask where it was printed; 「何时/哪天」 only with a reporting verb —
 # 「电影是何时发行的？」 asks for the event's date, which a sentence answers.
 _WHERE_PRINTED = re.compile(r"哪一?[期版]|哪个版|第几版|哪[一天].{0,3}报纸")
 _REPORTED = re.compile(r"报道|刊登|刊发|刊载|登载|见报|报纸|登报")
 
-_NUMBER = re.compile(r"[\d０-９][\d０-９.,，]*\s*(?:余|多)?\s*(?:万|亿)?\s*"
-                     r"(?:家|个|人|名|户|元|吨|亩|公里|千米|米|项|件|次|所|座|条|台|辆|套|%|％|倍|年|天|小时|分钟|万|亿)"
-                     r"|[一二三四五六七八九十百千万两]+(?:余|多)?(?:家|个|人|名|户|项|件|次|所|座|条|台|辆|套|倍)")
-_NAME = re.compile(r"(?:记者|书记|市长|县长|区长|主任|总监|经理|董事长|局长|负责人|院长|校长|主席|部长|教授)"
-                   r"\s*[\u4e00-\u9fff]{2,3}|[\u4e00-\u9fff]{2,3}(?:表示|说|介绍|指出|强调|感慨)")
+_NUMBER = re.compile(
+    r"[\d０-９][\d０-９.,，]*\s*(?:余|多)?\s*(?:万|亿)?\s*"
+    r"(?:家|个|人|名|户|元|吨|亩|公里|千米|米|项|件|次|所|座|条|台|辆|套|%|％|倍|年|天|小时|分钟|万|亿)"
+    r"|[一二三四五六七八九十百千万两]+(?:余|多)?(?:家|个|人|名|户|项|件|次|所|座|条|台|辆|套|倍)"
+)
+_NAME = re.compile(
+    r"(?:记者|书记|市长|县长|区长|主任|总监|经理|董事长|局长|负责人|院长|校长|主席|部长|教授)"
+    r"\s*[\u4e00-\u9fff]{2,3}|[\u4e00-\u9fff]{2,3}(?:表示|说|介绍|指出|强调|感慨)"
+)
 _DATE = re.compile(r"\d{1,4}年|\d{1,2}月\d{1,2}[日号]|[今去前昨]天|[今去前]年|日前|近日")
 _PLACE = re.compile(r"[\u4e00-\u9fff]{1,8}(?:省|市|县|区|镇|乡|村|街道|园区|工业园|路|街|公园|广场|中心)")
 _WANTS = [
@@ -185,10 +190,14 @@ def _score_sentences(question: str, hits: list[Hit], q_tokens) -> tuple[list[_Ca
             lex = overlap(question, s, q_tokens)
             best = max(best, lex)
             c = _Cand(i, pos, s, lex, has_wanted=_NUMBER not in wants or bool(_NUMBER.search(s)))
-            c.score = (W_LEXICAL * lex + W_CONTEXT * context + W_RANK / (1 + i)
-                       + sum(W_WANTED for p in wants if p.search(s))
-                       # A fragment without an ending (a headline, a caption) reads badly as an answer.
-                       - (0.1 if s[-1] not in LINE_END else 0.0))
+            c.score = (
+                W_LEXICAL * lex
+                + W_CONTEXT * context
+                + W_RANK / (1 + i)
+                + sum(W_WANTED for p in wants if p.search(s))
+                # A fragment without an ending (a headline, a caption) reads badly as an answer.
+                - (0.1 if s[-1] not in LINE_END else 0.0)
+            )
             cands.append(c)
         per_hit.append(evidence(best, h.dense_score))
     cands.sort(key=lambda c: -c.score)
@@ -236,8 +245,9 @@ def _when_answer(hits: list[Hit], relevant: list[int]) -> tuple[str, list[Hit]]:
     return "；".join(parts), passages
 
 
-def compose_answer(question: str, hits: list[Hit], *, max_sentences: int = 3, max_chars: int = 200,
-                   gather: bool = False) -> ComposedAnswer:
+def compose_answer(
+    question: str, hits: list[Hit], *, max_sentences: int = 3, max_chars: int = 200, gather: bool = False
+) -> ComposedAnswer:
     """Answer ``question`` from ``hits`` (best first). ``gather``: a list question (「…有哪些」), whose
     items are gathered across passages (see ``_gather``)."""
     hits = _dedupe(hits)

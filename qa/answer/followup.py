@@ -27,9 +27,8 @@ import re
 from dataclasses import dataclass, field
 
 from qa.text.tokens import pos_cut
-from qa.types import Turn
-
 from qa.time.question import parse_date_range
+from qa.types import Turn
 
 # A follow-up opens with 那/那么/还有… or ends with 呢; a short one of these is elliptical.
 _LEAD = re.compile(r"^(?:那么|那末|那|还有|另外|再问一下|再问|至于|以及)[，,\s]*")
@@ -40,11 +39,15 @@ _ASKS = re.compile(r"多少|什么|哪|谁|几[个家年月天号位次]|怎么|
 # He/she/it as a pronoun, not inside 其他/其它/他人/他乡/它山.
 _PRONOUN = re.compile(r"(?<![其吉])(?:他们|她们|它们|他|她|它)(?![人乡山国日者])")
 # 「这篇报道」「这是」「该文」: the question points at what was just cited.
-_REF = re.compile(r"这篇|那篇|该篇|这则|那则|这条|那条|该报道|该文|本文|原文|这些报道|上述|上面的?|刚才的?|前面的?|"
-                  r"这个报道|这份报纸|这张报纸|^这是|^那是|^这|^该")
+_REF = re.compile(
+    r"这篇|那篇|该篇|这则|那则|这条|那条|该报道|该文|本文|原文|这些报道|上述|上面的?|刚才的?|前面的?|"
+    r"这个报道|这份报纸|这张报纸|^这是|^那是|^这|^该"
+)
 _PLURAL = re.compile(r"这些|那些|它们|分别|各篇|都是")
-_WHEN = re.compile(r"哪一?天|哪一?日|什么时候|何时|日期|几月几[日号]|哪一?期|哪一?版|第几版|哪个版|哪份报|哪家报|"
-                   r"什么报|哪张报|出处|刊登|刊发|登的|登在|发表在|见报|哪年")
+_WHEN = re.compile(
+    r"哪一?天|哪一?日|什么时候|何时|日期|几月几[日号]|哪一?期|哪一?版|第几版|哪个版|哪份报|哪家报|"
+    r"什么报|哪张报|出处|刊登|刊发|登的|登在|发表在|见报|哪年"
+)
 _AUTHOR = re.compile(r"作者|记者|谁写|谁采写|撰稿|署名|执笔|通讯员")
 # jieba POS tags that end a noun phrase when walking back from its head noun.
 _STOP_TAGS = {"m", "q", "v", "p", "r", "x", "c", "y", "e", "o", "u", "uj", "ul", "uz", "ug", "uv", "ud", "f", "t"}
@@ -119,8 +122,14 @@ def resolve(question: str, history: list[Turn]) -> Resolution:
     if aspect is not None and cited_turn is not None:
         # 「这是…」「这篇…」 point at one report: the first one cited, which carried the answer.
         n = None if _PLURAL.search(question) else 1
-        return Resolution(question, question, "about_cited", aspect, article_ids=list(cited_turn.article_ids[:n]),
-                          sources=list(cited_turn.sources[:n]))
+        return Resolution(
+            question,
+            question,
+            "about_cited",
+            aspect,
+            article_ids=list(cited_turn.article_ids[:n]),
+            sources=list(cited_turn.sources[:n]),
+        )
     if topic_turn is None:
         return Resolution(question, question)
     resolved = _elliptical(question, topic_turn, history[-1])
@@ -171,11 +180,11 @@ def _replace_phrase(text: str, frag: str) -> str | None:
             start = i
             while start > 0 and words[start - 1][1] not in _STOP_TAGS:
                 start -= 1
-            return "".join(w for w, _ in words[:start]) + frag + "".join(w for w, _ in words[i + 1:])
+            return "".join(w for w, _ in words[:start]) + frag + "".join(w for w, _ in words[i + 1 :])
     if head_tag in _NAME_TAGS:
         for i, (word, tag) in enumerate(words):
             if tag in _NAME_TAGS:
-                return "".join(w for w, _ in words[:i]) + frag + "".join(w for w, _ in words[i + 1:])
+                return "".join(w for w, _ in words[:i]) + frag + "".join(w for w, _ in words[i + 1 :])
     return None
 
 

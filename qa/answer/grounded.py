@@ -1,12 +1,14 @@
 """The LLM answer, written only from the cited passages and checked before anyone sees it.
 
-The top passages go to the LLM numbered, each with its citation; it is told to answer in Chinese
-only from them and to end every sentence with its ``[n]``. As the text streams in, each finished
-sentence is checked (``qa.answer.verify``) and only then passed on, so a streaming reader never sees
-an unchecked sentence. The outcome, as ``answer_mode``:
+The top passages go to the LLM as delimited, numbered data blocks sized to its context
+(``qa.answer.prompt``); it is told to answer in Chinese only from them and to end every sentence with
+its ``[n]``. As the text streams in, each finished sentence is checked (``qa.answer.verify``) and only
+then passed on, so a streaming reader never sees an unchecked sentence. The outcome, as ``answer_mode``:
 
 * ``extractive`` — no LLM configured, or nothing relevant was found (the LLM is not asked);
-* ``llm`` — the checked sentences; ``reason`` says what was removed, if anything;
+* ``llm`` — the checked sentences; ``reason`` says what was removed, if anything. When the model
+  only said that the passages do not answer the question (``reason_code`` "refused"), the answer
+  is 「档案中没有找到相关报道。」 and ``found`` is false;
 * ``llm_fallback`` — no sentence survived, or the LLM failed (timeout, refused connection,
   4xx/5xx, garbage) before one did: the extractive answer, with the reason.
 """
@@ -20,18 +22,14 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 from qa.answer.llm import LLMClient
+from qa.answer.prompt import NOT_ANSWERED, PASSAGE_CHARS, budget_chars, build_messages, fit_passages
+from qa.answer.verify import MARKER, Checked, check_sentence, is_refusal, is_sources_list, split_claims
 from qa.errors import LLMError
-from qa.answer.verify import Checked, check_sentence, is_sources_list, split_claims
 from qa.types import Hit
 
-_PARTIAL_MARKER = re.compile(r"[\[【][\d\s,，、]*[\]】]?")
-PASSAGE_CHARS = 600  # each passage cut to this (LLMConfig.passage_chars)
-
-SYSTEM_PROMPT = (
-    "你是报纸档案问答助手。只能根据用户给出的编号报道段落回答问题，不得使用段落以外的知识。"
-    "用简洁的中文回答，每一句话末尾都用方括号标注它所依据的段落编号，例如[1]或[1][2]。"
-    "数字、日期、人名、地名必须与段落原文完全一致。段落中没有答案时，只回答：档案中没有找到相关报道。"
-)
+__all__ = ["Grounded", "SentenceGate", "build_messages", "evidence_texts", "grounded_answer", "grounded_stream"]
+_ENDED = re.compile(r"[。！？!?；;…”」』）)]\s*$")
+_PARTIAL_MARKER = re.compile(r"[\[【][\d\s,，、资料编号]*[\]】]?")
 
 
 @dataclass
@@ -46,6 +44,7 @@ class Grounded:
     dropped: list[Checked] = field(default_factory=list)
     first_token_ms: float | None = None
     total_ms: float | None = None
+    found: bool = True  # false when the model said the passages do not answer the question
 
     def to_json(self) -> dict:
         return {
@@ -65,22 +64,11 @@ def _date_forms(iso: str) -> str:
     return f"{d.year}年{d.month}月{d.day}日 {d.year}年{d.month}月 {d.month}月{d.day}日 {d.year}年"
 
 
-def evidence_texts(passages: list[Hit], chars: int = PASSAGE_CHARS) -> list[str]:
-    """What each passage backs: its text (as sent) and its citation, dates in every written form."""
-    return [f"{h.citation.label()} {_date_forms(h.citation.date)}\n{h.text[:chars]}" for h in passages]
-
-
-def build_messages(question: str, passages: list[Hit], chars: int = PASSAGE_CHARS) -> list[dict]:
-    """The chat messages: the rules, then the numbered passages with citations and the question.
-
-    >>> from qa.types import Citation
-    >>> c = Citation("聊城日报", "2026-04-01", None, 1, None, "问需于企", "a1", "s.txt")
-    >>> build_messages("新增多少家？", [Hit(0, "c", 0.1, "新增14家。", c)])[1]["content"].splitlines()[:2]
-    ['资料：', '[1] 聊城日报 2026-04-01 第1版《问需于企》']
-    """
-    blocks = [f"[{n}] {h.citation.label()}\n{h.text[:chars]}" for n, h in enumerate(passages, start=1)]
-    user = "资料：\n" + "\n\n".join(blocks) + f"\n\n问题：{question}\n请只根据以上资料回答，每句末尾标注[n]。"
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+def evidence_texts(passages: list[Hit], chars: int = PASSAGE_CHARS, texts: list[str] | None = None) -> list[str]:
+    """What each passage backs: its citation line (dates in every written form), then its text as
+    sent (``texts``, from :func:`qa.answer.prompt.fit_passages`; by default cut to ``chars``)."""
+    texts = fit_passages(passages, chars) if texts is None else texts
+    return [f"{h.citation.label()} {_date_forms(h.citation.date)}\n{t}" for h, t in zip(passages, texts)]
 
 
 class SentenceGate:
@@ -91,14 +79,21 @@ class SentenceGate:
         self.buffer = ""
         self.kept: list[str] = []
         self.dropped: list[Checked] = []
+        self.refused = False  # the model said the passages do not answer the question
 
     def _judge(self, sentences: list[str]) -> list[str]:
-        out = []
+        out: list[str] = []
         for s in sentences:
             if is_sources_list(s):
                 continue
+            if is_refusal(s):
+                self.refused = True
+                continue
             checked = check_sentence(s, self.evidence)
-            (out if checked.ok else self.dropped).append(s if checked.ok else checked)
+            if not checked.ok:
+                self.dropped.append(checked)
+            elif checked.text not in self.kept and checked.text not in out:  # small models repeat themselves
+                out.append(checked.text)
         self.kept += out
         return out
 
@@ -114,17 +109,34 @@ class SentenceGate:
 
     def finish(self) -> list[str]:
         rest, self.buffer = self.buffer, ""
-        return self._judge(split_claims(rest))
+        parts = split_claims(rest)
+        # A last sentence with neither end mark nor marker was cut off by max_tokens: not shown.
+        if parts and not MARKER.search(parts[-1]) and not _ENDED.search(parts[-1]):
+            self.dropped.append(Checked(parts.pop(), [], False, "句子没有说完（回答超过长度上限）"))
+        return self._judge(parts)
 
 
 def grounded_stream(client: LLMClient, question: str, passages: list[Hit], extractive: str) -> Iterator:
     """Yields checked sentences (str) as they are ready, then the final :class:`Grounded`."""
-    sent, chars = passages[:client.cfg.passages], client.cfg.passage_chars
-    gate = SentenceGate(evidence_texts(sent, chars))
+    cfg = client.cfg
     started, first = time.perf_counter(), None
+    context = client.context_tokens()
+    budget = budget_chars(context, client.max_tokens(context), cfg.tokens_per_char, question)
+    texts = fit_passages(passages[: cfg.passages], cfg.passage_chars, budget)
+    if not texts:
+        yield Grounded(
+            extractive,
+            "llm_fallback",
+            f"模型的上下文（{context} 个词元）放不下资料，改用原文摘录。",
+            "context",
+            total_ms=(time.perf_counter() - started) * 1000,
+        )
+        return
+    sent = passages[: len(texts)]
+    gate = SentenceGate(evidence_texts(sent, texts=texts))
     error: LLMError | None = None
     try:
-        for piece in client.stream(build_messages(question, sent, chars)):
+        for piece in client.stream(build_messages(question, sent, texts), context):
             first = first if first is not None else (time.perf_counter() - started) * 1000
             yield from gate.feed(piece)
         yield from gate.finish()
@@ -138,10 +150,16 @@ def grounded_stream(client: LLMClient, question: str, passages: list[Hit], extra
 def _outcome(gate: SentenceGate, error: LLMError | None, extractive: str) -> Grounded:
     text = "".join(gate.kept)
     dropped = len(gate.dropped)
+    if not gate.kept and gate.refused:
+        return Grounded(
+            NOT_ANSWERED, "llm", "模型判断所给段落不能回答这个问题。", "refused", [], gate.dropped, found=False
+        )
     if not gate.kept:
         if error is not None:
             return Grounded(extractive, "llm_fallback", f"{error.reason}，改用原文摘录。", error.code, [], gate.dropped)
-        why = f"模型的 {dropped} 句回答都没有通过核对（{gate.dropped[0].why}）" if dropped else "模型没有给出带来源的回答"
+        why = (
+            f"模型的 {dropped} 句回答都没有通过核对（{gate.dropped[0].why}）" if dropped else "模型没有给出带来源的回答"
+        )
         return Grounded(extractive, "llm_fallback", f"{why}，改用原文摘录。", "unsupported", [], gate.dropped)
     notes = []
     if dropped:

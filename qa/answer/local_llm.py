@@ -32,6 +32,28 @@ def model_path() -> Path | None:
     return path if path.exists() else None
 
 
+def build_info() -> str:
+    """llama.cpp's own line of the CPU features it was built with (「AVX2 = 1 | … | AMX_INT8 = 1 | …」)."""
+    import llama_cpp
+
+    return llama_cpp.llama_print_system_info().decode("utf-8", "replace")
+
+
+def cpu_has_amx(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether this CPU has AMX tiles (Intel Sapphire Rapids and later)."""
+    try:
+        flags = cpuinfo.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return "amx_tile" in flags.split()
+
+
+def amx_build(info: str) -> bool:
+    """Whether a llama.cpp build line says it uses AMX: a native build on an AMX CPU does, and it
+    segfaults in ggml_backend_amx_mul_mat on the first decode (scripts/install.sh builds without)."""
+    return any(f"{flag} = 1" in info for flag in ("AMX_INT8", "AMX_TILE", "AMX_BF16"))
+
+
 def missing() -> str | None:
     """Why a local LLM cannot start here (a sentence), or None when it can."""
     if importlib.util.find_spec("llama_cpp") is None:
@@ -50,15 +72,37 @@ def _free_port() -> int:
 class LocalLLM:
     """``python -m llama_cpp.server`` on a free loopback port; ``url`` is its ``/v1`` base URL."""
 
-    def __init__(self, threads: int = 2, n_ctx: int = 4096, start_timeout_s: float = 180.0):
-        why = missing()
+    def __init__(self, threads: int = 2, n_ctx: int = 4096, start_timeout_s: float = 180.0, gguf: Path | None = None):
+        """``gguf``: another model file (bench/bench_llm.py --gguf); default SmolLM2 from its package."""
+        why = None if gguf is not None and importlib.util.find_spec("llama_cpp") else missing()
         if why:
             raise RuntimeError(why)
+        if cpu_has_amx() and amx_build(build_info()):
+            raise RuntimeError(
+                "llama-cpp-python 是用 AMX 编译的，在这台有 AMX 的 CPU 上会崩溃：请用 scripts/install.sh 重新安装"
+            )
         port = _free_port()
-        self.url, self.model = f"http://127.0.0.1:{port}/v1", MODEL_NAME
-        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path()), "--model_alias", MODEL_NAME,
-               "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx), "--n_threads", str(threads),
-               "--verbose", "False"]
+        self.n_ctx = n_ctx
+        self.url, self.model = f"http://127.0.0.1:{port}/v1", (Path(gguf).stem if gguf else MODEL_NAME)
+        cmd = [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(gguf or model_path()),
+            "--model_alias",
+            self.model,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            str(n_ctx),
+            "--n_threads",
+            str(threads),
+            "--verbose",
+            "False",
+        ]
         self.log = tempfile.TemporaryFile()  # a pipe nobody reads would fill up and stall the server
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + start_timeout_s

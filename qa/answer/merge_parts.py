@@ -51,16 +51,32 @@ def merge_answers(question: str, answers: list[Answer], top_k: int, filters: Fil
         renumber = {n: cards.add(a.passages[n - 1]) for n in _cited(a)}
         text = _MARKER.sub(lambda m: f"[{renumber.get(int(m[1]), int(m[1]))}]", a.answer) if a.found else a.answer
         lines.append(f"{a.question}：{text}" if a.found else _not_found(a))
-        parts.append({"question": a.question, "answer": text if a.found else _not_found(a), "found": a.found,
-                      "refusal": a.refusal_kind(), "filters": asdict(a.filters),
-                      "passages": sorted(set(renumber.values())),
-                      **({"items": a.parts[0]["items"]} if a.parts else {})})
+        parts.append(
+            {
+                "question": a.question,
+                "answer": text if a.found else _not_found(a),
+                "found": a.found,
+                "refusal": a.refusal_kind(),
+                "filters": asdict(a.filters),
+                "passages": sorted(set(renumber.values())),
+                **({"items": a.parts[0]["items"]} if a.parts else {}),
+            }
+        )
     _add_leads(cards, answers, top_k)
     found = any(a.found for a in answers)
     refusal = None if found else ("out_of_archive" if all(a.refusal == "out_of_archive" for a in answers) else None)
     version = answers[0].index_version if answers else ""
-    return Answer(question, "\n".join(lines), found, _shared_filters(answers, filters), cards.hits, took_ms, version,
-                  refusal=refusal, parts=parts)
+    return Answer(
+        question,
+        "\n".join(lines),
+        found,
+        _shared_filters(answers, filters),
+        cards.hits,
+        took_ms,
+        version,
+        refusal=refusal,
+        parts=parts,
+    )
 
 
 def _cited(answer: Answer) -> list[int]:

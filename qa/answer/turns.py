@@ -23,8 +23,12 @@ from qa.request import AskRequest
 from qa.types import Answer, Filters, Hit, Turn
 
 # The first line of an article's first chunk is its byline when it has one (see qa.ingest.segment).
-_BYLINE = re.compile(r"^(?:[■□●◆]\s*(?P<a>.{1,24})|本报讯[（(](?P<b>[^）)]{1,30})[）)]|(?P<c>(?:新华社|中新社|人民日报)\S{0,16}电))$")
-_LABEL = re.compile(r"^(?P<paper>\S+) (?P<date>\d{4}-\d{2}-\d{2})(?: 第(?P<page>\d+)版)?(?: \S+)?(?:《(?P<title>.*)》)?$")
+_BYLINE = re.compile(
+    r"^(?:[■□●◆]\s*(?P<a>.{1,24})|本报讯[（(](?P<b>[^）)]{1,30})[）)]|(?P<c>(?:新华社|中新社|人民日报)\S{0,16}电))$"
+)
+_LABEL = re.compile(
+    r"^(?P<paper>\S+) (?P<date>\d{4}-\d{2}-\d{2})(?: 第(?P<page>\d+)版)?(?: \S+)?(?:《(?P<title>.*)》)?$"
+)
 
 
 def articles_from_labels(reader, labels: list[str]) -> list[str]:
@@ -87,11 +91,15 @@ def answer_turn(service, req: AskRequest) -> tuple[Resolution, Answer]:
             return res, Answer(req.question, text if found else NOT_FOUND, found, Filters(), hits, ms, reader.version)
         res = Resolution(req.question, req.question)  # nothing cited to point at: a question of its own
     explicit = req.date_from is not None or req.date_to is not None
-    answer = service.ask(res.resolved_question, top_k=req.top_k,
-                         date_from=req.date_from if explicit else res.date_from,
-                         date_to=req.date_to if explicit else res.date_to,
-                         paper=req.paper if req.paper is not None else res.paper, page=req.page,
-                         **({"as_of": req.as_of} if req.as_of else {}))
+    answer = service.ask(
+        res.resolved_question,
+        top_k=req.top_k,
+        date_from=req.date_from if explicit else res.date_from,
+        date_to=req.date_to if explicit else res.date_to,
+        paper=req.paper if req.paper is not None else res.paper,
+        page=req.page,
+        **({"as_of": req.as_of} if req.as_of else {}),
+    )
     answer.question = req.question
     return res, answer
 
@@ -106,8 +114,11 @@ def chat_events(service, llm: LLMClient | None, req: AskRequest) -> Iterator[tup
     """("sources", …), then ("delta", {"text"}) per checked LLM sentence, then ("done", payload)."""
     res, answer = answer_turn(service, req)
     base = answer.to_json()
-    yield "sources", {k: base[k] for k in ("question", "filters", "passages", "index_version")} | {
-        "resolved_question": res.resolved_question, "followup": res.to_json()}
+    yield (
+        "sources",
+        {k: base[k] for k in ("question", "filters", "passages", "index_version")}
+        | {"resolved_question": res.resolved_question, "followup": res.to_json()},
+    )
     if llm is None:
         result = Grounded(answer.answer, "extractive")
     elif not answer.found:
@@ -121,14 +132,33 @@ def chat_events(service, llm: LLMClient | None, req: AskRequest) -> Iterator[tup
             else:
                 yield "delta", {"text": item}
     f = answer.filters
-    turn = Turn(req.question, result.text, res.resolved_question, cited_article_ids(result.text, answer.passages),
-                date_from=f.date_from, date_to=f.date_to, paper=f.paper)
-    yield "done", base | {
-        "answer": result.text, "resolved_question": res.resolved_question, "followup": res.to_json(),
-        "answer_mode": result.mode, "answer_mode_reason": result.reason,
-        "llm": result.to_json() if llm is not None else None,
-        "took_ms": round(answer.took_ms + (result.total_ms or 0.0), 1),
-        "turn": {"question": turn.question, "answer": turn.answer, "resolved_question": turn.resolved_question,
-                 "article_ids": turn.article_ids,
-                 "filters": {"date_from": turn.date_from, "date_to": turn.date_to, "paper": turn.paper}},
-    }
+    turn = Turn(
+        req.question,
+        result.text,
+        res.resolved_question,
+        cited_article_ids(result.text, answer.passages),
+        date_from=f.date_from,
+        date_to=f.date_to,
+        paper=f.paper,
+    )
+    yield (
+        "done",
+        base
+        | {
+            "answer": result.text,
+            "resolved_question": res.resolved_question,
+            "followup": res.to_json(),
+            **({} if result.found else {"found": False, "refusal": "not_found"}),
+            "answer_mode": result.mode,
+            "answer_mode_reason": result.reason,
+            "llm": result.to_json() if llm is not None else None,
+            "took_ms": round(answer.took_ms + (result.total_ms or 0.0), 1),
+            "turn": {
+                "question": turn.question,
+                "answer": turn.answer,
+                "resolved_question": turn.resolved_question,
+                "article_ids": turn.article_ids,
+                "filters": {"date_from": turn.date_from, "date_to": turn.date_to, "paper": turn.paper},
+            },
+        },
+    )

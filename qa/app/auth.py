@@ -1,7 +1,9 @@
 """Who is asking: API tokens, browser sessions, roles and CSRF for the web app.
 
 * ``Authorization: Bearer <token>`` (``qa token create``): scripts. Exempt from CSRF (a browser
-  never adds this header by itself). A wrong token is 401, never silently anonymous.
+  never adds this header by itself). A wrong token is 401 wherever an account is needed, never
+  silently anonymous there; on open reads it is ignored, since OpenAI-compatible chat clients
+  always send some key to ``/v1`` (often a placeholder such as ``sk-none``).
 * ``qa_session`` cookie (``POST /api/login``): the browser. HttpOnly, SameSite=Strict, Path=/,
   Secure when the request came over https (directly or ``X-Forwarded-Proto: https``). Every
   state-changing request made with it must carry the session's CSRF token in ``X-CSRF-Token``
@@ -46,10 +48,9 @@ def _identify() -> None:
     if header:
         scheme, _, token = header.partition(" ")
         user = accounts().token_user(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
-        if user is None:
-            raise Unauthorized("令牌无效或已被删除：请用 qa token create 生成新的令牌。")
-        g.user, g.via = user, "token"
-        return
+        g.user, g.via, g.bad_token = user, "token" if user else None, user is None
+        if user is not None:
+            return
     sid = request.cookies.get(COOKIE)
     found = accounts().session(sid) if sid else None
     if found:
@@ -71,8 +72,13 @@ def require(role: str):
     return wrap
 
 
+BAD_TOKEN = "令牌无效或已被删除：请用 qa token create 生成新的令牌。"
+
+
 def check_role(role: str) -> User:
     if g.get("user") is None:
+        if g.get("bad_token"):
+            raise Unauthorized(BAD_TOKEN)
         raise Unauthorized("需要登录：请先登录，或在请求头中带上 Authorization: Bearer <令牌>。")
     if not role_at_least(g.user.role, role):
         raise Forbidden(f"账户 {g.user.name} 的角色是 {g.user.role}，这个操作需要 {role} 或更高的角色。")
@@ -103,7 +109,7 @@ def register_auth(app: Flask, settings) -> Accounts:
     def _who():
         _identify()
         if read_needs_login and g.user is None and request.endpoint not in OPEN_ENDPOINTS:
-            raise Unauthorized("这个档案需要登录后才能查阅：请先登录。")
+            raise Unauthorized(BAD_TOKEN if g.get("bad_token") else "这个档案需要登录后才能查阅：请先登录。")
 
     limiter = app.extensions.get("qa_limiter")
     if limiter is not None:  # password guessing is rate-limited like the rest of /api
