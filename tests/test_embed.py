@@ -267,3 +267,36 @@ def test_sentence_transformers_backend(tiny_st_model, tmp_path, monkeypatch, fak
     # The next build without --model keeps the index's own model: nothing re-embedded.
     rep2 = build_from_pages(issue("/st", "2025-07-28"), ["/st"], tmp_path / "ix", log=lambda m: None)
     assert rep2.embedded == 0 and rep2.full_reembed_reason is None
+
+
+def test_plain_pytorch_encoder_matches_transformers_bert(tmp_path):
+    """qa/embed/bert.py runs e5-small without importing transformers: same hidden states as BertModel."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from safetensors.torch import save_file
+
+    from qa.embed.bert import load_bert
+
+    cfg = transformers.BertConfig(
+        vocab_size=300,
+        hidden_size=48,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=96,
+        max_position_embeddings=64,
+        hidden_act="gelu",
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+    )
+    torch.manual_seed(0)
+    ref = transformers.BertModel(cfg, add_pooling_layer=False).eval()
+    cfg.to_json_file(tmp_path / "config.json")
+    save_file({k: v.contiguous() for k, v in ref.state_dict().items()}, str(tmp_path / "model.safetensors"))
+    ids = torch.randint(3, 300, (3, 20))
+    mask = torch.ones(3, 20, dtype=torch.long)
+    mask[1, 12:], mask[2, 5:] = 0, 0
+    with torch.inference_mode():
+        ours = load_bert(tmp_path, torch)(ids, mask)
+        theirs = ref(input_ids=ids, attention_mask=mask).last_hidden_state
+    kept = mask[..., None].bool()  # padding positions are never pooled
+    assert torch.allclose(ours.masked_select(kept), theirs.masked_select(kept), atol=1e-5)

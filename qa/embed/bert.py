@@ -28,8 +28,10 @@ def _encoder_class(torch):
         def __init__(self, cfg: dict, w: dict, p: str) -> None:
             super().__init__()
             self.heads, eps = cfg["num_attention_heads"], cfg["layer_norm_eps"]
-            qkv = [w[f"{p}attention.self.{n}.weight"] for n in ("query", "key", "value")]
-            self.qkv = _linear(nn, torch.cat(qkv), torch.cat([w[f"{p}attention.self.{n}.bias"] for n in ("query", "key", "value")]))
+            names = [f"{p}attention.self.{n}" for n in ("query", "key", "value")]
+            self.qkv = _linear(
+                nn, torch.cat([w[f"{n}.weight"] for n in names]), torch.cat([w[f"{n}.bias"] for n in names])
+            )
             self.out = _linear(nn, w[f"{p}attention.output.dense.weight"], w[f"{p}attention.output.dense.bias"])
             self.norm1 = _norm(nn, w, f"{p}attention.output.LayerNorm", eps)
             self.up = _linear(nn, w[f"{p}intermediate.dense.weight"], w[f"{p}intermediate.dense.bias"])
