@@ -117,3 +117,10 @@ class LLMError(Exception):
     def __init__(self, code: str, reason: str):
         super().__init__(reason)
         self.code, self.reason = code, reason
+
+
+class ImageUnavailable(NotFound):
+    """A page of the index whose image cannot be shown: its original file is gone or unreadable."""
+
+    code = "page_image_unavailable"
+    http_status = 404

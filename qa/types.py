@@ -47,6 +47,23 @@ class Page:
     low_confidence: list[str] = field(default_factory=list)
     seconds: float = 0.0
     note: str | None = None
+    frame: PageFrame | None = None
+
+
+@dataclass
+class PageFrame:
+    """Where the text of a page file sits on its image, for page images and cited regions.
+
+    ``kind`` is "pdf" (the first PDF page, rendered on request) or "image" (the first frame of a
+    scan); ``width``/``height`` its size (PDF points, image pixels); ``lines`` one
+    ``(text, x0, y0, x1, y1)`` per printed line, in fractions of the width and height, origin top
+    left. Only the first frame of a multi-page file is described. Text files and JSONL have none.
+    """
+
+    kind: str
+    width: float
+    height: float
+    lines: list[tuple[str, float, float, float, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -114,6 +131,11 @@ class Citation:
     title: str | None
     article_id: str
     source: str
+    # the page's image (``/api/pages/<key>/image``) and the article's boxes on it as [x0, y0, x1, y1]
+    # fractions, the passage's own lines first (``passage_regions`` of them); None: no image known
+    page_image: str | None = None
+    regions: list[list[float]] | None = None
+    passage_regions: int = 0
 
     def label(self) -> str:
         """``聊城日报 2026-04-01 第1版《问需于企 精准滴灌》`` — the human citation line."""
@@ -125,8 +147,11 @@ class Citation:
     @classmethod
     def from_record(cls, rec: dict) -> Citation:
         """The citation of a chunk record as a store's reader returns it (``chunk_records``)."""
+        key = rec.get("image_key")
         return cls(rec["paper"], rec["date"], rec.get("issue_no"), rec.get("page"), rec.get("page_name"),
-                   rec.get("title"), rec["article_id"], rec["source"])
+                   rec.get("title"), rec["article_id"], rec["source"],
+                   page_image=f"/api/pages/{key}/image" if key else None, regions=rec.get("regions"),
+                   passage_regions=int(rec.get("passage_regions") or 0))
 
 
 @dataclass

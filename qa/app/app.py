@@ -31,6 +31,7 @@ from werkzeug.exceptions import HTTPException
 from qa.app.api import bp as api_bp
 from qa.app.chat import bp as chat_bp
 from qa.app.chat import init_chat
+from qa.app.images import bp as images_bp
 from qa.app.openai import bp as openai_bp
 import qa
 from qa.config import Settings
@@ -45,7 +46,8 @@ log = logging.getLogger("qa.app")
 PAGE_FILES = ("index.html", "app.js", "answer.js", "citation.js", "dom.js", "highlight.js", "stream.js",
               "timeline.js", "wholepage.js", "style.css", "favicon.svg")
 MAX_BODY_BYTES = 64 * 1024
-RATE_LIMIT_EXEMPT = ("api.health", "api.config")  # polled by load balancers / read once per page load
+# polled by load balancers / read once per page load / page images (cached; renders are limited in qa.app.pagecache)
+RATE_LIMIT_EXEMPT = ("api.health", "api.config", "images.page_image")
 
 
 def rate_limit_enabled(value) -> bool:
@@ -124,7 +126,8 @@ def create_app(settings: Settings | None = None, service=None, static_dir: Path 
     app.extensions["qa_reloader"] = reloader
 
     init_chat(app, settings)  # conversations and the optional LLM
-    blueprints = (api_bp, chat_bp, openai_bp)  # /api/…, /api/ask/stream, /v1/chat/completions and /v1/models
+    # /api/…, /api/ask/stream, /v1/chat/completions and /v1/models, /api/pages/<key>/image
+    blueprints = (api_bp, chat_bp, openai_bp, images_bp)
     app.extensions["qa_limiter"] = _install_limiter(app, blueprints, settings.rate_limit)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)

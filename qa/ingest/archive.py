@@ -100,7 +100,8 @@ class _Reader:
             return self.skip(path, f"无法读取文件（{exc.strerror or exc}）")
         self.add(Page(pid, paper, day, number, got.text, display_path(path), root, name or None, issue_no or None,
                       read_as=got.read_as, roles=got.roles, columns=got.columns, ocr_confidence=got.ocr_confidence,
-                      low_confidence=got.low_confidence, seconds=got.seconds, note=got.note))
+                      low_confidence=got.low_confidence, seconds=got.seconds, note=got.note,
+                      frame=got.frame))
 
     def folder(self, top: Path, root: str) -> None:
         files = sorted(p for p in top.rglob("*") if p.is_file() and not _hidden(p, top))

@@ -9,6 +9,7 @@ from qa.ingest.layout import read_layout
 from qa.ingest.limits import check_chars
 from qa.ingest.ocr import OcrFrame, deskew_pieces, open_frames, recognise
 from qa.ingest.pagetext import LOW_CONFIDENCE, PageText, from_layouts
+from qa.ingest.regions import ocr_frame
 
 
 def ocr_frames(data: bytes, images: list, cache: OcrCache, dpi: int | None = None,
@@ -32,7 +33,9 @@ def read_image_file(path: Path, cache: OcrCache) -> PageText:
     data = path.read_bytes()
     images = open_frames(path)  # decoded even on a cache hit: cheap next to OCR, and it checks the file
     frames, cached = ocr_frames(data, images, cache)
-    return ocr_page(frames, cached)
+    page = ocr_page(frames, cached)
+    page.frame = ocr_frame(frames[0], *images[0].size)  # the page image is the first frame
+    return page
 
 
 def ocr_page(frames: list[OcrFrame], cached: bool) -> PageText:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from qa.errors import BadInput
 from qa.text.normalize import normalize_paragraphs
 from qa.ingest.layout import Layout
+from qa.types import PageFrame
 
 LOW_CONFIDENCE = 0.8  # OCR lines below this are listed by `qa inspect` (and kept in the text)
 
@@ -23,6 +24,7 @@ class PageText:
     low_confidence: list[str] = field(default_factory=list)
     seconds: float = 0.0
     note: str | None = None
+    frame: PageFrame | None = None  # line boxes of the first frame (``qa.ingest.regions``)
 
 
 def from_layouts(layouts: list[Layout], read_as: str) -> PageText:

@@ -23,6 +23,7 @@ from qa.ingest.layout import Layout, Piece, read_layout
 from qa.ingest.limits import check_chars, check_pages
 from qa.ingest.ocr import RENDER_DPI, deskew_pieces
 from qa.ingest.pagetext import LOW_CONFIDENCE, PageText, from_layouts
+from qa.ingest.regions import ocr_frame, pdf_frame
 
 
 def _pdf_error(exc: Exception) -> BadInput:
@@ -68,6 +69,7 @@ def read_pdf_file(path: Path, cache: OcrCache) -> PageText:
     layouts: dict[int, Layout] = {}
     scans: list[int] = []
     check_pages(_page_count(path) or 0, "PDF")
+    frame, first_size = None, (0.0, 0.0)  # line boxes of the first PDF page: the page image is that page
     try:
         with pdfplumber.open(path) as pdf:
             check_pages(len(pdf.pages), "PDF")
@@ -76,6 +78,9 @@ def read_pdf_file(path: Path, cache: OcrCache) -> PageText:
                 chars = [c for c in page.chars if c["text"].strip()]
                 total += len(chars)
                 check_chars(total, more=n + 1 < len(pdf.pages))
+                if n == 0:
+                    first_size = (float(page.width), float(page.height))
+                    frame = pdf_frame(chars, *first_size) if chars else None
                 if chars:
                     layouts[n] = read_layout([Piece(c["text"], c["x0"], c["top"], c["x1"], c["bottom"], c["size"])
                                               for c in page.chars])
@@ -88,8 +93,12 @@ def read_pdf_file(path: Path, cache: OcrCache) -> PageText:
     note = None
     if scans:
         frames, cached = ocr_frames(path.read_bytes(), [_render(path, n) for n in scans], cache, RENDER_DPI, scans)
-        for n, frame in zip(scans, frames):
-            layouts[n] = read_layout(deskew_pieces(frame), LOW_CONFIDENCE, ocr=True)
+        for n, ocr in zip(scans, frames):
+            layouts[n] = read_layout(deskew_pieces(ocr), LOW_CONFIDENCE, ocr=True)
+        if scans[0] == 0 and first_size[0] > 0:  # OCR boxes are pixels of the page rendered at RENDER_DPI
+            scale = RENDER_DPI / 72
+            frame = ocr_frame(frames[0], first_size[0] * scale, first_size[1] * scale, kind="pdf")
+            frame.width, frame.height = first_size
         note = f"{len(scans)} 页为扫描图像，已 OCR" + ("（结果来自缓存）" if cached else "")
     if not layouts:
         raise BadInput("PDF 没有文字层，也没有可识别的图像")
@@ -97,4 +106,5 @@ def read_pdf_file(path: Path, cache: OcrCache) -> PageText:
     page = from_layouts([layouts[n] for n in sorted(layouts)], read_as)
     check_chars(len(page.text))  # OCR'd scans count too
     page.note = note
+    page.frame = frame
     return page

@@ -10,14 +10,15 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Callable
 
 from qa.ingest.chunk import DEFAULT, ChunkSettings, chunk_article, embedding_text
 from qa.embed import Embedder, load_embedder
 from qa.errors import QAError
-from qa.types import Article, Page, Skipped
+from qa.ingest.regions import page_regions
+from qa.types import Article, Chunk, Page, Skipped
 from qa.store.folder.layout import DB, FORMAT_VERSION, MILVUS_FORMAT_VERSION, SEGMENTS, current_version, read_meta
 from qa.store.folder.writer import read_rows, read_rows_in
 
@@ -82,12 +83,19 @@ class ChunkRows:
     articles: list[dict] = field(default_factory=list)
     chunks: list[dict] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
+    regions: list[dict] = field(default_factory=list)  # SQLite ``regions`` rows (qa.ingest.regions)
+    images: list[dict] = field(default_factory=list)  # SQLite ``page_images`` rows: pages with an image
+
+
+CHUNK_FIELDS = [f.name for f in fields(Chunk)]
 
 
 def page_hash(page: Page) -> str:
     """Content hash of everything about a page that reaches the index."""
     arts = [(a.article_id, a.title, a.pre_title, a.subtitle, a.byline, a.body, a.captions, a.refs) for a in page.articles]
     key = [page.paper, page.date, page.page, page.page_name, page.issue_no, page.source, page.text, arts]
+    if page.frame is not None:  # pages indexed before regions existed are read into the index once more
+        key.append(["regions-1", page.frame.kind, page.frame.width, page.frame.height])
     return hashlib.sha1(json.dumps(key, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
@@ -169,6 +177,7 @@ def chunk_rows(plan: PagePlan, settings: ChunkSettings) -> ChunkRows:
     rows = ChunkRows()
     for rec, arts in plan.records:
         rows.pages.append(rec)
+        first = len(rows.chunks)
         for i, a in enumerate(arts):
             rows.articles.append({"article_id": a.article_id, "page_id": rec["page_id"], "ordinal": i, "title": a.title,
                                   "pre_title": a.pre_title, "subtitle": a.subtitle, "byline": a.byline, "body": a.body,
@@ -177,13 +186,39 @@ def chunk_rows(plan: PagePlan, settings: ChunkSettings) -> ChunkRows:
                 t = embedding_text(c)
                 rows.texts.append(t)
                 rows.chunks.append({**asdict(c), "text_hash": text_hash(t)})
+        _page_geometry(rows, rec, arts, rows.chunks[first:])
     return rows
+
+
+def _page_geometry(rows: ChunkRows, rec: dict, arts: list[Article], chunks: list[dict]) -> None:
+    """The page's image row and regions: computed from its line boxes when it was read now
+    (``_frame``), else the rows it had in the live version (``_geometry``), less chunks now gone."""
+    frame, page_id = rec.get("_frame"), rec["page_id"]
+    if frame is not None:
+        rows.images.append(image_row(page_id, frame.kind, frame.width, frame.height))
+        by_article: dict[str, list[Chunk]] = {}
+        for c in chunks:
+            by_article.setdefault(c["article_id"], []).append(Chunk(**{k: c[k] for k in CHUNK_FIELDS}))
+        rows.regions += page_regions(frame, page_id, arts, by_article)
+    elif rec.get("_geometry"):
+        image, regions = rec["_geometry"]
+        ids = {c["chunk_id"] for c in chunks}
+        rows.images.append(image)
+        rows.regions += [r for r in regions if r["chunk_id"] is None or r["chunk_id"] in ids]
+
+
+def image_row(page_id: str, kind: str, width: float, height: float) -> dict:
+    """A ``page_images`` row: the page's file is its id (the resolved path it was read from); the key
+    the API hands out is a hash of it, so no request ever names a path."""
+    key = hashlib.sha1(page_id.encode("utf-8")).hexdigest()[:20]
+    return {"page_id": page_id, "image_key": key, "file": page_id, "kind": kind, "width": width, "height": height}
 
 
 def page_record(p: Page, content_hash: str) -> dict:
     """A page as its SQLite ``pages`` row."""
     return {"page_id": p.page_id, "paper": p.paper, "date": p.date, "page": p.page, "page_name": p.page_name,
-            "issue_no": p.issue_no, "source": p.source, "root": p.root, "content_hash": content_hash, "text": p.text}
+            "issue_no": p.issue_no, "source": p.source, "root": p.root, "content_hash": content_hash, "text": p.text,
+            "_frame": p.frame}  # not a column: read by chunk_rows for the page's regions
 
 
 def segment_articles(page: Page, log: Callable[[str], None]) -> list[Article]:

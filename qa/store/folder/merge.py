@@ -121,7 +121,8 @@ def _merged_periods(segments: list[Segment], keep: list[np.ndarray], new_rows: n
 
 
 def _merge_records(db_path: Path, segments: list[Segment], keep: list[np.ndarray], new_rows: np.ndarray) -> None:
-    """Copy the live pages, articles and chunks of every segment into a new SQLite file, inside SQLite."""
+    """Copy the live pages, articles, chunks, regions and page images of every segment into a new SQLite
+    file, inside SQLite."""
     db = sqlite3.connect(db_path)
     try:
         db.executescript(SCHEMA)
@@ -140,6 +141,9 @@ def _merge_records(db_path: Path, segments: list[Segment], keep: list[np.ndarray
             db.execute("INSERT INTO articles SELECT * FROM part.articles WHERE page_id NOT IN (SELECT page_id FROM gone)")
             db.execute("INSERT INTO chunks SELECT m.new, c.chunk_id, c.article_id, c.page_id, c.ordinal, c.text, c.title,"
                        " c.text_hash FROM part.chunks c JOIN row_map m ON m.old = c.row")
+            tables = {r[0] for r in db.execute("SELECT name FROM part.sqlite_master WHERE type = 'table'")}
+            for table in ("regions", "page_images") if "regions" in tables else ():  # older segments have neither
+                db.execute(f"INSERT INTO {table} SELECT * FROM part.{table} WHERE page_id NOT IN (SELECT page_id FROM gone)")
             db.commit()
             db.execute("DETACH DATABASE part")
         db.commit()

@@ -154,9 +154,20 @@ class IndexReader:
         sql = ("SELECT c.row, c.chunk_id, c.text, c.title, c.article_id, c.page_id, p.paper, p.date, p.issue_no,"
                " p.page, p.page_name, p.source FROM chunks c JOIN pages p ON p.page_id = c.page_id WHERE c.row IN ({})")
         for i, (seg, local) in enumerate(zip(self.segments, self._split(wanted))):
-            for r in seg.query_in(sql, seg.live_rows(local).tolist()):
-                found[int(self.offsets[i]) + r["row"]] = {**dict(r), "row": int(self.offsets[i]) + r["row"]}
+            recs = [{**dict(r), "row": int(self.offsets[i]) + r["row"]} for r in seg.query_in(sql, seg.live_rows(local).tolist())]
+            _add_regions(seg, recs)
+            found.update((r["row"], r) for r in recs)
         return [found[r] for r in rows if r in found]
+
+    def page_image(self, key: str) -> dict | None:
+        """The ``page_images`` row (page_id, image_key, file, kind, width, height) of a live page by its
+        key, or None: the only way the image route finds a file."""
+        for seg in self.segments:
+            if seg.has_images:
+                for r in seg.db().execute("SELECT * FROM page_images WHERE image_key = ?", (key,)):
+                    if r["page_id"] not in seg.deleted_pages:
+                        return dict(r)
+        return None
 
     def _pages(self, sql: str, args: tuple | list = ()) -> list[sqlite3.Row]:
         """Live page rows of every segment for one ``SELECT … FROM pages`` query (page_id selected)."""
@@ -261,6 +272,27 @@ class IndexReader:
     def counts(self) -> dict:
         """papers, issues, pages, articles, chunks of this version."""
         return dict(self.meta["counts"])
+
+
+def _add_regions(seg: Segment, recs: list[dict]) -> None:
+    """Give each chunk record its page's ``image_key`` and ``regions`` (the chunk's boxes first, then its
+    article's, ``passage_regions`` of them the chunk's); both None for a page without an image."""
+    for rec in recs:
+        rec["image_key"], rec["regions"], rec["passage_regions"] = None, None, 0
+    if not recs or not seg.has_images:
+        return
+    keys = {r["page_id"]: r["image_key"] for r in seg.query_in(
+        "SELECT page_id, image_key FROM page_images WHERE page_id IN ({})", sorted({r["page_id"] for r in recs}))}
+    boxes: dict[tuple, list[list[float]]] = {}
+    for r in seg.query_in("SELECT article_id, page_id, chunk_id, x0, y0, x1, y1 FROM regions WHERE article_id IN ({})"
+                          " ORDER BY rowid", sorted({r["article_id"] for r in recs if r["page_id"] in keys})):
+        boxes.setdefault((r["article_id"], r["page_id"], r["chunk_id"]), []).append([r["x0"], r["y0"], r["x1"], r["y1"]])
+    for rec in recs:
+        if rec["page_id"] in keys:
+            own = boxes.get((rec["article_id"], rec["page_id"], rec["chunk_id"]), [])
+            rec["image_key"] = keys[rec["page_id"]]
+            rec["regions"] = own + boxes.get((rec["article_id"], rec["page_id"], None), [])
+            rec["passage_regions"] = len(own)
 
 
 def index_stats(index_dir: Path) -> dict:

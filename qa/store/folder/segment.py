@@ -47,6 +47,7 @@ class Segment:
         self._conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self.deleted_pages = deleted_pages
+        self._has_images: bool | None = None
         self.live: np.ndarray | None = None  # False at rows of deleted pages; None: every row is live
         if deleted_pages:
             self.live = np.ones(self.rows, dtype=bool)
@@ -119,6 +120,14 @@ class Segment:
         if self.live is not None:
             mask &= self.live
         return mask
+
+    @property
+    def has_images(self) -> bool:
+        """Written with the ``regions`` and ``page_images`` tables (older segments have neither)."""
+        if self._has_images is None:
+            found = self.db().execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'page_images'")
+            self._has_images = found.fetchone() is not None
+        return self._has_images
 
     def pages(self, sql: str = "SELECT * FROM pages", args: tuple | list = ()) -> list[sqlite3.Row]:
         """Page rows of this segment that were not deleted."""

@@ -27,10 +27,21 @@ def carry_pages(live: Live, page_ids: list[str], batcher) -> None:
         ids = [r["page_id"] for r in read_rows(src.folder / DB, "SELECT page_id FROM pages")
                if r["page_id"] in wanted and r["page_id"] not in src.deleted]
         for part in in_parts(ids):
-            arts = source_articles(src, part)
+            arts, geometry = source_articles(src, part), _geometry(src.folder / DB, part)
             for rec in read_rows_in(src.folder / DB, "SELECT * FROM pages WHERE page_id IN ({})", part):
-                batcher.add(dict(rec), arts.get(rec["page_id"], []))
+                batcher.add({**dict(rec), "_geometry": geometry.get(rec["page_id"])}, arts.get(rec["page_id"], []))
             wanted -= set(part)
+
+
+def _geometry(db_path: Path, page_ids: list[str]) -> dict[str, tuple[dict, list[dict]]]:
+    """page id -> (its ``page_images`` row, its ``regions`` rows), for the pages that have an image."""
+    if not read_rows(db_path, "SELECT name FROM sqlite_master WHERE name = 'page_images'"):
+        return {}  # a segment written before page images
+    out = {r["page_id"]: (dict(r), []) for r in read_rows_in(db_path, "SELECT * FROM page_images WHERE page_id IN ({})", page_ids)}
+    for r in read_rows_in(db_path, "SELECT * FROM regions WHERE page_id IN ({}) ORDER BY rowid", page_ids):
+        if r["page_id"] in out:
+            out[r["page_id"]][1].append(dict(r))
+    return out
 
 
 def compose_version(index_dir: Path, live: Live, redo: bool, deleted_now: dict[str, str], new: list[dict],

@@ -33,6 +33,10 @@ CREATE TABLE articles (article_id TEXT NOT NULL, page_id TEXT NOT NULL, ordinal 
     pre_title TEXT, subtitle TEXT, byline TEXT, body TEXT, captions TEXT, refs TEXT);
 CREATE TABLE chunks (row INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL, article_id TEXT NOT NULL,
     page_id TEXT NOT NULL, ordinal INTEGER, text TEXT, title TEXT, text_hash TEXT);
+CREATE TABLE regions (article_id TEXT NOT NULL, page_id TEXT NOT NULL, chunk_id TEXT, n INTEGER,
+    x0 REAL, y0 REAL, x1 REAL, y1 REAL);
+CREATE TABLE page_images (page_id TEXT PRIMARY KEY, image_key TEXT NOT NULL, file TEXT NOT NULL, kind TEXT NOT NULL,
+    width REAL, height REAL);
 CREATE INDEX pages_date ON pages(date);
 CREATE INDEX pages_paper ON pages(paper, date);
 CREATE INDEX pages_page ON pages(date, page);
@@ -41,11 +45,16 @@ CREATE INDEX articles_id ON articles(article_id);
 CREATE INDEX chunks_hash ON chunks(text_hash);
 CREATE INDEX chunks_page ON chunks(page_id);
 CREATE INDEX chunks_article ON chunks(article_id);
+CREATE INDEX regions_article ON regions(article_id, page_id);
+CREATE INDEX page_images_key ON page_images(image_key);
 """
 
 PAGE_COLS = ("page_id", "paper", "date", "page", "page_name", "issue_no", "source", "root", "content_hash", "text")
 ARTICLE_COLS = ("article_id", "page_id", "ordinal", "title", "pre_title", "subtitle", "byline", "body", "captions", "refs")
 CHUNK_COLS = ("row", "chunk_id", "article_id", "page_id", "ordinal", "text", "title", "text_hash")
+# Added later: a segment written before them has neither table (its pages have no image or regions).
+REGION_COLS = ("article_id", "page_id", "chunk_id", "n", "x0", "y0", "x1", "y1")
+IMAGE_COLS = ("page_id", "image_key", "file", "kind", "width", "height")
 
 
 def date_int(date: str) -> int:
@@ -57,16 +66,18 @@ def date_int(date: str) -> int:
 
 
 def write_segment(folder: Path, *, vectors: np.ndarray, postings: Postings, periods: PeriodIndex, pages: list[dict],
-                  articles: list[dict], chunks: list[dict], dense_threshold: int | None = None) -> dict:
+                  articles: list[dict], chunks: list[dict], dense_threshold: int | None = None,
+                  regions: list[dict] = (), images: list[dict] = ()) -> dict:
     """Write every data file of one segment into ``folder`` and seal it; return its ``segment.json``.
 
     ``chunks[i]`` is row ``i`` of ``vectors``, ``postings`` and ``periods``. Dict keys follow the
-    SQLite columns (``captions``/``refs`` as lists).
+    SQLite columns (``captions``/``refs`` as lists); ``regions`` and ``images`` are optional rows of
+    the ``regions`` and ``page_images`` tables.
     """
     papers = sorted({p["paper"] for p in pages})
     return write_segment_files(folder, vectors=vectors, postings=postings, periods=periods, papers=papers,
                                row_arrays=row_arrays(pages, chunks, papers), dense_threshold=dense_threshold,
-                               records=lambda path: write_sqlite(path, pages, articles, chunks))
+                               records=lambda path: write_sqlite(path, pages, articles, chunks, regions, images))
 
 
 def write_segment_files(folder: Path, *, vectors: np.ndarray, postings: Postings, periods: PeriodIndex,
@@ -106,8 +117,9 @@ def row_arrays(pages: list[dict], chunks: list[dict], papers: list[str]) -> dict
             "paper": np.array([paper_ix[p["paper"]] for p in row_page], dtype=np.int32)}
 
 
-def write_sqlite(path: Path, pages: list[dict], articles: list[dict], chunks: list[dict]) -> None:
-    """Pages, articles and chunks (row = position in ``chunks``) into a new SQLite file."""
+def write_sqlite(path: Path, pages: list[dict], articles: list[dict], chunks: list[dict],
+                 regions: list[dict] = (), images: list[dict] = ()) -> None:
+    """Pages, articles and chunks (row = position in ``chunks``), regions and page images into a new SQLite file."""
     def marks(cols: tuple) -> str:
         return ",".join("?" * len(cols))
 
@@ -121,6 +133,8 @@ def write_sqlite(path: Path, pages: list[dict], articles: list[dict], chunks: li
         db.executemany(f"INSERT INTO articles VALUES ({marks(ARTICLE_COLS)})", [article_row(a) for a in articles])
         db.executemany(f"INSERT INTO chunks VALUES ({marks(CHUNK_COLS)})",
                        [(i, *(c[k] for k in CHUNK_COLS[1:])) for i, c in enumerate(chunks)])
+        db.executemany(f"INSERT INTO regions VALUES ({marks(REGION_COLS)})", [tuple(r[c] for c in REGION_COLS) for r in regions])
+        db.executemany(f"INSERT INTO page_images VALUES ({marks(IMAGE_COLS)})", [tuple(r[c] for c in IMAGE_COLS) for r in images])
         db.commit()
     finally:
         db.close()

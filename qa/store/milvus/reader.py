@@ -201,6 +201,10 @@ class MilvusReader:
                 found[int(rec["row"])] = rec
         return [found[r] for r in rows if r in found]
 
+    def page_image(self, key: str) -> dict | None:
+        """Page images are not kept in Milvus (no regions either): every key is unknown."""
+        return None
+
     def issues(self) -> list[dict]:
         """Every issue with its pages and article counts, by date then paper (read once per version)."""
         if self._issues is None:

@@ -100,7 +100,8 @@ def _insert_records(client, records: str, rows: ChunkRows) -> None:
     for a in rows.articles:
         n_articles[a["page_id"]] = n_articles.get(a["page_id"], 0) + 1
     entities = [_record("p:" + p["page_id"], "page", page=p, rows=ranges.get(p["page_id"], (-1, -2)),
-                        articles=n_articles.get(p["page_id"], 0), doc=p) for p in rows.pages]
+                        articles=n_articles.get(p["page_id"], 0),
+                        doc={k: v for k, v in p.items() if not k.startswith("_")}) for p in rows.pages]
     page_by_id = {p["page_id"]: p for p in rows.pages}
     entities += [_record(f"a:{a['page_id']}#{a['ordinal']}", "article", page=page_by_id[a["page_id"]],
                          ordinal=a["ordinal"], doc=a) for a in rows.articles]
