@@ -181,10 +181,11 @@ def test_ask_seed_question_shows_answer_and_source(driver, seeds_server):
     assert cites and cites[0].text == "[1]"
     lines = [e.text for e in bubble.find_elements(By.CSS_SELECTOR, ".card .cite-line")]
     assert lines[0].startswith("聊城日报 · 2026-04-01 · 第1版"), lines
-    # the question's words are highlighted in the passages, as <mark> elements
-    marks = [m.text for m in bubble.find_elements(By.CSS_SELECTOR, ".card .passage mark.q")]
-    assert marks and any("专精特新" in m for m in marks), marks
-    assert not [m for m in marks if m.isdigit() and m != "2025"], marks  # numbers are never cut: no 「20」 of 「207」
+    # the sentence the answer cites is marked in its passage, and nothing else (not every 「企业」)
+    marks = [m.text for m in bubble.find_elements(By.CSS_SELECTOR, ".card .passage mark")]
+    quoted = bubble.find_element(By.CSS_SELECTOR, "p.text").text.split("[1]")[0]  # the answer's sentence citing [1]
+    assert marks == [quoted] and "207家" in quoted, (marks, quoted)
+    assert bubble.find_element(By.CSS_SELECTOR, ".card .passage mark").get_attribute("class") == "cited"
     # clicking [1] highlights card 1
     cites[0].click()
     card1 = bubble.find_element(By.CSS_SELECTOR, ".sources .card")

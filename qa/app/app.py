@@ -44,7 +44,8 @@ from qa.app.responses import SECURITY_HEADERS, error_body, error_for_status
 log = logging.getLogger("qa.app")
 
 PAGE_FILES = ("index.html", "app.js", "answer.js", "citation.js", "dom.js", "highlight.js", "stream.js",
-              "timeline.js", "wholepage.js", "style.css", "favicon.svg")
+              "timeline.js", "wholepage.js", "pageimage.js", "viewer.js", "zoom.js", "clipping.js",
+              "style.css", "favicon.svg")
 MAX_BODY_BYTES = 64 * 1024
 # polled by load balancers / read once per page load / page images (cached; renders are limited in qa.app.pagecache)
 RATE_LIMIT_EXEMPT = ("api.health", "api.config", "images.page_image")
