@@ -86,7 +86,8 @@ SCHEMAS: dict = {
     },
     "Citation": {
         "type": "object",
-        "required": ["paper", "date", "issue_no", "page", "page_name", "title", "article_id", "source"],
+        "required": ["paper", "date", "issue_no", "page", "page_name", "title", "article_id", "source", "page_image",
+                     "regions", "passage_regions"],
         "properties": {
             "paper": {"type": "string"},
             "date": _DATE,
@@ -96,6 +97,17 @@ SCHEMAS: dict = {
             "title": _NULLABLE_STR,
             "article_id": {"type": "string"},
             "source": {"type": "string"},
+            "page_image": {"type": ["string", "null"], "example": "/api/pages/3f2a9c0b1d4e5f607182/image",
+                           "description": "这一版的版面图像地址（GET，JPEG）；文本来源（txt、JSONL）或 Milvus 后端为 null"},
+            "regions": {
+                "type": ["array", "null"],
+                "description": "文章在版面图像上的位置：[x0, y0, x1, y1]，按图像宽高的比例（0–1），原点在左上；"
+                               "跨栏文章有多个框；前 passage_regions 个是这段引文本身所在的行。无图像时为 null",
+                "items": {"type": "array", "minItems": 4, "maxItems": 4,
+                          "items": {"type": "number", "minimum": 0, "maximum": 1}},
+            },
+            "passage_regions": {"type": "integer", "minimum": 0,
+                                "description": "regions 中开头属于引文段落本身的框数（0：未知）"},
         },
     },
     "Passage": {
@@ -228,7 +240,7 @@ INFO = {
     "description": "对报纸档案提问，回答引用报名、日期、版次和标题。所有错误均为 "
     "{\"error\": {\"code\", \"message\"}}，包括服务器在交给应用之前拒绝的请求"
     "（请求行无效 400、请求体超过 1 MB 413、请求头过大 431）。"
-    "/api/health 与 /api/config 以外的接口按客户端地址限流。",
+    "/api/health、/api/config 与版面图像以外的接口按客户端地址限流。",
 }
 
 PATHS: dict = {
@@ -304,6 +316,22 @@ PATHS: dict = {
                 "200": _json("Page", "整版"),
                 "400": _error_response("日期或版次格式不对"),
                 "404": _error_response("档案中没有这一版（not_found）"),
+                **_COMMON_ERRORS,
+            },
+        }
+    },
+    "/api/pages/{key}/image": {
+        "get": {
+            "operationId": "pageImage",
+            "summary": "版面图像（JPEG）：引文 page_image 给出的地址；带 ETag，If-None-Match 相符时返回 304（不限流）",
+            "parameters": [{"name": "key", "in": "path", "required": True,
+                            "schema": {"type": "string", "pattern": "^[0-9a-f]{20}$"}}],
+            "responses": {
+                "200": {"description": "版面图像", "content": {"image/jpeg": {"schema": {"type": "string",
+                                                                                     "format": "binary"}}}},
+                "304": {"description": "图像未变（If-None-Match 与 ETag 相同）"},
+                "404": _error_response("没有这个图像（not_found），或原始文件已不在、无法读取"
+                                       "（page_image_unavailable，message 说明原因）"),
                 **_COMMON_ERRORS,
             },
         }

@@ -26,6 +26,7 @@ from qa.errors import BadInput, EmbedderMismatch, IndexFormatError
 from qa.text.chinese import date_number
 from qa.text.tokens import tokenize
 from qa.store.folder.bm25 import SegmentedBM25
+from qa.store.folder.regions import add_regions
 from qa.store.folder.layout import SEGMENTS, live_folder, read_meta
 from qa.store.folder.segment import Segment
 
@@ -155,7 +156,7 @@ class IndexReader:
                " p.page, p.page_name, p.source FROM chunks c JOIN pages p ON p.page_id = c.page_id WHERE c.row IN ({})")
         for i, (seg, local) in enumerate(zip(self.segments, self._split(wanted))):
             recs = [{**dict(r), "row": int(self.offsets[i]) + r["row"]} for r in seg.query_in(sql, seg.live_rows(local).tolist())]
-            _add_regions(seg, recs)
+            add_regions(seg, recs)
             found.update((r["row"], r) for r in recs)
         return [found[r] for r in rows if r in found]
 
@@ -272,27 +273,6 @@ class IndexReader:
     def counts(self) -> dict:
         """papers, issues, pages, articles, chunks of this version."""
         return dict(self.meta["counts"])
-
-
-def _add_regions(seg: Segment, recs: list[dict]) -> None:
-    """Give each chunk record its page's ``image_key`` and ``regions`` (the chunk's boxes first, then its
-    article's, ``passage_regions`` of them the chunk's); both None for a page without an image."""
-    for rec in recs:
-        rec["image_key"], rec["regions"], rec["passage_regions"] = None, None, 0
-    if not recs or not seg.has_images:
-        return
-    keys = {r["page_id"]: r["image_key"] for r in seg.query_in(
-        "SELECT page_id, image_key FROM page_images WHERE page_id IN ({})", sorted({r["page_id"] for r in recs}))}
-    boxes: dict[tuple, list[list[float]]] = {}
-    for r in seg.query_in("SELECT article_id, page_id, chunk_id, x0, y0, x1, y1 FROM regions WHERE article_id IN ({})"
-                          " ORDER BY rowid", sorted({r["article_id"] for r in recs if r["page_id"] in keys})):
-        boxes.setdefault((r["article_id"], r["page_id"], r["chunk_id"]), []).append([r["x0"], r["y0"], r["x1"], r["y1"]])
-    for rec in recs:
-        if rec["page_id"] in keys:
-            own = boxes.get((rec["article_id"], rec["page_id"], rec["chunk_id"]), [])
-            rec["image_key"] = keys[rec["page_id"]]
-            rec["regions"] = own + boxes.get((rec["article_id"], rec["page_id"], None), [])
-            rec["passage_regions"] = len(own)
 
 
 def index_stats(index_dir: Path) -> dict:
