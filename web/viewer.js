@@ -99,6 +99,10 @@ function showText(c, a, cited, whole) {
   const what = whole ? "全文" : "引用段落";
   nodes.push(el("p", "viewer-hint", ranges.length ? what + "，回答引用的句子以黄色标出。" : what + "。"));
   textPane.replaceChildren(...nodes);
+  for (const m of textPane.querySelectorAll("mark.cited")) {
+    m.title = "在版面上放大引文所在的行";
+    m.addEventListener("click", fitCited);
+  }
   const mark = textPane.querySelector("mark.cited");
   if (mark) mark.scrollIntoView({ block: "center" });
 }

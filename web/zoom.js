@@ -112,6 +112,9 @@ export function panZoom(viewport, stage, size, onChange) {
     zoomBy(STEP * STEP, px, py);
   });
 
+  // a rotated phone or a resized window: keep the page where it was, inside the new bounds
+  new ResizeObserver(() => { clamp(); apply(); }).observe(viewport);
+
   const KEYS = {
     ArrowLeft: () => panBy(PAN, 0), ArrowRight: () => panBy(-PAN, 0),
     ArrowUp: () => panBy(0, PAN), ArrowDown: () => panBy(0, -PAN),
