@@ -24,7 +24,8 @@ from urllib.parse import quote
 import pytest
 
 import pagegen
-from test_browser import CHROMEDRIVER, CHROMIUM, csp_violations, driver, last_answer, press, wait  # noqa: F401
+from test_browser import (CHROMEDRIVER, CHROMIUM, _serve, csp_violations, driver, fake_seeds_index,  # noqa: F401
+                          last_answer, press, wait)
 
 pytestmark = [
     pytest.mark.browser,
@@ -82,8 +83,8 @@ def lead_question(gen) -> str:
     return gen.articles[0].paras[1].split("。")[0] + "？"
 
 
-def ask(driver, base: str, question: str, day: str):
-    driver.get(f"{base}/?q={quote(question)}&from={day}&to={day}")
+def ask(driver, base: str, question: str, day: str | None):
+    driver.get(f"{base}/?q={quote(question)}" + (f"&from={day}&to={day}" if day else ""))
     bubble = last_answer(driver, 60)
     assert bubble.get_attribute("data-state") == "done"
     return bubble
@@ -182,6 +183,23 @@ def test_only_the_cited_sentences_are_marked(driver, archive):
         "const p = arguments[0]; let t = '';"
         "for (const n of p.childNodes) if (n.nodeType === 3) t += n.textContent; return t;", first)
     assert len(flat(unmarked)) > 20
+
+
+def test_a_reworded_llm_sentence_marks_the_sentence_it_comes_from(driver, fake_seeds_index):
+    """An LLM answer does not quote: its sentence marks the passage sentence sharing most of its wording."""
+    from llm_fakes import ScriptedLLM
+
+    reply = "聊城2025年新增省级以上专精特新中小企业207家。[1]"
+    with ScriptedLLM("reply", reply=reply) as llm:
+        server = _serve(fake_seeds_index, llm_base_url=llm.url, llm_model="scripted")
+        try:
+            bubble = ask(driver, server.url, "2025年聊城新增多少家专精特新中小企业？", None)
+        finally:
+            server.stop()
+    assert bubble.get_attribute("data-answer-mode") == "llm"
+    marks = [m.text for m in bubble.find_elements(By.CSS_SELECTOR, ".card .passage mark.cited")]
+    assert len(marks) == 1 and marks[0].startswith("2025年，全市新增省级以上专精特新中小企业207家"), marks
+    assert flat(reply.split("[")[0]) not in flat(marks[0])  # reworded, not quoted
 
 
 def test_viewer_opens_from_the_keyboard_and_keeps_the_focus(driver, archive):
