@@ -49,12 +49,14 @@ function regionBox(b, cls) {
   return r;
 }
 
-/** The page image with the article outlined and the cited lines highlighted: `{ stage, img }`. */
-export function pageStage(c, alt) {
+/** The page image with the article outlined and the cited lines highlighted: `{ stage, img }`;
+ * `lazy`: loaded when scrolled near (a card far down the conversation). */
+export function pageStage(c, alt, lazy = false) {
   const stage = el("div", "page-stage");
   const img = el("img", "page-img");
   img.alt = alt;
   img.decoding = "async";
+  if (lazy) img.loading = "lazy"; // before src: set later, the request has already started
   img.draggable = false;
   img.src = c.page_image;
   stage.appendChild(img);
@@ -93,8 +95,7 @@ export function pageThumb(c, label, onOpen) {
   btn.type = "button";
   btn.title = "在版面上查看";
   btn.setAttribute("aria-label", "在版面上查看：" + label);
-  const { stage, img } = pageStage(c, "");
-  img.loading = "lazy";
+  const { stage, img } = pageStage(c, "", true);
   btn.appendChild(stage);
   btn.addEventListener("click", () => onOpen(btn));
   img.addEventListener("error", async () => {
