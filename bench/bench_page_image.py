@@ -29,16 +29,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import pagegen  # noqa: E402
-from fakes import FakeEmbedder  # noqa: E402
-
-from qa.app import create_app  # noqa: E402
-from qa.app import pagecache  # noqa: E402
+from qa.app import create_app, pagecache  # noqa: E402
 from qa.config import Settings  # noqa: E402
 from qa.ingest.regions import pdf_frame  # noqa: E402
 from qa.service import Service  # noqa: E402
 from qa.store import IndexReader, build_from_pages  # noqa: E402
 from qa.types import Page, PageFrame  # noqa: E402
+
+import pagegen  # noqa: E402
+from fakes import FakeEmbedder  # noqa: E402
 
 
 def make_pages(work: Path, dpi: int) -> list[Page]:

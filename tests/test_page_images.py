@@ -17,11 +17,12 @@ from types import SimpleNamespace
 
 import pytest
 
-import pagegen
-from fakes import FakeEmbedder
 from qa.app import create_app
 from qa.config import Settings
 from qa.types import Page, PageFrame
+
+import pagegen
+from fakes import FakeEmbedder
 
 pytestmark = pytest.mark.skipif(not pagegen.FONT.exists() or not pagegen.NEWS.exists(),
                                 reason="需要 fonts-wqy-zenhei 字体和 ../shared/data/news_sample.jsonl")
@@ -52,7 +53,8 @@ def archive(tmp_path_factory) -> SimpleNamespace:
 
 
 def _ask(client, question: str, day: str | None = None) -> dict:
-    r = client.post("/api/ask", json={"question": question, "top_k": 8, **({"date_from": day, "date_to": day} if day else {})})
+    days = {"date_from": day, "date_to": day} if day else {}
+    r = client.post("/api/ask", json={"question": question, "top_k": 8, **days})
     assert r.status_code == 200
     return r.get_json()
 
@@ -115,6 +117,9 @@ def test_page_image_has_etag_and_answers_304(archive) -> None:
     again = archive.client.get(url, headers={"If-None-Match": r.headers["ETag"]})
     assert again.status_code == 304 and again.data == b"" and again.headers["ETag"] == r.headers["ETag"]
     assert archive.client.get(url).data == r.data  # from the cache: the same bytes
+    small = archive.client.get(url + "?size=small")
+    assert max(Image.open(io.BytesIO(small.data)).size) == 480 and small.headers["ETag"] != r.headers["ETag"]
+    assert archive.client.get(url + "?size=huge").get_json()["error"]["code"] == "bad_request"
     assert list((archive.index / "cache" / "pages").glob("*.jpg"))
 
 
@@ -273,8 +278,82 @@ def test_scan_regions_cover_the_article_text(tmp_path) -> None:
         x0, y0, x1, y1 = truth.box
         mine = [c for c in chars if x0 * mm_x - 1 <= c["x0"] and c["x1"] <= x1 * mm_x + 1
                 and y0 * mm_y - 1 <= c["top"] and c["bottom"] <= y1 * mm_y + 1]
-        centres = [(((c["x0"] + c["x1"]) / 2 / mm_x - left) / span_x, ((c["top"] + c["bottom"]) / 2 / mm_y - top) / span_y)
-                   for c in mine]
+        centres = [(((c["x0"] + c["x1"]) / 2 / mm_x - left) / span_x,
+                    ((c["top"] + c["bottom"]) / 2 / mm_y - top) / span_y) for c in mine]
         missed = [c["text"] for c, (x, y) in zip(mine, centres)
                   if not any(b[0] <= x <= b[2] and b[1] <= y <= b[3] for b in boxes)]
         assert len(missed) <= 0.01 * len(mine), f"{truth.title}: {''.join(missed)}"
+
+
+def test_milvus_backend_cites_pdf_pages_without_image(archive, tmp_path) -> None:
+    """Milvus keeps no regions: citations of a PDF page say null (documented), and indexing the same
+    folder again finds nothing changed."""
+    pytest.importorskip("pymilvus")
+    pytest.importorskip("milvus_lite")
+    from qa.store import build_index
+    from qa.store.location import parse_backend
+    from qa.store.milvus.client import forget_client
+    from qa.store.open import open_reader
+    from qa.types import Citation
+
+    gen = archive.gens[0]
+    pagegen.write_issue(tmp_path / "arch", [(gen, ".pdf", gen.pdf)])
+    target = parse_backend(str(tmp_path / "milvus.db"))
+    try:
+        build_index([str(tmp_path / "arch")], target, embedder=FakeEmbedder(), progress=False)
+        again = build_index([str(tmp_path / "arch")], target, embedder=FakeEmbedder(), progress=False)
+        assert again.published is False
+        reader = open_reader(target)
+        try:
+            cit = Citation.from_record(reader.chunk_records([0])[0])
+            assert (cit.page_image, cit.regions, cit.passage_regions) == (None, None, 0)
+            assert reader.page_image("0123456789abcdef0123") is None
+        finally:
+            reader.close()
+    finally:
+        forget_client(target)
+
+
+def test_rechunking_keeps_the_article_regions(archive, tmp_path) -> None:
+    """New chunk settings re-chunk live pages from the index (not from their files): each article
+    keeps its boxes, and chunks that came out the same keep theirs."""
+    from qa.ingest.chunk import ChunkSettings
+    from qa.store import IndexReader, build_index
+
+    index = tmp_path / "index"
+    shutil.copytree(archive.index, index)
+
+    def article_boxes() -> dict[str, list]:
+        with IndexReader.open(index) as reader:
+            recs = reader.chunk_records(list(range(reader.n_chunks)))
+        return {r["article_id"]: r["regions"][r["passage_regions"]:] for r in recs}
+
+    before = article_boxes()
+    report = build_index([str(archive.root / "arch")], index, embedder=FakeEmbedder(), progress=False,
+                         settings=ChunkSettings(max_chars=120))
+    assert report.full_reembed_reason  # every page re-chunked
+    after = article_boxes()
+    assert after == before and all(after.values())
+
+
+@pytest.mark.parametrize("script, reason", [
+    ("kill -SEGV $$", "异常退出"),  # the renderer crashes (a PDFium bug on a hostile file)
+    ("sleep 30", "超时"),  # or hangs
+])
+def test_a_crashing_or_hanging_renderer_never_takes_the_server_down(archive, tmp_path, monkeypatch, script,
+                                                                     reason) -> None:
+    from qa.app import pagecache
+
+    fake_python = tmp_path / "python"
+    fake_python.write_text(f"#!/bin/sh\n{script}\n")
+    fake_python.chmod(0o755)
+    monkeypatch.setattr(pagecache.sys, "executable", str(fake_python))
+    monkeypatch.setattr(pagecache, "RENDER_TIMEOUT", 2.0)
+    monkeypatch.setattr(pagecache, "_caches", {})
+    client, _, cit = _copy_archive(archive, tmp_path)
+    r = client.get(cit["page_image"])
+    assert r.status_code == 404
+    err = r.get_json()["error"]
+    assert err["code"] == "page_image_unavailable" and reason in err["message"]
+    assert client.get("/api/health").status_code == 200
+    assert _ask(client, archive.gens[0].articles[0].title)["passages"][0]["citation"]["regions"]

@@ -98,7 +98,8 @@ SCHEMAS: dict = {
             "article_id": {"type": "string"},
             "source": {"type": "string"},
             "page_image": {"type": ["string", "null"], "example": "/api/pages/3f2a9c0b1d4e5f607182/image",
-                           "description": "这一版的版面图像地址（GET，JPEG）；文本来源（txt、JSONL）或 Milvus 后端为 null"},
+                           "description": "这一版的版面图像地址（GET，JPEG）；"
+                                          "文本来源（txt、JSONL）或 Milvus 后端为 null"},
             "regions": {
                 "type": ["array", "null"],
                 "description": "文章在版面图像上的位置：[x0, y0, x1, y1]，按图像宽高的比例（0–1），原点在左上；"
@@ -325,11 +326,15 @@ PATHS: dict = {
             "operationId": "pageImage",
             "summary": "版面图像（JPEG）：引文 page_image 给出的地址；带 ETag，If-None-Match 相符时返回 304（不限流）",
             "parameters": [{"name": "key", "in": "path", "required": True,
-                            "schema": {"type": "string", "pattern": "^[0-9a-f]{20}$"}}],
+                            "schema": {"type": "string", "pattern": "^[0-9a-f]{20}$"}},
+                           {"name": "size", "in": "query", "required": False,
+                            "schema": {"enum": ["full", "small"], "default": "full"},
+                            "description": "full：长边 2000 像素；small：长边 480 像素的缩略图"}],
             "responses": {
                 "200": {"description": "版面图像", "content": {"image/jpeg": {"schema": {"type": "string",
                                                                                      "format": "binary"}}}},
                 "304": {"description": "图像未变（If-None-Match 与 ETag 相同）"},
+                "400": _error_response("size 不是 full 或 small（bad_request）"),
                 "404": _error_response("没有这个图像（not_found），或原始文件已不在、无法读取"
                                        "（page_image_unavailable，message 说明原因）"),
                 **_COMMON_ERRORS,

@@ -44,17 +44,20 @@ class PageImages:
         self._lock = threading.Lock()
         self._busy: dict[str, threading.Lock] = {}
 
-    def etag(self, row: dict) -> str:
-        """The image's ETag (hex) from the original file's size and time; ImageUnavailable when it is gone."""
+    def etag(self, row: dict, side: int = MAX_SIDE) -> str:
+        """The ETag (hex) of the image ``side`` pixels on its longer side, from the original file's size and
+        time; ImageUnavailable when the file is gone."""
         try:
             st = os.stat(row["file"])
         except OSError:
-            raise ImageUnavailable("这一版的原始文件已不在服务器上（已移动或删除），无法显示版面图像；引文和正文不受影响。") from None
-        key = f"{row['image_key']}|{st.st_size}|{st.st_mtime_ns}|{row['kind']}|{MAX_SIDE}|{QUALITY}|{RENDER_VERSION}"
+            raise ImageUnavailable("这一版的原始文件已不在服务器上（已移动或删除），无法显示版面图像；"
+                                   "引文和正文不受影响。") from None
+        key = f"{row['image_key']}|{st.st_size}|{st.st_mtime_ns}|{row['kind']}|{side}|{QUALITY}|{RENDER_VERSION}"
         return hashlib.sha1(key.encode("utf-8")).hexdigest()[:24]
 
-    def image(self, row: dict, tag: str) -> bytes:
-        """The JPEG bytes of a page image: from the cache, else rendered now; ImageUnavailable on failure."""
+    def image(self, row: dict, tag: str, side: int = MAX_SIDE) -> bytes:
+        """The JPEG bytes of a page image (``tag`` from :meth:`etag` with the same ``side``): from the
+        cache, else rendered now; ImageUnavailable on failure."""
         path = self.folder / f"{tag}.jpg"
         data = _read(path)
         if data is not None:
@@ -64,19 +67,19 @@ class PageImages:
         try:
             with busy:  # a second request for the same image waits for the first render
                 data = _read(path)
-                return data if data is not None else self._render(row, path)
+                return data if data is not None else self._render(row, path, side)
         finally:
             with self._lock:
                 self._busy.pop(tag, None)
 
-    def _render(self, row: dict, path: Path) -> bytes:
+    def _render(self, row: dict, path: Path, side: int) -> bytes:
         self.folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".tmp-", suffix=".jpg")
         os.close(fd)
         try:
             with self._renders:
-                done = subprocess.run([sys.executable, "-m", "qa.ingest.render", row["kind"], row["file"], tmp, str(MAX_SIDE)],
-                                      capture_output=True, timeout=RENDER_TIMEOUT, text=True, env=_child_env())
+                command = [sys.executable, "-m", "qa.ingest.render", row["kind"], row["file"], tmp, str(side)]
+                done = subprocess.run(command, capture_output=True, timeout=RENDER_TIMEOUT, text=True, env=_child_env())
             if done.returncode != 0:
                 lines = done.stderr.strip().splitlines()
                 why = lines[-1] if done.returncode == 2 and lines else "渲染进程异常退出"

@@ -57,10 +57,10 @@ def pdf_frame(chars: list[dict], width: float, height: float) -> PageFrame:
         run = [row[0]]
         for c in row[1:]:
             if c["x0"] - run[-1]["x1"] > 0.9 * max(c["size"], run[-1]["size"]):
-                lines.append(_box("".join(p["text"] for p in run), [(p["x0"], p["top"], p["x1"], p["bottom"]) for p in run]))
+                lines.append(_char_line(run))
                 run = []
             run.append(c)
-        lines.append(_box("".join(p["text"] for p in run), [(p["x0"], p["top"], p["x1"], p["bottom"]) for p in run]))
+        lines.append(_char_line(run))
     return PageFrame("pdf", float(width), float(height), [_scaled(ln, width, height) for ln in lines])
 
 
@@ -85,8 +85,13 @@ def ocr_frame(frame, width: float, height: float, kind: str = "image") -> PageFr
     return PageFrame(kind, float(width), float(height), [_scaled(ln, width, height) for ln in lines])
 
 
+def _char_line(run: list[dict]) -> Line:
+    return _box("".join(p["text"] for p in run), [(p["x0"], p["top"], p["x1"], p["bottom"]) for p in run])
+
+
 def _box(text: str, boxes: list[tuple[float, float, float, float]]) -> Line:
-    return (text, min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+    x0, y0, x1, y1 = zip(*boxes)
+    return (text, min(x0), min(y0), max(x1), max(y1))
 
 
 def _scaled(line: Line, width: float, height: float) -> Line:

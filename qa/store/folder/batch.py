@@ -95,8 +95,8 @@ class SegmentBatcher:
         vectors = self._vectors(rows)
         folder = next_segment(self.index_dir)
         info = write_segment(folder, vectors=vectors, postings=Postings.build(tokens), periods=PeriodIndex.build(periods),
-                             pages=rows.pages, articles=rows.articles, chunks=rows.chunks, dense_threshold=self.dense_threshold,
-                             regions=rows.regions, images=rows.images)
+                             pages=rows.pages, articles=rows.articles, chunks=rows.chunks, regions=rows.regions,
+                             images=rows.images, dense_threshold=self.dense_threshold)
         self.written.append(info)
         if self.bar:
             self.bar.segment(info)

@@ -143,7 +143,8 @@ def _merge_records(db_path: Path, segments: list[Segment], keep: list[np.ndarray
                        " c.text_hash FROM part.chunks c JOIN row_map m ON m.old = c.row")
             tables = {r[0] for r in db.execute("SELECT name FROM part.sqlite_master WHERE type = 'table'")}
             for table in ("regions", "page_images") if "regions" in tables else ():  # older segments have neither
-                db.execute(f"INSERT INTO {table} SELECT * FROM part.{table} WHERE page_id NOT IN (SELECT page_id FROM gone)")
+                db.execute(f"INSERT INTO {table} SELECT * FROM part.{table}"
+                           " WHERE page_id NOT IN (SELECT page_id FROM gone)")
             db.commit()
             db.execute("DETACH DATABASE part")
         db.commit()

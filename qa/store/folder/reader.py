@@ -155,7 +155,8 @@ class IndexReader:
         sql = ("SELECT c.row, c.chunk_id, c.text, c.title, c.article_id, c.page_id, p.paper, p.date, p.issue_no,"
                " p.page, p.page_name, p.source FROM chunks c JOIN pages p ON p.page_id = c.page_id WHERE c.row IN ({})")
         for i, (seg, local) in enumerate(zip(self.segments, self._split(wanted))):
-            recs = [{**dict(r), "row": int(self.offsets[i]) + r["row"]} for r in seg.query_in(sql, seg.live_rows(local).tolist())]
+            base = int(self.offsets[i])
+            recs = [{**dict(r), "row": base + r["row"]} for r in seg.query_in(sql, seg.live_rows(local).tolist())]
             add_regions(seg, recs)
             found.update((r["row"], r) for r in recs)
         return [found[r] for r in rows if r in found]

@@ -19,7 +19,8 @@ def add_regions(seg: Segment, recs: list[dict]) -> None:
     boxes: dict[tuple, list[list[float]]] = {}
     for r in seg.query_in("SELECT article_id, page_id, chunk_id, x0, y0, x1, y1 FROM regions WHERE article_id IN ({})"
                           " ORDER BY rowid", sorted({r["article_id"] for r in recs if r["page_id"] in keys})):
-        boxes.setdefault((r["article_id"], r["page_id"], r["chunk_id"]), []).append([r["x0"], r["y0"], r["x1"], r["y1"]])
+        key = (r["article_id"], r["page_id"], r["chunk_id"])
+        boxes.setdefault(key, []).append([r["x0"], r["y0"], r["x1"], r["y1"]])
     for rec in recs:
         if rec["page_id"] in keys:
             own = boxes.get((rec["article_id"], rec["page_id"], rec["chunk_id"]), [])

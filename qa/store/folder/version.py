@@ -37,7 +37,8 @@ def _geometry(db_path: Path, page_ids: list[str]) -> dict[str, tuple[dict, list[
     """page id -> (its ``page_images`` row, its ``regions`` rows), for the pages that have an image."""
     if not read_rows(db_path, "SELECT name FROM sqlite_master WHERE name = 'page_images'"):
         return {}  # a segment written before page images
-    out = {r["page_id"]: (dict(r), []) for r in read_rows_in(db_path, "SELECT * FROM page_images WHERE page_id IN ({})", page_ids)}
+    images = read_rows_in(db_path, "SELECT * FROM page_images WHERE page_id IN ({})", page_ids)
+    out = {r["page_id"]: (dict(r), []) for r in images}
     for r in read_rows_in(db_path, "SELECT * FROM regions WHERE page_id IN ({}) ORDER BY rowid", page_ids):
         if r["page_id"] in out:
             out[r["page_id"]][1].append(dict(r))

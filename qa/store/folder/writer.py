@@ -133,8 +133,8 @@ def write_sqlite(path: Path, pages: list[dict], articles: list[dict], chunks: li
         db.executemany(f"INSERT INTO articles VALUES ({marks(ARTICLE_COLS)})", [article_row(a) for a in articles])
         db.executemany(f"INSERT INTO chunks VALUES ({marks(CHUNK_COLS)})",
                        [(i, *(c[k] for k in CHUNK_COLS[1:])) for i, c in enumerate(chunks)])
-        db.executemany(f"INSERT INTO regions VALUES ({marks(REGION_COLS)})", [tuple(r[c] for c in REGION_COLS) for r in regions])
-        db.executemany(f"INSERT INTO page_images VALUES ({marks(IMAGE_COLS)})", [tuple(r[c] for c in IMAGE_COLS) for r in images])
+        for table, cols, rows in (("regions", REGION_COLS, regions), ("page_images", IMAGE_COLS, images)):
+            db.executemany(f"INSERT INTO {table} VALUES ({marks(cols)})", [tuple(r[c] for c in cols) for r in rows])
         db.commit()
     finally:
         db.close()
