@@ -145,6 +145,8 @@ def test_card_shows_the_page_with_the_article_outlined(driver, archive):
     img = thumb.find_element(By.TAG_NAME, "img")
     wait(driver).until(lambda d: image_loaded(d, img))
     assert thumb.get_attribute("aria-label").startswith("在版面上查看：" + archive.gens[PAGE_DAY].paper)
+    assert img.get_attribute("src").endswith("/image?size=small")  # the 480 px thumbnail, not the 2000 px page
+    assert max(driver.execute_script("return [arguments[0].naturalWidth, arguments[0].naturalHeight]", img)) == 480
     box = rect(driver, img)
     assert 60 <= box["w"] <= 140 and box["h"] > box["w"]  # a small portrait page
     outlines = thumb.find_elements(By.CSS_SELECTOR, ".region.article")

@@ -49,16 +49,23 @@ function regionBox(b, cls) {
   return r;
 }
 
+/** The URL of the 480 px thumbnail of a page image (`?size=small`), for the source cards. */
+export function thumbUrl(url) {
+  const u = new URL(url, location.href);
+  u.searchParams.set("size", "small");
+  return u.pathname + u.search;
+}
+
 /** The page image with the article outlined and the cited lines highlighted: `{ stage, img }`;
- * `lazy`: loaded when scrolled near (a card far down the conversation). */
-export function pageStage(c, alt, lazy = false) {
+ * `thumb`: the small image, loaded when scrolled near (a card far down the conversation). */
+export function pageStage(c, alt, thumb = false) {
   const stage = el("div", "page-stage");
   const img = el("img", "page-img");
   img.alt = alt;
   img.decoding = "async";
-  if (lazy) img.loading = "lazy"; // before src: set later, the request has already started
+  if (thumb) img.loading = "lazy"; // before src: set later, the request has already started
   img.draggable = false;
-  img.src = c.page_image;
+  img.src = thumb ? thumbUrl(c.page_image) : c.page_image;
   stage.appendChild(img);
   for (const b of articleRegions(c)) stage.appendChild(regionBox(b, "article"));
   for (const b of citedRegions(c)) stage.appendChild(regionBox(b, "cited"));
@@ -99,7 +106,7 @@ export function pageThumb(c, label, onOpen) {
   btn.appendChild(stage);
   btn.addEventListener("click", () => onOpen(btn));
   img.addEventListener("error", async () => {
-    const note = imageNote(await imageProblem(c.page_image));
+    const note = imageNote(await imageProblem(img.src));
     note.classList.add("failed");
     if (btn.isConnected) btn.replaceWith(note);
   }, { once: true });
