@@ -11,6 +11,8 @@
 // a sentence ends at one of these, with any closing quotes or brackets after it
 const SENTENCE_END = /[。！？；!?;…]+[”’」』）)]*/g;
 const MARKERS = /((?:\[\d+\])+)/;
+const WRAP_MIN_LINE = 16; // qa/text/chinese.py: a shorter line ending mid-sentence is a headline, not a wrap
+const LINE_END = "。！？；!?;…”’」』）)：:";
 const BIGRAM_MIN = 0.5; // share of a paraphrase's character bigrams a sentence must hold to be its source
 
 /** What the answer says citing source `n`: the text before each group of [n] markers naming n. */
@@ -25,17 +27,27 @@ export function claimsFor(answer, n) {
   return claims;
 }
 
-/** [start, end) ranges of the sentences of `text`, split at sentence ends (line wraps do not split). */
+/** [start, end) ranges of the sentences of `text`: split at sentence ends, and at line breaks after a
+ * line that was not wrapped (a headline or byline: short, or ending like a sentence or clause), as
+ * qa/text/chinese.py joins PDF lines; a wrapped line goes on. */
 function sentences(text) {
-  const out = [];
-  let pos = 0;
-  for (const m of text.matchAll(SENTENCE_END)) {
-    out.push([pos, m.index + m[0].length]);
-    pos = m.index + m[0].length;
+  const cuts = new Set([0, text.length]);
+  for (const m of text.matchAll(SENTENCE_END)) cuts.add(m.index + m[0].length);
+  let lineStart = 0;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) {
+    const line = text.slice(lineStart, i).trim();
+    if (line.length < WRAP_MIN_LINE || LINE_END.includes(line[line.length - 1])) cuts.add(i + 1);
+    lineStart = i + 1;
   }
-  if (pos < text.length) out.push([pos, text.length]);
-  // leading whitespace (a line break, an indent) is not part of the sentence
-  return out.map(([a, b]) => { while (a < b && /\s/.test(text[a])) a++; return [a, b]; }).filter(([a, b]) => b > a);
+  const at = [...cuts].sort((a, b) => a - b);
+  const out = [];
+  for (let k = 1; k < at.length; k++) {
+    let [a, b] = [at[k - 1], at[k]];
+    while (a < b && /\s/.test(text[a])) a++; // a line break or an indent is not part of the sentence
+    while (b > a && /\s/.test(text[b - 1])) b--;
+    if (b > a) out.push([a, b]);
+  }
+  return out;
 }
 
 function bigrams(text) {

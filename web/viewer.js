@@ -152,6 +152,7 @@ function onKey(e) {
 dialog.addEventListener("keydown", onKey);
 dialog.addEventListener("close", () => {
   seq++;
+  if (view) view.stop();
   view = null;
   shown = null;
   imagePane.replaceChildren();

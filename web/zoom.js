@@ -113,7 +113,8 @@ export function panZoom(viewport, stage, size, onChange) {
   });
 
   // a rotated phone or a resized window: keep the page where it was, inside the new bounds
-  new ResizeObserver(() => { clamp(); apply(); }).observe(viewport);
+  const resized = new ResizeObserver(() => { clamp(); apply(); });
+  resized.observe(viewport);
 
   const KEYS = {
     ArrowLeft: () => panBy(PAN, 0), ArrowRight: () => panBy(-PAN, 0),
@@ -125,5 +126,6 @@ export function panZoom(viewport, stage, size, onChange) {
     KEYS[e.key]();
   });
 
-  return { fit, panBy, zoomIn: () => zoomBy(STEP), zoomOut: () => zoomBy(1 / STEP), state: () => ({ ...s }) };
+  return { fit, panBy, zoomIn: () => zoomBy(STEP), zoomOut: () => zoomBy(1 / STEP), state: () => ({ ...s }),
+    stop: () => resized.disconnect() };
 }
