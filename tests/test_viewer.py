@@ -75,7 +75,7 @@ def archive(tmp_path_factory):
     paths[GONE_DAY].unlink()  # the original is gone: its image cannot be shown, its text citation stays
     server = BackgroundServer(Settings(index=index, host="127.0.0.1", port=0, threads=4, rate_limit=None),
                               service=Service(index, embedder=FakeEmbedder()))
-    yield SimpleNamespace(url=server.url, gens=gens, downloads=root / "downloads")
+    yield SimpleNamespace(url=server.url, gens=gens, paths=paths, downloads=root / "downloads")
     server.stop()
 
 
@@ -386,6 +386,30 @@ def test_missing_page_image_keeps_the_text_citation_and_says_why(driver, archive
     assert card.find_element(By.CSS_SELECTOR, ".cite-line").text.startswith(f"{gen.paper} · {GONE_DAY} · 第1版")
     assert card.find_element(By.CSS_SELECTOR, ".passage mark.cited").text
     assert bubble.find_element(By.CSS_SELECTOR, "button.cite").text == "[1]"
+
+
+def test_viewer_says_why_when_the_page_image_fails_and_keeps_the_text(driver, archive):
+    """The thumbnail loaded, then the original went away: the viewer explains, the article's text stays."""
+    day = "2023-05-02"
+    gen = archive.gens[day]
+    bubble = ask(driver, archive.url, lead_question(gen), day)
+    thumb = bubble.find_element(By.CSS_SELECTOR, ".card .page-thumb")
+    wait(driver).until(lambda d: image_loaded(d, thumb.find_element(By.TAG_NAME, "img")))
+    archive.paths[day].unlink()
+    thumb.click()
+    dialog = driver.find_element(By.ID, "viewer")
+    note = wait(driver).until(lambda d: dialog.find_elements(By.CSS_SELECTOR, "#viewer-image .image-note.failed"))[0]
+    assert note.text.startswith("版面图像无法显示：") and "原始文件" in note.text
+    assert not dialog.find_elements(By.CSS_SELECTOR, ".viewport")
+    assert not driver.find_element(By.ID, "viewer-zoom").is_displayed()
+    assert not driver.find_element(By.ID, "viewer-clip").is_enabled()
+    text = driver.find_element(By.ID, "viewer-text")
+    wait(driver).until(lambda d: "全文" in text.text)
+    assert text.find_element(By.CSS_SELECTOR, ".article-title").text == gen.articles[0].title
+    assert text.find_elements(By.CSS_SELECTOR, "mark.cited")
+    press(driver, Keys.ESCAPE)
+    wait(driver, 5).until(lambda d: not dialog.is_displayed())
+    assert driver.switch_to.active_element == thumb
 
 
 def test_screenshots(driver, archive, tmp_path):
