@@ -89,8 +89,11 @@ def test_json_shape_matches_the_contract(backend_service):
     assert 1 <= len(obj["passages"]) <= 3
     p = obj["passages"][0]
     assert p["n"] == 1 and set(p) - {"period_match"} == {"n", "score", "text", "citation"}
-    assert set(p["citation"]) == {"paper", "date", "issue_no", "page", "page_name", "title", "article_id", "source"}
+    assert set(p["citation"]) == {"paper", "date", "issue_no", "page", "page_name", "title", "article_id", "source",
+                                  "page_image", "regions", "passage_regions"}
     assert p["citation"]["source"].startswith("seeds/")
+    # the seeds are text files: no page image, no regions (docs/page-images.md)
+    assert (p["citation"]["page_image"], p["citation"]["regions"], p["citation"]["passage_regions"]) == (None, None, 0)
     assert re.fullmatch(r"v\d{6}", obj["index_version"])
 
 

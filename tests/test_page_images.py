@@ -249,9 +249,23 @@ def test_segments_without_the_tables_still_answer_and_merge(archive, tmp_path, m
     assert all(r["regions"] is None for r in recs if r["date"] != "2023-06-01")
 
 
-def test_scan_regions_cover_the_article_text(tmp_path) -> None:
-    """A scanned part of a page holding two articles side by side (OCR): each article's regions cover
-    the centres of its printed characters, taken from the PDF the scan was rendered from."""
+def _image_only_pdf(png: bytes) -> bytes:
+    """A PDF whose one page is the scan ``png`` at 200 dpi (no text layer)."""
+    from fpdf import FPDF
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(png))
+    pdf = FPDF(unit="pt", format=(image.width * 0.36, image.height * 0.36))
+    pdf.add_page()
+    pdf.image(io.BytesIO(png), 0, 0, w=image.width * 0.36)
+    return bytes(pdf.output())
+
+
+@pytest.mark.parametrize("suffix", [".png", ".pdf"])
+def test_scan_regions_cover_the_article_text(tmp_path, suffix) -> None:
+    """A scanned part of a page holding two articles side by side (OCR), as an image file and as an
+    image-only PDF: each article's regions cover the centres of its printed characters, taken from
+    the PDF the scan was rendered from."""
     from qa.ingest import read_archive
     from qa.ingest.regions import page_regions
     from qa.ingest.segment import segment_page
@@ -261,9 +275,9 @@ def test_scan_regions_cover_the_article_text(tmp_path) -> None:
     area = (min(photo.box[0], boxed.box[0]), min(photo.box[1], boxed.box[1]),
             max(photo.box[2], boxed.box[2]), max(photo.box[3], boxed.box[3]))
     png = pagegen.crop_png(pagegen.render_png(gen.pdf, 200), area, margin=2.0)
-    [path] = pagegen.write_issue(tmp_path, [(gen, ".png", png)])
+    pagegen.write_issue(tmp_path, [(gen, suffix, png if suffix == ".png" else _image_only_pdf(png))])
     [page] = read_archive([tmp_path]).pages
-    assert page.frame.kind == "image"
+    assert page.read_as == "ocr" and page.frame.kind == suffix[1:].replace("png", "image")
     articles = segment_page(page)
     rows = page_regions(page.frame, page.page_id, articles, {})
     pdf = tmp_path / "page.pdf"
@@ -357,3 +371,25 @@ def test_a_crashing_or_hanging_renderer_never_takes_the_server_down(archive, tmp
     assert err["code"] == "page_image_unavailable" and reason in err["message"]
     assert client.get("/api/health").status_code == 200
     assert _ask(client, archive.gens[0].articles[0].title)["passages"][0]["citation"]["regions"]
+
+
+def test_short_and_shared_lines_go_with_their_column_and_a_headline_item_is_its_chunk() -> None:
+    """「语。」 ending a column and a byline printed in two articles are placed by position; a
+    headline-only item's one chunk is its headline."""
+    from qa.ingest.chunk import chunk_article
+    from qa.ingest.regions import page_regions
+    from qa.types import Article
+
+    lines = [("本报记者王培源", .05, .10, .20, .11), ("第一篇的正文写在左栏里面", .05, .12, .30, .13),
+             ("语。", .05, .14, .08, .15),
+             ("本报记者王培源", .55, .10, .70, .11), ("第二篇的正文写在右栏里面", .55, .12, .80, .13),
+             ("语。", .55, .14, .58, .15),
+             ("只有标题的一条消息", .05, .50, .40, .53)]
+    arts = [Article("p#a1", None, "第一篇的正文写在左栏里面语。", byline="本报记者 王培源"),
+            Article("p#a2", None, "第二篇的正文写在右栏里面语。", byline="本报记者 王培源"),
+            Article("p#a3", "只有标题的一条消息", "")]
+    rows = page_regions(PageFrame("pdf", 1, 1, lines), "p", arts, {a.article_id: chunk_article(a, "p") for a in arts})
+    boxes = {(r["article_id"], r["chunk_id"] is None): (r["x0"], r["y0"], r["x1"], r["y1"]) for r in rows}
+    assert boxes[("p#a1", True)] == (0.048, 0.098, 0.302, 0.152)  # byline, body and 「语。」 of the left column
+    assert boxes[("p#a2", True)] == (0.548, 0.098, 0.802, 0.152)
+    assert boxes[("p#a3", False)] == boxes[("p#a3", True)] == (0.048, 0.498, 0.402, 0.532)

@@ -172,6 +172,9 @@ def _chunk_lines(art: Article, chunks: list[Chunk], lines: list[Line], mine: lis
     """(chunk id, its lines) for each chunk: lines whose text lies in the chunk's span of the article's
     byline + body + captions (what ``qa.ingest.chunk`` cuts); a short line goes with the line above it."""
     space = flat(art.byline) + flat(art.body) + "".join(flat(c) for c in art.captions)
+    if not space:  # a headline-only item: its one chunk is the headline
+        yield from ((c.chunk_id, [lines[n] for n in mine]) for c in chunks)
+        return
     spans, cursor = [], 0
     for c in chunks:
         f = flat(c.text)

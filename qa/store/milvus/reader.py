@@ -198,6 +198,7 @@ class MilvusReader:
                 rec = {k: r.get(k) for k in CHUNK_FIELDS}
                 rec["date"] = rec.pop("iso_date")
                 rec["page"] = None if rec["page"] == -1 else rec["page"]
+                rec.update(image_key=None, regions=None, passage_regions=0)  # no page images in Milvus
                 found[int(rec["row"])] = rec
         return [found[r] for r in rows if r in found]
 
