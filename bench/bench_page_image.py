@@ -106,7 +106,7 @@ def main() -> None:
             urls.setdefault(rec["source"], f"/api/pages/{rec['image_key']}/image")
         app = create_app(Settings(index=index, rate_limit=None, reload_interval_s=3600),
                          service=Service(index, embedder=FakeEmbedder()))
-        port, server = serve(app)
+        port, _ = serve(app)  # a daemon thread: it ends with this process
         cache_dir = index / "cache" / "pages"
         results = {}
         for source, url in sorted(urls.items()):
@@ -126,7 +126,6 @@ def main() -> None:
                                "cached_p50_ms": 1000 * statistics.median(cached),
                                "cached_p95_ms": 1000 * pct(cached, 0.95), "bytes": size,
                                "ratio_cold_cached": statistics.median(cold) / statistics.median(cached)}
-        server.close()
         original = {p.source: os.path.getsize(p.page_id) for p in pages}
         load = os.getloadavg()
         print(f"cores {len(os.sched_getaffinity(0))}, load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} "
