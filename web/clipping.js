@@ -9,6 +9,7 @@ import { citationLabel } from "./citation.js";
 import { articleRegions, bounds } from "./pageimage.js";
 
 const PAD = 0.012; // margin around the article, as a fraction of the page
+const BOX_PAD = 0.004; // each box's margin: the page between the article's boxes stays white
 const MAX_WIDTH = 1800; // pixels of the clipping; a wider crop is scaled down
 const FONT = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "WenQuanYi Micro Hei", sans-serif';
 
@@ -33,7 +34,18 @@ export function clippingCanvas(img, c) {
   canvas.height = cropH + Math.round(size * (1.2 + 1.5 * lines.length));
   ctx.fillStyle = "#fff";
   ctx.fillRect(0, 0, canvas.width, canvas.height);
-  ctx.drawImage(img, sx, sy, sw, sh, Math.round((width - sw * k) / 2), 0, Math.round(sw * k), cropH);
+  const dx = Math.round((width - sw * k) / 2);
+  // only the article's own boxes: an L-shaped article does not carry a corner of its neighbour
+  ctx.save();
+  ctx.beginPath();
+  for (const b of articleRegions(c).length ? articleRegions(c) : [[0, 0, 1, 1]]) {
+    const x0 = (Math.max(0, b[0] - BOX_PAD) * iw - sx) * k + dx;
+    const y0 = (Math.max(0, b[1] - BOX_PAD) * ih - sy) * k;
+    ctx.rect(x0, y0, (Math.min(1, b[2] + BOX_PAD) * iw - sx) * k + dx - x0, (Math.min(1, b[3] + BOX_PAD) * ih - sy) * k - y0);
+  }
+  ctx.clip();
+  ctx.drawImage(img, sx, sy, sw, sh, dx, 0, Math.round(sw * k), cropH);
+  ctx.restore();
   ctx.fillStyle = "#9b2c2c";
   ctx.fillRect(0, cropH, width, Math.max(2, Math.round(size / 8)));
   ctx.fillStyle = "#1f2328";
