@@ -24,8 +24,8 @@ from urllib.parse import quote
 import pytest
 
 import pagegen
-from test_browser import (CHROMEDRIVER, CHROMIUM, _serve, csp_violations, driver, fake_seeds_index,  # noqa: F401
-                          last_answer, press, wait)
+from test_browser import (CHROMEDRIVER, CHROMIUM, FOCUS_RING, FOCUSED, _serve, csp_violations, driver,  # noqa: F401
+                          fake_seeds_index, last_answer, press, wait)
 
 pytestmark = [
     pytest.mark.browser,
@@ -222,6 +222,7 @@ def test_viewer_opens_from_the_keyboard_and_keeps_the_focus(driver, archive):
     press(driver, Keys.ESCAPE)
     wait(driver, 5).until(lambda d: not dialog.is_displayed())
     assert driver.switch_to.active_element == thumb  # back on the card that opened it
+    assert driver.execute_script(FOCUSED)["ring"] == ["solid", "3px", FOCUS_RING]  # and visibly so
 
 
 def test_viewer_opens_with_the_mouse_beside_the_marked_text(driver, archive):
