@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,37 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory):
+    """One headless Chromium per test module (the browser tests: test_browser, test_viewer, test_browser_upload)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service as ChromeService
+
+    from fakes import CHROMEDRIVER, CHROMIUM
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--lang=zh-CN",
+        "--window-size=1200,900",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    opts.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
+    env = dict(os.environ, LANGUAGE="zh_CN:zh", LANG="zh_CN.UTF-8")  # Chinese UI locale: date inputs read 年/月/日
+    d = webdriver.Chrome(service=ChromeService(CHROMEDRIVER, env=env), options=opts)
+    d.set_window_size(1200, 900)
+    d.set_page_load_timeout(30)
+    yield d
+    d.quit()

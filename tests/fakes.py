@@ -17,6 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SHARED = ROOT.parent / "shared"
+CHROMIUM = "/usr/bin/chromium"  # Debian's chromium and chromium-driver (scripts/install.sh)
+CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
 def shared_file(relative: str) -> Path:

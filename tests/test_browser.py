@@ -20,25 +20,25 @@ from urllib.parse import quote, unquote
 
 import pytest
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
+from fakes import CHROMEDRIVER, CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists() or not Path(CHROMEDRIVER).exists(),
-                       reason="needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver)"),
+    pytest.mark.skipif(
+        not Path(CHROMIUM).exists() or not Path(CHROMEDRIVER).exists(),
+        reason="needs /usr/bin/chromium and /usr/bin/chromedriver (apt-get install chromium chromium-driver)",
+    ),
 ]
 
-from selenium import webdriver  # noqa: E402
 from selenium.common.exceptions import NoAlertPresentException  # noqa: E402
-from selenium.webdriver.chrome.service import Service as ChromeService  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-from fakes import SEEDS, FakeEmbedder  # noqa: E402
 from qa.config import Settings  # noqa: E402
+
+from fakes import SEEDS, FakeEmbedder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED_Q = "2025年聊城新增省级以上专精特新中小企业多少家？"
@@ -54,8 +54,9 @@ def _serve(index: Path, **settings):
     from qa.service import Service
 
     svc = Service(index, embedder=FakeEmbedder())
-    return BackgroundServer(Settings(index=index, host="127.0.0.1", port=0, threads=4, rate_limit=None, **settings),
-                            service=svc)
+    return BackgroundServer(
+        Settings(index=index, host="127.0.0.1", port=0, threads=4, rate_limit=None, **settings), service=svc
+    )
 
 
 @pytest.fixture(scope="module")
@@ -102,34 +103,17 @@ def xss_server(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="module")
-def driver(tmp_path_factory):
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--no-first-run", "--lang=zh-CN", "--window-size=1200,900",
-                 f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    opts.add_experimental_option("prefs", {"intl.accept_languages": "zh-CN,zh"})
-    env = dict(os.environ, LANGUAGE="zh_CN:zh", LANG="zh_CN.UTF-8")  # Chinese UI locale: date inputs read 年/月/日
-    d = webdriver.Chrome(service=ChromeService(CHROMEDRIVER, env=env), options=opts)
-    d.set_window_size(1200, 900)
-    d.set_page_load_timeout(30)
-    yield d
-    d.quit()
-
-
 def wait(driver, timeout=20):
     return WebDriverWait(driver, timeout)
 
 
 def last_answer(driver, timeout=20):
     """Wait for the newest answer bubble to be complete (answered, or an error) and return it."""
+
     def finished(d):
         bubbles = d.find_elements(By.CSS_SELECTOR, ".bubble.answer")
         return bubbles and bubbles[-1].get_attribute("data-state") in ("done", "error")
+
     wait(driver, timeout).until(finished)
     return driver.find_elements(By.CSS_SELECTOR, ".bubble.answer")[-1]
 
@@ -165,8 +149,9 @@ def get_json(url: str, body: dict | None = None) -> dict:
 
 def open_home(driver, base):
     driver.get(base + "/")
-    wait(driver).until(lambda d: "档案" in d.find_element(By.ID, "status").text
-                       and "连接" not in d.find_element(By.ID, "status").text)
+    wait(driver).until(
+        lambda d: "档案" in d.find_element(By.ID, "status").text and "连接" not in d.find_element(By.ID, "status").text
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -181,10 +166,11 @@ def test_ask_seed_question_shows_answer_and_source(driver, seeds_server):
     assert cites and cites[0].text == "[1]"
     lines = [e.text for e in bubble.find_elements(By.CSS_SELECTOR, ".card .cite-line")]
     assert lines[0].startswith("聊城日报 · 2026-04-01 · 第1版"), lines
-    # the question's words are highlighted in the passages, as <mark> elements
-    marks = [m.text for m in bubble.find_elements(By.CSS_SELECTOR, ".card .passage mark.q")]
-    assert marks and any("专精特新" in m for m in marks), marks
-    assert not [m for m in marks if m.isdigit() and m != "2025"], marks  # numbers are never cut: no 「20」 of 「207」
+    # the sentence the answer cites is marked in its passage, and nothing else (not every 「企业」)
+    marks = [m.text for m in bubble.find_elements(By.CSS_SELECTOR, ".card .passage mark")]
+    quoted = bubble.find_element(By.CSS_SELECTOR, "p.text").text.split("[1]")[0]  # the answer's sentence citing [1]
+    assert marks == [quoted] and "207家" in quoted, (marks, quoted)
+    assert bubble.find_element(By.CSS_SELECTOR, ".card .passage mark").get_attribute("class") == "cited"
     # clicking [1] highlights card 1
     cites[0].click()
     card1 = bubble.find_element(By.CSS_SELECTOR, ".sources .card")
@@ -337,8 +323,9 @@ def answer_text(bubble) -> str:
 
 def save_screenshot(driver, path: Path) -> None:
     """The chat at exactly 1200x900 CSS pixels, from the top of the conversation."""
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                           {"width": 1200, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride", {"width": 1200, "height": 900, "deviceScaleFactor": 1, "mobile": False}
+    )
     try:
         time.sleep(1.7)  # let the highlight animation finish
         driver.execute_script("document.getElementById('chat').scrollTop = 0")

@@ -10,7 +10,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from test_browser import CHROMEDRIVER, CHROMIUM, ask_via_ui, driver, last_answer, wait  # noqa: F401 - fixture
+from test_browser import ask_via_ui, last_answer, wait
+
+from fakes import CHROMEDRIVER, CHROMIUM
 
 pytestmark = [
     pytest.mark.browser,
@@ -55,7 +57,7 @@ def site(tmp_path_factory):
     server.stop()
 
 
-def test_upload_progress_then_feedback_in_chromium(site, driver):  # noqa: F811
+def test_upload_progress_then_feedback_in_chromium(site, driver):
     server, admin_token, tmp = site
     page_file = tmp / "01_page.txt"  # chromedriver refuses some non-ASCII paths
     page_file.write_text(PAGE, encoding="utf-8")

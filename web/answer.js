@@ -8,13 +8,18 @@
  * Screen readers: only the newest answer bubble is a live region (`aria-live`), busy until done, so
  * the finished answer is read once and earlier turns stay quiet. Each [n] button is named after its
  * source (「来源1：聊城日报 · …」) with the label its source card shows, formatted once per passage.
+ *
+ * A source card shows its page image (pageimage.js) with the article outlined, which opens the page
+ * viewer (viewer.js); once the answer is complete, the sentences it cites are marked in the passage.
  */
 
 import { citationLabel, hasPage, issueLabel, pageLabel, sourceName } from "./citation.js";
 import { appendMarked, el } from "./dom.js";
 import { feedbackControl } from "./feedback.js";
-import { questionRanges } from "./highlight.js";
+import { citedRanges } from "./highlight.js";
+import { pageThumb } from "./pageimage.js";
 import { timelineChart } from "./timeline.js";
+import { openViewer } from "./viewer.js";
 import { openWholePage } from "./wholepage.js";
 
 let answerSeq = 0; // card ids are src-<seq>-<n>, unique across the conversation
@@ -133,8 +138,11 @@ function labelsOf(passages) {
   return passages.map((p) => citationLabel(p.citation || {}));
 }
 
-function sourceCard(p, label, seq, question) {
+/** A source card; `entry.cited` (the passage's cited sentences) is filled in by markCited. */
+function sourceCard(p, label, seq) {
   const c = p.citation || {};
+  const text = p.text || "";
+  const entry = { n: p.n, text, cited: [], passage: el("p", "passage", text) };
   const li = el("li", "card");
   li.id = "src-" + seq + "-" + p.n;
   li.tabIndex = -1;
@@ -142,8 +150,8 @@ function sourceCard(p, label, seq, question) {
   head.appendChild(el("span", "num", "[" + p.n + "]"));
   head.appendChild(el("span", "cite-line", label));
   li.appendChild(head);
-  const text = p.text || "";
-  li.appendChild(appendMarked(el("p", "passage"), text, questionRanges(text, question), "q"));
+  li.appendChild(pageThumb(c, label, (btn) => openViewer(c, text, entry.cited, btn)));
+  li.appendChild(entry.passage);
   const foot = el("div", "card-foot");
   if (c.issue_no) foot.appendChild(el("span", "issue", issueLabel(c.issue_no)));
   if (c.date && hasPage(c.page)) {
@@ -153,13 +161,27 @@ function sourceCard(p, label, seq, question) {
     foot.appendChild(btn);
   }
   li.appendChild(foot);
-  return li;
+  return { li, entry };
 }
 
-function cardList(passages, labels, seq, question) {
+function cardList(passages, labels, seq) {
   const ol = el("ol", "sources");
-  passages.forEach((p, i) => ol.appendChild(sourceCard(p, labels[i], seq, question)));
-  return ol;
+  const entries = passages.map((p, i) => {
+    const { li, entry } = sourceCard(p, labels[i], seq);
+    ol.appendChild(li);
+    return entry;
+  });
+  return { ol, entries };
+}
+
+/** Mark in each passage the sentences the finished answer cites from it (only those). */
+function markCited(entries, answer) {
+  for (const e of entries) {
+    const ranges = citedRanges(e.text, answer, e.n);
+    e.cited.splice(0, e.cited.length, ...ranges.map(([a, b]) => e.text.slice(a, b)));
+    e.passage.replaceChildren();
+    appendMarked(e.passage, e.text, ranges, "cited");
+  }
 }
 
 /** 「来源」 heading; in an earlier turn (compact: citation lines only) it offers to show the passages. */
@@ -189,8 +211,8 @@ function metaLine(data) {
 /** The answer bubble's life: sources first, then text pieces, then the final answer.
  * `onAsk(question)` asks a further question in this conversation (the coverage chart's bars). */
 export function answerView(bubble, question, onAsk) {
-  const s = { seq: ++answerSeq, passages: [], labels: [], cards: null, notes: [], text: null, streamed: "",
-              data: null };
+  const s = { seq: ++answerSeq, passages: [], labels: [], cards: null, entries: [], notes: [], text: null,
+              streamed: "", data: null };
 
   function draw(parts) {
     bubble.replaceChildren(...s.notes, ...parts.filter(Boolean));
@@ -202,7 +224,9 @@ export function answerView(bubble, question, onAsk) {
     if (keep && s.cards && passages.length === s.passages.length) return;
     s.passages = passages;
     s.labels = labelsOf(passages);
-    s.cards = passages.length ? cardList(passages, s.labels, s.seq, question) : null;
+    const list = passages.length ? cardList(passages, s.labels, s.seq) : null;
+    s.cards = list && list.ol;
+    s.entries = list ? list.entries : [];
   }
 
   function sources(data) {
@@ -235,6 +259,7 @@ export function answerView(bubble, question, onAsk) {
     if (data.found) delete bubble.dataset.refusal;
     else bubble.dataset.refusal = data.refusal || "not_found";
     s.text = answerText(data.answer || "", s.labels, s.seq);
+    if (data.found) markCited(s.entries, data.answer || "");
     if (!data.found) s.text.classList.add("refusal-text");
     const chart = timelineChart(data, (data.timeline && data.timeline.topic) || question, onAsk);
     draw([understoodLine(data, question), s.text, chart, modeLine(data), filtersLine(data.filters),
