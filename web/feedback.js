@@ -31,8 +31,8 @@ function button(label, title) {
 export function feedbackControl(data, question) {
   const box = document.createElement("div");
   box.className = "feedback";
-  const up = button("👍", "回答有用");
-  const down = button("👎", "回答没用");
+  const up = button("有用", "回答有用"); // words, not 👍: offline machines often have no emoji font
+  const down = button("没用", "回答没用");
   const comment = document.createElement("input");
   comment.type = "text";
   comment.className = "fb-comment";
