@@ -51,7 +51,17 @@ def _publish(entry: dict, action: str) -> dict:
     )
     job = current_app.extensions["qa_jobs"].submit(actor(), [_store().target(entry)], [])
     job.finished.wait(WAIT_S)
-    return {**job.to_json(), "correction": _public(entry)}
+    out = {**job.to_json(), "correction": _public(entry)}
+    # the article as it now stands: its id may differ (ids name the file as its folder was indexed)
+    c, o = entry["corrected"], entry["original"]
+    if action == "article.revert":
+        date, page, fp = o["date"], o["page"], entry["fingerprint"]
+    else:
+        date, page, fp = c.get("date", o["date"]), c.get("page", o["page"]), entry["after"]
+    found = get_service().reader.page(date, page, paper=entry["where"]["paper"]) if page else None
+    now = {fingerprint(a["title"], a["body"]): a for a in (found or {}).get("articles", [])}
+    out["article"] = now.get(fp)
+    return out
 
 
 @bp.post("/corrections")
