@@ -186,6 +186,14 @@ def test_revert_restores_the_original_and_is_audited(site):
     audit = site.app.extensions["qa_accounts"].audit_log()
     actions = [(e["actor"], e["action"]) for e in audit if e["action"].startswith("article.")]
     assert ("ed", "article.revert") in actions and actions.count(("ed", "article.correct")) == 4
+    log = site.app.extensions["qa_corrections"].history()
+    assert log[0]["action"] == "revert" and log[0]["entry"]["original"]["title"] == "黄河大桥今日通车"
+    moved = site.c.get("/api/corrections?date=2024-02-24&page=3").get_json()["corrections"][0]
+    assert site.c.delete(f"/api/corrections/{moved['id']}", headers=site.tokens["editor"]).status_code == 200
+    q = "运河古城灯会有多少盏花灯？"
+    hit = _ask(site.c, q, "2023-05-03")["passages"][0]["citation"]  # back on the day it was printed
+    assert (hit["article_id"], hit["date"], hit["page"], "corrected" in hit) == ("j1", "2023-05-03", 2, False)
+    assert all(p["citation"]["article_id"] != "j1" for p in _ask(site.c, q, "2024-02-24")["passages"])
     assert _digests(site.arch) == site.sums
 
 
