@@ -116,6 +116,9 @@ def test_pdf_headline_correction_changes_the_answer_and_keeps_the_original(site)
     [got] = site.c.get("/api/corrections?date=2023-05-01&page=1&paper=聊城日报").get_json()["corrections"]
     assert got["original"]["title"] == "黄河大桥今日通车" and got["corrected"] == {"title": "聊城黄河大桥建成通车"}
     assert got["article_id"] == after["article_id"] and got["user"] == "ed"
+    page = site.c.get("/api/pages/2023-05-01/1").get_json()["articles"]
+    [fixed] = [a for a in page if a.get("corrected")]
+    assert fixed["title"] == "聊城黄河大桥建成通车" and fixed["original"]["title"] == "黄河大桥今日通车"
     assert _digests(site.arch) == site.sums  # no source file was touched
 
 

@@ -101,6 +101,12 @@ def of_page():
     return jsonify({"corrections": out})
 
 
+def _now_at(e: dict) -> tuple:
+    """(paper, date, 版) where the corrected article now stands."""
+    c, o = e["corrected"], e["original"]
+    return e["where"]["paper"], c.get("date", o["date"]), c.get("page", o["page"])
+
+
 def _public(e: dict) -> dict:
     """An overlay entry as clients see it (no server paths)."""
     return {
@@ -136,7 +142,21 @@ def register_corrections(app: Flask, settings) -> None:
         ]
         return data | {"passages": marked}
 
+    def mark_page(found: dict) -> dict:
+        """``GET /api/pages/<date>/<page>``: a corrected article (as it now stands) gets ``corrected``
+        (the correction's id) and ``original`` (headline, text, date and 版 as printed)."""
+        at = (found["paper"], found["date"], found["page"])
+        entries = {e["after"]: e for e in store.entries() if _now_at(e) == at}
+        if not entries:
+            return found
+        arts = []
+        for a in found["articles"]:
+            e = entries.get(fingerprint(a["title"], a["body"]))
+            arts.append({**a, "corrected": e["id"], "original": e["original"]} if e else a)
+        return found | {"articles": arts}
+
     app.extensions["qa_mark_citations"] = mark
+    app.extensions["qa_mark_page"] = mark_page
     limiter = app.extensions.get("qa_limiter")
     if limiter is not None:
         limiter.shared_limit(settings.rate_limit, scope="api")(bp)
