@@ -220,3 +220,15 @@ def test_a_correction_whose_article_is_gone_is_not_applied_elsewhere():
     said = []
     relaid = [Article("p#a1", "甲", "第一篇。"), Article("p#a2", "乙", "第二篇，识别结果不同。")]
     assert overlay.apply(page, [entry], relaid, said.append) == [page] and "未应用" in said[0]
+
+
+def test_an_unreadable_overlay_stops_the_build_instead_of_undoing_corrections(tmp_path):
+    from qa.errors import StorageError
+    from qa.store import build_index
+
+    (tmp_path / "arch").mkdir()
+    (tmp_path / "arch" / "a.jsonl").write_text(json.dumps(RECORDS[0], ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "index").mkdir()
+    (tmp_path / "index" / "corrections.json").write_text('{"corrections": [', encoding="utf-8")  # cut short
+    with pytest.raises(StorageError, match="校对记录"):
+        build_index([str(tmp_path / "arch")], tmp_path / "index", embedder=FakeEmbedder(), progress=False)

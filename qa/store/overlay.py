@@ -28,6 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
+from qa.errors import StorageError
 from qa.types import Article, Page
 
 FILE = "corrections.json"
@@ -54,11 +55,20 @@ def moves(entry: dict) -> bool:
 
 
 def load(index_dir: Path) -> dict[str, list[dict]]:
-    """Active corrections by page id (empty when there are none or the file is unreadable)."""
-    try:
-        entries = json.loads((Path(index_dir) / FILE).read_text(encoding="utf-8"))["corrections"]
-    except (OSError, ValueError, KeyError, TypeError):
+    """Active corrections by page id (empty when there are none). A file that exists but cannot be
+    read stops the build (StorageError): publishing without it would silently undo every correction."""
+    path = Path(index_dir) / FILE
+    if not path.exists():
         return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        entries = data.get("corrections") if isinstance(data, dict) else None
+        if not isinstance(entries, list):
+            raise ValueError("没有 corrections 列表")
+    except (OSError, ValueError) as exc:
+        raise StorageError(
+            f"校对记录 {path} 无法读取（{exc}）：请从备份恢复这个文件，或确认要放弃全部校对后删除它。"
+        ) from None
     out: dict[str, list[dict]] = {}
     for e in entries:
         out.setdefault(e["page_id"], []).append(e)
