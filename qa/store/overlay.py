@@ -20,6 +20,7 @@ page's content hash covers its articles, so a changed overlay makes its pages ch
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -78,11 +79,15 @@ def load(index_dir: Path) -> dict[str, list[dict]]:
 def save(index_dir: Path, change: Callable[[list[dict]], list[dict]]) -> None:
     """Rewrite the overlay as ``change(entries)`` returns it, atomically (temporary file, then rename)."""
     path = Path(index_dir) / FILE
-    with _WRITE:
+    # one writer at a time: threads of this server (the lock), and other servers of this index (flock)
+    with _WRITE, open(path.with_name(f".{FILE}.lock"), "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
         entries = [e for es in load(index_dir).values() for e in es]
         entries = change(entries)
         tmp = path.with_name(f".{FILE}.{os.getpid()}.part")
         tmp.write_text(json.dumps({"corrections": entries}, ensure_ascii=False, indent=1), encoding="utf-8")
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
 
 
