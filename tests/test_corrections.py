@@ -223,7 +223,9 @@ def test_a_correction_whose_article_is_gone_is_not_applied_elsewhere():
 
 
 def test_an_unreadable_overlay_stops_the_build_instead_of_undoing_corrections(tmp_path):
+    from qa.app.app import create_app
     from qa.errors import StorageError
+    from qa.service import Service
     from qa.store import build_index
 
     (tmp_path / "arch").mkdir()
@@ -232,3 +234,12 @@ def test_an_unreadable_overlay_stops_the_build_instead_of_undoing_corrections(tm
     (tmp_path / "index" / "corrections.json").write_text('{"corrections": [', encoding="utf-8")  # cut short
     with pytest.raises(StorageError, match="校对记录"):
         build_index([str(tmp_path / "arch")], tmp_path / "index", embedder=FakeEmbedder(), progress=False)
+    (tmp_path / "index" / "corrections.json").unlink()
+    build_index([str(tmp_path / "arch")], tmp_path / "index", embedder=FakeEmbedder(), progress=False)
+    (tmp_path / "index" / "corrections.json").write_text("[]", encoding="utf-8")  # not the overlay's shape
+    app = create_app(
+        Settings(index=tmp_path / "index", data_dir=tmp_path / "data", rate_limit=None),
+        service=Service(tmp_path / "index", embedder=FakeEmbedder()),
+    )
+    r = app.test_client().post("/api/ask", json={"question": "运河古城灯会有多少盏花灯？"})
+    assert r.status_code == 200 and "corrected" not in r.get_json()["passages"][0]["citation"]  # answers go on

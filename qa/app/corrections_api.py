@@ -11,6 +11,7 @@ called by ``qa.app.chat``).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from flask import Blueprint, Flask, current_app, jsonify, request
@@ -18,11 +19,12 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from qa.admin.corrections import Corrections, is_current, parse_correction
 from qa.app.auth import actor, require
 from qa.app.body import get_service, read_json_object
-from qa.errors import NotFound
+from qa.errors import NotFound, StorageError
 from qa.request import parse_day, parse_page, parse_paper
 from qa.store.overlay import fingerprint
 
 bp = Blueprint("corrections", __name__, url_prefix="/api")
+log = logging.getLogger("qa.app")
 WAIT_S = 600
 
 
@@ -101,6 +103,15 @@ def of_page():
     return jsonify({"corrections": out})
 
 
+def _readable(store: Corrections) -> list[dict]:
+    """The active corrections, or none when the overlay cannot be read: answers never fail for a mark."""
+    try:
+        return store.entries()
+    except StorageError as exc:
+        log.error("%s", exc)
+        return []
+
+
 def _now_at(e: dict) -> tuple:
     """(paper, date, 版) where the corrected article now stands."""
     c, o = e["corrected"], e["original"]
@@ -127,7 +138,7 @@ def register_corrections(app: Flask, settings) -> None:
     def mark(data: dict) -> dict:
         """Answer events (``/api/ask``, ``/api/ask/stream``): citations of corrected articles get ``corrected``."""
         passages = data.get("passages")
-        entries = store.entries() if passages else []
+        entries = _readable(store) if passages else []
         if not entries:
             return data
         reader = app.extensions["qa_service"].reader
@@ -146,7 +157,7 @@ def register_corrections(app: Flask, settings) -> None:
         """``GET /api/pages/<date>/<page>``: a corrected article (as it now stands) gets ``corrected``
         (the correction's id) and ``original`` (headline, text, date and 版 as printed)."""
         at = (found["paper"], found["date"], found["page"])
-        entries = {e["after"]: e for e in store.entries() if _now_at(e) == at}
+        entries = {e["after"]: e for e in _readable(store) if _now_at(e) == at}
         if not entries:
             return found
         arts = []
