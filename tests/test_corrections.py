@@ -146,6 +146,14 @@ def test_date_and_page_correction_moves_the_article_to_its_new_day(site):
     hit = _ask(site.c, q, "2024-02-24")["passages"][0]["citation"]
     assert (hit["article_id"], hit["date"], hit["page"], hit["corrected"]) == ("j1", "2024-02-24", 3, True)
     assert all(p["citation"]["article_id"] != "j1" for p in _ask(site.c, q, "2023-05-03")["passages"])
+    again = {"date": "2024-02-24", "page": 3, "article_id": "j1", "title": "运河古城元宵灯会点亮夜空"}
+    assert _correct(site, again)["correction"]["corrected"] == {
+        "date": "2024-02-24",
+        "page": 3,
+        "title": again["title"],
+    }
+    hit = _ask(site.c, q, "2024-02-24")["passages"][0]["citation"]  # corrected again where it now stands
+    assert (hit["title"], hit["date"], hit["corrected"]) == (again["title"], "2024-02-24", True)
     for date, page in (("2023-05-03", 2), ("2024-02-24", 3)):  # listed on the page it left and the one it joined
         [got] = site.c.get(f"/api/corrections?date={date}&page={page}").get_json()["corrections"]
         assert got["original"]["date"] == "2023-05-03" and got["original"]["page"] == 2
@@ -188,7 +196,7 @@ def test_revert_restores_the_original_and_is_audited(site):
     assert site.c.delete(f"/api/corrections/{got['id']}", headers=site.tokens["editor"]).status_code == 404
     audit = site.app.extensions["qa_accounts"].audit_log()
     actions = [(e["actor"], e["action"]) for e in audit if e["action"].startswith("article.")]
-    assert ("ed", "article.revert") in actions and actions.count(("ed", "article.correct")) == 4
+    assert ("ed", "article.revert") in actions and actions.count(("ed", "article.correct")) == 5
     log = site.app.extensions["qa_corrections"].history()
     assert log[0]["action"] == "revert" and log[0]["entry"]["original"]["title"] == "黄河大桥今日通车"
     moved = site.c.get("/api/corrections?date=2024-02-24&page=3").get_json()["corrections"][0]
@@ -196,6 +204,7 @@ def test_revert_restores_the_original_and_is_audited(site):
     q = "运河古城灯会有多少盏花灯？"
     hit = _ask(site.c, q, "2023-05-03")["passages"][0]["citation"]  # back on the day it was printed
     assert (hit["article_id"], hit["date"], hit["page"], "corrected" in hit) == ("j1", "2023-05-03", 2, False)
+    assert hit["title"] == "运河古城灯会点亮夜空"
     assert all(p["citation"]["article_id"] != "j1" for p in _ask(site.c, q, "2024-02-24")["passages"])
     assert _digests(site.arch) == site.sums
 
