@@ -67,7 +67,7 @@ def test_a_reader_sees_no_edit_button(driver, site):
     assert not dialog.find_elements(By.CSS_SELECTOR, ".corr-edit, .corr-toggle, .corrected-mark")
 
 
-def test_an_editor_corrects_a_headline_from_the_viewer(driver, site):
+def test_an_editor_corrects_a_headline_from_the_viewer(driver, site, tmp_path):
     driver.set_window_size(390, 844)  # phone width
     driver.get(site.url + "/upload")
     wait(driver).until(lambda d: d.find_element(By.ID, "login").is_displayed())
@@ -92,6 +92,7 @@ def test_an_editor_corrects_a_headline_from_the_viewer(driver, site):
     assert form.find_element(By.CSS_SELECTOR, "textarea").get_attribute("value")
     box, pane = rect(driver, form), rect(driver, driver.find_element(By.ID, "viewer-text"))
     assert box["r"] <= pane["r"] + 1 and box["w"] > 200  # fits the phone's width
+    driver.save_screenshot(str(tmp_path / "form-phone.png"))
     title.clear()
     title.send_keys(NEW_TITLE)
     form.find_element(By.CSS_SELECTOR, ".corr-save").click()
@@ -109,6 +110,8 @@ def test_an_editor_corrects_a_headline_from_the_viewer(driver, site):
     toggle.click()
     shown = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "#viewer-text .corr-original"))
     assert original in shown.text and toggle.get_attribute("aria-expanded") == "true"
+    driver.execute_script("arguments[0].scrollIntoView()", shown)
+    driver.save_screenshot(str(tmp_path / "original-phone.png"))
     driver.find_element(By.ID, "viewer-close").click()
     wait(driver, 5).until(lambda d: not dialog.is_displayed())
 
