@@ -34,6 +34,8 @@ RECORDS = [
      "text": "本报讯 元宵节当晚，聊城运河古城灯会开幕，两万多盏花灯沿运河两岸排开，市民游客赏灯猜谜。"},
     {"id": "j2", "title": "东阿阿胶文化旅游节开幕", "date": "2023-05-03", "paper": "聊城日报", "page": 2,
      "text": "本报讯 第十届东阿阿胶文化旅游节在东阿县阿胶城开幕，吸引游客三万余人。"},
+    {"id": "j3", "title": "徒骇河清淤工程完工", "date": "2023-05-04", "paper": "聊城日报",
+     "text": "本报讯 徒骇河清淤工程日前完工，共清理淤泥十二万立方米。"},
 ]  # fmt: skip
 
 
@@ -172,6 +174,21 @@ def test_date_and_page_correction_moves_the_article_to_its_new_day(site):
     }
 
 
+def test_a_jsonl_record_without_a_page_number_is_corrected(site):
+    q = "徒骇河清淤工程清理淤泥多少立方米？"
+    hit = _ask(site.c, q)["passages"][0]["citation"]
+    assert (hit["article_id"], hit["page"]) == ("j3", None)
+    fix = {
+        "date": "2023-05-04",
+        "page": None,
+        "article_id": "j3",
+        "text": "本报讯 徒骇河清淤工程日前完工，共清理淤泥十五万立方米。",
+    }
+    _correct(site, fix)
+    ans = _ask(site.c, q)
+    assert "十五万立方米" in ans["answer"] and ans["passages"][0]["citation"]["corrected"] is True
+
+
 def test_a_rebuild_keeps_every_correction(site):
     from qa.store import build_index
 
@@ -196,7 +213,7 @@ def test_revert_restores_the_original_and_is_audited(site):
     assert site.c.delete(f"/api/corrections/{got['id']}", headers=site.tokens["editor"]).status_code == 404
     audit = site.app.extensions["qa_accounts"].audit_log()
     actions = [(e["actor"], e["action"]) for e in audit if e["action"].startswith("article.")]
-    assert ("ed", "article.revert") in actions and actions.count(("ed", "article.correct")) == 5
+    assert ("ed", "article.revert") in actions and actions.count(("ed", "article.correct")) == 6
     log = site.app.extensions["qa_corrections"].history()
     assert log[0]["action"] == "revert" and log[0]["entry"]["original"]["title"] == "黄河大桥今日通车"
     moved = site.c.get("/api/corrections?date=2024-02-24&page=3").get_json()["corrections"][0]

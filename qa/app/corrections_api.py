@@ -32,10 +32,12 @@ def _store() -> Corrections:
     return current_app.extensions["qa_corrections"]
 
 
-def _where(args) -> tuple[str, int, str | None]:
+def _where(args, page_optional: bool = False) -> tuple[str, int | None, str | None]:
+    """``date``, ``page`` (None allowed for a POST naming a JSONL record printed without a 版) and ``paper``."""
     page = args.get("page")
     page = int(page) if isinstance(page, str) and page.isdigit() else page
-    return parse_day(args.get("date"), "date"), parse_page(page), parse_paper(args.get("paper") or None)
+    page = None if page is None and page_optional else parse_page(page)
+    return parse_day(args.get("date"), "date"), page, parse_paper(args.get("paper") or None)
 
 
 def _publish(entry: dict, action: str) -> dict:
@@ -71,7 +73,7 @@ def _publish(entry: dict, action: str) -> dict:
 def correct():
     body = read_json_object()
     changes = parse_correction(body)
-    date, page, paper = _where(body)
+    date, page, paper = _where(body, page_optional=True)
     live = getattr(get_service().reader, "articles_by_id", lambda _ids: {})([body["article_id"]])
     row = live.get(body["article_id"])
     if row is None or row["date"] != date or row["page"] != page or (paper and row["paper"] != paper):
