@@ -117,5 +117,9 @@ def test_an_editor_corrects_a_headline_from_the_viewer(driver, site, tmp_path):
 
     card = ask(driver, site.url, lead_question(site.gen), DAY).find_element(By.CSS_SELECTOR, ".card")
     assert "已校对" in card.text and NEW_TITLE in card.text
+    card.find_element(By.CSS_SELECTOR, "button.view-page").click()  # 「查看整版」 marks it too
+    cited = wait(driver).until(lambda d: d.find_element(By.CSS_SELECTOR, "#page-body .page-article.cited"))
+    assert "已校对" in cited.find_element(By.CSS_SELECTOR, ".article-no").text and NEW_TITLE in cited.text
+    driver.find_element(By.ID, "page-close").click()
     assert csp_violations(driver) == []
     driver.set_window_size(1280, 900)
