@@ -213,6 +213,8 @@ def test_revert_restores_the_original_and_is_audited(site):
     assert site.c.delete(f"/api/corrections/{got['id']}", headers=site.tokens["editor"]).status_code == 404
     audit = site.app.extensions["qa_accounts"].audit_log()
     actions = [(e["actor"], e["action"]) for e in audit if e["action"].startswith("article.")]
+    [undo] = [e for e in audit if e["action"] == "article.revert"]
+    assert undo["detail"]["correction"] == got["id"] and undo["detail"]["original"]["title"] == "黄河大桥今日通车"
     assert ("ed", "article.revert") in actions and actions.count(("ed", "article.correct")) == 6
     log = site.app.extensions["qa_corrections"].history()
     assert log[0]["action"] == "revert" and log[0]["entry"]["original"]["title"] == "黄河大桥今日通车"

@@ -45,8 +45,9 @@ def _publish(entry: dict, action: str) -> dict:
     current_app.extensions["qa_accounts"].audit(
         actor(),
         action,
-        entry["id"],
+        entry["article_id"],
         {
+            "correction": entry["id"],
             "page": entry["where"]["source"],
             "ordinal": entry["ordinal"],
             "original": entry["original"],
