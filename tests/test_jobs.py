@@ -144,7 +144,9 @@ def test_upload_job_survives_kill_9_and_restart(site):
         assert {p["page"]: p["articles"] for p in done["pages"]} == {1: 1, 2: 1}
         reasons = {s["file"]: s["reason"] for s in done["skipped"]}
         assert set(reasons) == {"d.exe", "03.pdf"} and "不支持的文件类型" in reasons["d.exe"]
-        assert (tmp / "data" / "rejected" / job / "03.pdf.why.txt").is_file()  # moved out of the archive
+        why = (tmp / "data" / "rejected" / job / "03.pdf.why.txt").read_text(encoding="utf-8")
+        assert reasons["03.pdf"] and why.strip() == reasons["03.pdf"]  # moved out of the archive, with the reason
+        assert not (tmp / "data" / "archive" / "聊城日报" / "2026-04-02" / "03.pdf").exists()
         deadline = time.monotonic() + 30
         while True:  # the restarted server swaps the published version in
             status, ans = _request(
