@@ -44,7 +44,7 @@ class Slow(FakeEmbedder):
         time.sleep({slow})
         return super().encode_passages(texts)
 
-settings = Settings(index={index!r}, host="127.0.0.1", port=0, rate_limit=None, data_dir={data!r},
+settings = Settings(index={index!r}, host="127.0.0.1", port={port}, rate_limit=None, data_dir={data!r},
                     reload_interval_s=0.5)
 server = BackgroundServer(settings, service=Service({index!r}, embedder=Slow()), watcher=True)
 print(server.port, flush=True)
@@ -52,9 +52,15 @@ threading.Event().wait()
 """
 
 
-def _start(tmp: Path, slow: float) -> tuple[subprocess.Popen, int]:
+def _start(tmp: Path, slow: float, port: int = 0) -> tuple[subprocess.Popen, int]:
+    """A server process on ``tmp/index`` and ``tmp/data`` (``port`` 0: a free one); returns it and its port."""
     script = SERVER.format(
-        root=str(ROOT), tests=str(ROOT / "tests"), index=str(tmp / "index"), data=str(tmp / "data"), slow=slow
+        root=str(ROOT),
+        tests=str(ROOT / "tests"),
+        index=str(tmp / "index"),
+        data=str(tmp / "data"),
+        slow=slow,
+        port=port,
     )
     p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     return p, int(p.stdout.readline())
