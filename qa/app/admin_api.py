@@ -197,7 +197,10 @@ def register_admin(app: Flask, settings) -> None:
         archive=Path(settings.archive),
     )
     app.extensions["qa_jobs"] = jobs
-    jobs.resume()  # jobs a killed or restarted server left unfinished
+    try:
+        jobs.resume()  # jobs a killed or restarted server left unfinished
+    except Exception:  # a damaged data folder must not stop the server from answering questions
+        log.exception("could not resume the unfinished ingest jobs of %s", settings.data_dir)
     limiter = app.extensions.get("qa_limiter")
     if limiter is not None:
         limiter.shared_limit(settings.rate_limit, scope="api")(bp)
