@@ -118,7 +118,7 @@ def retire(client, collection: str, page_ids: list[str], gen: int) -> int:
     keys: list[str] = []
     for start in range(0, len(page_ids), BATCH):
         ids = ",".join(quote(p) for p in page_ids[start : start + BATCH])
-        where = f"page_id in [{ids}] and died == {ALIVE}"
+        where = f"page_id in [{ids}] and born < {gen} and died == {ALIVE}"  # not the page's new rows
         rows += [r["row"] for r in query_all(client, collection, where, ["row"])]
         keys += [r["key"] for r in query_all(client, records_name(collection), where, ["key"])]
     _set_died(client, collection, "row", rows, gen)
