@@ -18,6 +18,7 @@ A publish writes only what changed (``qa.store.milvus.build``); its version beco
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from importlib import resources
 
@@ -42,8 +43,6 @@ _clients_lock = threading.Lock()
 def connect(target: MilvusTarget, *, create: bool = True):
     """One shared MilvusClient per URI (thread-safe); a Lite file that does not exist is not created
     unless ``create``. Failures become one Chinese sentence naming the URI and what to do."""
-    import os
-
     with _clients_lock:
         client = _clients.get(target.uri)
         if client is not None:
@@ -65,7 +64,7 @@ def connect(target: MilvusTarget, *, create: bool = True):
             jieba.setLogLevel(logging.WARNING)
 
         try:
-            client = MilvusClient(uri=target.uri, timeout=10)
+            client = MilvusClient(uri=target.uri, timeout=10, **server_options(target))
         except Exception as e:  # noqa: BLE001 - pymilvus raises several types for the same failure
             if target.is_lite:
                 raise IndexLocked(
@@ -78,6 +77,17 @@ def connect(target: MilvusTarget, *, create: bool = True):
             ) from e
         _clients[target.uri] = client
         return client
+
+
+def server_options(target: MilvusTarget) -> dict:
+    """A server's credentials and database from the environment (never on the command line, where
+    ``ps`` shows them): ``QA_MILVUS_TOKEN`` (``user:password`` or an API key), ``QA_MILVUS_DB``."""
+    if target.is_lite:
+        return {}
+    options = {"token": os.environ.get("QA_MILVUS_TOKEN", "")}
+    if os.environ.get("QA_MILVUS_DB"):
+        options["db_name"] = os.environ["QA_MILVUS_DB"]
+    return options
 
 
 def _reason(e: Exception) -> str:
