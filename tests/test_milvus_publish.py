@@ -237,3 +237,39 @@ def test_folder_and_milvus_cite_the_same_after_the_same_publishes(archive, milvu
     assert [sorted(c) for c in in_milvus] == [sorted(c) for c in in_folder]
     assert [c[0] for c in in_milvus[2:]] == [c[0] for c in in_folder[2:]]
     assert in_milvus[2][0][0] == NEW_DATE and in_milvus[3][0][0] == "2025-07-29"
+
+
+def test_a_page_gone_from_its_folder_retires_only_its_rows(archive, milvus):
+    seeds, new = str(archive / "seeds"), str(archive / "new")
+    build_index([seeds, new], milvus, embedder=FakeEmbedder(), progress=False)
+    before = MilvusReader.open(milvus)
+    gone = _page_rows(before, NEW_DATE)
+    shutil.rmtree(archive / "new" / "聊城日报")
+    rec = _record(milvus)
+    report = build_index([seeds, new], milvus, embedder=FakeEmbedder(), progress=False)
+    _release(milvus, rec)
+    collection = live_collection(milvus)
+    assert (report.pages_added, report.pages_changed, report.pages_removed, report.embedded) == (0, 0, 1, 0)
+    assert sorted(r["row"] for r in rec.written("upsert", collection)) == gone
+    assert not rec.written("insert", collection) and not rec.written("delete", collection)
+    after = MilvusReader.open(milvus)
+    assert NEW_DATE not in after.issue_dates() and after.n_chunks == before.n_chunks - len(gone)
+    assert NEW_DATE in before.issue_dates() and before.chunk_records(gone)  # the previous version still reads them
+
+
+def test_outgrowing_flat_writes_one_new_hnsw_collection_without_embedding_again(archive, milvus):
+    seeds, new = str(archive / "seeds"), str(archive / "new")
+    emb = Counting()
+    first = build_index([seeds], milvus, embedder=emb, progress=False, hnsw_threshold=first_chunks(archive) + 1)
+    flat = live_collection(milvus)
+    second = build_index([seeds, new], milvus, embedder=emb, progress=False, hnsw_threshold=first.chunks + 1)
+    reader = MilvusReader.open(milvus)
+    assert live_collection(milvus) != flat and reader.meta["vector_index"]["type"] == "HNSW"
+    assert second.embedded == 1 and len(emb.texts) == first.chunks + 1  # the rest came from the cache
+    assert reader.n_chunks == first.chunks + 1 and NEW_DATE in reader.issue_dates()
+    assert _ask(milvus, "东阿阿胶文化旅游节在哪里开幕？").passages[0].citation.date == NEW_DATE
+
+
+def first_chunks(archive) -> int:
+    with IndexReader.open(_folder_of(archive, [str(archive / "seeds")])) as folder:
+        return folder.n_chunks
