@@ -70,14 +70,7 @@ def build_milvus(
     started = time.monotonic()
     client = connect(target)
     cleanup(target, client, log)  # a killed build's unpublished collection pair
-    collection = live_collection(target)
-    meta = newest_meta(client, collection) if collection else None
-    legacy = None  # a collection of an older layout: rebuilt, its vectors reused by text hash
-    if meta and meta.get("format_version") != MILVUS_FORMAT_VERSION:
-        log(f"Milvus 集合 {collection} 是旧的存储格式，现在只用本次给出的路径重建（文本未变的段落复用原有向量）。")
-        legacy, meta = collection, None
-    elif meta:
-        recover(client, collection, gen_of(meta["version"]), log)  # a killed build's rows in the live pair
+    collection, meta, legacy = _open_live(target, client, log)
     live = resume(
         meta and meta["version"],
         None,
@@ -110,22 +103,39 @@ def build_milvus(
     rows = chunk_rows(plan, live.settings)
     reuse_from = None if live.model_changed else (collection if live.meta else legacy)
     vectors, embedded = embed_rows(rows, live, target, client, reuse_from, progress)
-    version = version_name(gen)
     kept = [] if fresh else list(change.kept.values())
-    info = _meta(version, live, rows, kept, meta, fresh, hnsw_threshold)
+    info = _meta(version_name(gen), live, rows, kept, meta, fresh, hnsw_threshold)
     if fresh:
-        name = chunks_name(target, version)
-        create_pair(client, name, live.embedder.dim, info["vector_index"]["type"] == "HNSW")
-        write_rows(client, name, vectors=vectors, rows=rows, first=0, gen=gen)
-        publish_version(client, name, info)
-        switch_alias(target, client, name)
-        cleanup(target, client, log)
-    else:
+        _write_pair(target, client, info, rows, vectors, gen, log)
+    else:  # only what changed, into the live pair
         write_rows(client, collection, vectors=vectors, rows=rows, first=meta["next_row"], gen=gen)
         retire(client, collection, change.retire, gen)
         publish_version(client, collection, info)
         collect(client, collection, gen)
     return _report(info, change, len(rows.chunks), embedded, skipped, live, started, target, log)
+
+
+def _open_live(target: MilvusTarget, client, log: Callable[[str], None]) -> tuple[str | None, dict | None, str | None]:
+    """The live collection, its newest version's meta (None: start empty) and, when it has an older
+    layout, its name (rebuilt from the given paths, its vectors reused). Undoes a killed build first."""
+    collection = live_collection(target)
+    meta = newest_meta(client, collection) if collection else None
+    if meta and meta.get("format_version") != MILVUS_FORMAT_VERSION:
+        log(f"Milvus 集合 {collection} 是旧的存储格式，现在只用本次给出的路径重建（文本未变的段落复用原有向量）。")
+        return collection, None, collection
+    if meta:
+        recover(client, collection, gen_of(meta["version"]), log)  # a killed build's rows in the live pair
+    return collection, meta, None
+
+
+def _write_pair(target, client, info: dict, rows: ChunkRows, vectors: np.ndarray, gen: int, log) -> None:
+    """Every row into a new collection pair, published, then the alias switched to it."""
+    name = chunks_name(target, info["version"])
+    create_pair(client, name, info["embedder"]["dim"], info["vector_index"]["type"] == "HNSW")
+    write_rows(client, name, vectors=vectors, rows=rows, first=0, gen=gen)
+    publish_version(client, name, info)
+    switch_alias(target, client, name)
+    cleanup(target, client, log)
 
 
 def embed_rows(
