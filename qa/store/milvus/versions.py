@@ -52,8 +52,10 @@ def newest_meta(client, collection: str) -> dict | None:
     if not client.has_collection(records):
         return None
     client.load_collection(records)
-    found = query_all(client, records, f'key like "{GEN_PREFIX}%" or key == "{META_KEY}"', ["key", "doc"])
-    return max((r["doc"] for r in found), key=lambda d: d.get("version", ""), default=None)
+    keys = [r["key"] for r in query_all(client, records, f'key like "{GEN_PREFIX}%" or key == "{META_KEY}"', ["key"])]
+    if not keys:
+        return None
+    return client.query(records, filter=f"key == {quote(max(keys))}", output_fields=["doc"])[0]["doc"]
 
 
 def live_version(target: MilvusTarget) -> str | None:
@@ -140,9 +142,11 @@ def recover(client, collection: str, live_gen: int, log: Callable[[str], None]) 
 
 
 def collect(client, collection: str, gen: int) -> None:
-    """After publishing ``gen``: delete the rows that neither it nor the version before it has."""
-    for name, key in ((collection, "row"), (records_name(collection), "key")):
-        gone = [r[key] for r in query_all(client, name, f"died <= {gen - 1}", [key])]
+    """After publishing ``gen``: delete the rows that neither it nor the version before it has, and
+    the ``g:`` records of older versions (replicas read the newest one every second)."""
+    older = f'died <= {gen - 1} or (kind == "gen" and born < {gen - 1})'
+    for name, key, where in ((collection, "row", f"died <= {gen - 1}"), (records_name(collection), "key", older)):
+        gone = [r[key] for r in query_all(client, name, where, [key])]
         if gone:  # by primary key: the deletes name exactly the rows that went
             client.delete(name, ids=gone)
 
