@@ -46,7 +46,8 @@ def live_sources(index_dir: Path, name: str, meta: dict) -> list[LiveSource]:
 
 @dataclass
 class Live:
-    """The version a build starts from (``folder`` None: start empty) and what changed since it."""
+    """The version a build starts from (``meta`` None: start empty; ``folder`` None too, and for Milvus) and
+    what changed since it."""
 
     name: str | None
     folder: Path | None

@@ -97,7 +97,7 @@ def build_milvus(
     if not fresh and meta["vector_index"]["type"] == "FLAT":
         total = meta["counts"]["chunks"] - change.retired_rows(old)
         if total + sum(len(a) for _, a in change.plan.records) >= hnsw_threshold:  # lower bound of new chunks
-            log(f"段落数达到 {hnsw_threshold}，改用 HNSW 索引：写入新的集合（向量全部复用）。")
+            log(f"段落数达到 {hnsw_threshold}，改用 HNSW 索引：写入新的集合（已有的向量全部复用）。")
             fresh = True
     plan = whole(change, client, collection, where) if fresh and live.meta else change.plan
     rows = chunk_rows(plan, live.settings)
