@@ -7,6 +7,7 @@ build undoes it; and the folder store and Milvus give the same citations for the
 from __future__ import annotations
 
 import shutil
+import time
 
 import pytest
 
@@ -20,6 +21,7 @@ from qa.store import IndexReader, build_index  # noqa: E402
 from qa.store.location import parse_backend  # noqa: E402
 from qa.store.milvus import client as milvus_client  # noqa: E402
 from qa.store.milvus.client import ALIVE, connect, forget_client, records_name  # noqa: E402
+from qa.store.milvus.lease import LEASE, LOCK_KEY  # noqa: E402
 from qa.store.milvus.reader import MilvusReader  # noqa: E402
 from qa.store.milvus.versions import live_collection  # noqa: E402
 from qa.store.open import live_version  # noqa: E402
@@ -37,7 +39,8 @@ ADDED_STORY = (
 
 
 class Recorder:
-    """The real client, with every write (insert, upsert, delete) noted as (call, collection, data)."""
+    """The real client, with every write (insert, upsert, delete) noted as (call, collection, data);
+    the build lease's own record (``qa.store.milvus.lease``) is written through unnoted."""
 
     def __init__(self, client, fail_on: tuple[str, int] | None = None) -> None:
         self._client, self.calls, self._fail_on = client, [], fail_on
@@ -46,6 +49,10 @@ class Recorder:
         return getattr(self._client, name)
 
     def _write(self, call: str, collection: str, data, **kw):
+        if data == {"ids": [LOCK_KEY]} or (call == "upsert" and data[0].get("key") == LOCK_KEY):
+            return (
+                self._client.upsert(collection, data) if call == "upsert" else self._client.delete(collection, **data)
+            )
         self.calls.append((call, collection, data))
         if self._fail_on and self._fail_on[0] == call and sum(c[0] == call for c in self.calls) == self._fail_on[1]:
             raise RuntimeError("killed mid-publish")
@@ -273,3 +280,21 @@ def test_outgrowing_flat_writes_one_new_hnsw_collection_without_embedding_again(
 def first_chunks(archive) -> int:
     with IndexReader.open(_folder_of(archive, [str(archive / "seeds")])) as folder:
         return folder.n_chunks
+
+
+def test_a_second_build_waits_for_the_first_and_takes_over_a_killed_ones_lease(archive, milvus):
+    from qa.errors import IndexLocked
+    from qa.store.milvus.writer import lock_record
+
+    seeds, new = str(archive / "seeds"), str(archive / "new")
+    build_index([seeds], milvus, embedder=FakeEmbedder(), progress=False)
+    client, records = connect(milvus), records_name(live_collection(milvus))
+    other = {"host": "indexer-2", "pid": 4242, "id": "x"}
+    client.upsert(records, [lock_record(LOCK_KEY, {**other, "renewed": time.time()})])
+    with pytest.raises(IndexLocked, match="indexer-2"):
+        build_index([seeds, new], milvus, embedder=FakeEmbedder(), progress=False)
+    assert live_version(milvus) == "v000001"
+    client.upsert(records, [lock_record(LOCK_KEY, {**other, "renewed": time.time() - LEASE - 1})])
+    report = build_index([seeds, new], milvus, embedder=FakeEmbedder(), progress=False)
+    assert report.version == "v000002"
+    assert not client.query(records, filter=f'key == "{LOCK_KEY}"', output_fields=["key"])  # released

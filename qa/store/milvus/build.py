@@ -23,6 +23,7 @@ from qa.ingest.chunk import ChunkSettings
 from qa.store.folder.layout import print_to_stderr
 from qa.store.location import MilvusTarget
 from qa.store.milvus.client import MILVUS_FORMAT_VERSION, chunks_name, connect, visible
+from qa.store.milvus.lease import build_lease
 from qa.store.milvus.plan import Change, chunks_of, fingerprints, judge, vectors_by_hash, whole
 from qa.store.milvus.versions import (
     cleanup,
@@ -69,7 +70,43 @@ def build_milvus(
     """Build and publish a new version of ``target`` from ``pages`` (see ``qa.store.build.build_pages``)."""
     started = time.monotonic()
     client = connect(target)
-    cleanup(target, client, log)  # a killed build's unpublished collection pair
+    with build_lease(client, live_collection(target), target.uri):  # before undoing anyone's rows
+        cleanup(target, client, log)  # a killed build's unpublished collection pair
+        return _build(
+            pages,
+            roots,
+            target,
+            client,
+            started,
+            skipped=skipped,
+            rebuild=rebuild,
+            model=model,
+            embedder=embedder,
+            settings=settings,
+            progress=progress,
+            log=log,
+            hnsw_threshold=hnsw_threshold,
+            device=device,
+        )
+
+
+def _build(
+    pages: list[Page],
+    roots: list[str],
+    target: MilvusTarget,
+    client,
+    started: float,
+    *,
+    skipped: list[Skipped],
+    rebuild: bool,
+    model: str | None,
+    embedder,
+    settings: ChunkSettings | None,
+    progress: bool | None,
+    log: Callable[[str], None],
+    hnsw_threshold: int,
+    device: str | None,
+) -> BuildReport:
     collection, meta, legacy = _open_live(target, client, log)
     live = resume(
         meta and meta["version"],

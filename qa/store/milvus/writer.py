@@ -91,6 +91,11 @@ def publish_version(client, collection: str, meta: dict) -> None:
     client.flush(records)
 
 
+def lock_record(key: str, doc: dict) -> dict:
+    """The build lease's record (``qa.store.milvus.lease``): no page, in no version's rows."""
+    return _record(key, "lock", 0, doc=doc)
+
+
 def _chunk_entity(i: int, row: int, rows: ChunkRows, page_by_id: dict, vector: np.ndarray, gen: int) -> dict:
     c = rows.chunks[i]
     p = page_by_id[c["page_id"]]
@@ -188,4 +193,4 @@ def _insert_records(client, records: str, rows: ChunkRows, first: int, gen: int)
         client.insert(records, entities[start : start + BATCH])
 
 
-__all__ = ["create_pair", "index_info", "publish_version", "row_ranges", "write_rows"]
+__all__ = ["create_pair", "index_info", "lock_record", "publish_version", "row_ranges", "write_rows"]
