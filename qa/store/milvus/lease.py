@@ -37,6 +37,7 @@ def build_lease(client, collection: str | None, uri: str) -> Iterator[None]:
         yield
         return
     records = records_name(collection)
+    client.load_collection(records)  # a new process finds it released
     me = {"host": socket.gethostname(), "pid": os.getpid(), "id": uuid.uuid4().hex}
     held = _holder(client, records)
     if held and time.time() - held["renewed"] < LEASE:
