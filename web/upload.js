@@ -9,6 +9,7 @@ const STAGES = { queued: [0, "排队等候"], reading: [1, "读取版面"], ocr:
   failed: [4, "失败"] };
 let csrf = "";
 const POLL_MS = 400; // how often the job's stage is asked for
+const RETRY_MS = 2000, RETRY_FOR_MS = 10 * 60 * 1000; // while the server is unreachable (a restart)
 
 function cell(row, text) { const td = document.createElement("td"); td.textContent = String(text); row.appendChild(td); }
 
@@ -32,6 +33,7 @@ async function whoAmI() {
   $("who").textContent = s.user ? `已登录：${s.user}（${s.role}）` + (editor ? "" : "——这个账户不能上传") : "请先登录（需要 editor 或 admin 账户）。";
   $("login").hidden = !!s.user;
   $("upload").hidden = !editor;
+  if (editor) loadJobs().catch(() => {}); // the list is a convenience: the page works without it
 }
 
 async function login(e) {
@@ -64,15 +66,57 @@ function showResult(job) {
   }
 }
 
+const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+
+/** The job's JSON; while the server cannot be reached (e.g. restarting: the job is kept and resumed)
+ * it asks again every RETRY_MS, up to RETRY_FOR_MS, saying so. */
+async function jobStatus(id) {
+  const until = Date.now() + RETRY_FOR_MS;
+  for (;;) {
+    try {
+      const r = await fetch(`/api/issues/${encodeURIComponent(id)}`, { credentials: "same-origin" });
+      if (r.status < 500 || Date.now() > until) return [r.ok, await r.json()];
+    } catch (err) {
+      if (Date.now() > until) return [false, null];
+    }
+    $("stage").textContent = "暂时连不上服务器，正在重试……（任务已保存，服务器重启后会继续处理）";
+    await sleep(RETRY_MS);
+  }
+}
+
 async function follow(job) {
   for (;;) {
     showStage(job);
-    if (job.done) return showResult(job);
-    await new Promise((ok) => setTimeout(ok, POLL_MS));
-    const r = await fetch(`/api/issues/${encodeURIComponent(job.job)}`, { credentials: "same-origin" });
-    job = await r.json();
-    if (!r.ok) { $("stage").textContent = message(job, "无法查询进度"); return; }
+    if (job.done) { showResult(job); return loadJobs().catch(() => {}); }
+    await sleep(POLL_MS);
+    const [ok, data] = await jobStatus(job.job);
+    if (!ok) { $("stage").textContent = message(data, "无法查询进度"); return; }
+    job = data;
   }
+}
+
+function when(unix) {
+  const d = new Date(unix * 1000), two = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`;
+}
+
+/** The newest jobs of this account (GET /api/jobs), each with a button to show or follow it. */
+async function loadJobs() {
+  const r = await fetch("/api/jobs?limit=10", { credentials: "same-origin" });
+  if (!r.ok) return;
+  const jobs = (await r.json()).jobs;
+  $("jobs").hidden = !jobs.length;
+  const t = table(["时间", "期次", "状态", "文章", "跳过", ""], jobs.map((j) => [
+    when(j.created), (j.issues || []).join("、"),
+    ((STAGES[j.stage] || [0, j.stage])[1]) + (j.resumed ? "（服务器重启后继续处理）" : ""),
+    (j.pages || []).reduce((n, p) => n + p.articles, 0), (j.skipped || []).length, ""]));
+  jobs.forEach((j, i) => {
+    const b = document.createElement("button");
+    b.type = "button"; b.textContent = j.done ? "查看" : "跟进"; b.className = "show-job";
+    b.addEventListener("click", () => follow(j));
+    t.rows[i + 1].cells[5].appendChild(b);
+  });
+  $("jobs-list").replaceChildren(t);
 }
 
 async function upload(e) {

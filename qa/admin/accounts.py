@@ -20,18 +20,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qa.admin.datadb import DB_NAME, connect
-from qa.errors import BadInput
+from qa.errors import BadInput, NotFound
 
 ROLES = ("reader", "editor", "admin")
 SESSION_SECONDS = 12 * 3600
 MIN_PASSWORD = 8
 MAX_NAME = 40
+USED_EVERY_S = 60  # a token's last use is written at most this often (not on every request)
+_MIGRATED: set[Path] = set()
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, role TEXT NOT NULL, pw_hash TEXT NOT NULL,
                                   created_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS tokens (id INTEGER PRIMARY KEY, user TEXT NOT NULL REFERENCES users(name),
-                                   token_hash TEXT NOT NULL UNIQUE, label TEXT, created_at REAL NOT NULL);
+                                   token_hash TEXT NOT NULL UNIQUE, label TEXT, created_at REAL NOT NULL,
+                                   last_used_at REAL);
 CREATE TABLE IF NOT EXISTS sessions (sid_hash TEXT PRIMARY KEY, user TEXT NOT NULL, csrf TEXT NOT NULL,
                                      expires_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY, at REAL NOT NULL, actor TEXT NOT NULL,
@@ -77,6 +80,14 @@ class Accounts:
         """A connection for a write: creates the folder and the tables when needed."""
         conn = connect(self.folder, SCHEMA)
         conn.row_factory = sqlite3.Row
+        if self.folder.absolute() not in _MIGRATED:  # data folders from before tokens.last_used_at
+            if "last_used_at" not in {r[1] for r in conn.execute("PRAGMA table_info(tokens)")}:
+                try:
+                    conn.execute("ALTER TABLE tokens ADD COLUMN last_used_at REAL")
+                except sqlite3.OperationalError as e:  # another process added it first
+                    if "duplicate column" not in str(e):
+                        raise
+            _MIGRATED.add(self.folder.absolute())
         return conn
 
     def _read(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
@@ -103,6 +114,49 @@ class Accounts:
             db.execute("INSERT INTO users VALUES (?,?,?,?)", (name, role, PasswordHasher().hash(password), time.time()))
         self.audit("cli", "user.add", name, {"role": role})
         return User(name, role)
+
+    def users(self) -> list[dict]:
+        """Every account: name, role, created_at, and how many tokens and live sessions it has."""
+        rows = self._read(
+            "SELECT name, role, created_at, (SELECT COUNT(*) FROM tokens t WHERE t.user = u.name) AS tokens, "
+            "(SELECT COUNT(*) FROM sessions s WHERE s.user = u.name AND s.expires_at >= ?) AS sessions "
+            "FROM users u ORDER BY name",
+            (time.time(),),
+        )
+        return [dict(r) for r in rows]
+
+    def remove_user(self, name: str, actor: str = "cli") -> None:
+        """Delete the account with its tokens and sessions: its requests are refused (401) at once."""
+        self.existing_user(name)
+        with closing(self._db()) as db:
+            db.execute("BEGIN IMMEDIATE")
+            tokens = db.execute("DELETE FROM tokens WHERE user=?", (name,)).rowcount
+            sessions = db.execute("DELETE FROM sessions WHERE user=?", (name,)).rowcount
+            db.execute("DELETE FROM users WHERE name=?", (name,))
+            db.execute("COMMIT")
+        self.audit(actor, "user.remove", name, {"tokens": tokens, "sessions": sessions})
+
+    def set_password(self, name: str, password: str, actor: str = "cli") -> int:
+        """A new password for ``name``; ends its browser sessions (tokens stay). Returns the sessions ended."""
+        from argon2 import PasswordHasher
+
+        self.existing_user(name)
+        if len(password or "") < MIN_PASSWORD:
+            raise BadInput(f"密码太短：至少 {MIN_PASSWORD} 个字符。")
+        with closing(self._db()) as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("UPDATE users SET pw_hash=? WHERE name=?", (PasswordHasher().hash(password), name))
+            ended = db.execute("DELETE FROM sessions WHERE user=?", (name,)).rowcount
+            db.execute("COMMIT")
+        self.audit(actor, "user.passwd", name, {"sessions_ended": ended})
+        return ended
+
+    def existing_user(self, name: str) -> User:
+        """The account ``name``; NotFound (naming it) when there is none."""
+        user = self.user(name)
+        if user is None:
+            raise NotFound(f"没有账户 {name}：用 qa user list 查看现有账户。")
+        return user
 
     def has_users(self) -> bool:
         return bool(self._read("SELECT 1 FROM users LIMIT 1"))
@@ -141,9 +195,39 @@ class Accounts:
 
     def token_user(self, token: str) -> User | None:
         rows = self._read(
-            "SELECT u.name, u.role FROM tokens t JOIN users u ON u.name = t.user WHERE t.token_hash=?", (_sha(token),)
+            "SELECT t.id, t.last_used_at, u.name, u.role FROM tokens t JOIN users u ON u.name = t.user "
+            "WHERE t.token_hash=?",
+            (_sha(token),),
         )
-        return User(rows[0]["name"], rows[0]["role"]) if rows else None
+        if not rows:
+            return None
+        now = time.time()
+        if (rows[0]["last_used_at"] or 0) < now - USED_EVERY_S:
+            with closing(self._db()) as db:
+                db.execute("UPDATE tokens SET last_used_at=? WHERE id=?", (now, rows[0]["id"]))
+        return User(rows[0]["name"], rows[0]["role"])
+
+    def tokens(self, name: str | None = None) -> list[dict]:
+        """Every token (of user ``name`` when given): id, user, label, created_at, last_used_at — never the token."""
+        if name is not None:
+            self.existing_user(name)
+        where, args = ("WHERE user=?", (name,)) if name is not None else ("", ())
+        rows = self._read(f"SELECT id, user, label, created_at, last_used_at FROM tokens {where} ORDER BY id", args)
+        return [dict(r) for r in rows]
+
+    def revoke_token(self, which: str, actor: str = "cli") -> dict:
+        """Delete the token with id ``which``, or the one token labelled ``which``; returns it. Effective at once."""
+        every = self.tokens()
+        found = [t for t in every if str(t["id"]) == which.strip()] or [t for t in every if t["label"] == which]
+        if not found:
+            raise NotFound(f"没有编号或备注为 {which} 的令牌：用 qa token list 查看。")
+        if len(found) > 1:
+            ids = "、".join(str(t["id"]) for t in found)
+            raise BadInput(f"备注为 {which} 的令牌有 {len(found)} 个（编号 {ids}）：请用编号指定要撤销的令牌。")
+        with closing(self._db()) as db:
+            db.execute("DELETE FROM tokens WHERE id=?", (found[0]["id"],))
+        self.audit(actor, "token.revoke", found[0]["user"], {"id": found[0]["id"], "label": found[0]["label"]})
+        return found[0]
 
     # browser sessions ------------------------------------------------------------------------
     def open_session(self, user: User) -> tuple[str, str]:

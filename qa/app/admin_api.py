@@ -4,6 +4,8 @@
   finished result with ``?wait=1`` (200).
 * ``GET /api/issues/<job>`` (editor): stage (queued / reading / ocr / embedding / published /
   unchanged / failed), pages read of total, and when done: articles per page, files skipped and why.
+  Jobs are rows of ``DATA/qa.sqlite3`` (``qa.app.jobs``): they outlive a restart, which resumes unfinished ones.
+* ``GET /api/jobs`` (editor): the newest jobs — an editor's own, everyone's for an admin.
 * ``POST /api/feedback`` (anyone who may read): 👍/👎 with an optional comment.
 * ``GET /api/admin/feedback`` (admin): questions sorted by worst-rated; ``GET /api/admin/audit`` (admin).
 * ``GET /upload`` : the upload page (``web/upload.html``).
@@ -19,11 +21,12 @@ from flask import Blueprint, Flask, current_app, g, jsonify, request, send_from_
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from qa.admin.feedback import FeedbackStore, parse_feedback
+from qa.admin.jobstore import JobStore
 from qa.app.auth import actor, check_csrf, require
 from qa.app.body import no_store, read_json_object
 from qa.app.jobs import Job, Jobs
 from qa.app.page import STATIC_DIR
-from qa.app.upload import plan_files, save_files
+from qa.app.upload import issue_folders, plan_files, save_files
 from qa.errors import BadInput, NotFound, PayloadTooLarge
 
 log = logging.getLogger("qa.app")
@@ -54,8 +57,14 @@ def upload_issue():
     planned, refused = plan_files(files, form, s.upload_max_file, manifest.read() if manifest is not None else None)
     if not planned:
         raise BadInput("没有可用的文件：" + "；".join(f"{r['file']}：{r['reason']}" for r in refused[:5]))
-    folders = save_files(planned, Path(s.archive), Path(s.data_dir) / "replaced")
-    job = _jobs().submit(actor(), folders, refused)
+    # the job is written down before the files: a crash while saving leaves a job that the next start finishes
+    job = _jobs().reserve(actor(), issue_folders(planned, Path(s.archive)), refused)
+    try:
+        folders = save_files(planned, Path(s.archive), Path(s.data_dir) / "replaced")
+    except Exception as e:
+        _jobs().fail(job, getattr(e, "message", None) or "保存上传的文件时出错，任务未完成：请重试。")
+        raise
+    _jobs().start(job)
     accounts = current_app.extensions["qa_accounts"]
     accounts.audit(
         actor(),
@@ -74,8 +83,17 @@ def upload_issue():
 def job_status(job_id: str):
     job = _jobs().get(job_id)
     if job is None:
-        raise NotFound("没有这个上传任务（任务只保存在内存中，服务重启后不再可查）。")
+        raise NotFound("没有这个上传任务：请检查任务编号。")
     return no_store(jsonify(job.to_json()))
+
+
+@bp.get("/jobs")
+@require("editor")
+def recent_jobs():
+    """The newest upload and correction jobs: an editor's own; an admin's view is everyone's (``?user=`` narrows)."""
+    limit = min(max(request.args.get("limit", 20, type=int) or 20, 1), 100)
+    who = (request.args.get("user") or None) if g.user.role == "admin" else g.user.name
+    return no_store(jsonify({"jobs": [j.to_json() for j in _jobs().recent(who, limit)]}))
 
 
 @bp.post("/feedback")
@@ -172,7 +190,19 @@ def register_admin(app: Flask, settings) -> None:
             shutil.move(path, dst)
             dst.with_name(dst.name + ".why.txt").write_text(why + "\n", encoding="utf-8")
 
-    app.extensions["qa_jobs"] = Jobs(Path(settings.index), embedder, reloader.check_now, after=tidy)
+    jobs = Jobs(
+        Path(settings.index),
+        embedder,
+        reloader.check_now,
+        JobStore(settings.data_dir),
+        after=tidy,
+        archive=Path(settings.archive),
+    )
+    app.extensions["qa_jobs"] = jobs
+    try:
+        jobs.resume()  # jobs a killed or restarted server left unfinished
+    except Exception:  # a damaged data folder must not stop the server from answering questions
+        log.exception("could not resume the unfinished ingest jobs of %s", settings.data_dir)
     limiter = app.extensions.get("qa_limiter")
     if limiter is not None:
         limiter.shared_limit(settings.rate_limit, scope="api")(bp)

@@ -46,6 +46,13 @@ SCHEMAS = {
         "properties": {
             "job": {"type": "string"},
             "user": {"type": "string"},
+            "created": {"type": "number", "description": "创建时间（Unix 秒）"},
+            "issues": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "档案中的期次，如 聊城日报/2026-04-02",
+            },
+            "resumed": {"type": "boolean", "description": "服务重启后继续执行过"},
             "stage": {"enum": ["queued", "reading", "ocr", "embedding", "published", "unchanged", "failed"]},
             "pages_read": {"type": "integer"},
             "pages_total": {"type": "integer"},
@@ -126,6 +133,33 @@ PATHS = {
             "security": BEARER,
             "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
             "responses": {"200": _ok("Job", "进度"), "404": _err("没有这个任务"), **AUTH_ERRORS},
+        }
+    },
+    "/api/jobs": {
+        "get": {
+            "operationId": "recentJobs",
+            "summary": "最近的上传与校对任务，新的在前（editor 看自己的，admin 看全部，可用 user 筛选）",
+            "security": BEARER,
+            "parameters": [
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                {"name": "user", "in": "query", "schema": {"type": "string"}, "description": "只对 admin 有效"},
+            ],
+            "responses": {
+                "200": {
+                    "description": "任务列表",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}}
+                                },
+                            }
+                        }
+                    },
+                },
+                **AUTH_ERRORS,
+            },
         }
     },
     "/api/feedback": {

@@ -161,6 +161,11 @@ def _shown(f: FileStorage) -> str:
     return "".join(c for c in name if c.isprintable())[:80] or "（无文件名）"
 
 
+def issue_folders(planned: list[Planned], archive: Path) -> list[Path]:
+    """The issue folders ``save_files`` writes ``planned`` into, in order."""
+    return list(dict.fromkeys(archive / p.paper / p.date for p in planned))
+
+
 def save_files(planned: list[Planned], archive: Path, replaced: Path) -> list[Path]:
     """Write each file as ``ARCHIVE/<paper>/<date>/<NN><ext>`` (whole or absent); returns the issue folders."""
     folders: list[Path] = []

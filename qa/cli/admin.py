@@ -35,6 +35,11 @@ def _password(from_stdin: bool) -> str:
     return click.prompt("密码", hide_input=True, confirmation_prompt="再输入一次")
 
 
+def _when(at: float) -> str:
+    """A Unix time as the server's local time, to the minute."""
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(at))
+
+
 def register(cli: click.Group) -> None:
     @cli.group(cls=Group)
     def user() -> None:
@@ -59,6 +64,67 @@ def register(cli: click.Group) -> None:
         store.add_user(name, role, _password(password_stdin))
         click.echo(f"已添加账户 {name}（{role}），数据目录 {store.folder}。")
 
+    @user.command("list")
+    @DATA_OPTION
+    @INDEX_OPTION
+    @friendly_errors
+    def user_list(data_dir, index) -> None:
+        """列出全部账户：名字、角色、创建时间、令牌数、有效的浏览器会话数。
+
+        \b
+        示例：
+          qa user list --data-dir /srv/qa/qa-data
+        """
+        rows = _accounts(data_dir, index).users()
+        if not rows:
+            click.echo("还没有任何账户：用 qa user add 名字 --role editor 添加。", err=True)
+            return
+        click.echo("名字\t角色\t创建时间\t令牌\t会话")
+        for r in rows:
+            click.echo(f"{r['name']}\t{r['role']}\t{_when(r['created_at'])}\t{r['tokens']}\t{r['sessions']}")
+
+    @user.command("remove")
+    @click.argument("name")
+    @click.option("--yes", is_flag=True, help="不再确认，直接删除（用于脚本）。")
+    @DATA_OPTION
+    @INDEX_OPTION
+    @friendly_errors
+    def user_remove(name, yes, data_dir, index) -> None:
+        """删除账户 NAME，连同它的全部令牌和浏览器会话：它的请求立即被拒绝（401）。
+        它上传的文件、反馈和审计记录都保留。
+
+        \b
+        示例：
+          qa user remove 王编辑
+          qa user remove bot --yes
+        """
+        store = _accounts(data_dir, index)
+        store.existing_user(name)
+        if not yes and not click.confirm(f"删除账户 {name} 及其全部令牌和会话？", default=False):
+            click.echo("已取消，账户未删除。", err=True)
+            sys.exit(1)
+        store.remove_user(name)
+        click.echo(f"已删除账户 {name}，它的令牌和会话已失效。")
+
+    @user.command("passwd")
+    @click.argument("name")
+    @click.option("--password-stdin", is_flag=True, help="从标准输入读取新密码（第一行），不提示。")
+    @DATA_OPTION
+    @INDEX_OPTION
+    @friendly_errors
+    def user_passwd(name, password_stdin, data_dir, index) -> None:
+        """重设账户 NAME 的密码，并结束它已登录的浏览器会话（令牌不受影响，可用 qa token revoke 撤销）。
+
+        \b
+        示例：
+          qa user passwd 王编辑
+          echo 'N3w-secret-pass' | qa user passwd bot --password-stdin
+        """
+        store = _accounts(data_dir, index)
+        store.existing_user(name)
+        ended = store.set_password(name, _password(password_stdin))
+        click.echo(f"已重设 {name} 的密码，结束了 {ended} 个浏览器会话。")
+
     @cli.group(cls=Group)
     def token() -> None:
         """管理脚本用的 API 令牌（请求头 Authorization: Bearer <令牌>）。"""
@@ -70,8 +136,51 @@ def register(cli: click.Group) -> None:
     @INDEX_OPTION
     @friendly_errors
     def token_create(name, label, data_dir, index) -> None:
-        """为账户 NAME 生成一个令牌，只显示这一次（只保存它的哈希）。"""
+        """为账户 NAME 生成一个令牌，只显示这一次（只保存它的哈希）。
+
+        \b
+        示例：
+          qa token create bot --label nightly-upload
+        """
         click.echo(_accounts(data_dir, index).create_token(name, label))
+
+    @token.command("list")
+    @click.argument("name", required=False)
+    @DATA_OPTION
+    @INDEX_OPTION
+    @friendly_errors
+    def token_list(name, data_dir, index) -> None:
+        """列出令牌（只列 NAME 的，或全部）：编号、账户、备注、创建时间、最近使用时间。令牌本身不会显示。
+
+        \b
+        示例：
+          qa token list
+          qa token list bot
+        """
+        rows = _accounts(data_dir, index).tokens(name)
+        if not rows:
+            click.echo("没有令牌。", err=True)
+            return
+        click.echo("编号\t账户\t备注\t创建时间\t最近使用")
+        for r in rows:
+            used = _when(r["last_used_at"]) if r["last_used_at"] else "从未"
+            click.echo(f"{r['id']}\t{r['user']}\t{r['label'] or '-'}\t{_when(r['created_at'])}\t{used}")
+
+    @token.command("revoke")
+    @click.argument("which", metavar="ID|LABEL")
+    @DATA_OPTION
+    @INDEX_OPTION
+    @friendly_errors
+    def token_revoke(which, data_dir, index) -> None:
+        """撤销令牌（按 qa token list 中的编号，或唯一的备注）：用它的请求立即被拒绝（401）。
+
+        \b
+        示例：
+          qa token revoke 3
+          qa token revoke nightly-upload
+        """
+        gone = _accounts(data_dir, index).revoke_token(which)
+        click.echo(f"已撤销令牌 {gone['id']}（账户 {gone['user']}，备注 {gone['label'] or '-'}）。")
 
     @cli.group(cls=Group)
     def feedback() -> None:

@@ -22,10 +22,9 @@ def open_reader(location: Location):
 def live_version(location: Location) -> str | None:
     """Name of the live version (``v000007``), or None when nothing is published; cheap, polled by replicas."""
     if isinstance(location, MilvusTarget):
-        from qa.store.milvus.client import live_collection, version_of
+        from qa.store.milvus.versions import live_version as milvus_version
 
-        name = live_collection(location)
-        return version_of(location, name) if name else None
+        return milvus_version(location)
     from qa.store.folder.layout import current_version
 
     return current_version(Path(location))

@@ -18,7 +18,7 @@ from qa.embed import Embedder, load_embedder
 from qa.errors import QAError
 from qa.ingest.chunk import DEFAULT, ChunkSettings, chunk_article, embedding_text
 from qa.ingest.regions import page_regions
-from qa.store.folder.layout import DB, FORMAT_VERSION, MILVUS_FORMAT_VERSION, SEGMENTS, current_version, read_meta
+from qa.store.folder.layout import DB, SEGMENTS, current_version, read_meta
 from qa.store.folder.writer import read_rows, read_rows_in
 from qa.types import Article, Chunk, Page, Skipped
 
@@ -46,7 +46,8 @@ def live_sources(index_dir: Path, name: str, meta: dict) -> list[LiveSource]:
 
 @dataclass
 class Live:
-    """The version a build starts from (``folder`` None: start empty) and what changed since it."""
+    """The version a build starts from (``meta`` None: start empty; ``folder`` None too, and for Milvus) and
+    what changed since it."""
 
     name: str | None
     folder: Path | None
@@ -122,13 +123,43 @@ def live_state(
     name = current_version(index_dir)
     meta = None
     if name:
-        try:  # a Milvus build plans over its live collection laid out as one flat folder (milvus.writer.export_live)
-            meta = read_meta(index_dir / name, accept=(FORMAT_VERSION, MILVUS_FORMAT_VERSION))
-            if "segments" not in meta and meta.get("backend") != "milvus":
+        try:
+            meta = read_meta(index_dir / name)
+            if "segments" not in meta:
                 raise QAError("folder index of format 1 or 2")  # dropped: such an index is rebuilt
         except QAError:
             log(f"现有索引 {name} 无法读取或格式版本过旧，请重建索引：现在只用本次给出的路径重建。")
             meta = None
+    sources = live_sources(index_dir, name, meta) if meta else []
+    return resume(
+        name,
+        index_dir / name if meta else None,
+        meta,
+        sources,
+        rebuild=rebuild,
+        model=model,
+        embedder=embedder,
+        settings=settings,
+        log=log,
+        device=device,
+    )
+
+
+def resume(
+    name: str | None,
+    folder: Path | None,
+    meta: dict | None,
+    sources: list[LiveSource],
+    *,
+    rebuild: bool,
+    model: str | None,
+    embedder: Embedder | None,
+    settings: ChunkSettings | None,
+    log: Callable[[str], None],
+    device: str | None = None,
+) -> Live:
+    """The build's start from a live version's ``meta`` (folder or Milvus): the embedder, the chunk
+    settings, and why everything is re-chunked or re-embedded, if it is."""
     if embedder is None:  # without --model, keep the model the index was built with (even on --rebuild)
         embedder = load_embedder(model or (meta["embedder"]["name"] if meta else None), device=device)
         if getattr(embedder, "why", ""):
@@ -138,7 +169,7 @@ def live_state(
     old_settings = ChunkSettings(**{"scheme": 1, **meta["chunking"]})  # indexes from before `scheme` are scheme 1
     # Keep the live index's sizes, but always chunk with this program's scheme.
     settings = settings or replace(old_settings, scheme=DEFAULT.scheme)
-    live = Live(name, index_dir / name, meta, embedder, settings, sources=live_sources(index_dir, name, meta))
+    live = Live(name, folder, meta, embedder, settings, sources=sources)
     # A vector depends only on (model, embedded text): a new model re-embeds everything; new chunk
     # settings re-chunk everything, and only chunk texts that come out identical keep their vectors.
     old = meta["embedder"]
@@ -162,34 +193,6 @@ def under_roots(page_id: str, page_root: str, roots: list[str]) -> bool:
         ):
             return True
     return False
-
-
-def plan_pages(pages: list[Page], roots: list[str], live: Live, log: Callable[[str], None]) -> PagePlan:
-    """Pages of the new version: the live ones not under ``roots``, plus every page read now."""
-    roots = [os.path.abspath(r) for r in roots]
-    by_id = {p.page_id: p for p in pages}  # a later duplicate replaces an earlier one
-    new_hash = {pid: page_hash(p) for pid, p in by_id.items()}
-    old_pages = live_pages(live)
-    kept = {
-        pid: {k: v for k, v in r.items() if k != "segment"}
-        for pid, r in old_pages.items()
-        if pid not in by_id and not under_roots(pid, r["root"] or "", roots)
-    }
-    plan = PagePlan(
-        added=sum(1 for pid in by_id if pid not in old_pages),
-        changed=sum(1 for pid in by_id if pid in old_pages and old_pages[pid]["content_hash"] != new_hash[pid]),
-        removed=sum(1 for pid in old_pages if pid not in by_id and pid not in kept),
-    )
-    if plan.unchanged and not live.reason and live.folder:
-        return plan
-    old_arts = {pid: arts for src in live.sources for pid, arts in source_articles(src).items()}
-    plan.records = [(r, old_arts.get(pid, [])) for pid, r in kept.items()]
-    for pid, p in by_id.items():
-        unchanged = pid in old_pages and old_pages[pid]["content_hash"] == new_hash[pid]
-        arts = old_arts.get(pid, []) if unchanged else segment_articles(p, log)  # unchanged pages skip segmentation
-        plan.records.append((page_record(p, new_hash[pid]), arts))
-    plan.records.sort(key=lambda ra: (ra[0]["date"], ra[0]["paper"], ra[0]["page"] or 0, ra[0]["page_id"]))
-    return plan
 
 
 def chunk_rows(plan: PagePlan, settings: ChunkSettings) -> ChunkRows:
@@ -339,29 +342,6 @@ class BuildReport:
     published: bool = True  # False when nothing changed (or nothing was read) and the live version was kept
     seconds: float = 0.0
     nothing_read: bool = False  # no page at all came from the given paths: nothing was published
-
-
-def decide(
-    pages: list[Page],
-    roots: list[str],
-    folder: Path,
-    *,
-    skipped: list[Skipped],
-    started: float,
-    log: Callable[[str], None],
-    **live_kw,
-) -> tuple[Live, PagePlan, BuildReport | None]:
-    """The plan step: the live version (laid out in ``folder``), the page plan, and the report to
-    return at once when nothing is to be published (nothing read, or nothing changed)."""
-    live = live_state(folder, log=log, **live_kw)
-    plan = plan_pages(pages, roots, live, log)
-    if not pages and (live.folder is None or plan.unchanged):
-        log("没有从给出的路径读到任何版面，未发布新的索引版本。")
-        return live, plan, kept_report(live, skipped, started, nothing_read=True)
-    if live.folder and plan.unchanged and not live.reason:
-        log(f"索引已是最新（{live.name}），无需更新。")
-        return live, plan, kept_report(live, skipped, started)
-    return live, plan, None
 
 
 def kept_report(live: Live, skipped: list[Skipped], started: float, nothing_read: bool = False) -> BuildReport:

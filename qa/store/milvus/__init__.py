@@ -1,2 +1,3 @@
-"""The Milvus store (``--backend URI``): ``client`` (connections, collections, aliases), ``writer``
-(one collection per version), ``reader`` (the ask path's reader) and ``build`` (a build into Milvus)."""
+"""The Milvus store (``--backend URI``): ``client`` (connections, names, schemas), ``versions`` (the live
+collection and version, recovery, retiring and dropping rows), ``plan`` (what a build changes, from
+the live page fingerprints), ``writer`` (inserts), ``reader`` (the ask path's reader) and ``build``."""

@@ -1,22 +1,24 @@
-"""Milvus as the index store: each published version is a pair of collections, an alias names the live one.
+"""Milvus as the index store: one collection pair holds every version, rows carry the versions they live in.
 
 ::
 
-    qa_v000007          chunks: row (primary key, in date/paper/page order), dense vector, the BM25
-                        text with its sparse vector (Milvus' BM25 function, jieba analyzer) and the
-                        citation fields (date, paper, page, title, ...)
-    qa_v000007_records  pages, articles and the version's meta; Milvus wants a vector field in
-                        every collection, so this one has a 2-d zero vector that nothing searches
-    qa_live             alias -> qa_v000007; switching it is how a new version becomes visible
+    qa_v000001          chunks: row (primary key, never reused), dense vector, the BM25 text with its
+                        sparse vector (Milvus' BM25 function, jieba analyzer), the citation fields
+                        (date, paper, page, title, ...) and ``born``/``died``: the row belongs to
+                        versions born <= g < died (``died`` is ALIVE until a publish replaces it)
+    qa_v000001_records  pages and articles (also with born/died) and one ``g:v000007`` record per
+                        published version holding its meta; Milvus wants a vector field in every
+                        collection, so this one has a 2-d zero vector that nothing searches
+    qa_live             alias -> the collection in use; switched only when a build writes a new pair
 
-A version is complete once its ``meta`` record is written (the last insert), the Milvus twin of
-the folder's ``COMPLETE``; :func:`cleanup` keeps the live version and the previous complete one.
+A publish writes only what changed (``qa.store.milvus.build``); its version becomes visible when its
+``g:`` record is written, the last insert. The collection is named after the version that created it.
 """
 
 from __future__ import annotations
 
 import logging
-import re
+import os
 import threading
 from importlib import resources
 
@@ -26,8 +28,11 @@ from qa.store.location import MilvusTarget
 BATCH = 500
 TEXT_MAX = 65535  # Milvus' VARCHAR limit; chunk texts are a few hundred characters
 ID_MAX = 4096
-META_KEY = "meta"
+META_KEY = "meta"  # format 2 (a collection per version) kept its meta under this key
+GEN_PREFIX = "g:"  # g:v000007, the record that publishes version v000007
 RECORDS_SUFFIX = "_records"
+MILVUS_FORMAT_VERSION = 3  # 3: one collection pair, rows versioned by born/died
+ALIVE = 2**62  # ``died`` of a row no published version has replaced
 # Punctuation the jieba analyzer would keep as tokens; qa.text.tokens drops them, so the analyzer does too.
 PUNCTUATION = list("，。、；：？！…—·“”‘’（）《》〈〉【】「」『』〔〕,.;:?!'\"()[]{}<>-_/\\|@#$%^&*+=~`■●◆▲★☆")
 
@@ -38,8 +43,6 @@ _clients_lock = threading.Lock()
 def connect(target: MilvusTarget, *, create: bool = True):
     """One shared MilvusClient per URI (thread-safe); a Lite file that does not exist is not created
     unless ``create``. Failures become one Chinese sentence naming the URI and what to do."""
-    import os
-
     with _clients_lock:
         client = _clients.get(target.uri)
         if client is not None:
@@ -61,7 +64,7 @@ def connect(target: MilvusTarget, *, create: bool = True):
             jieba.setLogLevel(logging.WARNING)
 
         try:
-            client = MilvusClient(uri=target.uri, timeout=10)
+            client = MilvusClient(uri=target.uri, timeout=10, **server_options(target))
         except Exception as e:  # noqa: BLE001 - pymilvus raises several types for the same failure
             if target.is_lite:
                 raise IndexLocked(
@@ -74,6 +77,17 @@ def connect(target: MilvusTarget, *, create: bool = True):
             ) from e
         _clients[target.uri] = client
         return client
+
+
+def server_options(target: MilvusTarget) -> dict:
+    """A server's credentials and database from the environment (never on the command line, where
+    ``ps`` shows them): ``QA_MILVUS_TOKEN`` (``user:password`` or an API key), ``QA_MILVUS_DB``."""
+    if target.is_lite:
+        return {}
+    options = {"token": os.environ.get("QA_MILVUS_TOKEN", "")}
+    if os.environ.get("QA_MILVUS_DB"):
+        options["db_name"] = os.environ["QA_MILVUS_DB"]
+    return options
 
 
 def _reason(e: Exception) -> str:
@@ -101,62 +115,9 @@ def records_name(collection: str) -> str:
     return collection + RECORDS_SUFFIX
 
 
-def version_of(target: MilvusTarget, collection: str) -> str:
-    """``qa_v000007`` -> ``v000007`` (what answers report as ``index_version``)."""
-    return collection[len(target.prefix) + 1 :]
-
-
-def _versions(target: MilvusTarget, client) -> list[str]:
-    pattern = re.compile(re.escape(target.prefix) + r"_(v\d{6})")
-    return sorted(m.group(1) for name in client.list_collections() if (m := pattern.fullmatch(name)))
-
-
-def next_version(target: MilvusTarget, client) -> str:
-    """``v000008`` when ``qa_v000007`` is the newest collection, complete or not (never reused)."""
-    return f"v{max([int(v[1:]) for v in _versions(target, client)] + [0]) + 1:06d}"
-
-
-def live_collection(target: MilvusTarget) -> str | None:
-    """The collection the alias points at, or None when no version was published yet."""
-    client = connect(target, create=False)
-    if target.alias not in client.list_aliases().get("aliases", []):
-        return None
-    return client.describe_alias(target.alias)["collection_name"]
-
-
-def is_complete(client, collection: str) -> bool:
-    """Was the version's meta record (written last) stored? Crashed builds leave versions without it."""
-    records = records_name(collection)
-    if not client.has_collection(records):
-        return False
-    client.load_collection(records)
-    return bool(client.query(records, filter=f'key == "{META_KEY}"', output_fields=["key"]))
-
-
-def publish(target: MilvusTarget, client, collection: str) -> None:
-    """Point the alias at ``collection`` in one Milvus call: every reader sees the old or the new version."""
-    if target.alias in client.list_aliases().get("aliases", []):
-        client.alter_alias(collection_name=collection, alias=target.alias)
-    else:
-        client.create_alias(collection_name=collection, alias=target.alias)
-
-
-def cleanup(target: MilvusTarget, client, log) -> None:
-    """Keep the live version and the newest complete one before it; drop every other version's collections."""
-    live = live_collection(target)
-    live_v = version_of(target, live) if live else None
-    versions = _versions(target, client)
-    older = [v for v in versions if live_v is None or v < live_v]
-    previous = next((v for v in reversed(older) if v != live_v and is_complete(client, chunks_name(target, v))), None)
-    for v in versions:
-        if v in (live_v, previous):
-            continue
-        name = chunks_name(target, v)
-        if not is_complete(client, name):
-            log(f"清理未完成的索引版本 {v}")
-        client.drop_collection(name)
-        if client.has_collection(records_name(name)):
-            client.drop_collection(records_name(name))
+def visible(gen: int) -> str:
+    """The filter selecting the rows of version ``gen`` (every search and query of a reader carries it)."""
+    return f"born <= {gen} and died > {gen}"
 
 
 def analyzer_params() -> dict:
@@ -194,6 +155,7 @@ def chunk_schema(dim: int):
     s.add_field("text", DataType.VARCHAR, max_length=TEXT_MAX)
     for name in ("title", "page_name", "issue_no"):
         s.add_field(name, DataType.VARCHAR, max_length=ID_MAX, nullable=True)
+    _add_lifetime(s)
     s.add_function(
         Function(
             name="bm25", function_type=FunctionType.BM25, input_field_names=["bm25_text"], output_field_names=["sparse"]
@@ -203,7 +165,7 @@ def chunk_schema(dim: int):
 
 
 def records_schema():
-    """Pages (``kind`` page), articles (article) and the meta record, with the full record in ``doc``."""
+    """Pages (``kind`` page), articles (article) and versions (gen), with the full record in ``doc``."""
     from pymilvus import DataType, MilvusClient
 
     s = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False)
@@ -219,9 +181,20 @@ def records_schema():
     s.add_field("articles", DataType.INT32)
     s.add_field("page_name", DataType.VARCHAR, max_length=ID_MAX, nullable=True)
     s.add_field("issue_no", DataType.VARCHAR, max_length=ID_MAX, nullable=True)
+    s.add_field("content_hash", DataType.VARCHAR, max_length=64)  # a page's fingerprint: plans the next build
+    s.add_field("root", DataType.VARCHAR, max_length=ID_MAX)  # the PATH it was read under
     s.add_field("doc", DataType.JSON)
     s.add_field("unused", DataType.FLOAT_VECTOR, dim=2)
+    _add_lifetime(s)
     return s
+
+
+def _add_lifetime(schema) -> None:
+    """``born``: the version that wrote the row; ``died``: the first version without it (ALIVE: none yet)."""
+    from pymilvus import DataType
+
+    schema.add_field("born", DataType.INT64)
+    schema.add_field("died", DataType.INT64)
 
 
 def query_all(client, collection: str, filter: str, fields: list[str]) -> list[dict]:
@@ -233,9 +206,3 @@ def query_all(client, collection: str, filter: str, fields: list[str]) -> list[d
 def quote(value: str) -> str:
     """A Milvus string literal: ``quote('a"b') -> '"a\\\\"b"'``."""
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def check_free(target: MilvusTarget, client, version: str) -> None:
-    """Refuse to start when another build has already created this version's collection."""
-    if client.has_collection(chunks_name(target, version)):
-        raise IndexLocked(f"另一个建索引任务正在向 {target.uri} 写入版本 {version}。请等它完成后再试。")

@@ -1,10 +1,12 @@
 """Reading one published version from Milvus, with the interface of ``IndexReader`` (the ask path
 cannot tell them apart). Safe to share between threads: one MilvusClient per URI.
 
-Filters run inside Milvus' searches as filter expressions. Rows are numbered in (date, paper,
-page) order, so a row set from :meth:`MilvusReader.rows_matching` is sent as the scalar filter
-that made it (``date >= 20250701 and date <= 20250731 and paper == "聊城日报"``), and any other
-set (a period widened by the passages that name it) as primary-key ranges plus a short id list:
+Every search and query carries the version's own filter (``born <= 7 and died > 7``), so a
+reader keeps answering from its version while later ones are written beside it. Filters run
+inside Milvus' searches as filter expressions: a row set from :meth:`MilvusReader.rows_matching`
+is sent as the scalar filter that made it (``date >= 20250701 and date <= 20250731 and paper ==
+"聊城日报"``), and any other set (a period widened by the passages that name it) as primary-key
+ranges plus a short id list (a build numbers its new rows in date, paper, page order):
 
 >>> rows_expr(np.array([3, 4, 5, 6, 9]))
 '(row >= 3 and row <= 6) or row in [9]'
@@ -20,11 +22,11 @@ import weakref
 import numpy as np
 
 from qa.errors import BadInput, IndexFormatError, IndexMissing
-from qa.store.folder.layout import MILVUS_FORMAT_VERSION
 from qa.store.folder.reader import _date_bound
 from qa.store.folder.writer import date_int
 from qa.store.location import MilvusTarget
-from qa.store.milvus.client import META_KEY, connect, live_collection, query_all, quote, records_name, version_of
+from qa.store.milvus.client import MILVUS_FORMAT_VERSION, connect, query_all, quote, records_name, visible
+from qa.store.milvus.versions import gen_of, live_collection, newest_meta
 from qa.store.milvus.writer import HNSW_EF_SEARCH
 from qa.time.mentions import extract_periods
 from qa.time.period_index import PeriodIndex
@@ -61,13 +63,15 @@ def rows_expr(rows: np.ndarray) -> str:
 
 
 class MilvusReader:
-    """Read-only view of one complete version stored in Milvus (its collection, not the alias)."""
+    """Read-only view of one published version stored in Milvus (its collection, not the alias, and
+    every search and query filtered to the rows of that version)."""
 
     def __init__(self, target: MilvusTarget, client, collection: str, meta: dict, pages: list[dict]) -> None:
         self.target, self._client, self.collection = target, client, collection
         self.records = records_name(collection)
         self.path = target.uri
-        self.version = version_of(target, collection)
+        self.version: str = meta["version"]
+        self.visible = visible(gen_of(self.version))  # rows of this version only, whatever is published later
         self.meta = meta
         self.embedder_name: str = meta["embedder"]["name"]
         self.dim: int = int(meta["embedder"]["dim"])
@@ -88,7 +92,7 @@ class MilvusReader:
 
     @classmethod
     def open(cls, target: MilvusTarget) -> "MilvusReader":
-        """Open the version the alias names now; later alias switches do not affect this reader."""
+        """Open the version published now; later publishes do not affect this reader."""
         collection = live_collection(target)
         if collection is None:
             raise IndexMissing(
@@ -99,8 +103,7 @@ class MilvusReader:
         try:
             client.load_collection(collection)
             client.load_collection(records_name(collection))
-            found = client.query(records_name(collection), filter=f'key == "{META_KEY}"', output_fields=["doc"])
-            meta = found[0]["doc"] if found else None
+            meta = newest_meta(client, collection)
             if not meta or meta.get("format_version") != MILVUS_FORMAT_VERSION:
                 raise IndexFormatError(
                     f"Milvus 集合 {collection} 的格式版本为 {meta and meta.get('format_version')}，"
@@ -109,7 +112,12 @@ class MilvusReader:
                 )
             pages = [
                 {k: r.get(k) for k in PAGE_FIELDS}  # the page list without texts: filters, issues
-                for r in query_all(client, records_name(collection), 'kind == "page"', PAGE_FIELDS)
+                for r in query_all(
+                    client,
+                    records_name(collection),
+                    f'kind == "page" and {visible(gen_of(meta["version"]))}',
+                    PAGE_FIELDS,
+                )
             ]
         except IndexFormatError:
             raise
@@ -177,13 +185,12 @@ class MilvusReader:
             self._exprs[key] = (weakref.ref(rows, forget), expr)
 
     def _filter(self, allowed: np.ndarray | None) -> str:
+        """This version's rows, narrowed to ``allowed`` (by the scalar filter that made it, when known)."""
         if allowed is None:
-            return ""
+            return self.visible
         with self._exprs_lock:
             ref, expr = self._exprs.get(id(allowed), (None, None))
-        if ref is not None and ref() is allowed:
-            return expr
-        return rows_expr(allowed)
+        return f"{self.visible} and ({expr if ref is not None and ref() is allowed else rows_expr(allowed)})"
 
     # --- searches ----------------------------------------------------------------------------
     def dense_search(self, qvec: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
@@ -234,7 +241,9 @@ class MilvusReader:
         found: dict[int, dict] = {}
         for i in range(0, len(rows), 500):
             part = rows[i : i + 500]
-            for r in self._client.query(self.collection, filter=f"row in {part}", output_fields=CHUNK_FIELDS):
+            for r in self._client.query(
+                self.collection, filter=f"row in {part} and {self.visible}", output_fields=CHUNK_FIELDS
+            ):
                 rec = {k: r.get(k) for k in CHUNK_FIELDS}
                 rec["date"] = rec.pop("iso_date")
                 rec["page"] = None if rec["page"] == -1 else rec["page"]
@@ -283,7 +292,7 @@ class MilvusReader:
         ids = list(dict.fromkeys(article_ids))
         if not ids:
             return np.zeros(0, dtype=np.int64)
-        expr = f"article_id in [{','.join(quote(a) for a in ids)}]"
+        expr = f"article_id in [{','.join(quote(a) for a in ids)}] and {self.visible}"
         return np.array(
             sorted(int(r["row"]) for r in query_all(self._client, self.collection, expr, ["row"])), dtype=np.int64
         )
@@ -293,8 +302,8 @@ class MilvusReader:
         a cost linear in the archive at first use, see docs/operations.md, "Milvus")."""
         with self._exprs_lock:
             if self._periods is None:
-                recs = query_all(self._client, self.collection, "row >= 0", ["row", "text", "title", "iso_date"])
-                per_row: list[list] = [[] for _ in range(self.n_chunks)]
+                recs = query_all(self._client, self.collection, self.visible, ["row", "text", "title", "iso_date"])
+                per_row: list[list] = [[] for _ in range(int(self.meta["next_row"]))]
                 for r in recs:
                     text = ((r.get("title") or "") + "\n" + (r.get("text") or "")).strip()
                     per_row[int(r["row"])] = extract_periods(text, dt.date.fromisoformat(r["iso_date"]))
@@ -324,10 +333,12 @@ class MilvusReader:
         recs = [r for r in recs if r["paper"] == recs[0]["paper"]]
         docs = []
         for r in recs:
-            expr = f'kind == "page" and page_id == {quote(r["page_id"])}'
+            expr = f'kind == "page" and page_id == {quote(r["page_id"])} and {self.visible}'
             docs += [x["doc"] for x in self._client.query(self.records, filter=expr, output_fields=["doc"])]
         ids = ",".join(quote(d["page_id"]) for d in docs)
-        found = query_all(self._client, self.records, f'kind == "article" and page_id in [{ids}]', ["doc"])
+        found = query_all(
+            self._client, self.records, f'kind == "article" and page_id in [{ids}] and {self.visible}', ["doc"]
+        )
         order = {d["page_id"]: i for i, d in enumerate(docs)}
         arts = sorted((x["doc"] for x in found), key=lambda a: (order[a["page_id"]], a["ordinal"]))
         articles = [

@@ -1,27 +1,20 @@
-"""Writing one index version into Milvus (names and schemas in ``qa.store.milvus.client``), and reading
-back what an incremental build needs from the live version: its pages and articles, and the vectors
-of unchanged texts by text hash.
+"""Writing into Milvus (names and schemas in ``qa.store.milvus.client``): creating a collection pair,
+inserting the chunk rows and the page/article records of one version, and the record that publishes it.
 
->>> row_ranges([{"page_id": "a"}, {"page_id": "a"}, {"page_id": "b"}])
-{'a': (0, 1), 'b': (2, 2)}
+>>> row_ranges([{"page_id": "a"}, {"page_id": "a"}, {"page_id": "b"}], first=10)
+{'a': (10, 11), 'b': (12, 12)}
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
-from qa.store.folder.layout import CURRENT, DB, META, MILVUS_FORMAT_VERSION
-from qa.store.folder.writer import write_sqlite
 from qa.store.milvus.client import (
+    ALIVE,
     BATCH,
-    META_KEY,
+    GEN_PREFIX,
+    MILVUS_FORMAT_VERSION,
     chunk_schema,
-    chunks_name,
-    query_all,
-    quote,
     records_name,
     records_schema,
 )
@@ -35,25 +28,28 @@ HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
 
 
-def row_ranges(chunks: list[dict]) -> dict[str, tuple[int, int]]:
-    """First and last row of each page's chunks (a page's chunks are consecutive rows)."""
+def row_ranges(chunks: list[dict], first: int = 0) -> dict[str, tuple[int, int]]:
+    """First and last row of each page's chunks (a page's chunks are consecutive rows from ``first``)."""
     out: dict[str, tuple[int, int]] = {}
-    for i, c in enumerate(chunks):
+    for i, c in enumerate(chunks, start=first):
         lo = out.get(c["page_id"], (i, i))[0]
         out[c["page_id"]] = (lo, i)
     return out
 
 
-def write_version(
-    client, collection: str, *, vectors: np.ndarray, rows: ChunkRows, meta: dict, hnsw_threshold: int = HNSW_THRESHOLD
-) -> dict:
-    """Create and fill ``collection`` and its records collection; the meta record goes in last.
+def index_info(hnsw: bool, hnsw_threshold: int) -> dict:
+    """What a version's meta records about the collection's vector index."""
+    return {
+        "type": "HNSW" if hnsw else "FLAT",
+        "metric": "inner_product",
+        "hnsw_threshold": hnsw_threshold,
+        **({"hnsw_m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION} if hnsw else {}),
+    }
 
-    Returns what the version's meta records about the vector index.
-    """
-    n, dim = len(rows.chunks), int(vectors.shape[1])
+
+def create_pair(client, collection: str, dim: int, hnsw: bool) -> None:
+    """A new chunk collection (FLAT or HNSW, inner product; BM25 over the jieba analyzer) and its records one."""
     ix = client.prepare_index_params()
-    hnsw = n >= hnsw_threshold
     if hnsw:
         ix.add_index(
             field_name="vector",
@@ -65,29 +61,42 @@ def write_version(
         ix.add_index(field_name="vector", index_type="FLAT", metric_type="IP")
     ix.add_index(field_name="sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25", params=BM25_PARAMS)
     client.create_collection(collection, schema=chunk_schema(dim), index_params=ix, consistency_level="Strong")
-    page_by_id = {p["page_id"]: p for p in rows.pages}
-    for start in range(0, n, BATCH):
-        batch = [_chunk_entity(i, rows, page_by_id, vectors[i]) for i in range(start, min(n, start + BATCH))]
-        client.insert(collection, batch)
-    client.flush(collection)
-    records = records_name(collection)
     rix = client.prepare_index_params()
     rix.add_index(field_name="unused", index_type="FLAT", metric_type="L2")
-    client.create_collection(records, schema=records_schema(), index_params=rix, consistency_level="Strong")
-    _insert_records(client, records, rows)
-    info = {
-        "type": "HNSW" if hnsw else "FLAT",
-        "metric": "inner_product",
-        "hnsw_threshold": hnsw_threshold,
-        **({"hnsw_m": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION} if hnsw else {}),
-    }
-    meta = {"format_version": MILVUS_FORMAT_VERSION, **meta, "vector_index": info}
-    client.insert(records, [_record(META_KEY, "meta", doc=meta)])
+    client.create_collection(
+        records_name(collection), schema=records_schema(), index_params=rix, consistency_level="Strong"
+    )
+
+
+def write_rows(client, collection: str, *, vectors: np.ndarray, rows: ChunkRows, first: int, gen: int) -> None:
+    """Insert ``rows`` as version ``gen``'s new chunks (rows ``first``…) and its new page and article records."""
+    n = len(rows.chunks)
+    page_by_id = {p["page_id"]: p for p in rows.pages}
+    for start in range(0, n, BATCH):
+        batch = [
+            _chunk_entity(i, first + i, rows, page_by_id, vectors[i], gen) for i in range(start, min(n, start + BATCH))
+        ]
+        client.insert(collection, batch)
+    _insert_records(client, records_name(collection), rows, first, gen)
+
+
+def publish_version(client, collection: str, meta: dict) -> None:
+    """Flush, then insert the ``g:`` record: from this one insert on, readers open the new version."""
+    records = records_name(collection)
+    client.flush(collection)
     client.flush(records)
-    return info
+    gen = int(meta["version"][1:])
+    doc = {"format_version": MILVUS_FORMAT_VERSION, **meta}
+    client.insert(records, [_record(GEN_PREFIX + meta["version"], "gen", gen, doc=doc)])
+    client.flush(records)
 
 
-def _chunk_entity(i: int, rows: ChunkRows, page_by_id: dict, vector: np.ndarray) -> dict:
+def lock_record(key: str, doc: dict) -> dict:
+    """The build lease's record (``qa.store.milvus.lease``): no page, in no version's rows."""
+    return _record(key, "lock", 0, doc=doc)
+
+
+def _chunk_entity(i: int, row: int, rows: ChunkRows, page_by_id: dict, vector: np.ndarray, gen: int) -> dict:
     c = rows.chunks[i]
     p = page_by_id[c["page_id"]]
     try:
@@ -95,7 +104,7 @@ def _chunk_entity(i: int, rows: ChunkRows, page_by_id: dict, vector: np.ndarray)
     except ValueError:
         date = 0  # a malformed date sorts first instead of failing the build (as in the embedded index)
     return {
-        "row": i,
+        "row": row,
         "vector": vector.astype(np.float32).tolist(),
         "bm25_text": rows.texts[i],
         "date": date,
@@ -111,12 +120,15 @@ def _chunk_entity(i: int, rows: ChunkRows, page_by_id: dict, vector: np.ndarray)
         "title": c["title"],
         "page_name": p["page_name"],
         "issue_no": p["issue_no"],
+        "born": gen,
+        "died": ALIVE,
     }
 
 
 def _record(
     key: str,
     kind: str,
+    gen: int,
     *,
     page: dict | None = None,
     ordinal: int = 0,
@@ -138,20 +150,26 @@ def _record(
         "articles": articles,
         "page_name": page.get("page_name"),
         "issue_no": page.get("issue_no"),
+        "content_hash": page.get("content_hash") or "",
+        "root": page.get("root") or "",
         "doc": doc,
         "unused": [0.0, 0.0],
+        "born": gen,
+        "died": ALIVE,
     }
 
 
-def _insert_records(client, records: str, rows: ChunkRows) -> None:
-    ranges = row_ranges(rows.chunks)
+def _insert_records(client, records: str, rows: ChunkRows, first: int, gen: int) -> None:
+    """Page and article records; keys end in ``@gen`` so that a page's new records sit beside its old ones."""
+    ranges = row_ranges(rows.chunks, first)
     n_articles: dict[str, int] = {}
     for a in rows.articles:
         n_articles[a["page_id"]] = n_articles.get(a["page_id"], 0) + 1
     entities = [
         _record(
-            "p:" + p["page_id"],
+            f"p:{p['page_id']}@{gen}",
             "page",
+            gen,
             page=p,
             rows=ranges.get(p["page_id"], (-1, -2)),
             articles=n_articles.get(p["page_id"], 0),
@@ -162,7 +180,12 @@ def _insert_records(client, records: str, rows: ChunkRows) -> None:
     page_by_id = {p["page_id"]: p for p in rows.pages}
     entities += [
         _record(
-            f"a:{a['page_id']}#{a['ordinal']}", "article", page=page_by_id[a["page_id"]], ordinal=a["ordinal"], doc=a
+            f"a:{a['page_id']}#{a['ordinal']}@{gen}",
+            "article",
+            gen,
+            page=page_by_id[a["page_id"]],
+            ordinal=a["ordinal"],
+            doc=a,
         )
         for a in rows.articles
     ]
@@ -170,35 +193,4 @@ def _insert_records(client, records: str, rows: ChunkRows) -> None:
         client.insert(records, entities[start : start + BATCH])
 
 
-def export_live(client, collection: str, scratch: Path) -> None:
-    """Lay the live version out as the embedded index's folder (CURRENT, meta.json, pages and articles
-    in meta.sqlite) so that ``qa.store.plan`` plans a Milvus build exactly as it plans a folder build."""
-    records = records_name(collection)
-    client.load_collection(records)
-    meta = client.query(records, filter=f'key == "{META_KEY}"', output_fields=["doc"])[0]["doc"]
-    version = meta["version"]
-    folder = scratch / version
-    folder.mkdir(parents=True)
-    pages = [r["doc"] for r in query_all(client, records, 'kind == "page"', ["doc"])]
-    articles = sorted(
-        (r["doc"] for r in query_all(client, records, 'kind == "article"', ["doc"])),
-        key=lambda a: (a["page_id"], a["ordinal"]),
-    )
-    write_sqlite(folder / DB, pages, articles, [])
-    (folder / META).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    (scratch / CURRENT).write_text(version + "\n", encoding="utf-8")
-
-
-def vectors_by_hash(client, collection: str, hashes: list[str]) -> dict[str, np.ndarray]:
-    """Stored vectors of the live version's chunks with these text hashes (absent ones left out)."""
-    client.load_collection(collection)
-    found: dict[str, np.ndarray] = {}
-    for start in range(0, len(hashes), BATCH):
-        part = hashes[start : start + BATCH]
-        expr = f"text_hash in [{','.join(quote(h) for h in part)}]"
-        for r in client.query(collection, filter=expr, output_fields=["text_hash", "vector"]):
-            found[r["text_hash"]] = np.asarray(r["vector"], dtype=np.float32)
-    return found
-
-
-__all__ = ["chunks_name", "export_live", "row_ranges", "vectors_by_hash", "write_version"]
+__all__ = ["create_pair", "index_info", "lock_record", "publish_version", "row_ranges", "write_rows"]
