@@ -28,6 +28,10 @@ class Page:
     ``low_confidence`` the lines below the threshold (kept in ``text``, listed here with their
     confidence), ``seconds`` the reading time and ``note`` anything the reader wants said
     (「OCR 结果来自缓存」).
+
+    Corrections (``qa.store.overlay``): ``printed`` holds the articles as read when corrections
+    changed ``articles`` (regions are found from the printed text), and ``image_file`` the file a
+    moved article's own page shows (the page it was printed on); both None otherwise.
     """
 
     page_id: str
@@ -48,6 +52,8 @@ class Page:
     seconds: float = 0.0
     note: str | None = None
     frame: PageFrame | None = None
+    printed: list[Article] | None = None
+    image_file: str | None = None
 
 
 @dataclass

@@ -5,10 +5,12 @@
  * the cited article) with the sentences the answer cited marked. 「剪报」 downloads the clipping
  * (clipping.js). A page whose image fails says why and keeps the text. Escape closes; Tab stays in
  * the dialog; closing returns the focus to what opened it. Archive text is inserted as text only.
+ * Under the text, correct.js adds 「已校对」 / 「查看原文」 and, for an editor, 「校对」.
  */
 
 import { citationLabel } from "./citation.js";
 import { downloadClipping } from "./clipping.js";
+import { correctionTools } from "./correct.js";
 import { appendMarked, el } from "./dom.js";
 import { locate } from "./highlight.js";
 import { NO_IMAGE, articleRegions, bounds, citedRegions, imageNote, imageProblem, pageStage } from "./pageimage.js";
@@ -21,7 +23,7 @@ const textPane = $("viewer-text");
 const clipBtn = $("viewer-clip");
 const zoomBar = $("viewer-zoom");
 const zoomLevel = $("viewer-zoom-level");
-const FOCUSABLE = "button:not([disabled]), a[href], [tabindex='0']";
+const FOCUSABLE = "button:not([disabled]), a[href], [tabindex='0'], input:not([disabled]), textarea:not([disabled])";
 
 let opener = null; // the control that opened the viewer: the focus goes back to it (else to its card)
 let openerCard = null;
@@ -105,6 +107,13 @@ function showText(c, a, cited, whole) {
   }
   const mark = textPane.querySelector("mark.cited");
   if (mark) mark.scrollIntoView({ block: "center" });
+  correctionTools(c, textPane, (fixed, article) => { // 「已校对」, 「查看原文」, and 「校对」 for editors
+    if (shown) shown.c = fixed;
+    $("viewer-title").textContent = citationLabel(fixed);
+    showText(fixed, article, [], true);
+    const saved = textPane.querySelector(".corr-toggle") || textPane;
+    saved.focus();
+  });
 }
 
 /** The whole cited article from its page; the passage stays when the page or article is not found,

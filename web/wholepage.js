@@ -42,7 +42,8 @@ function articleNode(a, i, c, passage) {
   art.dataset.articleId = a.article_id || "";
   const cited = Boolean(a.article_id) && a.article_id === c.article_id;
   if (cited) art.classList.add("cited");
-  art.appendChild(el("p", "article-no", "第 " + (i + 1) + " 篇" + (cited ? " · 引用" : "")));
+  // a.corrected: the archive team corrected this article (the original is in the viewer, 「查看原文」)
+  art.appendChild(el("p", "article-no", "第 " + (i + 1) + " 篇" + (cited ? " · 引用" : "") + (a.corrected ? " · 已校对" : "")));
   if (a.pre_title) art.appendChild(el("p", "pre-title", a.pre_title));
   art.appendChild(el("h3", "article-title" + (a.title ? "" : " untitled"), a.title || "（无标题）"));
   if (a.subtitle) art.appendChild(el("p", "subtitle", a.subtitle));

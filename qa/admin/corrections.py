@@ -1,17 +1,14 @@
-"""Corrections by the archive team: an editor fixes an article's headline or OCR text.
-
-Scope (docs/operations-inbox.md): pages kept as text files in the server's archive (added by upload
-or the inbox). The page file is rewritten with the article's title and body replaced; the file as
-it was is kept in ``DATA/originals/<paper>/<date>/`` and the original title and body in the
-``corrections`` table, so the original stays retrievable; the issue folder is then indexed and
-published like an upload. Date and 版 are not corrected here (they are the file's place: upload
-the page again under the right date or 版).
+"""Corrections by the archive team: an editor fixes an article's headline, date, 版 or text, for any
+page the index holds (text, PDF, scan through OCR, JSONL record). Source files are never touched:
+the correction is an entry of the index's overlay (``qa.store.overlay``, ``INDEX/corrections.json``)
+that every build applies, and each change (correct, revert) is one row of the ``corrections`` table
+in ``DATA/qa.sqlite3``, with the original values. Reverting removes the entry: the next build reads
+the page as printed again.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import sqlite3
 import time
@@ -19,109 +16,198 @@ from contextlib import closing
 from pathlib import Path
 
 from qa.admin.datadb import connect
-from qa.errors import BadInput, NotCorrectable
+from qa.errors import BadInput, NotCorrectable, NotFound
+from qa.ingest.archive import read_archive, read_page_file
+from qa.ingest.cache import OcrCache
+from qa.request import parse_day, parse_page
+from qa.store import overlay
+from qa.store.plan import segment_articles
+from qa.types import Article, Page
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS corrections (id INTEGER PRIMARY KEY, at REAL NOT NULL, user TEXT NOT NULL,
-                                        source TEXT NOT NULL, article_id TEXT NOT NULL, original TEXT NOT NULL,
-                                        corrected TEXT NOT NULL, kept_file TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS correction_log (id INTEGER PRIMARY KEY, at REAL NOT NULL, user TEXT NOT NULL,
+                                           action TEXT NOT NULL, correction TEXT NOT NULL, page_id TEXT NOT NULL,
+                                           entry TEXT NOT NULL);
 """
 MAX_TEXT = 20000
+WHERE = ("paper", "date", "page", "page_name", "issue_no", "source", "root")
 
 
 def parse_correction(body: dict) -> dict:
-    out = {}
+    """The fields to correct (``title``, ``text``, ``date``, ``page``); BadInput naming a bad one."""
+    out: dict = {}
     for field in ("title", "text"):
         v = body.get(field)
         if v is not None:
             if not isinstance(v, str) or not v.strip() or len(v) > MAX_TEXT:
                 raise BadInput(f"字段 {field} 应为非空字符串，最多 {MAX_TEXT} 个字。")
             out[field] = v.strip()
+    if body.get("new_date") is not None:
+        out["date"] = parse_day(body["new_date"], "new_date")
+    if body.get("new_page") is not None:
+        out["page"] = parse_page(body["new_page"], "new_page")
     if not out:
-        raise BadInput("没有要修改的内容：请给出 title（标题）或 text（正文）。")
-    if not isinstance(body.get("article_id"), str):
+        raise BadInput("没有要修改的内容：请给出 title（标题）、text（正文）、new_date（日期）或 new_page（版次）。")
+    if not isinstance(body.get("article_id"), str) or not body["article_id"]:
         raise BadInput("缺少字段 article_id（引用中的文章编号）。")
     return out
 
 
-def corrected_page(page_text: str, article: dict, changes: dict) -> str:
-    """The page text with the article's title and body replaced; NotCorrectable when they cannot be found."""
-    text = page_text
-    body = (article.get("body") or "").strip()
-    if "text" in changes:
-        if not body or text.count(body) != 1:
-            raise NotCorrectable("无法在版面原文中唯一地找到这篇文章的正文，不能自动校对。")
-        text = text.replace(body, changes["text"])
-    title = (article.get("title") or "").strip()
-    if "title" in changes:
-        if not title or title not in text:
-            raise NotCorrectable("这篇文章没有可替换的标题。")
-        text = text.replace(title, changes["title"], 1)
-    return text
+def read_page(where: dict, page_id: str, index_dir: Path) -> Page:
+    """The page as the archive reads it now (before corrections), with the metadata it is indexed under."""
+    file, _, _ = page_id.partition("#")
+    if "#" in page_id and file.lower().endswith(".jsonl"):
+        found = [p for p in read_archive([file]).pages if p.page_id == page_id]
+        if not found:
+            raise NotCorrectable("这条 JSONL 记录已不在原文件中，不能校对。")
+        return found[0]
+    try:
+        got = read_page_file(Path(page_id), OcrCache(Path(index_dir) / "cache" / "ocr"))
+    except (OSError, BadInput) as exc:
+        raise NotCorrectable(f"这一版的原始文件无法读取（{getattr(exc, 'message', exc)}），不能校对。") from None
+    return Page(
+        page_id,
+        where["paper"],
+        where["date"],
+        where["page"],
+        got.text,
+        where["source"],
+        where["root"] or "",
+        where["page_name"],
+        where["issue_no"],
+        read_as=got.read_as,
+        roles=got.roles,
+        columns=got.columns,
+        frame=got.frame,
+    )
+
+
+def reindex_target(page_id: str, root: str) -> Path:
+    """What to index again so the page is read anew: its JSONL file, the folder of the manifest.csv
+    naming it, or its issue folder."""
+    file = Path(page_id.partition("#")[0])
+    if file.suffix.lower() == ".jsonl":
+        return file
+    top = Path(root) if root else file.parent
+    for folder in file.parents:
+        if (folder / "manifest.csv").is_file():
+            return folder
+        if folder == top or not folder.is_relative_to(top):
+            break
+    return file.parent
 
 
 class Corrections:
-    def __init__(self, folder: Path):
-        self.folder = Path(folder)
+    """The overlay of one index and the change log in the data folder."""
+
+    def __init__(self, data_dir: Path, index_dir: Path):
+        self.data_dir, self.index_dir = Path(data_dir), Path(index_dir)
 
     def _db(self) -> sqlite3.Connection:
-        conn = connect(self.folder, SCHEMA)
+        conn = connect(self.data_dir, SCHEMA)
         conn.row_factory = sqlite3.Row
         return conn
 
-    def apply(self, source: Path, article: dict, changes: dict, user: str, archive: Path) -> Path:
-        """Rewrite ``source`` (a text page in ``archive``) and record the correction; returns the issue folder."""
-        source = source.resolve()
-        if (
-            source.suffix.lower() != ".txt"
-            or not source.is_relative_to(Path(archive).resolve())
-            or not source.is_file()
-        ):
-            raise NotCorrectable("只能校对上传或收件箱加入的文本版面（.txt）；PDF 和扫描版请修正后重新上传。")
-        from qa.text.decode import decode_bytes
-        from qa.text.normalize import normalize_text
-
-        original_text = normalize_text(decode_bytes(source.read_bytes())[0])
-        new_text = corrected_page(original_text, article, changes)
-        rel = source.relative_to(Path(archive).resolve())
-        kept = (
-            self.folder
-            / "originals"
-            / rel.parent
-            / f"{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}-{rel.name}"
-        )
-        kept.parent.mkdir(parents=True, exist_ok=True)
-        kept.write_bytes(source.read_bytes())
-        tmp = source.with_name(f".{source.name}.{secrets.token_hex(4)}.part")
-        tmp.write_text(new_text, encoding="utf-8")
-        os.replace(tmp, source)
+    def _log(self, user: str, action: str, entry: dict) -> None:
         with closing(self._db()) as db:
             db.execute(
-                "INSERT INTO corrections (at, user, source, article_id, original, corrected, kept_file) "
-                "VALUES (?,?,?,?,?,?,?)",
-                (
-                    time.time(),
-                    user,
-                    rel.as_posix(),
-                    article["article_id"],
-                    json.dumps({"title": article.get("title"), "text": article.get("body")}, ensure_ascii=False),
-                    json.dumps(changes, ensure_ascii=False),
-                    kept.as_posix(),
-                ),
+                "INSERT INTO correction_log (at, user, action, correction, page_id, entry) VALUES (?,?,?,?,?,?)",
+                (time.time(), user, action, entry["id"], entry["page_id"], json.dumps(entry, ensure_ascii=False)),
             )
-        return source.parent
 
-    def history(self, source_rel: str | None = None) -> list[dict]:
-        if not (self.folder / "qa.sqlite3").is_file():
+    def entries(self) -> list[dict]:
+        return [e for es in overlay.load(self.index_dir).values() for e in es]
+
+    def correct(self, live: dict, article_id: str, changes: dict, user: str) -> dict:
+        """Add (or extend) the correction of the live article ``live`` (``IndexReader.articles_by_id``)."""
+        base, moved_at = overlay.base_page(live["page_id"])
+        mine = overlay.load(self.index_dir).get(base, [])
+        where = {k: live[k] for k in WHERE}
+        if moved_at is not None:  # a moved article: its page is named by the correction that moved it
+            where = next((e["where"] for e in mine if overlay.moves(e)), None)
+            if where is None:
+                raise NotCorrectable("找不到这篇文章原来所在的版面，不能校对。")
+        page = read_page(where, base, self.index_dir)
+        arts = segment_articles(page, lambda _m: None)
+        k = moved_at if moved_at is not None else _find(arts, mine, article_id, live)
+        if k is None or k >= len(arts):
+            raise NotCorrectable("在版面原文中找不到这篇文章（版面识别结果已变）：请刷新后重试。")
+        old = next((e for e in mine if overlay.locate(arts, e) == k), None)
+        a = arts[k]
+        corrected = {**(old["corrected"] if old else {}), **changes}
+        original = {"title": a.title, "text": a.body, "date": page.date, "page": page.page}
+        corrected = {f: v for f, v in corrected.items() if v != original[f]}
+        if not corrected:
+            raise BadInput("改正后的内容与原文相同：没有要修改的内容（要撤销校对请用撤销）。")
+        fixed = overlay.corrected_article(a, {"corrected": corrected})
+        entry = {
+            "id": old["id"] if old else secrets.token_hex(6),
+            "page_id": base,
+            "ordinal": k,
+            "fingerprint": overlay.fingerprint(a.title, a.body),
+            "after": overlay.fingerprint(fixed.title, fixed.body),
+            "article_id": a.article_id,
+            "where": {**where, "date": page.date, "page": page.page},
+            "original": original,
+            "corrected": corrected,
+            "user": user,
+            "at": time.time(),
+        }
+        overlay.save(self.index_dir, lambda es: [e for e in es if e["id"] != entry["id"]] + [entry])
+        self._log(user, "correct", entry)
+        return entry
+
+    def revert(self, correction_id: str, user: str) -> dict:
+        entry = next((e for e in self.entries() if e["id"] == correction_id), None)
+        if entry is None:
+            raise NotFound(f"没有编号为 {correction_id} 的校对（可能已撤销）。")
+        overlay.save(self.index_dir, lambda es: [e for e in es if e["id"] != correction_id])
+        self._log(user, "revert", entry)
+        return entry
+
+    def target(self, entry: dict) -> Path:
+        return reindex_target(entry["page_id"], entry["where"]["root"] or "")
+
+    def of_page(self, date: str, page: int, paper: str | None) -> list[dict]:
+        """Active corrections of articles printed on, or moved to, this page."""
+        out = []
+        for e in self.entries():
+            for d, p in ((e["original"]["date"], e["original"]["page"]), (e["corrected"].get("date"), None)):
+                pg = e["corrected"].get("page", e["original"]["page"]) if p is None else p
+                if d == date and pg == page and (paper is None or e["where"]["paper"] == paper):
+                    out.append(e)
+                    break
+        return out
+
+    def history(self, limit: int = 200) -> list[dict]:
+        if not (self.data_dir / "qa.sqlite3").is_file():
             return []
         with closing(self._db()) as db:
-            sql = "SELECT at, user, source, article_id, original, corrected FROM corrections"
-            rows = db.execute(
-                sql + (" WHERE source = ?" if source_rel else "") + " ORDER BY id", (source_rel,) if source_rel else ()
-            ).fetchall()
-        return [
-            {**dict(r), "original": json.loads(r["original"]), "corrected": json.loads(r["corrected"])} for r in rows
-        ]
+            rows = db.execute("SELECT * FROM correction_log ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [{**dict(r), "entry": json.loads(r["entry"])} for r in rows]
 
-    def corrected_sources(self) -> set[str]:
-        return {r["source"] for r in self.history()}
+
+def _find(arts: list[Article], mine: list[dict], article_id: str, live: dict) -> int | None:
+    """The article's place in the page as read: by id, else by its live text under its correction."""
+    for k, a in enumerate(arts):
+        if a.article_id == article_id:
+            return k
+    now = overlay.fingerprint(live["title"], live["body"])
+    for e in mine:
+        k = overlay.locate(arts, e)
+        if k is not None and e["after"] == now:
+            return k
+    found = [k for k, a in enumerate(arts) if overlay.fingerprint(a.title, a.body) == now]
+    return found[0] if len(found) == 1 else None
+
+
+def is_current(entry: dict, live: dict) -> bool:
+    """Is ``live`` (a live article row) the article this correction made, as it now stands?"""
+    base, moved_at = overlay.base_page(live["page_id"])
+    if base != entry["page_id"] or overlay.fingerprint(live["title"], live["body"]) != entry["after"]:
+        return False
+    c = entry["corrected"]
+    return (moved_at is not None) == overlay.moves(entry) and (
+        live["date"] == c.get("date", entry["original"]["date"])
+        and live["page"] == c.get("page", entry["original"]["page"])
+    )

@@ -183,6 +183,8 @@ def register_admin(app: Flask, settings) -> None:
         from qa.admin.ingest_job import skipped_files
 
         for path, why in skipped_files(job.result, job.targets).items():
+            if not path.resolve().is_relative_to(Path(settings.archive).resolve()):
+                continue  # a correction may index a folder outside the archive: never move files there
             dst = Path(settings.data_dir) / "rejected" / job.id / path.name
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(path, dst)

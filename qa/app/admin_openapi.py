@@ -216,7 +216,7 @@ PATHS = {
 PATHS["/api/corrections"] = {
     "post": {
         "operationId": "correct",
-        "summary": "校对一篇文章的标题或正文（editor）：原文保留，经同样的发布更新索引",
+        "summary": "校对一篇文章的标题、正文、日期或版次（editor）：原文件不动，原文保留，经同样的发布更新索引",
         "security": BEARER,
         "requestBody": {
             "required": True,
@@ -226,38 +226,53 @@ PATHS["/api/corrections"] = {
                         "type": "object",
                         "required": ["date", "page", "article_id"],
                         "properties": {
-                            "paper": {"type": "string"},
+                            "paper": {"type": "string", "description": "文章现在所在的版（与 date、page 一起）"},
                             "date": {"type": "string", "format": "date"},
                             "page": {"type": "integer"},
                             "article_id": {"type": "string"},
-                            "title": {"type": "string"},
-                            "text": {"type": "string"},
+                            "title": {"type": "string", "description": "改正后的标题"},
+                            "text": {"type": "string", "description": "改正后的正文"},
+                            "new_date": {"type": "string", "format": "date", "description": "改正后的日期"},
+                            "new_page": {"type": "integer", "description": "改正后的版次"},
                         },
                     }
                 }
             },
         },
         "responses": {
-            "200": _ok("Job", "已发布（含 article_id、corrected）"),
-            "400": _err("字段无效"),
-            "404": _err("没有这一版"),
-            "409": _err("不能校对这篇文章（not_correctable）"),
+            "200": _ok("Job", "已发布（含 correction 与 article：文章现在的样子）"),
+            "400": _err("字段无效，或没有要改的内容"),
+            "404": _err("这一版中没有这篇文章"),
+            "409": _err("原始文件无法读取，或版面识别结果已变（not_correctable）"),
             **AUTH_ERRORS,
         },
     },
     "get": {
         "operationId": "corrections",
-        "summary": "一版的校对记录，含原标题和原文",
+        "summary": "一版的校对（印在这一版的和改到这一版的），含原来的标题、正文、日期和版次",
         "parameters": [
             {"name": n, "in": "query", "required": n != "paper", "schema": {"type": "string"}}
             for n in ("date", "page", "paper")
         ],
         "responses": {
-            "200": {"description": "corrections: at、user、source、article_id、original、corrected"},
+            "200": {"description": "corrections: id、article_id、paper、source、original、corrected、user、at"},
             "400": _err("参数无效"),
             "404": _err("没有这一版"),
         },
     },
+}
+PATHS["/api/corrections/{correction_id}"] = {
+    "delete": {
+        "operationId": "revertCorrection",
+        "summary": "撤销一次校对（editor）：文章恢复为原文，经同样的发布更新索引",
+        "security": BEARER,
+        "parameters": [{"name": "correction_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {
+            "200": _ok("Job", "已发布（含 correction 与 article）"),
+            "404": _err("没有这次校对"),
+            **AUTH_ERRORS,
+        },
+    }
 }
 
 UPLOAD = {

@@ -1,40 +1,72 @@
-"""``POST /api/corrections`` (editor) and ``GET /api/corrections`` (readers): fix an article's headline
-or text, keep the original, publish like an upload; answers mark corrected articles (``qa.admin.corrections``).
+"""``POST /api/corrections`` (editor): correct an article's headline, text, date or 版;
+``DELETE /api/corrections/<id>`` (editor): undo it; ``GET /api/corrections`` (readers): a page's
+corrections with the original values (``qa.admin.corrections``, ``qa.store.overlay``).
 
-Citations of corrected articles in answers (``POST /api/ask``, ``/api/ask/stream``) get
-``"corrected": true``, which the chat page shows as 「已校对」 (``app.extensions["qa_mark_citations"]``,
+A correction is written to the index's overlay and the page's folder (or JSONL file) is indexed
+again through the upload job queue, so it is published like an upload. Citations of corrected
+articles, as they now stand, get ``"corrected": true`` in answers (``POST /api/ask``,
+``/api/ask/stream``), which the chat page shows as 「已校对」 (``app.extensions["qa_mark_citations"]``,
 called by ``qa.app.chat``).
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 
-from qa.admin.corrections import Corrections, parse_correction
+from qa.admin.corrections import Corrections, is_current, parse_correction
 from qa.app.auth import actor, require
 from qa.app.body import get_service, read_json_object
-from qa.errors import NotCorrectable, NotFound
-from qa.request import parse_day, parse_page
+from qa.errors import NotFound, StorageError
+from qa.request import parse_day, parse_page, parse_paper
+from qa.store.overlay import fingerprint
 
 bp = Blueprint("corrections", __name__, url_prefix="/api")
+log = logging.getLogger("qa.app")
+WAIT_S = 600
 
 
 def _store() -> Corrections:
     return current_app.extensions["qa_corrections"]
 
 
-def _page(args):
-    """The live page named by ``date``, ``page`` and optional ``paper`` in ``args`` (JSON body or query)."""
-    date = parse_day(args.get("date"), "date")
-    page_no = parse_page(int(args["page"]) if str(args.get("page", "")).isdigit() else args.get("page"))
-    reader = get_service().reader  # one version for the whole request
-    found = reader.page(date, page_no, paper=args.get("paper") or None)
-    if found is None:
-        raise NotFound(f"档案中没有 {date} 第{page_no}版。")
-    found["file"] = reader.page_files(date, page_no, paper=args.get("paper") or None)[0]  # server side only
-    return found
+def _where(args, page_optional: bool = False) -> tuple[str, int | None, str | None]:
+    """``date``, ``page`` (None allowed for a POST naming a JSONL record printed without a 版) and ``paper``."""
+    page = args.get("page")
+    page = int(page) if isinstance(page, str) and page.isdigit() else page
+    page = None if page is None and page_optional else parse_page(page)
+    return parse_day(args.get("date"), "date"), page, parse_paper(args.get("paper") or None)
+
+
+def _publish(entry: dict, action: str) -> dict:
+    """Audit, index the page's folder again through the job queue, wait, answer the job with the entry."""
+    current_app.extensions["qa_accounts"].audit(
+        actor(),
+        action,
+        entry["article_id"],
+        {
+            "correction": entry["id"],
+            "page": entry["where"]["source"],
+            "ordinal": entry["ordinal"],
+            "original": entry["original"],
+            "corrected": entry["corrected"],
+        },
+    )
+    job = current_app.extensions["qa_jobs"].submit(actor(), [_store().target(entry)], [])
+    job.finished.wait(WAIT_S)
+    out = {**job.to_json(), "correction": _public(entry)}
+    # the article as it now stands: its id may differ (ids name the file as its folder was indexed)
+    c, o = entry["corrected"], entry["original"]
+    if action == "article.revert":
+        date, page, fp = o["date"], o["page"], entry["fingerprint"]
+    else:
+        date, page, fp = c.get("date", o["date"]), c.get("page", o["page"]), entry["after"]
+    found = get_service().reader.page(date, page, paper=entry["where"]["paper"]) if page else None
+    now = {fingerprint(a["title"], a["body"]): a for a in (found or {}).get("articles", [])}
+    out["article"] = now.get(fp)
+    return out
 
 
 @bp.post("/corrections")
@@ -42,49 +74,103 @@ def _page(args):
 def correct():
     body = read_json_object()
     changes = parse_correction(body)
-    found = _page(body)
-    article = next((a for a in found["articles"] if a["article_id"] == body["article_id"]), None)
-    if article is None:
-        raise NotCorrectable("这一版中没有这篇文章（article_id 不对，或索引已更新）：请刷新后重试。")
-    s = current_app.config["QA_SETTINGS"]
-    folder = _store().apply(Path(found["file"]), article, changes, actor(), Path(s.archive))
-    current_app.extensions["qa_accounts"].audit(actor(), "article.correct", body["article_id"], changes)
-    job = current_app.extensions["qa_jobs"].submit(actor(), [folder], [])
-    job.finished.wait(600)
-    return jsonify({**job.to_json(), "article_id": body["article_id"], "corrected": changes}), 200
+    date, page, paper = _where(body, page_optional=True)
+    live = getattr(get_service().reader, "articles_by_id", lambda _ids: {})([body["article_id"]])
+    row = live.get(body["article_id"])
+    if row is None or row["date"] != date or row["page"] != page or (paper and row["paper"] != paper):
+        raise NotFound("这一版中没有这篇文章（article_id 不对，或索引已更新）：请刷新后重试。")
+    entry = _store().correct(row, body["article_id"], changes, actor())
+    return jsonify(_publish(entry, "article.correct")), 200
+
+
+@bp.delete("/corrections/<correction_id>")
+@require("editor")
+def revert(correction_id: str):
+    """Undo a correction: the article reads as printed again (the overlay entry is removed)."""
+    entry = _store().revert(correction_id, actor())
+    return jsonify(_publish(entry, "article.revert")), 200
 
 
 @bp.get("/corrections")
-def history():
-    """The corrections of one page (``?date=&page=&paper=``), each with the original title and text."""
-    found = _page(request.args)
-    s = current_app.config["QA_SETTINGS"]
-    src = Path(found["file"]).resolve()
-    archive = Path(s.archive).resolve()
-    rel = src.relative_to(archive).as_posix() if src.is_relative_to(archive) else None
-    return jsonify({"corrections": _store().history(rel) if rel else []})
+def of_page():
+    """The active corrections of one page (``?date=&page=&paper=``), each with original and corrected
+    values and the article's id in the live index (``null`` until its job has published)."""
+    date, page, paper = _where(request.args)
+    found = get_service().reader.page(date, page, paper=paper)
+    now = {fingerprint(a["title"], a["body"]): a["article_id"] for a in (found or {}).get("articles", [])}
+    out = []
+    for e in _store().of_page(date, page, paper or (found or {}).get("paper")):
+        out.append({**_public(e), "article_id": now.get(e["after"])})
+    if found is None and not out:
+        raise NotFound(f"档案中没有 {date} 第{page}版。")
+    return jsonify({"corrections": out})
+
+
+def _readable(store: Corrections) -> list[dict]:
+    """The active corrections, or none when the overlay cannot be read: answers never fail for a mark."""
+    try:
+        return store.entries()
+    except StorageError as exc:
+        log.error("%s", exc)
+        return []
+
+
+def _now_at(e: dict) -> tuple:
+    """(paper, date, 版) where the corrected article now stands."""
+    c, o = e["corrected"], e["original"]
+    return e["where"]["paper"], c.get("date", o["date"]), c.get("page", o["page"])
+
+
+def _public(e: dict) -> dict:
+    """An overlay entry as clients see it (no server paths)."""
+    return {
+        "id": e["id"],
+        "article_id": e["article_id"],
+        "paper": e["where"]["paper"],
+        "source": e["where"]["source"],
+        "original": e["original"],
+        "corrected": e["corrected"],
+        "user": e["user"],
+        "at": e["at"],
+    }
 
 
 def register_corrections(app: Flask, settings) -> None:
-    app.extensions["qa_corrections"] = Corrections(settings.data_dir)
+    store = app.extensions["qa_corrections"] = Corrections(settings.data_dir, Path(settings.index))
 
     def mark(data: dict) -> dict:
         """Answer events (``/api/ask``, ``/api/ask/stream``): citations of corrected articles get ``corrected``."""
         passages = data.get("passages")
-        if not passages:
+        entries = _readable(store) if passages else []
+        if not entries:
             return data
-        ids = {r["article_id"] for r in app.extensions["qa_corrections"].history()}
-        if not ids:
-            return data
+        reader = app.extensions["qa_service"].reader
+        ids = [(p.get("citation") or {}).get("article_id") for p in passages if isinstance(p, dict)]
+        live = getattr(reader, "articles_by_id", lambda _ids: {})([i for i in ids if i])
+        done = {aid for aid, row in live.items() if any(is_current(e, row) for e in entries)}
         marked = [
             {**p, "citation": {**p["citation"], "corrected": True}}
-            if isinstance(p, dict) and (p.get("citation") or {}).get("article_id") in ids
+            if isinstance(p, dict) and (p.get("citation") or {}).get("article_id") in done
             else p
             for p in passages
         ]
         return data | {"passages": marked}
 
+    def mark_page(found: dict) -> dict:
+        """``GET /api/pages/<date>/<page>``: a corrected article (as it now stands) gets ``corrected``
+        (the correction's id) and ``original`` (headline, text, date and 版 as printed)."""
+        at = (found["paper"], found["date"], found["page"])
+        entries = {e["after"]: e for e in _readable(store) if _now_at(e) == at}
+        if not entries:
+            return found
+        arts = []
+        for a in found["articles"]:
+            e = entries.get(fingerprint(a["title"], a["body"]))
+            arts.append({**a, "corrected": e["id"], "original": e["original"]} if e else a)
+        return found | {"articles": arts}
+
     app.extensions["qa_mark_citations"] = mark
+    app.extensions["qa_mark_page"] = mark_page
     limiter = app.extensions.get("qa_limiter")
     if limiter is not None:
         limiter.shared_limit(settings.rate_limit, scope="api")(bp)

@@ -291,6 +291,8 @@ SCHEMAS: dict = {
             "body": {"type": "string"},
             "captions": {"type": "array", "items": {"type": "string"}},
             "refs": {"type": "array", "items": {"type": "string"}},
+            "corrected": {"type": "string", "description": "已校对：校对编号（只在校对过的文章上出现）"},
+            "original": {"type": "object", "description": "校对前的 title、text、date、page（与 corrected 一起出现）"},
         },
     },
     "Page": {

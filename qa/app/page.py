@@ -23,6 +23,7 @@ PAGE_FILES = (
     "viewer.js",
     "zoom.js",
     "clipping.js",
+    "correct.js",
     "style.css",
     "favicon.svg",
     "upload.html",

@@ -39,6 +39,8 @@ from qa.store.folder.layout import (
 from qa.store.folder.livepages import COLUMNS, LivePages
 from qa.store.folder.version import carry_pages, compose_version
 from qa.store.location import MilvusTarget
+from qa.store.overlay import apply as apply_corrections
+from qa.store.overlay import load as load_corrections
 from qa.store.plan import (
     BuildReport,
     Live,
@@ -177,9 +179,18 @@ class Build:
         self.carried: set[str] = set()  # unchanged pages re-chunked from the live version (redo only)
         self.replaced: dict[str, str] = {}  # live pages read again with new content -> their segment
         self.plan = PagePlan()
+        self.corrections = load_corrections(index_dir)  # page id -> the corrections of its articles
 
     def page(self, page: Page) -> None:
-        """One page read now: unchanged pages stay where they are, others go to a new segment."""
+        """One page read now, as the index's corrections make it (``qa.store.overlay``): unchanged
+        pages stay where they are, others go to a new segment."""
+        entries = self.corrections.get(page.page_id)
+        if not entries:
+            return self._page(page)
+        for p in apply_corrections(page, entries, segment_articles(page, self.log), self.log):
+            self._page(p)
+
+    def _page(self, page: Page) -> None:
         self.seen.add(page.page_id)
         digest = page_hash(page)
         old = self.old.get(page.page_id) if self.old is not None else self.lookup.find(page.page_id)

@@ -229,11 +229,15 @@ def _page_geometry(rows: ChunkRows, rec: dict, arts: list[Article], chunks: list
     (``_frame``), else the rows it had in the live version (``_geometry``), less chunks now gone."""
     frame, page_id = rec.get("_frame"), rec["page_id"]
     if frame is not None:
-        rows.images.append(image_row(page_id, frame.kind, frame.width, frame.height))
+        rows.images.append(image_row(page_id, frame.kind, frame.width, frame.height, rec.get("_image_file")))
         by_article: dict[str, list[Chunk]] = {}
         for c in chunks:
             by_article.setdefault(c["article_id"], []).append(Chunk(**{k: c[k] for k in CHUNK_FIELDS}))
-        rows.regions += page_regions(frame, page_id, arts, by_article)
+        # lines are matched to the articles as printed (a corrected headline is not on the image), and
+        # only this page's articles keep boxes (a corrected article moved to its own page takes its own)
+        ids = {a.article_id for a in arts}
+        found = page_regions(frame, page_id, rec.get("_printed") or arts, by_article)
+        rows.regions += [r for r in found if r["article_id"] in ids]
     elif rec.get("_geometry"):
         image, regions = rec["_geometry"]
         ids = {c["chunk_id"] for c in chunks}
@@ -241,11 +245,19 @@ def _page_geometry(rows: ChunkRows, rec: dict, arts: list[Article], chunks: list
         rows.regions += [r for r in regions if r["chunk_id"] is None or r["chunk_id"] in ids]
 
 
-def image_row(page_id: str, kind: str, width: float, height: float) -> dict:
-    """A ``page_images`` row: the page's file is its id (the resolved path it was read from); the key
-    the API hands out is a hash of it, so no request ever names a path."""
+def image_row(page_id: str, kind: str, width: float, height: float, file: str | None = None) -> dict:
+    """A ``page_images`` row: the page's file is its id (the resolved path it was read from), or
+    ``file`` (a corrected article's own page shows the page it was printed on); the key the API
+    hands out is a hash of the page id, so no request ever names a path."""
     key = hashlib.sha1(page_id.encode("utf-8")).hexdigest()[:20]
-    return {"page_id": page_id, "image_key": key, "file": page_id, "kind": kind, "width": width, "height": height}
+    return {
+        "page_id": page_id,
+        "image_key": key,
+        "file": file or page_id,
+        "kind": kind,
+        "width": width,
+        "height": height,
+    }
 
 
 def page_record(p: Page, content_hash: str) -> dict:
@@ -262,7 +274,9 @@ def page_record(p: Page, content_hash: str) -> dict:
         "content_hash": content_hash,
         "text": p.text,
         "_frame": p.frame,
-    }  # not a column: read by chunk_rows for the page's regions
+        "_printed": p.printed,
+        "_image_file": p.image_file,
+    }  # not columns: read by chunk_rows for the page's regions
 
 
 def segment_articles(page: Page, log: Callable[[str], None]) -> list[Article]:

@@ -239,6 +239,23 @@ class IndexReader:
             parts.append(seg.live_rows(local))
         return self._join(parts)
 
+    def articles_by_id(self, article_ids: list[str]) -> dict[str, dict]:
+        """The live articles of these ids with their page's row: ``article_id, page_id, ordinal, title,
+        body`` plus the page's ``paper, date, page, page_name, issue_no, source, root`` (for the
+        archive team's corrections: which page an article stands on, and how it reads now)."""
+        ids = list(dict.fromkeys(article_ids))
+        sql = (
+            "SELECT a.article_id, a.page_id, a.ordinal, a.title, a.body, p.paper, p.date, p.page, p.page_name,"
+            " p.issue_no, p.source, p.root FROM articles a JOIN pages p ON p.page_id = a.page_id"
+            " WHERE a.article_id IN ({})"
+        )
+        found: dict[str, dict] = {}
+        for seg in self.segments if ids else []:
+            for r in seg.query_in(sql, ids):
+                if r["page_id"] not in seg.deleted_pages:
+                    found[r["article_id"]] = dict(r)
+        return found
+
     def _page_records(self, date: str, page: int, paper: str | None) -> list:
         """(segment, row) of the live page records of one printed page, of one paper (the first by name)."""
         sql, args = "SELECT * FROM pages WHERE date = ? AND page = ?", [date, int(page)]
