@@ -67,6 +67,8 @@ function showResult(job) {
 }
 
 const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
+// 5xx: the server (or the proxy in front of it) is down or restarting, so asking again may help.
+const serverDown = (status) => Math.floor(status / 100) === 5;
 
 /** The job's JSON; while the server cannot be reached (e.g. restarting: the job is kept and resumed)
  * it asks again every RETRY_MS, up to RETRY_FOR_MS, saying so. */
@@ -75,7 +77,7 @@ async function jobStatus(id) {
   for (;;) {
     try {
       const r = await fetch(`/api/issues/${encodeURIComponent(id)}`, { credentials: "same-origin" });
-      if (r.status < 500 || Date.now() > until) return [r.ok, await r.json()];
+      if (!serverDown(r.status) || Date.now() > until) return [r.ok, await r.json()];
     } catch (err) {
       if (Date.now() > until) return [false, null];
     }
