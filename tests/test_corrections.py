@@ -271,3 +271,50 @@ def test_an_unreadable_overlay_stops_the_build_instead_of_undoing_corrections(tm
     )
     r = app.test_client().post("/api/ask", json={"question": "运河古城灯会有多少盏花灯？"})
     assert r.status_code == 200 and "corrected" not in r.get_json()["passages"][0]["citation"]  # answers go on
+
+
+class _Killed(BaseException):
+    """The server process dying (not an error Flask would answer)."""
+
+
+def test_a_server_killed_after_saving_a_correction_indexes_it_on_restart(tmp_path, monkeypatch):
+    from qa.admin.corrections import Corrections
+    from qa.admin.jobstore import JobStore
+    from qa.app.app import create_app
+    from qa.service import Service
+    from qa.store import build_index
+
+    (tmp_path / "arch").mkdir()
+    (tmp_path / "arch" / "a.jsonl").write_text(json.dumps(RECORDS[0], ensure_ascii=False), encoding="utf-8")
+    build_index([str(tmp_path / "arch")], tmp_path / "index", embedder=FakeEmbedder(), progress=False)
+
+    def app():
+        settings = Settings(index=tmp_path / "index", data_dir=tmp_path / "data", rate_limit=None)
+        return create_app(settings, service=Service(tmp_path / "index", embedder=FakeEmbedder()))
+
+    first = app()
+    first.extensions["qa_accounts"].add_user("ed", "editor", PASSWORD)
+    ed = {"Authorization": f"Bearer {first.extensions['qa_accounts'].create_token('ed')}"}
+    a = _article(first.test_client(), "2023-05-03", 2, "灯会")
+    fix = {"date": "2023-05-03", "page": 2, "article_id": a["article_id"], "title": "运河古城元宵灯会"}
+
+    def die(self, *args):
+        raise _Killed  # right after the overlay is saved: nothing after it runs
+
+    monkeypatch.setattr(Corrections, "_log", die)
+    with pytest.raises(_Killed):
+        first.test_client().post("/api/corrections", json=fix, headers=ed)
+    monkeypatch.undo()
+    [job_id] = _job_ids(tmp_path)  # reserved before the overlay was written
+    JobStore(tmp_path / "data").update(job_id, owner="999999999:1")  # its process is gone
+    second = app()  # the restart resumes the reserved job
+    assert second.extensions["qa_jobs"].get(job_id).finished.wait(60)
+    cited = _ask(second.test_client(), "运河古城灯会有多少盏花灯？")["passages"][0]["citation"]
+    assert cited["title"] == "运河古城元宵灯会" and cited["corrected"] is True
+
+
+def _job_ids(tmp_path) -> list[str]:
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "data" / "qa.sqlite3") as db:
+        return [r[0] for r in db.execute("SELECT id FROM jobs")]

@@ -118,8 +118,11 @@ class Corrections:
     def entries(self) -> list[dict]:
         return [e for es in overlay.load(self.index_dir).values() for e in es]
 
-    def correct(self, live: dict, article_id: str, changes: dict, user: str) -> dict:
-        """Add (or extend) the correction of the live article ``live`` (``IndexReader.articles_by_id``)."""
+    def correct(self, live: dict, article_id: str, changes: dict, user: str, before_save=None) -> dict:
+        """Add (or extend) the correction of the live article ``live`` (``IndexReader.articles_by_id``).
+
+        ``before_save(entry)`` runs just before the overlay is written: the server reserves its
+        re-index job there, so a crash right after the write still ends with the page indexed."""
         base, moved_at = overlay.base_page(live["page_id"])
         mine = overlay.load(self.index_dir).get(base, [])
         where = {k: live[k] for k in WHERE}
@@ -153,14 +156,18 @@ class Corrections:
             "user": user,
             "at": time.time(),
         }
+        if before_save is not None:
+            before_save(entry)
         overlay.save(self.index_dir, lambda es: [e for e in es if e["id"] != entry["id"]] + [entry])
         self._log(user, "correct", entry)
         return entry
 
-    def revert(self, correction_id: str, user: str) -> dict:
+    def revert(self, correction_id: str, user: str, before_save=None) -> dict:
         entry = next((e for e in self.entries() if e["id"] == correction_id), None)
         if entry is None:
             raise NotFound(f"没有编号为 {correction_id} 的校对（可能已撤销）。")
+        if before_save is not None:
+            before_save(entry)
         overlay.save(self.index_dir, lambda es: [e for e in es if e["id"] != correction_id])
         self._log(user, "revert", entry)
         return entry

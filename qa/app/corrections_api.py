@@ -40,8 +40,36 @@ def _where(args, page_optional: bool = False) -> tuple[str, int | None, str | No
     return parse_day(args.get("date"), "date"), page, parse_paper(args.get("paper") or None)
 
 
-def _publish(entry: dict, action: str) -> dict:
-    """Audit, index the page's folder again through the job queue, wait, answer the job with the entry."""
+class _Reservation:
+    """The re-index job of one correction, written to the jobs table before the overlay changes
+    (``before_save``): if the server dies between the overlay write and the build, the job is
+    resumed on restart (``qa.app.jobs``), so a saved correction is never left unindexed."""
+
+    def __init__(self):
+        self.job = None
+
+    def __call__(self, entry: dict) -> None:
+        self.job = current_app.extensions["qa_jobs"].reserve(actor(), [_store().target(entry)], [])
+
+    def cancel(self, why: str) -> None:
+        if self.job is not None:
+            current_app.extensions["qa_jobs"].fail(self.job, why)
+
+
+def _change(apply) -> tuple[dict, object]:
+    """Run ``apply(before_save)`` (a correct or a revert), start its reserved job, return the entry."""
+    reserved = _Reservation()
+    try:
+        entry = apply(reserved)
+    except Exception:
+        reserved.cancel("校对没有保存，无需重新索引。")
+        raise
+    current_app.extensions["qa_jobs"].start(reserved.job)
+    return entry, reserved.job
+
+
+def _publish(entry: dict, job, action: str) -> dict:
+    """Audit, wait for the page's re-index job, answer the job with the entry."""
     current_app.extensions["qa_accounts"].audit(
         actor(),
         action,
@@ -54,7 +82,6 @@ def _publish(entry: dict, action: str) -> dict:
             "corrected": entry["corrected"],
         },
     )
-    job = current_app.extensions["qa_jobs"].submit(actor(), [_store().target(entry)], [])
     job.finished.wait(WAIT_S)
     out = {**job.to_json(), "correction": _public(entry)}
     # the article as it now stands: its id may differ (ids name the file as its folder was indexed)
@@ -79,16 +106,16 @@ def correct():
     row = live.get(body["article_id"])
     if row is None or row["date"] != date or row["page"] != page or (paper and row["paper"] != paper):
         raise NotFound("这一版中没有这篇文章（article_id 不对，或索引已更新）：请刷新后重试。")
-    entry = _store().correct(row, body["article_id"], changes, actor())
-    return jsonify(_publish(entry, "article.correct")), 200
+    entry, job = _change(lambda reserve: _store().correct(row, body["article_id"], changes, actor(), reserve))
+    return jsonify(_publish(entry, job, "article.correct")), 200
 
 
 @bp.delete("/corrections/<correction_id>")
 @require("editor")
 def revert(correction_id: str):
     """Undo a correction: the article reads as printed again (the overlay entry is removed)."""
-    entry = _store().revert(correction_id, actor())
-    return jsonify(_publish(entry, "article.revert")), 200
+    entry, job = _change(lambda reserve: _store().revert(correction_id, actor(), reserve))
+    return jsonify(_publish(entry, job, "article.revert")), 200
 
 
 @bp.get("/corrections")
