@@ -197,7 +197,7 @@ class Service:
         return self.engine.reader.version
 
     def maybe_reload(self) -> bool:
-        """Open and swap in the live version (``CURRENT``, or the Milvus alias) if it changed; True when swapped."""
+        """Swap in the live version (``CURRENT``, or Milvus's published version) if it changed; True if swapped."""
         live = live_version(self.index_dir)
         if live is None or live == self.version:
             return False

@@ -37,7 +37,6 @@ from typing import Callable, Iterator
 from qa.errors import IndexFormatError, IndexLocked, IndexMissing
 
 FORMAT_VERSION = 3  # 2: periods/ added; 3: a version is a list of segments
-MILVUS_FORMAT_VERSION = 2  # what a Milvus collection's meta records (its layout did not change)
 
 CURRENT = "CURRENT"
 LOCK = ".lock"
