@@ -10,6 +10,8 @@ times over its life. A segment whose rows are mostly deleted is rewritten withou
 (0, 1, 1, 2)
 >>> pick_merges([("s1", 900, 900)] * 3 + [("s2", 30_000, 9_000)], factor=3)
 [['s2'], ['s1', 's1', 's1']]
+>>> len(pick_merges([(f"s{i}", 900, 900) for i in range(7)], factor=3))  # k at a time, the rest waits
+2
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.store.folder.layout import DB, next_segment
+from qa.store.folder.layout import DB
 from qa.store.folder.postings import Postings, take
 from qa.store.folder.segment import Segment
 from qa.store.folder.writer import SCHEMA, write_segment_files
@@ -46,15 +48,14 @@ def pick_merges(segments: list[tuple[str, int, int]], factor: int | None = None)
             groups.append([name])
         else:
             by_tier.setdefault(tier(live), []).append(name)
-    groups += [names for _, names in sorted(by_tier.items()) if len(names) >= factor]
+    for _, names in sorted(by_tier.items()):  # ``factor`` at a time: a merge's size is bounded by its tier
+        groups += [names[i : i + factor] for i in range(0, len(names) - factor + 1, factor)]
     return groups
 
 
-def merge_segments(
-    index_dir: Path, segments: list[Segment], taken: set[str], dense_threshold: int | None = None
-) -> dict:
-    """Write the live rows of ``segments`` as one new segment (rows sorted by issue date); return its segment.json."""
-    folder = next_segment(index_dir, taken)
+def merge_segments(folder: Path, segments: list[Segment], dense_threshold: int | None = None) -> dict:
+    """Write the live rows of ``segments`` as one new segment in ``folder`` (a new folder; rows sorted by
+    issue date); return its segment.json."""
     folder.mkdir(parents=True)
     papers = sorted({p for seg in segments for p in seg.papers})
     keep = [np.flatnonzero(seg.live) if seg.live is not None else np.arange(seg.rows) for seg in segments]

@@ -1,0 +1,166 @@
+"""Tier merges run apart from the daily add: the add never merges live segments, a merge never makes an add
+wait, neither loses the other's segments, and `qa serve` merges in the background without a failed answer."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+
+import pytest
+from test_segments import build, dates, issue, snapshot
+
+import qa.store.folder.merge as merge
+import qa.store.folder.mergejob as mergejob
+from qa.store import IndexReader, build_from_pages, current_version, merge_index
+from qa.store.folder.layout import SEGMENTS
+
+
+@pytest.fixture
+def small_tiers(monkeypatch):
+    monkeypatch.setattr(merge, "FLOOR_ROWS", 8)
+    monkeypatch.setattr(merge, "MERGE_FACTOR", 3)
+
+
+def segment_names(ix) -> list[str]:
+    return [s["name"] for s in json.loads((ix / current_version(ix) / "meta.json").read_text())["segments"]]
+
+
+def test_the_daily_add_never_merges_live_segments_and_says_what_waits(tmp_path, fake_embedder, small_tiers):
+    ix = tmp_path / "ix"
+    said: list[str] = []
+    for d in dates(4):
+        before = set(segment_names(ix)) if (ix / "CURRENT").exists() else set()
+        r = build_from_pages(issue(d), [f"/arch/{d}"], ix, embedder=fake_embedder, progress=False, log=said.append)
+        assert set(segment_names(ix)) - before == {segment_names(ix)[-1]} and before <= set(segment_names(ix))
+        assert r.published
+    assert len(segment_names(ix)) == 4  # a full tier of 3 and one more: nothing rewritten
+    assert "有 3 个分段待合并，运行 qa merge 或由 qa serve 在后台合并。" in said
+    assert merge_index(ix, log=said.append) is not None
+    assert len(segment_names(ix)) == 2
+
+
+def test_a_bulk_build_merges_its_own_segments_k_at_a_time(tmp_path, fake_embedder, small_tiers):
+    ix, said = tmp_path / "ix", []
+    pages = [p for d in dates(14) for p in issue(d)]  # 56 rows in batches of 8: seven segments of tier 1
+    build_from_pages(pages, ["/arch"], ix, embedder=fake_embedder, progress=False, log=said.append, batch_rows=8)
+    merges = [m for m in said if m.startswith("合并 ")]
+    assert merges and all(m.startswith("合并 3 个分段") for m in merges)  # never more than one tier's k at once
+    with IndexReader.open(ix) as r:
+        assert r.counts()["chunks"] == 56 and len(r.segments) < 7
+
+
+def _paused_merge(monkeypatch, ix):
+    """``merge_index`` in a thread that stops after merging, before it takes the build lock to publish."""
+    merged, go, out = threading.Event(), threading.Event(), {}
+    lock = mergejob.build_lock
+
+    def wait_then_lock(*a, **kw):
+        merged.set()
+        assert go.wait(60)
+        return lock(*a, **kw)
+
+    monkeypatch.setattr(mergejob, "build_lock", wait_then_lock)
+    t = threading.Thread(target=lambda: out.update(version=merge_index(ix, log=lambda m: None)))
+    t.start()
+    assert merged.wait(60)
+    return go, t, out
+
+
+def test_an_add_during_a_merge_is_not_kept_waiting_and_neither_loses_segments(
+    tmp_path, fake_embedder, small_tiers, monkeypatch
+):
+    ix, whole = tmp_path / "ix", tmp_path / "whole"
+    for d in dates(6):
+        build(issue(d), [f"/arch/{d}"], ix, fake_embedder)
+    go, merging, out = _paused_merge(monkeypatch, ix)
+    # Meanwhile the daily add: a new issue, and a correction of a page inside a segment being merged.
+    started = time.monotonic()
+    build(issue("2025-07-07"), ["/arch/2025-07-07"], ix, fake_embedder, lock_timeout=5)
+    fix = issue("2025-07-02", tag="（更正）")[:1] + issue("2025-07-02")[1:]  # page 1 corrected, page 2 as it was
+    build(fix, ["/arch/2025-07-02"], ix, fake_embedder, lock_timeout=5)
+    assert time.monotonic() - started < 30  # no wait for the merge's lock
+    go.set()
+    merging.join(60)
+    assert out["version"] == current_version(ix)
+    names = segment_names(ix)
+    assert len(names) == 4  # two merged tiers of three, the new issue, the correction
+    everything = [p for d in dates(7) for p in (fix if d == "2025-07-02" else issue(d))]
+    build(everything, ["/arch"], whole, fake_embedder)
+    assert snapshot(ix, fake_embedder) == snapshot(whole, fake_embedder)
+    with IndexReader.open(ix) as r:
+        assert r.counts() == IndexReader.open(whole).counts()
+    assert {p.name for p in (ix / SEGMENTS).iterdir()} >= set(names) and not (ix / mergejob.STAGING).exists()
+
+
+def test_a_merge_overtaken_by_a_rebuild_publishes_nothing(tmp_path, fake_embedder, small_tiers, monkeypatch):
+    ix = tmp_path / "ix"
+    for d in dates(3):
+        build(issue(d), [f"/arch/{d}"], ix, fake_embedder)
+    go, merging, out = _paused_merge(monkeypatch, ix)
+    rebuilt = build(issue("2025-07-09"), ["/arch"], ix, fake_embedder, rebuild=True)
+    go.set()
+    merging.join(60)
+    assert out["version"] is None and current_version(ix) == rebuilt.version  # sources gone: dropped
+    assert len(segment_names(ix)) == 1
+    with IndexReader.open(ix) as r:
+        assert r.issue_dates() == ["2025-07-09"]
+
+
+def test_background_merge_under_concurrent_asks_fails_no_request(tmp_path, fake_embedder):
+    """`qa serve`'s merger runs `qa merge` in a child process while four clients ask; the default tiers
+    (ten segments of one tier) are filled by ten daily adds."""
+    from qa.app.serve import BackgroundServer
+    from qa.config import Settings
+    from qa.service import Service
+
+    ix = tmp_path / "ix"
+    for d in dates(10):
+        build(issue(d), [f"/arch/{d}"], ix, fake_embedder)
+    assert len(segment_names(ix)) == 10
+    first = current_version(ix)
+    settings = Settings(
+        index=ix, host="127.0.0.1", port=0, threads=8, rate_limit=None, reload_interval_s=0.2, merge_interval_s=0.3
+    )
+    server = BackgroundServer(settings, service=Service(ix, embedder=fake_embedder), watcher=True, merger=True)
+    failures, answered, stop = [], [], threading.Event()
+
+    def client():
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        while not stop.is_set():
+            try:
+                conn.request(
+                    "POST",
+                    "/api/ask",
+                    json.dumps({"question": "黄河大集取得新进展了吗？"}),
+                    {"Content-Type": "application/json"},
+                )
+                resp = conn.getresponse()
+                body = json.loads(resp.read())
+                if resp.status != 200 or not (body.get("found") and body.get("passages")):
+                    failures.append((resp.status, body))
+                answered.append(body.get("index_version"))
+            except Exception as e:  # noqa: BLE001 - any failure counts
+                failures.append(repr(e))
+                conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    try:
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + 120
+        while current_version(ix) == first and time.monotonic() < deadline:
+            time.sleep(0.2)
+        merged = current_version(ix)
+        while merged not in answered and time.monotonic() < deadline:  # the reloader swapped it in
+            time.sleep(0.1)
+        time.sleep(1)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+        server.stop()
+    assert merged != first and len(segment_names(ix)) == 1
+    assert server.merger.merges >= 1 and server.merger.failures == 0
+    assert failures == [] and first in answered and merged in answered
