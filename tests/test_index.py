@@ -156,7 +156,7 @@ SCRIPT = textwrap.dedent("""
     from fakes import FakeEmbedder
     from test_index import issue
     import qa.store as qi
-    import qa.store.build as qb
+    import qa.store.folder.layout as qb  # seal_and_publish seals through it
     from qa.errors import IndexLocked
 
     ix, marker, mode, date = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
