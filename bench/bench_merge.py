@@ -10,7 +10,8 @@ not matter, their bytes do). Each step runs in its own process; peak RSS is that
 
 - ``add``: one daily issue (120 pages) added with the code's default (the old code merges the full tier
   inside the add; the new one publishes at once and leaves the merge to ``qa merge`` / ``qa serve``);
-- ``merge``: ``merge_index`` of the index (the whole tier, ~``chunks`` rows, into one segment).
+- ``merge K``: the first K segments merged into one (``merge_segments``, as a build or ``qa merge`` does),
+  for each K of ``--merge``: peak RSS against the rows merged.
 """
 
 from __future__ import annotations
@@ -54,11 +55,17 @@ elif step == "add":
                      log=lambda m: None)
     with IndexReader.open(index) as rd:
         out = {{"chunks": r.chunks, "segments": len(rd.segments)}}
-else:
-    from qa.store import merge_index, IndexReader
-    merge_index(index, log=lambda m: None)
-    with IndexReader.open(index) as rd:
-        out = {{"segments": len(rd.segments), "rows": [s.rows for s in rd.segments]}}
+else:  # merge the first ``arg`` segments of the live version into one (the old and the new signature)
+    from qa.store import current_version
+    from qa.store.folder import merge
+    from qa.store.folder.segment import Segment
+    meta = json.loads((index / current_version(index) / "meta.json").read_text())
+    segs = [Segment(index / "segments" / s["name"]) for s in meta["segments"][: int(arg)]]
+    try:
+        info = merge.merge_segments(index / "segments" / "s999999", segs)
+    except TypeError:
+        info = merge.merge_segments(index, segs, set())
+    out = {{"segments": len(segs), "rows": info["rows"], "dense": info["dense"]["type"]}}
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 out.update(seconds=round(time.perf_counter() - t, 1), peak_rss_mb=peak)
 print(json.dumps(out))
@@ -86,6 +93,7 @@ def main() -> None:
     ap.add_argument("--base", type=Path, default=None, help="where the base index is (default /tmp/bench-merge-N)")
     ap.add_argument("--prepare", action="store_true")
     ap.add_argument("--old", type=Path, default=None, help="a checkout of the previous code")
+    ap.add_argument("--merge", default="3,10", help="how many of the base's segments to merge, e.g. 3,10")
     args = ap.parse_args()
     base = args.base or Path(f"/tmp/bench-merge-{args.chunks}")
     if args.prepare:
@@ -93,7 +101,8 @@ def main() -> None:
         return
     figures: dict = {"chunks": args.chunks, "cpu": cpu(), "load_at_start": round(os.getloadavg()[0], 1)}
     for label, repo in (("old", args.old), ("new", ROOT)):
-        for what, arg in (("add", "2024-01-02"), ("merge", "")):  # each on its own copy of the base
+        steps = [("add", "2024-01-02")] + [(f"merge{k}", k) for k in args.merge.split(",")]
+        for what, arg in steps:  # each on its own copy of the base
             if repo is None:
                 continue
             copy = base.with_name(base.name + "-" + label)
@@ -101,12 +110,12 @@ def main() -> None:
             subprocess.run(["cp", "-al", str(base), str(copy)], check=True)
             subprocess.run(["rm", "-rf", str(copy / "cache")], check=True)  # appended to in place: not shared
             try:
-                figures[f"{label}_{what}"] = step(repo, what, copy, arg)
+                figures[f"{label}_{what}"] = step(repo, what.rstrip("0123456789"), copy, arg)
             finally:
                 subprocess.run(["rm", "-rf", str(copy)], check=True)
     figures["load_at_end"] = round(os.getloadavg()[0], 1)
     if args.old:
-        for what in ("add", "merge"):
+        for what in ["add"] + [f"merge{k}" for k in args.merge.split(",")]:
             for k in ("seconds", "peak_rss_mb"):
                 figures[f"{what}_{k} new/old"] = round(figures[f"new_{what}"][k] / max(figures[f"old_{what}"][k], 1), 2)
     print(json.dumps(figures, ensure_ascii=False))
