@@ -49,8 +49,8 @@ if step == "prepare":
                      log=lambda m: None, merge=False, batch_rows=int(arg) // 10)
     out = {{"chunks": r.chunks}}
 elif step == "add":
+    from qa.store import build_stream, IndexReader  # before bench_scale, which puts this checkout first on sys.path
     from bench_scale import one_issue
-    from qa.store import build_stream, IndexReader
     r = build_stream(one_issue(arg), ["/daily/" + arg], index, embedder=RandomEmbedder(), progress=False,
                      log=lambda m: None)
     with IndexReader.open(index) as rd:
@@ -101,7 +101,12 @@ def main() -> None:
         return
     figures: dict = {"chunks": args.chunks, "cpu": cpu(), "load_at_start": round(os.getloadavg()[0], 1)}
     for label, repo in (("old", args.old), ("new", ROOT)):
-        steps = [("add", "2024-01-02")] + [(f"merge{k}", k) for k in args.merge.split(",")]
+        if repo is not None:
+            figures[f"{label}_code"] = subprocess.run(
+                ["git", "-C", str(repo), "log", "-1", "--format=%h"], capture_output=True, text=True
+            ).stdout.strip()
+    for label, repo in (("old", args.old), ("new", ROOT)):
+        steps = [("add", "2024-01-02")] + [(f"merge{k}", k) for k in args.merge.split(",") if k]
         for what, arg in steps:  # each on its own copy of the base
             if repo is None:
                 continue
@@ -115,7 +120,7 @@ def main() -> None:
                 subprocess.run(["rm", "-rf", str(copy)], check=True)
     figures["load_at_end"] = round(os.getloadavg()[0], 1)
     if args.old:
-        for what in ["add"] + [f"merge{k}" for k in args.merge.split(",")]:
+        for what in ["add"] + [f"merge{k}" for k in args.merge.split(",") if k]:
             for k in ("seconds", "peak_rss_mb"):
                 figures[f"{what}_{k} new/old"] = round(figures[f"new_{what}"][k] / max(figures[f"old_{what}"][k], 1), 2)
     print(json.dumps(figures, ensure_ascii=False))

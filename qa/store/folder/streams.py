@@ -31,7 +31,7 @@ from qa.store.folder.dense import VECTORS, FlatFile
 from qa.store.folder.layout import DENSE_DIR
 from qa.store.folder.postings import VOCAB, VOCAB_OFFSETS, write_meta
 
-BLOCK_POSTINGS = 4_000_000  # postings per block: ~100 MB of temporaries
+BLOCK_POSTINGS = 1_000_000  # postings per block: ~40 MB of temporaries
 BLOCK_ROWS = 65_536  # vector rows per block: 48 MB of fp16 codes at 384 dimensions
 
 
