@@ -194,3 +194,26 @@ def test_a_streamed_merge_writes_what_the_in_memory_merge_would(tmp_path, fake_e
     for name in ("indptr", "docs", "tfs", "doc_len"):
         np.testing.assert_array_equal(np.asarray(getattr(got.postings, name)), getattr(expected, name))
     np.testing.assert_array_equal(got.dense.vectors(np.arange(got.rows)), vectors)
+
+
+def test_streamed_vector_files_are_the_files_faiss_writes(tmp_path):
+    """vectors.faiss written block by block, and the IVF index trained on a sample read back from it, are
+    byte for byte what write_dense makes of the same (fp16) vectors."""
+    import filecmp
+
+    import faiss
+    import numpy as np
+
+    from qa.store.folder import dense
+
+    v = np.random.default_rng(0).normal(size=(5000, 32)).astype(np.float32)
+    v = (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float16).astype(np.float32)
+    dense.write_dense(tmp_path / "whole", v, threshold=1000)
+    fp16 = faiss.IndexScalarQuantizer(32, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+    codes = fp16.sa_encode(v)
+    meta = dense.write_dense_codes(
+        tmp_path / "streamed", 5000, 32, (codes[i : i + 700] for i in range(0, 5000, 700)), threshold=1000
+    )
+    assert meta["type"] == "ivf_sq8"
+    for name in (dense.VECTORS, dense.INDEX, dense.META):
+        assert filecmp.cmp(tmp_path / "whole" / name, tmp_path / "streamed" / name, shallow=False), name

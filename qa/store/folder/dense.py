@@ -83,8 +83,9 @@ def _build(kind: str, vectors: np.ndarray, seed: int) -> tuple[faiss.Index, dict
     return _build_from(kind, vectors.shape[1], len(vectors), _train_sample(vectors, seed), blocks, seed)
 
 
-def _build_from(kind: str, dim: int, n: int, train: np.ndarray, blocks, seed: int) -> tuple[faiss.Index, dict]:
-    """:func:`_build` from a training sample and the rows in blocks (float32, in row order)."""
+def _build_from(kind: str, dim: int, n: int, train, blocks, seed: int) -> tuple[faiss.Index, dict]:
+    """:func:`_build` from a training sample (an array, or a function returning it: then it is freed
+    before the rows are added) and the rows in blocks (float32, in row order)."""
     if kind == "hnsw_sq":
         index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
@@ -104,7 +105,9 @@ def _build_from(kind: str, dim: int, n: int, train: np.ndarray, blocks, seed: in
         else:
             raise BadInput(f"未知的向量索引类型「{kind}」：可用 {'、'.join(KINDS)}。")
         index.cp.seed = seed  # the faiss wrapper keeps ``quantizer`` alive with the index
-    index.train(train)
+    sample = train() if callable(train) else train
+    index.train(sample)
+    del sample, train
     for block in blocks:
         index.add(np.ascontiguousarray(block, dtype=np.float32))
     return index, params
@@ -170,10 +173,9 @@ def write_dense_codes(
     if n and kind != "flat":
         flat = FlatFile(folder / VECTORS)
         rows = _sample_rows(n, seed)
-        train = flat.vectors(np.arange(n) if rows is None else rows)
-        blocks = (flat.vectors(np.arange(lo, min(n, lo + BLOCK * 4))) for lo in range(0, n, BLOCK * 4))
+        train = lambda: flat.vectors(np.arange(n) if rows is None else rows)  # noqa: E731 - read when needed
+        blocks = (flat.vectors(np.arange(lo, min(n, lo + BLOCK))) for lo in range(0, n, BLOCK))  # 100 MB each
         index, params = _build_from(kind, dim, n, train, blocks, seed)
-        del train
         faiss.write_index(index, str(folder / INDEX))
         flat.close()
     else:
