@@ -1,7 +1,9 @@
 """Merges apart from the daily add, and their memory: the same index, old code against new, in one run.
 
     python bench/bench_merge.py --prepare --chunks 113000            # base index (no merges), once
-    python bench/bench_merge.py --chunks 113000 --old /work/main     # measure old and new code on copies of it
+    python bench/bench_merge.py --chunks 113000 --old /work/main --merge 3,14     # old and new code on copies
+    python bench/bench_merge.py --chunks 113000 --base /tmp/bench-merge-380000 --widen 3   # each segment 3 times
+    python bench/bench_merge.py --chunks 380000 --base /tmp/bench-merge-380000 --old /work/main --merge 42
 
 The base index is ``bench_scale``'s real news text (sentence-shuffled copies over 50 years) written in
 batches of ``chunks / 10`` rows without merging, so its ten segments fill one size tier and the next
@@ -81,6 +83,36 @@ def step(repo: Path, name: str, index: Path, arg: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def widen(base: Path, dst: Path, copies: int) -> dict:
+    """``dst``: ``base`` with each segment there ``copies`` times (hard links; each copy's SQLite file copied
+    with its page ids suffixed, so the pages stay distinct): a bigger merge without another build."""
+    import shutil
+    import sqlite3
+
+    shutil.rmtree(dst, ignore_errors=True)
+    subprocess.run(["cp", "-al", str(base), str(dst)], check=True)
+    shutil.rmtree(dst / "cache", ignore_errors=True)
+    name = (dst / "CURRENT").read_text().strip()
+    meta = json.loads((dst / name / "meta.json").read_text())
+    originals, n = list(meta["segments"]), max(int(s["name"][1:]) for s in meta["segments"])
+    for c in range(1, copies):
+        for seg in originals:
+            n += 1
+            folder = dst / "segments" / f"s{n:06d}"
+            subprocess.run(["cp", "-al", str(base / "segments" / seg["name"]), str(folder)], check=True)
+            (folder / "meta.sqlite").unlink()  # a hard link to the base's: copied, then changed
+            shutil.copy(base / "segments" / seg["name"] / "meta.sqlite", folder / "meta.sqlite")
+            db = sqlite3.connect(folder / "meta.sqlite")
+            for table in ("pages", "articles", "chunks", "regions", "page_images"):
+                db.execute(f"UPDATE {table} SET page_id = page_id || '#copy{c}'")
+            db.commit()
+            db.close()
+            meta["segments"].append({**seg, "name": folder.name})
+    (dst / name / "meta.json").unlink()  # a hard link to the base's
+    (dst / name / "meta.json").write_text(json.dumps(meta))
+    return {"segments": len(meta["segments"]), "rows": sum(s["rows"] for s in meta["segments"])}
+
+
 def cpu() -> str:
     out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
     fields = dict(line.split(":", 1) for line in out.splitlines() if ":" in line)
@@ -93,9 +125,15 @@ def main() -> None:
     ap.add_argument("--base", type=Path, default=None, help="where the base index is (default /tmp/bench-merge-N)")
     ap.add_argument("--prepare", action="store_true")
     ap.add_argument("--old", type=Path, default=None, help="a checkout of the previous code")
+    ap.add_argument(
+        "--widen", type=int, default=0, help="with --base: make it from the --chunks base, each segment N times"
+    )
     ap.add_argument("--merge", default="3,10", help="how many of the base's segments to merge, e.g. 3,10")
     args = ap.parse_args()
     base = args.base or Path(f"/tmp/bench-merge-{args.chunks}")
+    if args.widen:
+        print(json.dumps(widen(Path(f"/tmp/bench-merge-{args.chunks}"), base, args.widen)))
+        return
     if args.prepare:
         print(json.dumps(step(ROOT, "prepare", base, str(args.chunks))))
         return
