@@ -217,3 +217,31 @@ def test_streamed_vector_files_are_the_files_faiss_writes(tmp_path):
     assert meta["type"] == "ivf_sq8"
     for name in (dense.VECTORS, dense.INDEX, dense.META):
         assert filecmp.cmp(tmp_path / "whole" / name, tmp_path / "streamed" / name, shallow=False), name
+
+
+def test_a_killed_merge_leaves_nothing_the_next_one_keeps(tmp_path, fake_embedder, small_tiers):
+    """What a killed merge wrote sits in index/merging/, outside segments/; the next merge clears it."""
+    ix = tmp_path / "ix"
+    for d in dates(3):
+        build(issue(d), [f"/arch/{d}"], ix, fake_embedder)
+    left = ix / mergejob.STAGING / "m000003"
+    left.mkdir(parents=True)
+    (left / "segment.json").write_text("{}")
+    live = current_version(ix)
+    build(issue("2025-07-04"), ["/arch/2025-07-04"], ix, fake_embedder)  # a build ignores it
+    assert left.exists() and current_version(ix) != live
+    assert merge_index(ix, log=lambda m: None) is not None
+    assert not (ix / mergejob.STAGING).exists() and len(segment_names(ix)) == 2
+
+
+def test_qa_index_merge_options(tmp_path):
+    from click.testing import CliRunner
+
+    from qa.cli import cli
+
+    both = CliRunner().invoke(
+        cli, ["index", str(tmp_path), "--index", str(tmp_path / "ix"), "--no-merge", "--merge-all"]
+    )
+    assert both.exit_code == 1 and "不能同时使用" in both.output
+    helped = CliRunner().invoke(cli, ["serve", "--help"])
+    assert "--merge-interval" in helped.output
