@@ -28,6 +28,7 @@ class Settings:
     threads: int = 8
     rate_limit: str = "60 per minute"
     reload_interval_s: float = 1.0
+    merge_interval_s: float = 60.0  # qa serve checks for full size tiers and merges them in the background; 0: never
     as_of: str | None = None
     # Optional LLM answers (qa/answer/llm.py); unset here, they still come from QA_LLM_* or a config file.
     llm_base_url: str | None = None

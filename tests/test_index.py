@@ -156,7 +156,7 @@ SCRIPT = textwrap.dedent("""
     from fakes import FakeEmbedder
     from test_index import issue
     import qa.store as qi
-    import qa.store.build as qb
+    import qa.store.folder.layout as qb  # seal_and_publish seals through it
     from qa.errors import IndexLocked
 
     ix, marker, mode, date = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], sys.argv[4]
@@ -426,3 +426,69 @@ def test_a_bulk_build_killed_mid_embedding_resumes_with_only_the_rest(tmp_path, 
     )
     same = [index_vectors(d) for d in (ix, tmp_path / "whole")]
     assert np.array_equal(*same) and resumed.chunks == whole.chunks == 300
+
+
+CLI_KILL_SCRIPT = textwrap.dedent("""
+    import sys, time
+    sys.path[:0] = [{repo!r}, {tests!r}]
+    from pathlib import Path
+    from fakes import FakeEmbedder
+    import qa.store.plan as plan
+    from qa.cli import cli
+
+    calls = Path(sys.argv[3])
+
+    class Counted(FakeEmbedder):
+        def encode_passages(self, texts):
+            out = super().encode_passages(texts)
+            with calls.open("a") as f:
+                f.write(f"{{len(texts)}}\\n")
+            time.sleep(float(sys.argv[4]))  # a slow model: the parent kills us between batches
+            return out
+
+    plan.load_embedder = lambda *a, **kw: Counted()   # `qa index` as installed, but with a model that counts
+    cli(["index", sys.argv[1], "--index", sys.argv[2]])
+""")
+
+
+def test_a_killed_qa_index_backfill_resumes_without_re_embedding_what_it_had(tmp_path):
+    """SIGKILL a `qa index` process mid-backfill; the next `qa index` embeds only what the first had not
+    stored (embedder calls counted, and what it reports), and the index ends complete."""
+    src = REPO.parent / "shared" / "data" / "news_sample.jsonl"
+    if not src.exists():
+        pytest.skip(f"{src} is missing")
+    archive = tmp_path / "news.jsonl"
+    archive.write_text("".join(src.read_text(encoding="utf-8").splitlines(keepends=True)[:40]), encoding="utf-8")
+    script = tmp_path / "qa_index.py"
+    script.write_text(CLI_KILL_SCRIPT.format(repo=str(REPO), tests=str(REPO / "tests")), encoding="utf-8")
+
+    def qa_index(ix, calls, sleep):
+        return subprocess.Popen(
+            [sys.executable, str(script), str(archive), str(ix), str(calls), str(sleep)],
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "QA_NO_PROGRESS": "1"},
+        )
+
+    ix, first_calls = tmp_path / "ix", tmp_path / "first"
+    proc = qa_index(ix, first_calls, 0.5)
+    deadline = time.monotonic() + 120
+    while _persisted(ix) < 64 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    persisted = _persisted(ix)
+    assert proc.returncode == -signal.SIGKILL and persisted >= 64 and current_version(ix) is None
+
+    again = qa_index(ix, tmp_path / "again", 0)
+    _, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    embedded_again = sum(map(int, (tmp_path / "again").read_text().split()))
+    whole = qa_index(tmp_path / "whole", tmp_path / "whole-calls", 0)
+    whole.communicate(timeout=300)
+    total = sum(map(int, (tmp_path / "whole-calls").read_text().split()))
+    assert persisted < total and embedded_again == total - persisted  # nothing stored is embedded again
+    assert f"新嵌入 {embedded_again} 个" in err
+    with IndexReader.open(ix) as r, IndexReader.open(tmp_path / "whole") as w:
+        assert r.counts() == w.counts() and r.counts()["chunks"] == total
+    assert np.array_equal(index_vectors(ix), index_vectors(tmp_path / "whole"))

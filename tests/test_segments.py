@@ -112,9 +112,9 @@ def small_tiers(monkeypatch):
 def test_issue_by_issue_with_merges_equals_one_build_from_scratch(tmp_path, fake_embedder, small_tiers):
     ix, whole = tmp_path / "ix", tmp_path / "whole"
     for d in dates(7):
-        build(issue(d), [f"/arch/{d}"], ix, fake_embedder)
+        build(issue(d), [f"/arch/{d}"], ix, fake_embedder, merge="all")
     fix = issue("2025-07-03", tag="（更正）")  # a correction lands in an already merged segment
-    build(fix, ["/arch/2025-07-03"], ix, fake_embedder)
+    build(fix, ["/arch/2025-07-03"], ix, fake_embedder, merge="all")
     meta = json.loads((ix / (ix / "CURRENT").read_text().strip() / "meta.json").read_text())
     assert len(meta["segments"]) == 4  # 3 + 3 issues merged, the 7th, the correction
     everything = [p for d in dates(7) for p in (fix if d == "2025-07-03" else issue(d))]
@@ -126,7 +126,7 @@ def test_issue_by_issue_with_merges_equals_one_build_from_scratch(tmp_path, fake
 def test_merged_segment_rows_stay_sorted_by_date(tmp_path, fake_embedder, small_tiers):
     ix = tmp_path / "ix"
     for d in reversed(dates(6)):  # issues loaded newest first, as a backfill might
-        build(issue(d), [f"/arch/{d}"], ix, fake_embedder)
+        build(issue(d), [f"/arch/{d}"], ix, fake_embedder, merge="all")
     with IndexReader.open(ix) as r:
         assert len(r.segments) < 6
         for seg in r.segments:

@@ -186,8 +186,16 @@ class BackgroundServer:
     ``settings.port = 0`` picks a free port.
     """
 
-    def __init__(self, settings: Settings, service=None, access_log_enabled: bool = False, watcher: bool = False):
+    def __init__(
+        self,
+        settings: Settings,
+        service=None,
+        access_log_enabled: bool = False,
+        watcher: bool = False,
+        merger: bool = False,
+    ):
         self.server, self.app = create_server(settings, service=service, access_log_enabled=access_log_enabled)
+        self.merger = start_merger(settings) if merger else None
         self.port = effective_port(self.server)
         self.url = f"http://{settings.host}:{self.port}"
         self._closing = False
@@ -205,6 +213,8 @@ class BackgroundServer:
 
     def stop(self) -> None:
         self._closing = True
+        if self.merger is not None:
+            self.merger.stop()
         self.app.extensions["qa_reloader"].stop()
         try:
             self.server.task_dispatcher.shutdown(timeout=5)  # let requests in flight finish first
@@ -218,6 +228,15 @@ class BackgroundServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def start_merger(settings: Settings):
+    """The background merge of a folder index (``qa.app.merger``); None for Milvus or when turned off."""
+    if settings.backend is not None or settings.merge_interval_s <= 0:
+        return None
+    from qa.app.merger import BackgroundMerger
+
+    return BackgroundMerger(settings.index, settings.merge_interval_s).start()
 
 
 def _warn_open_hosts(settings: Settings) -> None:
@@ -244,6 +263,7 @@ def serve(settings: Settings | None = None, service=None) -> None:
     _warn_open_hosts(settings)
     reloader = app.extensions["qa_reloader"]
     reloader.start_watcher()
+    merger = start_merger(settings)  # full size tiers merge in a child process, never inside a daily add
     from qa.app.admin_api import exposed_without_accounts, start_inbox
 
     if warning := exposed_without_accounts(app):
@@ -265,5 +285,7 @@ def serve(settings: Settings | None = None, service=None) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        if merger is not None:
+            merger.stop()
         reloader.stop()
         server.close()

@@ -77,7 +77,10 @@ def inspect(paths: tuple[str, ...], index: str | None) -> None:
     "--device", default=None, help="向量模型运行的设备：auto（有 GPU 就用，默认）、cpu、cuda、cuda:1（同 QA_DEVICE）。"
 )
 @click.option(
-    "--no-merge", is_flag=True, help="不在本次合并写满的分段层级（每日加入新一期时用；合并另行运行 qa merge）。"
+    "--no-merge", is_flag=True, help="本次连自己写出的分段也不合并（默认只合并本次写出的分段，从不改写已有分段）。"
+)
+@click.option(
+    "--merge-all", is_flag=True, help="本次也合并已有分段中写满的层级（旧的做法：加入新一期的耗时会包含合并）。"
 )
 @friendly_errors
 def index(
@@ -88,11 +91,13 @@ def index(
     model: str | None,
     device: str | None,
     no_merge: bool,
+    merge_all: bool,
 ) -> None:
     """把 PATHS 加入索引，并原子地发布新版本。
 
     PATH 是文件夹（按期存放的版面，或带 manifest.csv 的文件夹）或 .jsonl 导出文件。
-    未变的版面不重新向量化；PATH 下已删除的文件从索引中移除。退出码 0：全部索引；
+    未变的版面不重新向量化；PATH 下已删除的文件从索引中移除。已有分段从不在这里改写：
+    写满的层级由 qa merge 或 qa serve 在后台合并，所以每天加入一期的耗时只取决于这一期。退出码 0：全部索引；
     2：有文件被跳过（在 stderr 列出）；1：出错或没有读到任何版面（不发布新版本）。
 
     \b
@@ -103,7 +108,7 @@ def index(
       qa index archive/ --model st:/models/bge-small-zh-v1.5
       qa index archive/ --device cuda              # 在 GPU 上向量化（需要 PyTorch 的 CUDA 版）
       qa index archive/ --backend http://127.0.0.1:19530
-      qa index archive/聊城日报/2026-04-03 --no-merge  # 每日加入：耗时只取决于这一期
+      qa merge                                     # 合并写满的分段层级（qa serve 也会在后台做）
     """
     from qa.store import build_index
 
@@ -111,15 +116,17 @@ def index(
         from qa.embed import check_device
 
         device = check_device(device)
-    if no_merge and backend:
-        raise BadInput("--no-merge 只用于索引文件夹：Milvus 自己合并分段。")
+    if (no_merge or merge_all) and backend:
+        raise BadInput("--no-merge 和 --merge-all 只用于索引文件夹：Milvus 自己合并分段。")
+    if no_merge and merge_all:
+        raise BadInput("--no-merge 与 --merge-all 不能同时使用。")
     report = build_index(
         list(paths),
         index_location(index, backend),
         rebuild=rebuild,
         model=model,
         device=device,
-        **({"merge": False} if no_merge else {}),
+        **({} if backend else {"merge": "none" if no_merge else "all" if merge_all else "new"}),
     )
     for s in report.skipped:
         click.echo(f"跳过 {s}", err=True)
@@ -137,7 +144,8 @@ def index(
 def merge(index: str | None) -> None:
     """合并索引中写满的分段层级，并原子地发布新版本（服务不中断，合并期间照常回答）。
 
-    与 qa index --no-merge 配合：每天加入新一期时不合并，夜间运行一次 qa merge。
+    合并期间照常可以加入新一期（qa index 不必等它），发布时两者的分段都保留。
+    qa serve 会在后台自动合并（--merge-interval），也可以在夜间运行一次 qa merge。
 
     \b
     示例：
@@ -262,6 +270,13 @@ def ask(question, index, backend, top_k, date_from, date_to, paper, page, as_of,
     help="上传和收件箱的新一期存放处（默认：数据目录下的 archive）。",
 )
 @click.option("--login-to-read", is_flag=True, help="查阅也需要登录（默认：查阅公开，修改需要账户）。")
+@click.option(
+    "--merge-interval",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    help="每隔这么多秒检查一次写满的分段层级，有则在后台进程中合并（回答不中断）；0：不在后台合并。",
+)
 @friendly_errors
 def serve(
     index,
@@ -279,8 +294,9 @@ def serve(
     data_dir,
     archive,
     login_to_read,
+    merge_interval,
 ) -> None:
-    """提供问答页面和 JSON 接口；新发布的索引版本会自动切换。
+    """提供问答页面和 JSON 接口；新发布的索引版本会自动切换，写满的分段层级在后台合并。
 
     \b
     示例：
@@ -316,6 +332,7 @@ def serve(
             data_dir=data_dir,
             archive=archive,
             read_requires_login=login_to_read,
+            merge_interval_s=merge_interval,
         )
     )
 

@@ -8,8 +8,9 @@ store; both are written by the same plan and read through the same reader interf
     IndexReader.open(Path("index"))            # the live version, for searching
 """
 
-from qa.store.build import build_from_pages, build_index, build_stream, merge_index
+from qa.store.build import build_from_pages, build_index, build_stream
 from qa.store.folder.layout import FORMAT_VERSION, current_version
+from qa.store.folder.mergejob import merge_index
 from qa.store.folder.reader import IndexReader, check_embedder, index_stats
 from qa.store.plan import BuildReport, page_hash
 

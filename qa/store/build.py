@@ -1,7 +1,8 @@
 """Build, incrementally update and atomically publish index versions, as named steps:
 
 plan (``qa.store.plan``) -> stream pages into new segments (``qa.store.folder.batch``) -> delete replaced
-pages -> merge (``qa.store.folder.merge``) -> seal -> publish.
+pages -> merge this build's own segments (``qa.store.folder.merge``) -> seal -> publish. Full tiers of live
+segments are merged apart (``qa.store.folder.mergejob``: ``qa merge``, or ``qa serve`` in the background).
 
 A build holds ``index/.lock`` throughout. Pages are read one at a time: an unchanged page costs
 its hash; new and changed pages are written, a batch at a time, as new segments; the old copies of
@@ -14,30 +15,25 @@ nothing and says why.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
 from pathlib import Path
 from typing import Callable, Iterable
 
 from qa.embed import Embedder
-from qa.errors import IndexMissing
-from qa.ingest.chunk import DEFAULT, ChunkSettings
+from qa.ingest.chunk import ChunkSettings
 from qa.store.folder.batch import SegmentBatcher
 from qa.store.folder.layout import (
     CACHE,
     DEFAULT_LOCK_TIMEOUT,
     build_lock,
     cleanup_versions,
-    current_version,
     next_version,
     print_to_stderr,
-    publish,
-    read_meta,
-    seal,
+    seal_and_publish,
 )
 from qa.store.folder.livepages import COLUMNS, LivePages
-from qa.store.folder.version import carry_pages, compose_version
+from qa.store.folder.version import carry_pages, compose_version, merge_mode, pending_merges
 from qa.store.location import MilvusTarget
 from qa.store.overlay import apply as apply_corrections
 from qa.store.overlay import load as load_corrections
@@ -149,10 +145,12 @@ class Build:
         batch_rows: int | None = None,
         workers: int | None = None,
         device: str | None = None,
-        merge: bool = True,
+        merge: bool | str = "new",
     ) -> None:
         self.started = time.monotonic()
-        self.merge = merge  # False: leave full tiers for `qa merge` (the daily add stays as cheap as its issue)
+        # "new" (default): merge only this build's own segments; full tiers of live segments are left to
+        # `qa merge` / `qa serve`, so the daily add costs what its issue costs (see compose_version).
+        self.merge = merge_mode(merge)
         self.index_dir, self.roots, self.log = index_dir, [os.path.abspath(r) for r in roots], log
         self.dense_threshold = dense_threshold
         self.version = next_version(index_dir)  # before cleanup: a half-written folder's number is never reused
@@ -237,7 +235,7 @@ class Build:
             "dim": int(self.live.embedder.dim),
             "engine": getattr(self.live.embedder, "engine", None),
         }
-        _seal_and_publish(
+        seal_and_publish(
             self.index_dir,
             self.version,
             {"embedder": embedder, "chunking": self.live.settings.to_json(), **meta},
@@ -250,6 +248,9 @@ class Build:
             f"（{len(meta['segments'])} 个分段）；新嵌入 {embedded} 个，复用 {reused} 个；"
             f"新增 {p.added} 版，更新 {p.changed} 版，移除 {p.removed} 版。"
         )
+        if pending := pending_merges(meta):
+            waiting = sum(map(len, pending))
+            self.log(f"有 {waiting} 个分段待合并，运行 qa merge 或由 qa serve 在后台合并。")
         return BuildReport(
             self.version,
             c["pages"],
@@ -269,40 +270,3 @@ class Build:
     def _kept(self, skipped: list[Skipped], nothing_read: bool = False) -> BuildReport:
         self.batcher.finish()
         return kept_report(self.live, skipped, self.started, nothing_read)
-
-
-def _seal_and_publish(index_dir: Path, version: str, meta: dict, log: Callable[[str], None]) -> None:
-    folder = index_dir / version
-    folder.mkdir(parents=True, exist_ok=True)
-    seal(folder, {"built_at": dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"), **meta})
-    publish(index_dir, version)
-    cleanup_versions(index_dir, log)
-
-
-def merge_index(
-    index_dir: Path,
-    *,
-    lock_timeout: float = DEFAULT_LOCK_TIMEOUT,
-    log: Callable[[str], None] = print_to_stderr,
-    dense_threshold: int | None = None,
-) -> str | None:
-    """``qa merge``: merge the live version's full size tiers into bigger segments and publish the result
-    (answers keep coming from the live version until then); the new version's name, or None when there was
-    nothing to merge. Run it apart from the daily ``qa index --no-merge``, e.g. at night."""
-    index_dir = Path(index_dir)
-    if not index_dir.is_dir() or current_version(index_dir) is None:
-        raise IndexMissing(f"{index_dir} 中还没有索引：请先运行 qa index。")
-    with build_lock(index_dir, lock_timeout, log):
-        version = next_version(index_dir)
-        live_name = current_version(index_dir)
-        meta = read_meta(index_dir / live_name)
-        live = Live(live_name, index_dir / live_name, meta, None, DEFAULT)
-        merged, _ = compose_version(index_dir, live, False, {}, [], log, dense_threshold)
-        if [s["name"] for s in merged["segments"]] == [s["name"] for s in meta["segments"]]:
-            log(f"没有需要合并的分段（{len(meta['segments'])} 个分段），索引版本 {live_name} 不变。")
-            return None
-        _seal_and_publish(
-            index_dir, version, {"embedder": meta["embedder"], "chunking": meta["chunking"], **merged}, log
-        )
-        log(f"已发布索引版本 {version}：{len(meta['segments'])} 个分段合并为 {len(merged['segments'])} 个。")
-        return version

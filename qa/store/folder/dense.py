@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import faiss
@@ -64,17 +65,27 @@ def _nprobe(nlist: int) -> int:
     return min(nlist, max(64, nlist // NPROBE_SHARE))
 
 
-def _train_sample(vectors: np.ndarray, seed: int) -> np.ndarray:
-    n = len(vectors)
+def _sample_rows(n: int, seed: int) -> np.ndarray | None:
+    """Rows to train on (None: all of them): a fixed-seed sample of ``TRAIN_MAX``, sorted."""
     if n <= TRAIN_MAX:
-        return np.ascontiguousarray(vectors, dtype=np.float32)
-    rows = np.sort(np.random.default_rng(seed).choice(n, TRAIN_MAX, replace=False))
-    return np.ascontiguousarray(vectors[rows], dtype=np.float32)
+        return None
+    return np.sort(np.random.default_rng(seed).choice(n, TRAIN_MAX, replace=False))
+
+
+def _train_sample(vectors: np.ndarray, seed: int) -> np.ndarray:
+    rows = _sample_rows(len(vectors), seed)
+    return np.ascontiguousarray(vectors if rows is None else vectors[rows], dtype=np.float32)
 
 
 def _build(kind: str, vectors: np.ndarray, seed: int) -> tuple[faiss.Index, dict]:
     """Train (on a fixed-seed sample) and fill one compressed index; return it and its search params."""
-    n, dim = vectors.shape
+    blocks = (vectors[start : start + BLOCK * 4] for start in range(0, len(vectors), BLOCK * 4))
+    return _build_from(kind, vectors.shape[1], len(vectors), _train_sample(vectors, seed), blocks, seed)
+
+
+def _build_from(kind: str, dim: int, n: int, train, blocks, seed: int) -> tuple[faiss.Index, dict]:
+    """:func:`_build` from a training sample (an array, or a function returning it: then it is freed
+    before the rows are added) and the rows in blocks (float32, in row order)."""
     if kind == "hnsw_sq":
         index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
@@ -94,9 +105,11 @@ def _build(kind: str, vectors: np.ndarray, seed: int) -> tuple[faiss.Index, dict
         else:
             raise BadInput(f"未知的向量索引类型「{kind}」：可用 {'、'.join(KINDS)}。")
         index.cp.seed = seed  # the faiss wrapper keeps ``quantizer`` alive with the index
-    index.train(_train_sample(vectors, seed))
-    for start in range(0, n, BLOCK * 4):
-        index.add(np.ascontiguousarray(vectors[start : start + BLOCK * 4], dtype=np.float32))
+    sample = train() if callable(train) else train
+    index.train(sample)
+    del sample, train
+    for block in blocks:
+        index.add(np.ascontiguousarray(block, dtype=np.float32))
     return index, params
 
 
@@ -139,6 +152,94 @@ def write_dense(
     meta = {"type": kind, "rows": int(n), "dim": int(dim), "vectors": "fp16", "params": params}
     (folder / META).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
     return meta
+
+
+def write_dense_codes(
+    folder: Path, n: int, dim: int, codes, *, threshold: int = EXACT_MAX_ROWS, kind: str | None = None, seed: int = SEED
+) -> dict:
+    """:func:`write_dense` for rows given as fp16 codes (uint8 blocks of ``2 * dim`` bytes a row, in row
+    order, ``n`` rows in all), streamed: ``vectors.faiss`` is written block by block and the compressed
+    index is trained on a sample read back from it and filled block by block, so no more than a block
+    of rows is ever in memory besides what FAISS keeps of the compressed index (its codes)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    kind = kind or ("flat" if n < threshold else DEFAULT_KIND)
+    if kind not in KINDS:
+        raise BadInput(f"未知的向量索引类型「{kind}」：可用 {'、'.join(KINDS)}。")
+    written = write_flat_codes(folder / VECTORS, dim, codes)
+    if written != n:
+        raise ValueError(f"{written} rows of codes for {n} rows")
+    params: dict = {}
+    if n and kind != "flat":
+        flat = FlatFile(folder / VECTORS)
+        rows = _sample_rows(n, seed)
+        train = lambda: flat.vectors(np.arange(n) if rows is None else rows)  # noqa: E731 - read when needed
+        blocks = (flat.vectors(np.arange(lo, min(n, lo + BLOCK))) for lo in range(0, n, BLOCK))  # 100 MB each
+        index, params = _build_from(kind, dim, n, train, blocks, seed)
+        faiss.write_index(index, str(folder / INDEX))
+        flat.close()
+    else:
+        kind = "flat"
+    meta = {"type": kind, "rows": int(n), "dim": int(dim), "vectors": "fp16", "params": params}
+    (folder / META).write_text(json.dumps(meta, sort_keys=True), encoding="utf-8")
+    return meta
+
+
+def write_flat_codes(path: Path, dim: int, codes) -> int:
+    """The ``vectors.faiss`` FAISS writes for an ``IndexScalarQuantizer(QT_fp16)`` holding these codes,
+    written a block at a time: an empty index's bytes (whose last 8 are the codes' byte count), the
+    codes appended, then ``ntotal`` (bytes 8-16, after the fourcc and ``d``) and that count patched."""
+    empty = faiss.IndexScalarQuantizer(dim, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+    head = faiss.serialize_index(empty).tobytes()
+    n = 0
+    with open(path, "wb") as f:
+        f.write(head)
+        for block in codes:
+            block = np.ascontiguousarray(block, dtype=np.uint8)
+            if block.ndim != 2 or block.shape[1] != 2 * dim:
+                raise ValueError(f"fp16 codes of {2 * dim} bytes a row expected, got {block.shape}")
+            f.write(block.tobytes())
+            n += len(block)
+        f.seek(8)
+        f.write(np.int64(n).tobytes())
+        f.seek(len(head) - 8)
+        f.write(np.uint64(n * 2 * dim).tobytes())
+    return n
+
+
+class FlatFile:
+    """A ``vectors.faiss`` (fp16 flat) read with ``pread``, not a memory map: a merge streams whole
+    segments through it, and mapped pages would stay resident (and count as the process's RSS)."""
+
+    SPAN = 65_536  # rows per read at most
+
+    def __init__(self, path: Path):
+        self.fd = os.open(path, os.O_RDONLY)
+        head = os.pread(self.fd, 16, 0)
+        self.dim = int(np.frombuffer(head[4:8], np.int32)[0])
+        self.n = int(np.frombuffer(head[8:16], np.int64)[0])
+        self.code_size = 2 * self.dim
+        self.offset = os.fstat(self.fd).st_size - self.n * self.code_size  # the codes end the file
+
+    def codes(self, rows: np.ndarray) -> np.ndarray:
+        """fp16 codes (uint8, ``code_size`` a row) of ``rows`` (ascending), a bounded span per read."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.empty((len(rows), self.code_size), dtype=np.uint8)
+        i = 0
+        while i < len(rows):
+            lo = int(rows[i])
+            j = int(np.searchsorted(rows, lo + self.SPAN, side="left"))
+            hi = int(rows[j - 1]) + 1
+            raw = os.pread(self.fd, (hi - lo) * self.code_size, self.offset + lo * self.code_size)
+            out[i:j] = np.frombuffer(raw, dtype=np.uint8).reshape(hi - lo, self.code_size)[rows[i:j] - lo]
+            i = j
+        return out
+
+    def vectors(self, rows: np.ndarray) -> np.ndarray:
+        return self.codes(rows).view(np.float16).astype(np.float32)  # FAISS's fp16 decode is exact
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 def _read_index(path: Path) -> faiss.Index:

@@ -23,6 +23,7 @@ never rewritten, only merged (``qa.store.folder.merge``). Readers only ever see 
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import json
 import os
@@ -133,7 +134,14 @@ def build_lock(
     index_dir: Path, timeout: float = DEFAULT_LOCK_TIMEOUT, log: Callable[[str], None] = print_to_stderr
 ) -> Iterator[None]:
     """Hold ``index_dir/.lock`` for a build; say that we wait, wait up to ``timeout`` s, then raise IndexLocked."""
-    fd = os.open(Path(index_dir) / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    with file_lock(Path(index_dir) / LOCK, timeout, log, f"另一个建索引任务（进程 {{}}）正在更新 {index_dir}"):
+        yield
+
+
+@contextmanager
+def file_lock(path: Path, timeout: float, log: Callable[[str], None], busy: str) -> Iterator[None]:
+    """Hold an flock on ``path``; ``busy`` (with ``{}`` for the holder's pid) says who has it while we wait."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + timeout
     told = False
     try:
@@ -145,11 +153,10 @@ def build_lock(
                 holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
                 if time.monotonic() >= deadline:
                     raise IndexLocked(
-                        f"另一个建索引任务（进程 {holder}）正在更新 {index_dir}，"
-                        f"等待 {timeout:g} 秒后仍未结束。请等它完成后再试。"
+                        f"{busy.format(holder)}，等待 {timeout:g} 秒后仍未结束。请等它完成后再试。"
                     ) from None
-                if not told:
-                    log(f"另一个建索引任务（进程 {holder}）正在更新 {index_dir}，等待它完成（最多 {timeout:g} 秒）…")
+                if not told and timeout > 0:
+                    log(f"{busy.format(holder)}，等待它完成（最多 {timeout:g} 秒）…")
                     told = True
                 time.sleep(0.1)
         os.ftruncate(fd, 0)
@@ -202,6 +209,16 @@ def seal(folder: Path, meta: dict) -> None:
     fsync_tree(folder)
     (folder / COMPLETE).write_text(folder.name + "\n", encoding="utf-8")
     fsync_tree(folder)
+
+
+def seal_and_publish(index_dir: Path, version: str, meta: dict, log: Callable[[str], None]) -> None:
+    """Seal ``index_dir/version`` with ``meta`` (plus the build time), make it live, drop old versions."""
+    folder = Path(index_dir) / version
+    folder.mkdir(parents=True, exist_ok=True)
+    built = dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds")
+    seal(folder, {"built_at": built, **meta})
+    publish(index_dir, version)
+    cleanup_versions(index_dir, log)
 
 
 def publish(index_dir: Path, version: str) -> None:

@@ -10,6 +10,8 @@ times over its life. A segment whose rows are mostly deleted is rewritten withou
 (0, 1, 1, 2)
 >>> pick_merges([("s1", 900, 900)] * 3 + [("s2", 30_000, 9_000)], factor=3)
 [['s2'], ['s1', 's1', 's1']]
+>>> len(pick_merges([(f"s{i}", 900, 900) for i in range(7)], factor=3))  # k at a time, the rest waits
+2
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.store.folder.layout import DB, next_segment
-from qa.store.folder.postings import Postings, take
+from qa.store.folder.dense import write_dense_codes
+from qa.store.folder.layout import BM25, DB
 from qa.store.folder.segment import Segment
+from qa.store.folder.streams import merge_postings, merged_codes
 from qa.store.folder.writer import SCHEMA, write_segment_files
 from qa.time.period_index import PeriodIndex
 
@@ -46,46 +49,45 @@ def pick_merges(segments: list[tuple[str, int, int]], factor: int | None = None)
             groups.append([name])
         else:
             by_tier.setdefault(tier(live), []).append(name)
-    groups += [names for _, names in sorted(by_tier.items()) if len(names) >= factor]
+    for _, names in sorted(by_tier.items()):  # ``factor`` at a time: a merge's size is bounded by its tier
+        groups += [names[i : i + factor] for i in range(0, len(names) - factor + 1, factor)]
     return groups
 
 
-def merge_segments(
-    index_dir: Path, segments: list[Segment], taken: set[str], dense_threshold: int | None = None
-) -> dict:
-    """Write the live rows of ``segments`` as one new segment (rows sorted by issue date); return its segment.json."""
-    folder = next_segment(index_dir, taken)
+def merge_segments(folder: Path, segments: list[Segment], dense_threshold: int | None = None) -> dict:
+    """Write the live rows of ``segments`` as one new segment in ``folder`` (a new folder; rows sorted by
+    issue date); return its segment.json.
+
+    Streamed (``qa.store.folder.streams``): vectors and postings go from the segments' files to the new
+    ones a bounded block at a time, and the compressed vector index trains on a sample, so the memory a
+    merge needs is a few bytes per row (row order, filters) plus its vocabulary and periods, not the size
+    of the vectors and postings it writes."""
     folder.mkdir(parents=True)
     papers = sorted({p for seg in segments for p in seg.papers})
     keep = [np.flatnonzero(seg.live) if seg.live is not None else np.arange(seg.rows) for seg in segments]
     order, new_rows = _merged_order(segments, keep, papers)
-    postings = take(Postings.merge([(seg.postings, seg.live) for seg in segments]), order)
-    periods = _merged_periods(segments, keep, new_rows, int(len(order)))
-    vectors = np.lib.format.open_memmap(
-        folder / "merging.npy",
-        mode="w+",
-        dtype=np.float32,
-        shape=(len(order), segments[0].dense.dim if segments else 0),
-    )
-    start = 0
-    for seg, rows in zip(segments, keep):
-        for i in range(0, len(rows), 50_000):
-            part = rows[i : i + 50_000]
-            vectors[new_rows[start + i : start + i + len(part)]] = seg.dense.vectors(part)
+    n, dim = int(len(order)), segments[0].dense.dim if segments else 0
+    new_of, start = [], 0
+    for seg, rows in zip(segments, keep):  # each segment's local row -> merged row (-1: deleted)
+        local = np.full(seg.rows, -1, dtype=np.int64)
+        local[rows] = new_rows[start : start + len(rows)]
+        new_of.append(local)
         start += len(rows)
-    vectors.flush()
-    info = write_segment_files(
+
+    def vectors(dense_folder: Path, kw: dict) -> dict:
+        codes = merged_codes([seg.folder for seg in segments], keep, order)
+        return write_dense_codes(dense_folder, n, dim, codes, **kw)
+
+    return write_segment_files(
         folder,
         vectors=vectors,
-        postings=postings,
-        periods=periods,
+        postings=lambda bm25: merge_postings([(seg.folder / BM25, m) for seg, m in zip(segments, new_of)], n, bm25),
+        periods=_merged_periods(segments, keep, new_rows, n),
         papers=papers,
         row_arrays=_merged_row_arrays(segments, keep, order, papers),
         dense_threshold=dense_threshold,
         records=lambda db_path: _merge_records(db_path, segments, keep, new_rows),
     )
-    (folder / "merging.npy").unlink()
-    return info
 
 
 def _merged_order(segments: list[Segment], keep: list[np.ndarray], papers: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -122,6 +124,7 @@ def _merged_row_arrays(segments: list[Segment], keep: list[np.ndarray], order: n
 def _merged_periods(segments: list[Segment], keep: list[np.ndarray], new_rows: np.ndarray, n: int) -> PeriodIndex:
     """The segments' periods with rows renumbered; deleted rows' periods dropped."""
     cols: dict[str, list] = {"row": [], "start": [], "end": [], "vague": [], "offset": [], "phrases": []}
+    same: dict[str, str] = {}  # one object per distinct phrase (「今年」 recurs millions of times)
     start = 0
     for seg, rows in zip(segments, keep):
         a = seg.periods.a
@@ -133,7 +136,7 @@ def _merged_periods(segments: list[Segment], keep: list[np.ndarray], new_rows: n
         cols["row"].append(mapped[live])
         for name in ("start", "end", "vague", "offset"):
             cols[name].append(np.asarray(a[name])[live])
-        cols["phrases"] += [seg.periods.phrase(int(k)) for k in live]
+        cols["phrases"] += [same.setdefault(p, p) for p in map(seg.periods.phrase, live.tolist())]
     arrays = {k: np.concatenate(v) if v else np.zeros(0) for k, v in cols.items() if k != "phrases"}
     return PeriodIndex.from_arrays(
         rows=n,

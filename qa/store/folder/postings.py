@@ -145,14 +145,7 @@ class Postings:
             np.save(folder / f"{name}.npy", np.ascontiguousarray(getattr(self, name)), allow_pickle=False)
         np.save(folder / VOCAB_OFFSETS, np.asarray(self.vocab.offsets, dtype=np.int64), allow_pickle=False)
         (folder / VOCAB).write_bytes(self.vocab.blob[:])
-        meta = {
-            "format": FORMAT,
-            "method": METHOD,
-            "k1": K1,
-            "b": B,
-            "counts": {"rows": self.n_rows, "terms": len(self.vocab), "postings": int(len(self.docs))},
-        }
-        (folder / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        write_meta(folder, rows=self.n_rows, terms=len(self.vocab), postings=int(len(self.docs)))
 
     @classmethod
     def load(cls, folder: Path, mmap: bool = True) -> "Postings":
@@ -235,6 +228,18 @@ class Postings:
         )
         vocab = Vocab.from_sorted([union[i] for i in np.flatnonzero(used)])
         return cls(vocab, indptr, docs_out, tfs_out, doc_len.astype(np.int32))
+
+
+def write_meta(folder: Path, *, rows: int, terms: int, postings: int) -> None:
+    """``bm25.json``, written last: a folder without it is incomplete."""
+    meta = {
+        "format": FORMAT,
+        "method": METHOD,
+        "k1": K1,
+        "b": B,
+        "counts": {"rows": rows, "terms": terms, "postings": postings},
+    }
+    (Path(folder) / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
 def take(p: Postings, order: np.ndarray) -> Postings:

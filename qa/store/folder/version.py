@@ -13,11 +13,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from qa.store.folder.layout import DB, SEGMENTS
+from qa.store.folder.layout import DB, SEGMENTS, next_segment
 from qa.store.folder.merge import merge_segments, pick_merges
 from qa.store.folder.segment import Segment
 from qa.store.folder.writer import in_parts, read_rows, read_rows_in
 from qa.store.plan import Live, source_articles
+
+MERGE_MODES = ("new", "all", "none")
 
 
 def carry_pages(live: Live, page_ids: list[str], batcher) -> None:
@@ -56,12 +58,14 @@ def compose_version(
     new: list[dict],
     log: Callable[[str], None],
     dense_threshold: int | None = None,
-    merge: bool = True,
+    merge: str = "new",
 ) -> tuple[dict, int]:
     """The new version's meta (segments, deleted pages, counts…) and how many rows it keeps from the live one.
 
     ``deleted_now``: live pages this version replaces or removes -> the segment holding each. ``merge``
-    False leaves full size tiers as they are (``qa index --no-merge``; ``qa merge`` merges them later)."""
+    (see :data:`MERGE_MODES`): ``"new"`` merges only the segments this build wrote (a bulk build's batches),
+    never a live one, so a daily add costs what its issue costs; ``"all"`` also merges full tiers of live
+    segments; ``"none"`` merges nothing. Full tiers left are merged by ``qa merge`` or ``qa serve``."""
     names: list[str] = []
     deleted: dict[str, set[str]] = {}
     if not redo and live.meta and "segments" in live.meta:
@@ -76,8 +80,12 @@ def compose_version(
     try:
         kept_rows = sum(_live_rows(segments[n]) for n in names if n not in new_names)
         names = [n for n in names if _live_pages(segments[n])]  # wholly deleted: dropped
-        names = _merge(index_dir, names, segments, log, dense_threshold) if merge else names
-        meta = _meta(names, segments)
+        if merge == "all":
+            names = _merge(index_dir, names, segments, log, dense_threshold)
+        elif merge == "new":
+            old = [n for n in names if n not in new_names]
+            names = old + _merge(index_dir, [n for n in names if n in new_names], segments, log, dense_threshold)
+        meta = version_meta(names, segments)
     finally:
         for seg in segments.values():
             seg.close()
@@ -117,7 +125,7 @@ def _merge(
             return names
         for group in groups:
             parts = [segments[n] for n in group]
-            info = merge_segments(index_dir, parts, set(segments), dense_threshold)
+            info = merge_segments(next_segment(index_dir, set(segments)), parts, dense_threshold)
             log(f"合并 {len(group)} 个分段为 {info['name']}（{info['rows']} 个段落）。")
             segments[info["name"]] = Segment(index_dir / SEGMENTS / info["name"])
             at = names.index(group[0])
@@ -125,7 +133,20 @@ def _merge(
             names.insert(min(at, len(names)), info["name"])
 
 
-def _meta(names: list[str], segments: dict[str, Segment]) -> dict:
+def merge_mode(merge: bool | str) -> str:
+    """``True`` (the old flag) is ``"all"``, ``False`` is ``"none"``; otherwise one of :data:`MERGE_MODES`."""
+    mode = {True: "all", False: "none"}.get(merge, merge) if isinstance(merge, bool) else merge
+    if mode not in MERGE_MODES:
+        raise ValueError(f"merge must be one of {MERGE_MODES}, got {merge!r}")
+    return mode
+
+
+def pending_merges(meta: dict) -> list[list[str]]:
+    """Groups of the version's segments that a merge would take now (``qa merge``, ``qa serve``)."""
+    return pick_merges([(s["name"], s["rows"], s.get("live", s["rows"])) for s in meta.get("segments", [])])
+
+
+def version_meta(names: list[str], segments: dict[str, Segment]) -> dict:
     issues, papers, pages, articles, chunks, periods = set(), set(), 0, 0, 0, 0
     types: dict[str, int] = {}
     for n in names:
@@ -142,7 +163,7 @@ def _meta(names: list[str], segments: dict[str, Segment]) -> dict:
         types[kind] = types.get(kind, 0) + 1
     largest = max(names, key=lambda n: segments[n].rows, default=None)
     return {
-        "segments": [{"name": n, "rows": segments[n].rows} for n in names],
+        "segments": [{"name": n, "rows": segments[n].rows, "live": _live_rows(segments[n])} for n in names],
         "deleted": {n: sorted(segments[n].deleted_pages) for n in names if segments[n].deleted_pages},
         "papers": sorted(papers),
         "vector_index": {"type": segments[largest].info["dense"]["type"] if largest else "flat", "segments": types},

@@ -123,22 +123,27 @@ def write_segment(
 def write_segment_files(
     folder: Path,
     *,
-    vectors: np.ndarray,
-    postings: Postings,
+    vectors: np.ndarray | Callable[[Path, dict], dict],
+    postings: Postings | Callable[[Path], None],
     periods: PeriodIndex,
     papers: list[str],
     row_arrays: dict[str, np.ndarray],
     records: Callable[[Path], None],
     dense_threshold: int | None = None,
 ) -> dict:
-    """The files of :func:`write_segment` from arrays; ``records(path)`` writes the SQLite file."""
-    assert len(vectors) == len(postings.doc_len) == len(row_arrays["date"]), (
-        "rows of vectors, postings and arrays must line up"
-    )
+    """The files of :func:`write_segment` from arrays; ``records(path)`` writes the SQLite file. A merge
+    passes writers instead of arrays: ``vectors(folder, kw)`` (returns what ``write_dense`` returns, given
+    its keyword arguments) and ``postings(folder)``, so nothing of the size of the segment is in memory."""
+    n = len(row_arrays["date"])
+    assert callable(vectors) or len(vectors) == n, "rows of vectors and arrays must line up"
+    assert callable(postings) or len(postings.doc_len) == n, "rows of postings and arrays must line up"
     folder.mkdir(parents=True, exist_ok=True)
     kw = {} if dense_threshold is None else {"threshold": dense_threshold}
-    dense = write_dense(folder / DENSE_DIR, vectors, **kw)
-    postings.save(folder / BM25)
+    dense = vectors(folder / DENSE_DIR, kw) if callable(vectors) else write_dense(folder / DENSE_DIR, vectors, **kw)
+    if callable(postings):
+        postings(folder / BM25)
+    else:
+        postings.save(folder / BM25)
     periods.save(folder / PERIODS)
     for name, array in (
         (ROW_DATE, row_arrays["date"]),
@@ -157,7 +162,7 @@ def write_segment_files(
     info = {
         "format_version": SEGMENT_FORMAT,
         "name": folder.name,
-        "rows": int(len(vectors)),
+        "rows": int(n),
         "pages": n_pages,
         "articles": n_articles,
         "papers": papers,
