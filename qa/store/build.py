@@ -159,7 +159,7 @@ class Build:
             index_dir, rebuild=rebuild, model=model, embedder=embedder, settings=settings, log=log, device=device
         )
         # Model, chunking or format changed: every page is chunked again into new segments.
-        self.redo = self.live.reason is not None or self.live.legacy
+        self.redo = self.live.reason is not None
         # A redo chunks every live page again, so it reads them all; otherwise pages are looked up as read.
         self.old = live_pages(self.live, COLUMNS) if self.live.folder and self.redo else None
         self.lookup = LivePages(self.live.sources)

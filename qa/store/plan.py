@@ -34,9 +34,7 @@ class LiveSource:
 
 
 def live_sources(index_dir: Path, name: str, meta: dict) -> list[LiveSource]:
-    """Where the live version's pages are: its segments, or (a Milvus version laid out flat) its own folder."""
-    if "segments" not in meta:
-        return [LiveSource("", index_dir / name)]
+    """Where the live version's pages are: its segments (and the pages each has deleted)."""
     deleted = meta.get("deleted", {})
     return [
         LiveSource(s["name"], index_dir / SEGMENTS / s["name"], frozenset(deleted.get(s["name"], [])))
@@ -46,7 +44,7 @@ def live_sources(index_dir: Path, name: str, meta: dict) -> list[LiveSource]:
 
 @dataclass
 class Live:
-    """The version a build starts from (``meta`` None: start empty; ``folder`` None too, and for Milvus) and
+    """The version a build starts from (``meta`` None: start empty; ``folder`` None too) and
     what changed since it."""
 
     name: str | None
@@ -57,11 +55,6 @@ class Live:
     reason: str | None = None  # why everything is re-chunked or re-embedded, for the log and report
     model_changed: bool = False
     sources: list[LiveSource] = field(default_factory=list)
-
-    @property
-    def legacy(self) -> bool:
-        """A Milvus live version laid out flat: its pages are re-chunked (vectors reused by text hash)."""
-        return self.meta is not None and "segments" not in self.meta
 
 
 @dataclass
