@@ -32,7 +32,6 @@ from qa.store.folder.postings import FORMAT, K1, METHOD, B, Part, Postings, Voca
 
 DENSE_MIN_ROWS = 32_768  # smaller segments are always scored in the sorted batch
 SPAN_CACHE = 4096  # query words whose live df and posting spans are remembered per index version
-PRUNE_SHARE = 32  # a word on more than 1/32 of a big segment's rows is "frequent": its list is only searched
 
 __all__ = ["B", "FORMAT", "K1", "METHOD", "Postings", "SegmentedBM25", "Vocab", "search"]
 
@@ -87,17 +86,9 @@ class SegmentedBM25:
         return got
 
     def _dense(
-        self, s: int, spans: list[tuple[int, int, np.float32]], allowed: np.ndarray | None, k: int | None = None
+        self, s: int, spans: list[tuple[int, int, np.float32]], allowed: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Allowed rows of big segment ``s`` that the query hits, and their scores, via a row-sized accumulator.
-
-        With ``k``, only rows that can be among the segment's ``k`` best (ties included) are
-        guaranteed: :meth:`_pruned` first tries to skip the long posting lists of frequent words.
-        """
-        if k is not None:
-            got = self._pruned(s, spans, allowed, k)
-            if got is not None:
-                return got
+        """Allowed rows of big segment ``s`` that the query hits, and their scores, via a row-sized accumulator."""
         p, off = self.parts[s][0], int(self._offsets[s])
         norm = self._norm[off : off + p.n_rows]
         acc = np.zeros(p.n_rows, dtype=np.float32)  # calloc: untouched pages cost nothing
@@ -109,66 +100,6 @@ class SegmentedBM25:
             hit &= allowed
         rows = np.flatnonzero(hit)
         return rows, acc[rows]
-
-    def _pruned(
-        self, s: int, spans: list[tuple[int, int, np.float32]], allowed: np.ndarray | None, k: int
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        """MaxScore: the rows that can be among segment ``s``'s ``k`` best, scored exactly, without
-        scanning the posting lists of frequent words; None when the bound does not allow it.
-
-        A word adds less than its weight ``w`` to any row (``tf / (tf + norm) < 1``). The rare words
-        (short lists) are scored in full; a row that none of them hits scores below ``P``, the sum of
-        the frequent words' weights. Rows they hit get a lower bound (their rare-word part); the
-        ``k``-th best lower bound ``t0`` is a floor for the ``k``-th best score. Rows whose bound plus
-        ``P`` reaches ``t0`` are scored exactly by looking them up in every list (lists are sorted by
-        row), in query order, so their scores are bit-identical to the full scan. When ``P`` is below
-        the ``k``-th exact score, no other row can reach the top ``k`` and the frequent lists were
-        never read.
-        """
-        p, off = self.parts[s][0], int(self._offsets[s])
-        cap = p.n_rows // PRUNE_SHARE
-        rare = [sp for sp in spans if sp[1] - sp[0] <= cap]
-        frequent = [sp for sp in spans if sp[1] - sp[0] > cap]
-        if not frequent or not rare:
-            return None
-        bound = float(sum(float(w) for _, _, w in frequent)) * 1.001 + 1e-3  # a margin for float32 sums
-        norm = self._norm[off : off + p.n_rows]
-        acc = np.zeros(p.n_rows, dtype=np.float32)
-        for lo, hi, w in rare:
-            d, tf = p.docs[lo:hi], p.tfs[lo:hi].astype(np.float32)
-            np.add.at(acc, d, w * tf / (tf + norm[d]))
-        hit = acc > 0
-        if allowed is not None:
-            hit &= allowed
-        rows = np.flatnonzero(hit)
-        if len(rows) < k:
-            return None
-        part = acc[rows]
-        floor = float(np.partition(part, len(part) - k)[len(part) - k])
-        if bound >= floor:  # not even the k best rare-word rows beat what frequent words alone may give
-            return None
-        rows = rows[part + bound >= floor]
-        scores = self._exact(p, norm, spans, rows)
-        if bound >= float(np.partition(scores, len(scores) - k)[len(scores) - k]):
-            return None
-        return rows, scores
-
-    @staticmethod
-    def _exact(p: Postings, norm: np.ndarray, spans: list[tuple[int, int, np.float32]], rows: np.ndarray) -> np.ndarray:
-        """Scores of sorted ``rows``, each list searched for them, terms added in query order."""
-        acc = np.zeros(len(rows), dtype=np.float32)
-        for lo, hi, w in spans:
-            d = p.docs[lo:hi]
-            if (hi - lo) > len(rows) * 16:  # long list: binary search of each row
-                pos = np.minimum(np.searchsorted(d, rows), len(d) - 1)
-                at = d[pos] == rows
-                i, pos = np.flatnonzero(at), pos[at]
-            else:  # short list: one merge of two sorted arrays
-                pos = np.flatnonzero(np.isin(d, rows, assume_unique=True))
-                i = np.searchsorted(rows, d[pos])
-            tf = p.tfs[lo + pos].astype(np.float32)
-            acc[i] += w * tf / (tf + norm[rows[i]])
-        return acc
 
     def _sparse(self, group: dict[int, list[tuple[int, int, np.float32]]]) -> tuple[np.ndarray, np.ndarray]:
         """Global rows (segment offset + row) of small segments hit by the query, and their scores.
@@ -242,7 +173,7 @@ class SegmentedBM25:
             (np.full(len(r), s), r, sc)
             for s, sp in by_seg.items()
             if s not in small
-            for r, sc in [self._dense(s, sp, masks[s], k)]
+            for r, sc in [self._dense(s, sp, masks[s])]
         ]
         if small:
             found.append(self._split(*self._sparse(small), {s: masks[s] for s in small if masks[s] is not None}))
