@@ -135,20 +135,20 @@ def search(
 
 
 def query_vector(embedder, query: str) -> np.ndarray:
-    """``embedder``'s query vector for ``query``, computed once per recent query (read-only array)."""
+    """``embedder``'s query vector for ``query``, computed once per recent query (a copy each call)."""
     key = (id(embedder), query)
     with _queries_lock:
         got = _queries.get(key)
         if got is not None and got[0] is embedder:  # the object is kept in the entry: its id is not reused
             _queries.move_to_end(key)
-            return got[1]
+            return got[1].copy()
     vec = np.asarray(embedder.encode_queries([query])[0], dtype=np.float32).copy()
     vec.flags.writeable = False
     with _queries_lock:
         _queries[key] = (embedder, vec)
         while len(_queries) > QUERY_CACHE:
             _queries.popitem(last=False)
-    return vec
+    return vec.copy()
 
 
 def _hit(rec: dict, score: float, dense: tuple[int, float] | None, bm25: tuple[int, float] | None) -> Hit:
