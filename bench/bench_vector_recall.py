@@ -87,6 +87,22 @@ def timed(seg, qv: np.ndarray, allowed) -> tuple[list[float], list[list[int]]]:
     return lat, rows
 
 
+def timed_pair(segs: dict, qv: np.ndarray, allowed) -> dict[str, tuple[list[float], list[list[int]]]]:
+    """Both segments on every query, taking turns (the order flips each query): load falls on both alike."""
+    for seg in segs.values():
+        for q in qv[:10]:
+            seg.search(q, K, allowed)
+    got: dict[str, tuple[list[float], list[list[int]]]] = {name: ([], []) for name in segs}
+    names = list(segs)
+    for i, q in enumerate(qv):
+        for name in names if i % 2 == 0 else names[::-1]:
+            t = time.perf_counter()
+            rows = segs[name].search(q, K, allowed)[0].tolist()
+            got[name][0].append((time.perf_counter() - t) * 1000)
+            got[name][1].append(rows)
+    return got
+
+
 def recall(rows: list[list[int]], gt: np.ndarray) -> float:
     return float(np.mean([len(set(r) & set(g.tolist())) / K for r, g in zip(rows, gt)]))
 
@@ -109,7 +125,7 @@ def measure(label: str, base: np.ndarray, folder: Path, qv: np.ndarray, old, swe
     print(f"{label}: {len(base):,} rows, {segs['new'].params}; load {os.getloadavg()[0]:.1f}", flush=True)
     for fname, allowed in filters(len(base)).items():
         gt = exact(base, qv, allowed)
-        got = {name: timed(seg, qv, allowed) for name, seg in segs.items()}
+        got = timed_pair(segs, qv, allowed)
         (ol, orow), (nl, nrow) = got["old"], got["new"]
         o50, o95, n50, n95 = np.percentile(ol, 50), np.percentile(ol, 95), np.percentile(nl, 50), np.percentile(nl, 95)
         print(
