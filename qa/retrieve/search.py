@@ -1,12 +1,13 @@
 """Hybrid search: FAISS and BM25 candidates, both restricted to the scope's rows inside the search,
 fused by rank.
 
-The two searches run at the same time when the reader allows it (``concurrent_search``): BM25 needs
-no query vector, so it runs in a worker thread while this thread embeds the query and searches the
-vectors (FAISS, the embedder and numpy's large-array loops release the GIL, so on 2 cores the ask
-costs about the longer of the two instead of their sum). A question's query vector is remembered
-(``QUERY_CACHE`` entries): a dated question with weak evidence is searched again over every date,
-and list questions search once per part, with the same words.
+The two searches run at the same time when the reader allows it (``concurrent_search``): once the
+query is embedded, BM25 runs in a worker thread while this thread searches the vectors (FAISS and
+numpy's large-array loops release the GIL, so on 2 cores the two cost about the longer one instead
+of their sum; the embedding itself already uses every core, so BM25 does not start beside it).
+A question's query vector is remembered (``QUERY_CACHE`` entries): a dated question with weak
+evidence is searched again over every date, and list questions search once per part, with the same
+words.
 
 Reciprocal-rank fusion (RRF) needs no score calibration between the two searches, which is
 why it is the default; the per-search weights were tuned on the CMRC dev set
@@ -97,15 +98,17 @@ def search(
     fusion = fusion or Fusion()
     if allowed is not None and len(allowed) == 0:
         return []
-    # Each backend cuts the words its own way; BM25 runs beside the embedding and vector search.
+    # Each backend cuts the words its own way. BM25 runs beside the vector search, after the query is
+    # embedded: the embedding engine spreads its work over every core and would wait for a BM25 thread.
+    qvec = query_vector(embedder, query)
     if getattr(reader, "concurrent_search", False):
         pending = _pool.submit(reader.bm25_text_search, query, fusion.candidates, allowed)
         try:
-            dense = reader.dense_search(query_vector(embedder, query), fusion.candidates, allowed)
+            dense = reader.dense_search(qvec, fusion.candidates, allowed)
         finally:
             sparse = pending.result()
     else:
-        dense = reader.dense_search(query_vector(embedder, query), fusion.candidates, allowed)
+        dense = reader.dense_search(qvec, fusion.candidates, allowed)
         sparse = reader.bm25_text_search(query, fusion.candidates, allowed)
     dense_rank = {row: (r, s) for r, (row, s) in enumerate(dense, start=1)}
     bm25_rank = {row: (r, s) for r, (row, s) in enumerate(sparse, start=1)}
