@@ -2,6 +2,7 @@
 
     python bench/bench_bm25.py [--rows 1000000] [--articles 2000] [--days 30] [--bm25s-rows N] [--x3] [--merge x3]
     python bench/bench_bm25.py --vocab 2300000     # term-id lookup: mapped vocab.txt + bisect vs a JSON dict
+    python bench/bench_bm25.py --reuse DIR --x3 --old /tmp/base  # this code against another source tree
 
 Rows are real news chunks (``--articles`` of ../shared/data/news_sample.jsonl, chunked with
 qa.ingest.chunk and cut with qa.text.tokens) replicated to ``--rows`` with small variations: a random
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -169,8 +171,13 @@ def child(args: argparse.Namespace) -> None:
     print(json.dumps(out))
 
 
-def measure(d: Path, engine: str) -> dict:
-    r = subprocess.run([sys.executable, __file__, "--child", engine, "--dir", str(d)], capture_output=True, text=True)
+def measure(d: Path, engine: str, tree: Path = ROOT) -> dict:
+    """One engine's figures, measured by ``tree``'s code (this checkout, or ``--old``) in a child process."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    script = Path(tree) / "bench" / "bench_bm25.py"
+    r = subprocess.run(
+        [sys.executable, str(script), "--child", engine, "--dir", str(d)], capture_output=True, text=True, env=env
+    )
     if r.returncode:
         sys.exit(f"child {engine} failed:\n{r.stderr}")
     return json.loads(r.stdout.strip().splitlines()[-1])
@@ -189,12 +196,15 @@ def main() -> None:
     ap.add_argument("--merge", choices=["days", "x3"], default="days", help="which view to merge into one segment")
     ap.add_argument("--reuse", help="a folder an earlier run left: skip the builds, measure and merge again")
     ap.add_argument("--vocab", type=int, help="only compare vocabulary lookups over about this many tokens")
+    ap.add_argument("--old", type=Path, help="a source tree to compare with: both measured, interleaved")
     ap.add_argument("--child"), ap.add_argument("--dir")
     args = ap.parse_args()
     if args.child:
         return child(args)
     if args.vocab:
         return vocab_lookup(args.vocab)
+    if args.reuse and args.old:
+        return compare(args, Path(args.reuse))
     if args.reuse:
         d = Path(args.reuse)
     else:
@@ -249,6 +259,31 @@ def build(args: argparse.Namespace, d: Path) -> None:
         ref.save(str(d / "bm25s"), allow_pickle=False)
         print(f"bm25s build+save {n_bm25s:,} rows: {time.perf_counter() - t:.1f} s, disk {disk_mb(d / 'bm25s'):.0f} MB")
         del ref
+
+
+def compare(args: argparse.Namespace, d: Path, rounds: int = 2) -> None:
+    """This code against ``--old`` on the same segments: each engine view measured ``rounds`` times,
+    the two trees taking turns (the best round of each counts), top-10 compared."""
+    import platform
+
+    views = ["one", *(["x3"] if args.x3 else ["days"])]
+    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; load {os.getloadavg()}")
+    for view in views:
+        got: dict[str, list[dict]] = {"old": [], "new": []}
+        for _ in range(rounds):
+            got["old"].append(measure(d, view, args.old))
+            got["new"].append(measure(d, view, ROOT))
+        line = []
+        for key in ("plain", "filtered10%"):
+            o = min(got["old"], key=lambda r: r[key]["p50_ms"])[key]
+            n = min(got["new"], key=lambda r: r[key]["p50_ms"])[key]
+            line.append(
+                f"{key} old p50/p95 {o['p50_ms']:.1f}/{o['p95_ms']:.1f} new {n['p50_ms']:.1f}/{n['p95_ms']:.1f} ms "
+                f"(new/old p50 {n['p50_ms'] / o['p50_ms']:.2f}x, cpu {n['cpu_ms'] / o['cpu_ms']:.2f}x)"
+            )
+        same = sum(a == b for a, b in zip(got["old"][0]["top10"], got["new"][0]["top10"]))
+        print(f"{view:5s} " + "; ".join(line) + f"; same top-10 {same}/{len(got['old'][0]['top10'])}", flush=True)
+    print(f"load at end {os.getloadavg()}")
 
 
 def measure_all(args: argparse.Namespace, d: Path) -> None:

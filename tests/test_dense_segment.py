@@ -133,3 +133,21 @@ def test_bad_input_names_the_problem(tmp_path, data):
         seg.search(data[0], 5, allowed=np.ones(99, bool))
     with pytest.raises(BadInput, match="NaN"):
         write_dense(tmp_path / "nan", np.full((3, DIM), np.nan, np.float32))
+
+
+def test_a_dated_filter_keeps_recall_and_returns_only_its_rows(compressed, data):
+    """What a dated question allows: the rows printed in the period (a row range, rows are sorted by
+    date) plus scattered rows that speak of it, searched inside the compressed index."""
+    mask = np.zeros(len(data), dtype=bool)
+    mask[2000:2600] = True
+    mask[np.random.default_rng(5).choice(len(data), 60, replace=False)] = True
+    allowed_rows = np.flatnonzero(mask)
+    queries = unit(
+        data[allowed_rows[::12]] + 0.3 * np.random.default_rng(6).standard_normal((len(allowed_rows[::12]), DIM))
+    )
+    hits = 0
+    for q in queries:
+        rows, _ = compressed.search(q, 10, allowed=mask)
+        assert mask[rows].all() and len(rows) == 10
+        hits += len(set(rows.tolist()) & set(brute(data, q, 10, allowed_rows).tolist()))
+    assert hits / (10 * len(queries)) >= 0.95

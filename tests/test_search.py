@@ -74,3 +74,33 @@ def test_filters_apply_inside_both_searches(tmp_path, fake_embedder):
     # Nine identical reprints collapse to one; the other, different passage stays.
     assert sorted(h.citation.date[:7] for h in unfiltered) == ["2025-07", "2025-08"]
     assert unfiltered[0].citation.date.startswith("2025-08")
+
+
+def test_both_searches_at_once_return_what_one_after_the_other_does(tmp_path, fake_embedder, monkeypatch):
+    """BM25 runs in a worker thread beside the embedding and vector search: same hits, filters kept."""
+    from qa.store import IndexReader, build_from_pages
+
+    build_from_pages(_pages(), ["/a"], tmp_path, embedder=fake_embedder, progress=False)
+    reader = IndexReader.open(tmp_path)
+    assert reader.concurrent_search
+    asked = [("防汛抗旱", Filters()), ("防汛准备", Filters(date_from="2025-07-28", date_to="2025-07-28"))]
+    together = [search(reader, fake_embedder, q, question_scope(reader, q, f).allowed, 5) for q, f in asked]
+    monkeypatch.setattr(reader, "concurrent_search", False)
+    apart = [search(reader, fake_embedder, q, question_scope(reader, q, f).allowed, 5) for q, f in asked]
+    assert together == apart and together[0]
+    assert [h.citation.date for h in together[1]] == ["2025-07-28"]
+
+
+def test_a_question_searched_twice_is_embedded_once(tmp_path, fake_embedder, monkeypatch):
+    """A dated question with weak evidence is searched again over every date: its vector is reused."""
+    from qa.store import IndexReader, build_from_pages
+
+    build_from_pages(_pages(), ["/a"], tmp_path, embedder=fake_embedder, progress=False)
+    reader = IndexReader.open(tmp_path)
+    calls = []
+    encode = fake_embedder.encode_queries
+    monkeypatch.setattr(fake_embedder, "encode_queries", lambda texts: calls.append(texts) or encode(texts))
+    narrow = search(reader, fake_embedder, "汛期检查", reader.rows_matching("2025-07-28", "2025-07-28"), 3)
+    wide = search(reader, fake_embedder, "汛期检查", None, 3)
+    assert calls == [["汛期检查"]]
+    assert narrow[0].citation.date == "2025-07-28" and len(wide) >= len(narrow)

@@ -1,6 +1,14 @@
 """Hybrid search: FAISS and BM25 candidates, both restricted to the scope's rows inside the search,
 fused by rank.
 
+The two searches run at the same time when the reader allows it (``concurrent_search``): once the
+query is embedded, BM25 runs in a worker thread while this thread searches the vectors (FAISS and
+numpy's large-array loops release the GIL, so on 2 cores the two cost about the longer one instead
+of their sum; the embedding itself already uses every core, so BM25 does not start beside it).
+A question's query vector is remembered (``QUERY_CACHE`` entries): a dated question with weak
+evidence is searched again over every date, and list questions search once per part, with the same
+words.
+
 Reciprocal-rank fusion (RRF) needs no score calibration between the two searches, which is
 why it is the default; the per-search weights were tuned on the CMRC dev set
 (``bench/eval_cmrc.py``). Near-duplicate passages — overlapping chunks, the same story
@@ -12,6 +20,9 @@ True
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +36,12 @@ BM25_WEIGHT = 1.0
 CANDIDATES = 50  # per search; fusion happens over at most 2 x CANDIDATES rows
 DUPLICATE_SHINGLE = 4
 DUPLICATE_OVERLAP = 0.6  # share of the shorter passage's 4-grams found in the other
+QUERY_CACHE = 256  # query vectors remembered (per embedder object), most recent first
+BM25_WORKERS = 8  # threads that run BM25 beside the vector search (one per concurrent question)
+
+_pool = ThreadPoolExecutor(max_workers=BM25_WORKERS, thread_name_prefix="qa-bm25")
+_queries: OrderedDict[tuple[int, str], tuple[object, np.ndarray]] = OrderedDict()
+_queries_lock = threading.Lock()
 
 
 @dataclass
@@ -81,9 +98,18 @@ def search(
     fusion = fusion or Fusion()
     if allowed is not None and len(allowed) == 0:
         return []
-    qvec = embedder.encode_queries([query])[0]
-    dense = reader.dense_search(qvec, fusion.candidates, allowed)
-    sparse = reader.bm25_text_search(query, fusion.candidates, allowed)  # each backend cuts the words its own way
+    # Each backend cuts the words its own way. BM25 runs beside the vector search, after the query is
+    # embedded: the embedding engine spreads its work over every core and would wait for a BM25 thread.
+    qvec = query_vector(embedder, query)
+    if getattr(reader, "concurrent_search", False):
+        pending = _pool.submit(reader.bm25_text_search, query, fusion.candidates, allowed)
+        try:
+            dense = reader.dense_search(qvec, fusion.candidates, allowed)
+        finally:
+            sparse = pending.result()
+    else:
+        dense = reader.dense_search(qvec, fusion.candidates, allowed)
+        sparse = reader.bm25_text_search(query, fusion.candidates, allowed)
     dense_rank = {row: (r, s) for r, (row, s) in enumerate(dense, start=1)}
     bm25_rank = {row: (r, s) for r, (row, s) in enumerate(sparse, start=1)}
     fused = rrf_scores(
@@ -109,6 +135,23 @@ def search(
         if len(hits) == top_k:
             break
     return hits
+
+
+def query_vector(embedder, query: str) -> np.ndarray:
+    """``embedder``'s query vector for ``query``, computed once per recent query (a copy each call)."""
+    key = (id(embedder), query)
+    with _queries_lock:
+        got = _queries.get(key)
+        if got is not None and got[0] is embedder:  # the object is kept in the entry: its id is not reused
+            _queries.move_to_end(key)
+            return got[1].copy()
+    vec = np.asarray(embedder.encode_queries([query])[0], dtype=np.float32).copy()
+    vec.flags.writeable = False
+    with _queries_lock:
+        _queries[key] = (embedder, vec)
+        while len(_queries) > QUERY_CACHE:
+            _queries.popitem(last=False)
+    return vec.copy()
 
 
 def _hit(rec: dict, score: float, dense: tuple[int, float] | None, bm25: tuple[int, float] | None) -> Hit:

@@ -34,6 +34,8 @@ from qa.text.tokens import tokenize
 class IndexReader:
     """Read-only view of one complete index version; safe to share between many threads."""
 
+    concurrent_search = True  # dense and BM25 searches may run at the same time (qa.retrieve.search)
+
     def __init__(self, path: Path, meta: dict) -> None:
         self.path = Path(path)
         self.version = self.path.name

@@ -1,0 +1,187 @@
+"""The vector search of one IVF-SQ8 segment, old code against new, on real vectors and on the
+noise-reused set: p50/p95 and recall@10 against exact search, undated and with a date filter.
+
+    python bench/bench_vector_recall.py --vectors-from INDEX --old /tmp/base [--rows 1000000,3000000]
+                                        [--work /tmp/vr] [--queries 200] [--sweep]
+
+Two sets, named in every line:
+- ``real``: the real e5-small passage vectors of INDEX's vector cache (``qa index`` of
+  ``news_sample.jsonl`` gives 11.6k), in an IVF-SQ8 index of about 64 rows a list (the production
+  rule would score so few rows exactly), searched through the index (no exact fallback), queried by
+  real query vectors (200 questions cut from the same news, embedded here);
+- ``noise N``: N rows made of those real vectors, each reused N/11.6k times with N(0, 0.02) noise
+  (``bench_dense.replay``; the hardest case for an IVF index: a question's exact top 10 are near-ties
+  spread over many lists), the same queries.
+
+Filters: ``range`` = a contiguous 1/50 of the rows (one year of a 50-year archive: rows are sorted by
+issue date), ``range+`` = that range plus 1% of all rows scattered (the rows "speaking of" the year:
+what a dated question allows). Recall@10 is against exact float32 search of the same filter.
+``--old`` is a source tree of the code to compare with (``git archive HEAD qa | tar -x -C DIR``);
+its ``DenseSegment`` searches the same files, one query at a time, FAISS on one thread (the other
+core runs BM25 at the same time in the ask path). Index folders are kept under ``--work`` and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+K = 10
+REAL_ROWS_PER_LIST = 64  # the real set's IVF lists (the 3M index has ~730 rows a list; 11.6k rows cannot fill them)
+
+
+def load_old(tree: Path):
+    """``qa.store.folder.dense`` of another source tree, as a separate module."""
+    spec = importlib.util.spec_from_file_location("old_dense", tree / "qa" / "store" / "folder" / "dense.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def queries(work: Path, n: int) -> np.ndarray:
+    path = work / f"queries-{n}.npy"
+    if not path.exists():
+        from bench_query import questions
+
+        from qa.embed import load_embedder
+
+        qs = [q["question"] for q in questions(n, seed=1)]
+        np.save(path, load_embedder().encode_queries(qs).astype(np.float32))
+    return np.load(path)
+
+
+def filters(n: int, seed: int = 3) -> dict:
+    lo, hi = n // 2, n // 2 + n // 50
+    mask = np.zeros(n, dtype=bool)
+    mask[lo:hi] = True
+    mask[np.random.default_rng(seed).choice(n, n // 100, replace=False)] = True
+    return {"none": None, "range": (lo, hi), "range+": mask}
+
+
+def exact(base: np.ndarray, qv: np.ndarray, allowed) -> np.ndarray:
+    import faiss
+
+    if allowed is None:
+        return faiss.knn(qv, base, K, metric=faiss.METRIC_INNER_PRODUCT)[1]
+    rows = np.arange(*allowed) if isinstance(allowed, tuple) else np.flatnonzero(allowed)
+    return rows[faiss.knn(qv, base[rows], K, metric=faiss.METRIC_INNER_PRODUCT)[1]]
+
+
+def timed(seg, qv: np.ndarray, allowed) -> tuple[list[float], list[list[int]]]:
+    for q in qv[:10]:
+        seg.search(q, K, allowed)
+    lat, rows = [], []
+    for q in qv:
+        t = time.perf_counter()
+        rows.append(seg.search(q, K, allowed)[0].tolist())
+        lat.append((time.perf_counter() - t) * 1000)
+    return lat, rows
+
+
+def timed_pair(segs: dict, qv: np.ndarray, allowed) -> dict[str, tuple[list[float], list[list[int]]]]:
+    """Both segments on every query, taking turns (the order flips each query): load falls on both alike."""
+    for seg in segs.values():
+        for q in qv[:10]:
+            seg.search(q, K, allowed)
+    got: dict[str, tuple[list[float], list[list[int]]]] = {name: ([], []) for name in segs}
+    names = list(segs)
+    for i, q in enumerate(qv):
+        for name in names if i % 2 == 0 else names[::-1]:
+            t = time.perf_counter()
+            rows = segs[name].search(q, K, allowed)[0].tolist()
+            got[name][0].append((time.perf_counter() - t) * 1000)
+            got[name][1].append(rows)
+    return got
+
+
+def recall(rows: list[list[int]], gt: np.ndarray) -> float:
+    return float(np.mean([len(set(r) & set(g.tolist())) / K for r, g in zip(rows, gt)]))
+
+
+def measure(label: str, base: np.ndarray, folder: Path, qv: np.ndarray, old, sweep: bool, nlist: int = 0) -> None:
+    from qa.store.folder import dense
+
+    if not (folder / dense.META).exists():
+        t = time.perf_counter()
+        rule = dense._nlist
+        if nlist:  # a small real set: lists of a set size instead of the production rule's
+            dense._nlist = lambda n: nlist
+        try:
+            dense.write_dense(folder, base, kind="ivf_sq8", threshold=0)
+        finally:
+            dense._nlist = rule
+        print(f"  built {folder} in {time.perf_counter() - t:.0f} s", flush=True)
+    exact_allowed = 0 if nlist else dense.EXACT_ALLOWED  # a small set would be scored exactly: force the index
+    segs = {"old": old.DenseSegment.load(folder, exact_allowed), "new": dense.DenseSegment.load(folder, exact_allowed)}
+    print(f"{label}: {len(base):,} rows, {segs['new'].params}; load {os.getloadavg()[0]:.1f}", flush=True)
+    for fname, allowed in filters(len(base)).items():
+        gt = exact(base, qv, allowed)
+        got = timed_pair(segs, qv, allowed)
+        (ol, orow), (nl, nrow) = got["old"], got["new"]
+        o50, o95, n50, n95 = np.percentile(ol, 50), np.percentile(ol, 95), np.percentile(nl, 50), np.percentile(nl, 95)
+        print(
+            f"  {label:>14s} {fname:7s} old p50/p95 {o50:6.1f}/{o95:6.1f} ms recall {recall(orow, gt):.3f} | "
+            f"new {n50:6.1f}/{n95:6.1f} ms recall {recall(nrow, gt):.3f} | new/old p50 {n50 / o50:.2f}x",
+            flush=True,
+        )
+        if sweep and fname == "none":
+            seg, saved = segs["new"], dict(segs["new"].params)
+            nlist = int(saved["nlist"])
+            for share in (64, 32, 16, 8):
+                for rerank in (100, 400):
+                    seg.params.update(nprobe=max(1, nlist // share), rerank=rerank)
+                    lat, rows = timed(seg, qv, allowed)
+                    print(
+                        f"    sweep nprobe {nlist // share:4d} (1/{share}) rerank {rerank:3d}: "
+                        f"p50/p95 {np.percentile(lat, 50):6.1f}/{np.percentile(lat, 95):6.1f} ms "
+                        f"recall {recall(rows, gt):.3f}",
+                        flush=True,
+                    )
+            seg.params = saved
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--vectors-from", type=Path, required=True)
+    ap.add_argument("--old", type=Path, required=True)
+    ap.add_argument("--rows", default="1000000")
+    ap.add_argument("--work", type=Path, default=Path("/tmp/vector-recall"))
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--sweep", action="store_true", help="also try nprobe 1/64..1/8 and rerank 100/400")
+    args = ap.parse_args()
+    import faiss
+    from bench_ask_ab import cpu
+    from bench_dense import replay
+    from bench_query import real_pool
+
+    faiss.omp_set_num_threads(1)
+    args.work.mkdir(parents=True, exist_ok=True)
+
+    class Dim:  # real_pool wants only the embedder's dim
+        dim = 384
+
+    pool = real_pool(Dim, 0, args.vectors_from)
+    pool = pool[np.abs(np.linalg.norm(pool, axis=1) - 1) < 1e-3]  # skip any half-written cache entry
+    qv = queries(args.work, args.queries)
+    old = load_old(args.old)
+    print(f"{cpu()}; load average {' '.join(f'{x:.1f}' for x in os.getloadavg())}; {len(qv)} real queries")
+    nlist = max(8, len(pool) // REAL_ROWS_PER_LIST)
+    measure("real", pool, args.work / f"real-{len(pool)}-{nlist}", qv, old, args.sweep, nlist)
+    for n in (int(x) for x in args.rows.split(",") if x):
+        base = replay(pool, n, 0.02)
+        measure(f"noise {n // 1000}k", base, args.work / f"noise-{n}-{len(pool)}", qv, old, args.sweep)
+        del base
+    print(f"load average at end {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
