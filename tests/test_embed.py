@@ -95,6 +95,8 @@ def test_auto_engine_follows_this_cpu_and_says_why(monkeypatch, flags, dtype):
     monkeypatch.setattr(et, "cpu_flags", lambda: set(flags))
     emb = load_embedder()  # torch is not imported until the first batch
     assert emb.engine == f"torch-{dtype}" and emb.why
+    monkeypatch.setenv("QA_E5_DTYPE", "fp32")  # the documented override of auto's dtype
+    assert load_embedder().engine == "torch-fp32"
 
 
 @pytest.mark.skipif(not importlib.util.find_spec("torch"), reason="PyTorch 未安装")

