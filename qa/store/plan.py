@@ -292,6 +292,25 @@ def live_pages(live: Live, columns: str = "*") -> dict[str, dict]:
     return out
 
 
+def stored_article(row) -> Article:
+    """An Article from a stored row: a SQLite ``articles`` row (captions and refs as JSON text) or a
+    Milvus record (lists)."""
+
+    def listed(value) -> list:
+        return json.loads(value or "[]") if isinstance(value, str) or value is None else list(value)
+
+    return Article(
+        article_id=row["article_id"],
+        title=row["title"],
+        body=row["body"] or "",
+        pre_title=row["pre_title"],
+        subtitle=row["subtitle"],
+        byline=row["byline"],
+        captions=listed(row["captions"] if "captions" in row.keys() else None),
+        refs=listed(row["refs"] if "refs" in row.keys() else None),
+    )
+
+
 def source_articles(src: LiveSource, page_ids: list[str] | None = None) -> dict[str, list[Article]]:
     """Articles of the live pages of one source (only of ``page_ids`` when given), in page order."""
     out: dict[str, list[Article]] = {}
@@ -304,18 +323,7 @@ def source_articles(src: LiveSource, page_ids: list[str] | None = None) -> dict[
     for a in found:
         if a["page_id"] in src.deleted:
             continue
-        out.setdefault(a["page_id"], []).append(
-            Article(
-                article_id=a["article_id"],
-                title=a["title"],
-                body=a["body"] or "",
-                pre_title=a["pre_title"],
-                subtitle=a["subtitle"],
-                byline=a["byline"],
-                captions=json.loads(a["captions"] or "[]"),
-                refs=json.loads(a["refs"] or "[]"),
-            )
-        )
+        out.setdefault(a["page_id"], []).append(stored_article(a))
     return out
 
 

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 
 from qa.store.milvus.client import BATCH, query_all, quote, records_name
-from qa.store.plan import PagePlan, page_hash, page_record, segment_articles, under_roots
+from qa.store.plan import PagePlan, page_hash, page_record, segment_articles, stored_article, under_roots
 from qa.types import Article, Page
 
 FINGERPRINT = ["page_id", "content_hash", "root", "paper", "date", "articles", "row_lo", "row_hi"]
@@ -85,7 +85,7 @@ def whole(change: Change, client, collection: str, where: str) -> PagePlan:
         docs += [r["doc"] for r in query_all(client, records, f'kind == "page" and {part}', ["doc"])]
         found = query_all(client, records, f'kind == "article" and {part}', ["doc"])
         for a in sorted((r["doc"] for r in found), key=lambda a: (a["page_id"], a["ordinal"])):
-            arts.setdefault(a["page_id"], []).append(_article(a))
+            arts.setdefault(a["page_id"], []).append(stored_article(a))
     plan = PagePlan(
         records=[(d, arts.get(d["page_id"], [])) for d in docs] + change.plan.records,
         added=change.plan.added,
@@ -94,19 +94,6 @@ def whole(change: Change, client, collection: str, where: str) -> PagePlan:
     )
     _sort(plan)
     return plan
-
-
-def _article(doc: dict) -> Article:
-    return Article(
-        article_id=doc["article_id"],
-        title=doc["title"],
-        body=doc["body"] or "",
-        pre_title=doc["pre_title"],
-        subtitle=doc["subtitle"],
-        byline=doc["byline"],
-        captions=list(doc.get("captions") or []),
-        refs=list(doc.get("refs") or []),
-    )
 
 
 def _sort(plan: PagePlan) -> None:
