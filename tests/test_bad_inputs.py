@@ -92,7 +92,7 @@ def test_chat_content_part_text_that_is_not_a_string_is_a_400(index, text) -> No
 def test_a_full_disk_during_qa_index_is_one_sentence_and_keeps_the_live_version(
     tmp_path, fake_model, monkeypatch, failure
 ) -> None:
-    import qa.store.build
+    import qa.store.folder.layout  # seal_and_publish seals through it
 
     day = tmp_path / "arc" / "聊城日报" / "2025-07-29"
     day.mkdir(parents=True)
@@ -105,7 +105,7 @@ def test_a_full_disk_during_qa_index_is_one_sentence_and_keeps_the_live_version(
     def full(*args, **kwargs):
         raise failure
 
-    monkeypatch.setattr(qa.store.build, "seal", full)
+    monkeypatch.setattr(qa.store.folder.layout, "seal", full)
     line = _one_sentence(CliRunner().invoke(cli, ["index", str(tmp_path / "arc"), "--index", str(ix)]))
     assert "磁盘空间已满" in line and "没有改动" in line
     assert current_version(ix) == live
