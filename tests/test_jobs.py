@@ -136,6 +136,10 @@ def test_upload_job_survives_kill_9_and_restart(site):
         job = accepted["job"]
         seen = _wait_job(port, tokens["ed"], job, lambda j: j["stage"] == "embedding", timeout=60)
         assert seen["stage"] == "embedding" and not seen["done"], seen
+        # the page shows a stage a moment before its row is written: kill once the row has it too
+        deadline = time.monotonic() + 10
+        while JobStore(tmp / "data").get(job)["stage"] != "embedding" and time.monotonic() < deadline:
+            time.sleep(0.05)
     finally:
         os.kill(server.pid, signal.SIGKILL)
         server.wait()
