@@ -19,6 +19,7 @@ from flask import Blueprint, Flask, current_app, jsonify, request
 from qa.admin.corrections import Corrections, is_current, parse_correction
 from qa.app.auth import actor, require
 from qa.app.body import get_service, read_json_object
+from qa.app.jobs import Job
 from qa.errors import NotFound, StorageError
 from qa.request import parse_day, parse_page, parse_paper
 from qa.store.overlay import fingerprint
@@ -40,35 +41,25 @@ def _where(args, page_optional: bool = False) -> tuple[str, int | None, str | No
     return parse_day(args.get("date"), "date"), page, parse_paper(args.get("paper") or None)
 
 
-class _Reservation:
-    """The re-index job of one correction, written to the jobs table before the overlay changes
-    (``before_save``): if the server dies between the overlay write and the build, the job is
-    resumed on restart (``qa.app.jobs``), so a saved correction is never left unindexed."""
+def _change(apply) -> tuple[dict, Job]:
+    """Run ``apply(before_save)`` (a correct or a revert) and start the page's re-index job.
 
-    def __init__(self):
-        self.job = None
-
-    def __call__(self, entry: dict) -> None:
-        self.job = current_app.extensions["qa_jobs"].reserve(actor(), [_store().target(entry)], [])
-
-    def cancel(self, why: str) -> None:
-        if self.job is not None:
-            current_app.extensions["qa_jobs"].fail(self.job, why)
-
-
-def _change(apply) -> tuple[dict, object]:
-    """Run ``apply(before_save)`` (a correct or a revert), start its reserved job, return the entry."""
-    reserved = _Reservation()
+    The job is written to the jobs table in ``before_save``, before the overlay changes: a server
+    that dies between the overlay write and the build resumes the job on restart (``qa.app.jobs``),
+    so a saved correction is never left unindexed."""
+    jobs = current_app.extensions["qa_jobs"]
+    reserved: list[Job] = []
     try:
-        entry = apply(reserved)
+        entry = apply(lambda e: reserved.append(jobs.reserve(actor(), [_store().target(e)], [])))
     except Exception:
-        reserved.cancel("校对没有保存，无需重新索引。")
+        for job in reserved:
+            jobs.fail(job, "校对没有保存，无需重新索引。")
         raise
-    current_app.extensions["qa_jobs"].start(reserved.job)
-    return entry, reserved.job
+    jobs.start(reserved[0])
+    return entry, reserved[0]
 
 
-def _publish(entry: dict, job, action: str) -> dict:
+def _publish(entry: dict, job: Job, action: str) -> dict:
     """Audit, wait for the page's re-index job, answer the job with the entry."""
     current_app.extensions["qa_accounts"].audit(
         actor(),

@@ -35,6 +35,7 @@ from qa.types import Article, Page
 FILE = "corrections.json"
 VIRTUAL = "#corrected-"
 _WRITE = threading.Lock()
+_PARSED: dict[Path, tuple[tuple, dict[str, list[dict]]]] = {}  # load(): the overlay as last parsed
 
 
 def fingerprint(title: str | None, body: str | None) -> str:
@@ -57,10 +58,25 @@ def moves(entry: dict) -> bool:
 
 def load(index_dir: Path) -> dict[str, list[dict]]:
     """Active corrections by page id (empty when there are none). A file that exists but cannot be
-    read stops the build (StorageError): publishing without it would silently undo every correction."""
+    read stops the build (StorageError): publishing without it would silently undo every correction.
+
+    Every answer marks its citations from this file, so it is parsed once per version of the file
+    (its inode, size and mtime: ``save`` replaces it whole); entries are shared, read-only."""
     path = Path(index_dir) / FILE
-    if not path.exists():
+    try:
+        st = path.stat()
+    except FileNotFoundError:
         return {}
+    except OSError as exc:
+        raise StorageError(f"校对记录 {path} 无法读取（{exc}）：请检查文件权限。") from None
+    key = (st.st_ino, st.st_size, st.st_mtime_ns)
+    cached = _PARSED.get(path)
+    if cached is None or cached[0] != key:
+        cached = _PARSED[path] = (key, _parse(path))
+    return {page_id: list(entries) for page_id, entries in cached[1].items()}
+
+
+def _parse(path: Path) -> dict[str, list[dict]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         entries = data.get("corrections") if isinstance(data, dict) else None
