@@ -20,8 +20,7 @@ True
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -40,8 +39,6 @@ QUERY_CACHE = 256  # query vectors remembered (per embedder object), most recent
 BM25_WORKERS = 8  # threads that run BM25 beside the vector search (one per concurrent question)
 
 _pool = ThreadPoolExecutor(max_workers=BM25_WORKERS, thread_name_prefix="qa-bm25")
-_queries: OrderedDict[tuple[int, str], tuple[object, np.ndarray]] = OrderedDict()
-_queries_lock = threading.Lock()
 
 
 @dataclass
@@ -139,19 +136,14 @@ def search(
 
 def query_vector(embedder, query: str) -> np.ndarray:
     """``embedder``'s query vector for ``query``, computed once per recent query (a copy each call)."""
-    key = (id(embedder), query)
-    with _queries_lock:
-        got = _queries.get(key)
-        if got is not None and got[0] is embedder:  # the object is kept in the entry: its id is not reused
-            _queries.move_to_end(key)
-            return got[1].copy()
+    return _remembered_query_vector(embedder, query).copy()
+
+
+@functools.lru_cache(maxsize=QUERY_CACHE)  # keyed by the embedder object itself: a new model misses
+def _remembered_query_vector(embedder, query: str) -> np.ndarray:
     vec = np.asarray(embedder.encode_queries([query])[0], dtype=np.float32).copy()
     vec.flags.writeable = False
-    with _queries_lock:
-        _queries[key] = (embedder, vec)
-        while len(_queries) > QUERY_CACHE:
-            _queries.popitem(last=False)
-    return vec.copy()
+    return vec
 
 
 def _hit(rec: dict, score: float, dense: tuple[int, float] | None, bm25: tuple[int, float] | None) -> Hit:
