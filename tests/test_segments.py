@@ -147,9 +147,9 @@ def test_bulk_build_streams_into_bounded_segments(tmp_path, fake_embedder):
 
 
 def test_worker_processes_analyse_big_batches_the_same(tmp_path, fake_embedder, monkeypatch):
-    import qa.store.folder.batch as batch
+    import qa.store.folder.analysis as analysis
 
-    monkeypatch.setattr(batch, "PARALLEL_MIN_ROWS", 1)
+    monkeypatch.setattr(analysis, "PARALLEL_MIN_ROWS", 1)
     pages = [p for d in dates(4) for p in issue(d)]
     build(pages, ["/arch"], tmp_path / "ix", fake_embedder, workers=2)
     assert snapshot(tmp_path / "ix", fake_embedder) == snapshot(

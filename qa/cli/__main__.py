@@ -2,4 +2,5 @@
 
 from qa.cli import main
 
-main()
+if __name__ == "__main__":  # a spawned worker process imports this module again: it must not run the command
+    main()

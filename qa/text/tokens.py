@@ -51,6 +51,11 @@ def _init() -> jieba.Tokenizer:
     return _tokenizer
 
 
+def loaded() -> bool:
+    """Has this process loaded jieba's dictionary yet (the first ``tokenize`` takes about 0.7 s)?"""
+    return _tokenizer is not None
+
+
 def _is_noise(token: str) -> bool:
     """True for whitespace and tokens made only of punctuation/symbols (「，」「——」「■」)."""
     return all(c.isspace() or unicodedata.category(c)[0] in "PSZC" for c in token)

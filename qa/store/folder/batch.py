@@ -9,11 +9,7 @@ and a build killed at any moment re-embeds on its next run only what the cache h
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable
 
@@ -21,42 +17,16 @@ import numpy as np
 
 from qa.embed.batches import show_progress
 from qa.embed.cache import VectorCache
+from qa.store.folder.analysis import Analyser
 from qa.store.folder.bm25 import Postings
 from qa.store.folder.dense import DenseSegment
 from qa.store.folder.layout import DB, DENSE_DIR, next_segment
 from qa.store.folder.writer import read_rows_in, write_segment
 from qa.store.plan import ChunkRows, Live, LiveSource, PagePlan, chunk_rows
-from qa.text import tokens as tok
-from qa.time.mentions import Period, extract_periods
 from qa.time.period_index import PeriodIndex
 from qa.types import Article
 
 BATCH_ROWS = 20_000  # chunks per new segment in a bulk build: ~100 MB of working memory
-PARALLEL_MIN_ROWS = 4_000  # smaller batches are analysed in-process (starting workers costs seconds)
-
-
-def default_workers() -> int:
-    """Worker processes for tokenising and date analysis: ``QA_INDEX_WORKERS``, else one per core."""
-    try:
-        return max(1, int(os.environ.get("QA_INDEX_WORKERS", "") or os.cpu_count() or 1))
-    except ValueError:
-        return os.cpu_count() or 1
-
-
-def analyse(texts: list[str], dates: list[str]) -> tuple[list[list[str]], list[list[Period]]]:
-    """BM25 tokens and the periods each text speaks of, resolved against its issue date.
-
-    >>> tokens, periods = analyse(["昨天召开防汛会议"], ["2025-07-29"])
-    >>> tokens[0][:2], [(p.phrase, str(p.start)) for p in periods[0]]
-    (['昨天', '召开'], [('昨天', '2025-07-28')])
-    """
-    periods = []
-    for text, date in zip(texts, dates):
-        try:
-            periods.append(extract_periods(text, dt.date.fromisoformat(date)))
-        except ValueError:  # an impossible date never reaches here from the readers; no periods if it does
-            periods.append([])
-    return [tok.tokenize(t) for t in texts], periods
 
 
 class SegmentBatcher:
@@ -82,13 +52,13 @@ class SegmentBatcher:
         self.buffered_rows = 0
         self.written: list[dict] = []  # segment.json of each new segment
         self.embedded = self.reused = 0
-        self.workers = workers if workers is not None else default_workers()
-        self.pool: ProcessPoolExecutor | None = None
+        self.analyser = Analyser(workers)
 
     def add(self, record: dict, articles: list[Article]) -> None:
         """One page (SQLite ``pages`` columns) with its articles; flushes a full batch."""
         if not self.plan.records:  # a page to embed (first of a batch): warm the engine up meanwhile (once)
             getattr(self.live.embedder, "preload", lambda: None)()
+            self.analyser.start()
         self.plan.records.append((record, articles))
         per_chunk = max(1, int(self.live.settings.max_chars * 0.8))  # an estimate; the batch is chunked at flush
         self.buffered_rows += sum(len(a.body) // per_chunk + 1 for a in articles)
@@ -102,8 +72,9 @@ class SegmentBatcher:
         rows = chunk_rows(self.plan, self.live.settings)
         self.plan, self.buffered_rows = PagePlan(), 0
         date_of = {p["page_id"]: p["date"] for p in rows.pages}
-        tokens, periods = self._analyse(rows.texts, [date_of[c["page_id"]] for c in rows.chunks])
-        vectors = self._vectors(rows)
+        analysed = self.analyser.submit(rows.texts, [date_of[c["page_id"]] for c in rows.chunks])
+        vectors = self._vectors(rows)  # the analysis runs beside this where it can (qa.store.folder.analysis)
+        tokens, periods = analysed()
         folder = next_segment(self.index_dir)
         info = write_segment(
             folder,
@@ -121,29 +92,11 @@ class SegmentBatcher:
         if self.bar:
             self.bar.segment(info)
 
-    def _analyse(self, texts: list[str], dates: list[str]) -> tuple[list[list[str]], list[list[Period]]]:
-        """BM25 tokens and periods of every row: in worker processes for a big batch (jieba and the
-        date grammar are pure Python, one core each), in this process otherwise."""
-        if len(texts) < PARALLEL_MIN_ROWS or self.workers < 2:
-            return analyse(texts, dates)
-        if self.pool is None:
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=get_context("spawn"))
-        step = -(-len(texts) // (self.workers * 4))
-        parts = self.pool.map(
-            analyse,
-            [texts[i : i + step] for i in range(0, len(texts), step)],
-            [dates[i : i + step] for i in range(0, len(texts), step)],
-        )
-        tokens, periods = [], []
-        for t, p in parts:
-            tokens += t
-            periods += p
-        return tokens, periods
-
     def finish(self) -> list[dict]:
-        self.flush()
-        if self.pool is not None:
-            self.pool.shutdown()
+        try:
+            self.flush()
+        finally:
+            self.analyser.close()
         if self.cache:
             self.cache.close()
         if self.bar:
