@@ -8,7 +8,7 @@ analyses the batch on the other core while the model embeds it. A process that a
 loaded (a server that has answered a question) analyses in-process: there is nothing to hide.
 Big batches go to a pool of one worker per core, as before.
 
-The early worker is a plain ``python -c`` child speaking pickle over its stdin and stdout, not
+The early worker is a plain ``python -c`` child speaking JSON lines over its stdin and stdout, not
 multiprocessing's spawn: spawn runs the parent's ``__main__`` again in the child, so a user's script
 calling ``build_index`` without a main guard would start a second build there. This module imports
 only the text and date analysers, so the worker starts in a fraction of a second.
@@ -17,8 +17,8 @@ only the text and date analysers, so the worker starts in a fraction of a second
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
-import pickle
 import subprocess
 import sys
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -64,14 +64,18 @@ def warm() -> None:
 def serve() -> None:
     """The early worker's loop: ``(texts, dates)`` in, ``analyse``'s result out, until stdin closes."""
     warm()
-    source, sink = sys.stdin.buffer, sys.stdout.buffer
-    while True:
-        try:
-            texts, dates = pickle.load(source)
-        except EOFError:
-            return
-        pickle.dump(analyse(texts, dates), sink, protocol=pickle.HIGHEST_PROTOCOL)
-        sink.flush()
+    for line in iter(sys.stdin.readline, ""):  # ASCII JSON lines: no locale can garble them
+        texts, dates = json.loads(line)
+        tokens, periods = analyse(texts, dates)
+        wire = [[[p.start.isoformat(), p.end.isoformat(), p.phrase, p.offset, p.vague] for p in ps] for ps in periods]
+        sys.stdout.write(json.dumps([tokens, wire]) + "\n")
+        sys.stdout.flush()
+
+
+def _periods(wire: list) -> list[list[Period]]:
+    """``serve``'s periods back as ``Period`` objects."""
+    date = dt.date.fromisoformat
+    return [[Period(date(a), date(b), phrase, offset, vague) for a, b, phrase, offset, vague in ps] for ps in wire]
 
 
 class _Worker:
@@ -80,16 +84,22 @@ class _Worker:
 
     def __init__(self) -> None:
         code = "from qa.store.folder.analysis import serve; serve()"
-        self.proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="ascii"
+        )
         self.feeder = ThreadPoolExecutor(1, thread_name_prefix="qa-analysis")
 
     def submit(self, texts: list[str], dates: list[str]) -> Future:
         return self.feeder.submit(self._ask, texts, dates)
 
     def _ask(self, texts: list[str], dates: list[str]) -> Analysed:
-        pickle.dump((texts, dates), self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+        self.proc.stdin.write(json.dumps([texts, dates]) + "\n")
         self.proc.stdin.flush()
-        return pickle.load(self.proc.stdout)
+        line = self.proc.stdout.readline()
+        if not line:
+            raise EOFError("the analysis worker has exited")
+        tokens, wire = json.loads(line)
+        return tokens, _periods(wire)
 
     def close(self) -> None:
         self.feeder.shutdown()
@@ -124,7 +134,7 @@ class Analyser:
         def result() -> Analysed:
             try:
                 return future.result()
-            except (OSError, EOFError, pickle.UnpicklingError):  # the worker died: the analysis is redone here
+            except (OSError, EOFError, ValueError):  # the worker died: the analysis is redone here
                 return analyse(texts, dates)
 
         return result
