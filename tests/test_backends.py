@@ -322,3 +322,43 @@ def test_unreachable_server_and_missing_file_say_so(tmp_path):
     assert not (tmp_path / "none.db").exists()  # asking never creates an empty database
     both_given = CliRunner().invoke(cli, ["ask", "防汛", "--backend", "x.db", "--index", str(tmp_path)])
     assert both_given.exit_code == 1 and "只能选一个" in both_given.stderr
+
+
+def test_a_milvus_server_older_than_2_5_is_one_clear_sentence(monkeypatch):
+    """Milvus 2.3.5 (the newest server on PyPI, `pip install milvus`) accepted the collections, then failed the
+    first build with 'create index on 104 field is not supported' and a traceback: it lacks the BM25 function."""
+    import pymilvus
+
+    class OldServer:
+        closed = False
+
+        def __init__(self, **options):
+            pass
+
+        def get_server_version(self):
+            return "v2.3.5-lite"
+
+        def close(self):
+            OldServer.closed = True
+
+    monkeypatch.setattr(pymilvus, "MilvusClient", OldServer)
+    uri = f"http://127.0.0.1:{_free_port()}"
+    result = CliRunner().invoke(cli, ["index", str(SEEDS), "--backend", uri])
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"错误：Milvus 服务 {uri} 的版本是 v2.3.5-lite") and "2.6.2" in result.stderr
+    assert OldServer.closed
+
+
+def test_a_request_the_server_refuses_is_one_sentence_not_a_traceback(tmp_path, monkeypatch):
+    from pymilvus.exceptions import MilvusException
+
+    import qa.store
+
+    def refused(*args, **kwargs):
+        raise MilvusException(code=1100, message="create index on 104 field is not supported")
+
+    monkeypatch.setattr(qa.store, "build_index", refused)
+    result = CliRunner().invoke(cli, ["index", str(SEEDS), "--backend", str(tmp_path / "m.db")])
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith("错误：Milvus 服务拒绝了请求（create index on 104 field is not supported）")
+    assert "已发布的索引版本没有改动" in result.stderr

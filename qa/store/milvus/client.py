@@ -19,13 +19,15 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from importlib import resources
 
-from qa.errors import IndexLocked, IndexMissing
+from qa.errors import BadInput, IndexLocked, IndexMissing
 from qa.store.location import MilvusTarget
 
 BATCH = 500
+MIN_SERVER = (2, 6, 2)  # BM25 function and analyzers: 2.5; the partial upsert that retires rows: 2.6.2
 TEXT_MAX = 65535  # Milvus' VARCHAR limit; chunk texts are a few hundred characters
 ID_MAX = 4096
 META_KEY = "meta"  # format 2 (a collection per version) kept its meta under this key
@@ -72,11 +74,29 @@ def connect(target: MilvusTarget, *, create: bool = True):
                     "Milvus Lite 只允许一个进程打开同一个 .db。需要多个进程（建索引和服务，或多个服务副本）时，"
                     f"请运行 `milvus-lite server --data-dir {target.uri} --port 19530`，再用 --backend http://127.0.0.1:19530。"
                 ) from e
-            raise IndexMissing(
-                f"无法连接 Milvus 服务 {target.uri}（{_reason(e)}）。请确认服务已启动、地址和端口正确。"
-            ) from e
+            raise unreachable(target, e) from e
+        if not target.is_lite:
+            check_server_version(client, target)
         _clients[target.uri] = client
         return client
+
+
+def check_server_version(client, target: MilvusTarget) -> None:
+    """A server older than Milvus 2.6.2 lacks what the collections and publishes use (the BM25 function,
+    the jieba analyzer, nullable fields, the partial upsert) and would fail deep inside the first build with a cryptic error
+    (Milvus 2.3.5: "create index on 104 field is not supported"); say so at once instead."""
+    try:
+        version = str(client.get_server_version())
+    except Exception as e:  # noqa: BLE001 - pymilvus raises several types for the same failure
+        raise unreachable(target, e) from e
+    found = re.match(r"v?(\d+)\.(\d+)(?:\.(\d+))?", version)  # "v2.6.4"; Milvus Lite says "milvus_lite-3.2.2"
+    if found and tuple(int(n or 0) for n in found.groups()) < MIN_SERVER:
+        client.close()
+        raise BadInput(
+            f"Milvus 服务 {target.uri} 的版本是 {version}，"
+            f"本软件需要 Milvus {'.'.join(map(str, MIN_SERVER))} 或更新的版本"
+            "（用到 BM25 全文检索函数、jieba 分词器、可空字段和部分字段 upsert）。请升级 Milvus 服务。"
+        )
 
 
 def server_options(target: MilvusTarget) -> dict:
@@ -88,6 +108,10 @@ def server_options(target: MilvusTarget) -> dict:
     if os.environ.get("QA_MILVUS_DB"):
         options["db_name"] = os.environ["QA_MILVUS_DB"]
     return options
+
+
+def unreachable(target: MilvusTarget, e: Exception) -> IndexMissing:
+    return IndexMissing(f"无法连接 Milvus 服务 {target.uri}（{_reason(e)}）。请确认服务已启动、地址和端口正确。")
 
 
 def _reason(e: Exception) -> str:
