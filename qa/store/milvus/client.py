@@ -83,8 +83,8 @@ def connect(target: MilvusTarget, *, create: bool = True):
 
 def check_server_version(client, target: MilvusTarget) -> None:
     """A server older than Milvus 2.6.2 lacks what the collections and publishes use (the BM25 function,
-    the jieba analyzer, nullable fields, the partial upsert) and would fail deep inside the first build with a cryptic error
-    (Milvus 2.3.5: "create index on 104 field is not supported"); say so at once instead."""
+    the jieba analyzer, nullable fields, the partial upsert) and would fail deep inside the first build
+    with a cryptic error (Milvus 2.3.5: "create index on 104 field is not supported"); say so at once."""
     try:
         version = str(client.get_server_version())
     except Exception as e:  # noqa: BLE001 - pymilvus raises several types for the same failure
