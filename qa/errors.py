@@ -157,6 +157,28 @@ def storage_error(exc: BaseException) -> StorageError | None:
     return None
 
 
+class BackendRefused(QAError):
+    """The Milvus server refused a request: an older server, a schema it cannot hold, its own failure."""
+
+    code = "backend_refused"
+    http_status = 502
+
+
+def milvus_reason(exc: BaseException) -> str:
+    """A pymilvus error's own message (its str() repeats the code and class), at most 200 characters."""
+    return str(getattr(exc, "message", None) or exc)[:200]
+
+
+def outside_error(exc: BaseException) -> QAError | None:
+    """The named error for a failure outside the program (:func:`storage_error`, or a Milvus server
+    refusing a request), so the CLI and the web say one sentence instead of a traceback or a bare 500;
+    None for anything else (a bug, which should surface as one). Versions are published last, so
+    neither kind changes the live index version."""
+    if type(exc).__module__.startswith("pymilvus"):
+        return BackendRefused(f"Milvus 服务拒绝了请求（{milvus_reason(exc)}）。已发布的索引版本没有改动。")
+    return storage_error(exc)
+
+
 class ImageUnavailable(NotFound):
     """A page of the index whose image cannot be shown: its original file is gone or unreadable."""
 

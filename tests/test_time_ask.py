@@ -52,3 +52,20 @@ def test_as_of_moves_last_year(service, as_of, found):
         assert "12万吨" in answer.answer and answer.passages[0].period_match["phrase"] == "今年上半年"
     else:
         assert answer.refusal == "out_of_archive"
+
+
+def test_rows_printed_in_or_speaking_of_a_period_are_one_sorted_set():
+    """A dated question searches the rows printed in its period together with those speaking of it,
+    each once, in row order (the allowed set the vector and BM25 searches are restricted to)."""
+    import numpy as np
+
+    from qa.retrieve.scope import union_sorted
+
+    rng = np.random.default_rng(7)
+    for _ in range(20):
+        printed = np.arange(rng.integers(0, 50), rng.integers(50, 400), dtype=np.int64)
+        speaks = np.sort(rng.choice(1_000, rng.integers(0, 300), replace=False)).astype(np.int64)
+        got = union_sorted(printed, speaks)
+        assert got.dtype == np.int64
+        assert got.tolist() == sorted(set(printed.tolist()) | set(speaks.tolist()))
+    assert union_sorted(np.zeros(0, np.int64), np.zeros(0, np.int64)).tolist() == []

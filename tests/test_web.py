@@ -408,6 +408,19 @@ def test_unexpected_error_is_500_without_leak(fake, caplog):
     assert any("secret" in (rec.exc_text or "") or rec.exc_info for rec in caplog.records)  # logged server-side
 
 
+def test_a_failure_outside_the_program_says_which_not_a_bare_500(fake):
+    """A full disk or a Milvus server refusing a request is named, as the CLI names it."""
+    from pymilvus.exceptions import MilvusException
+
+    client, svc = fake
+    svc.raise_on_ask = MilvusException(code=1100, message="collection not loaded")
+    err = assert_error(post(client, {"question": "问"}), 502, "backend_refused")
+    assert err["message"] == "Milvus 服务拒绝了请求（collection not loaded）。已发布的索引版本没有改动。"
+    svc.raise_on_ask = OSError(28, "No space left on device")
+    err = assert_error(post(client, {"question": "问"}), 507, "storage_error")
+    assert err["message"].startswith("磁盘空间已满")
+
+
 def test_unexpected_error_also_without_leak_in_testing_mode():
     app, svc = make_app()
     app.testing = True

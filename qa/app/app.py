@@ -39,7 +39,7 @@ from qa.app.proxies import TrustedProxies, parse_networks
 from qa.app.reload import Reloader
 from qa.app.responses import SECURITY_HEADERS, error_body, error_for_status
 from qa.config import Settings
-from qa.errors import IndexMissing, PageMissing, QAError
+from qa.errors import IndexMissing, PageMissing, QAError, outside_error
 
 log = logging.getLogger("qa.app")
 
@@ -185,5 +185,7 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception):
+        if (err := outside_error(e)) is not None:  # a full disk, a Milvus refusal: say which
+            return _qa_error(err)
         log.exception("unexpected error while handling a request")
         return error_response(*error_for_status(500), 500)

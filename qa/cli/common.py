@@ -9,7 +9,7 @@ from functools import wraps
 import click
 
 from qa.config import index_dir
-from qa.errors import BadInput, QAError, storage_error
+from qa.errors import BadInput, QAError, outside_error
 
 INDEX_OPTION = click.option(
     "--index",
@@ -72,29 +72,20 @@ click.Context.formatter_class = ChineseHelpFormatter
 
 
 def friendly_errors(func):
-    """Turn QAError, a full disk or an unreadable file into ``错误：…`` on stderr and exit 1, not a traceback."""
+    """Turn QAError, a full disk, an unreadable file or a Milvus refusal into ``错误：…`` on stderr and exit 1,
+    not a traceback."""
 
     @wraps(func)
     def wrapper(*args, **kwargs):
-        import sqlite3
-
         try:
             return func(*args, **kwargs)
         except QAError as e:
             click.echo(f"错误：{e.message}", err=True)
             sys.exit(1)
-        except (OSError, sqlite3.Error) as e:
-            if (err := storage_error(e)) is None:
+        except Exception as e:
+            if (err := outside_error(e)) is None:
                 raise
             click.echo(f"错误：{err.message}", err=True)
-            sys.exit(1)
-        except Exception as e:
-            if not type(e).__module__.startswith("pymilvus"):
-                raise
-            from qa.store.milvus.client import reason
-
-            # a Milvus server refused a request: its reason, not a traceback (a version is published last)
-            click.echo(f"错误：Milvus 服务拒绝了请求（{reason(e)}）。已发布的索引版本没有改动。", err=True)
             sys.exit(1)
 
     return wrapper

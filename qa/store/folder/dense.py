@@ -254,6 +254,21 @@ def _read_index(path: Path) -> faiss.Index:
         return faiss.read_index(str(path))
 
 
+def _tune_ivf(index: faiss.Index) -> None:
+    """Search settings of a loaded IVF index (measured at 3.3M rows in 14 segments, AMD Zen 5, 2 cores:
+    one question's vector search 85 -> 37.5 ms without the prefetch, -> 21.5 ms with both, recall alike).
+
+    A memory-mapped index reads its lists through ``OnDiskInvertedLists``, which before every search
+    starts up to 32 threads to prefetch the probed lists from disk; the lists are in the page cache, so
+    that only costs. ``parallel_mode = 1`` splits one question's probed lists over FAISS's threads (by
+    default they are split by question, and we always ask one at a time)."""
+    ivf = faiss.extract_index_ivf(index)
+    ivf.parallel_mode = 1
+    lists = faiss.downcast_InvertedLists(ivf.invlists)
+    if isinstance(lists, faiss.OnDiskInvertedLists):
+        lists.prefetch_nthread = 0
+
+
 def _top(rows: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     """Best ``k`` by score, ties by row (deterministic)."""
     if len(rows) > k:
@@ -299,6 +314,8 @@ class DenseSegment:
         if (vectors.ntotal, vectors.d) != (meta["rows"], meta["dim"]):
             raise BadInput(f"向量段 {folder / VECTORS} 有 {vectors.ntotal}×{vectors.d} 个值，与 {META} 记录的不符。")
         index = _read_index(folder / INDEX) if meta["type"] != "flat" else None
+        if index is not None and meta["type"].startswith("ivf"):
+            _tune_ivf(index)
         return cls(meta, vectors, index, exact_allowed)
 
     def __len__(self) -> int:

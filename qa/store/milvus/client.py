@@ -23,7 +23,7 @@ import re
 import threading
 from importlib import resources
 
-from qa.errors import BadInput, IndexLocked, IndexMissing
+from qa.errors import BadInput, IndexLocked, IndexMissing, milvus_reason
 from qa.store.location import MilvusTarget
 
 BATCH = 500
@@ -70,7 +70,7 @@ def connect(target: MilvusTarget, *, create: bool = True):
         except Exception as e:  # noqa: BLE001 - pymilvus raises several types for the same failure
             if target.is_lite:
                 raise IndexLocked(
-                    f"无法打开 Milvus Lite 数据库 {target.uri}（{reason(e)}）。它很可能正被另一个进程使用："
+                    f"无法打开 Milvus Lite 数据库 {target.uri}（{milvus_reason(e)}）。它很可能正被另一个进程使用："
                     "Milvus Lite 只允许一个进程打开同一个 .db。需要多个进程（建索引和服务，或多个服务副本）时，"
                     f"请运行 `milvus-lite server --data-dir {target.uri} --port 19530`，再用 --backend http://127.0.0.1:19530。"
                 ) from e
@@ -111,12 +111,7 @@ def server_options(target: MilvusTarget) -> dict:
 
 
 def unreachable(target: MilvusTarget, e: Exception) -> IndexMissing:
-    return IndexMissing(f"无法连接 Milvus 服务 {target.uri}（{reason(e)}）。请确认服务已启动、地址和端口正确。")
-
-
-def reason(e: Exception) -> str:
-    """A pymilvus error's own message (its str() repeats the code and class), at most 200 characters."""
-    return str(getattr(e, "message", None) or e)[:200]
+    return IndexMissing(f"无法连接 Milvus 服务 {target.uri}（{milvus_reason(e)}）。请确认服务已启动、地址和端口正确。")
 
 
 def forget_client(target: MilvusTarget) -> None:
