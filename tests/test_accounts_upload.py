@@ -339,6 +339,17 @@ def test_correction_changes_the_answer_and_keeps_the_original(site):
     stream = c.post("/api/ask/stream", json={"question": q, "top_k": 3}).get_data(as_text=True)
     events = [json.loads(line[6:]) for line in stream.splitlines() if line.startswith("data: ")]
     assert events[0]["passages"][0]["citation"]["corrected"] is True  # the chat page shows 「已校对」
+    chat = {"model": "newspaper-archive", "messages": [{"role": "user", "content": q}]}
+    v1 = c.post("/v1/chat/completions", json=chat).get_json()  # chat tools get the same mark
+    assert v1["citations"][0]["citation"]["corrected"] is True
+    assert "六千米" in v1["choices"][0]["message"]["content"] and "（已校对）" in v1["choices"][0]["message"]["content"]
+    v1_stream = c.post("/v1/chat/completions", json=chat | {"stream": True}).get_data(as_text=True)
+    first = json.loads(v1_stream.split("\n\n")[0][6:])
+    assert first["citations"][0]["citation"]["corrected"] is True
+    reply = {"role": "assistant", "content": v1["choices"][0]["message"]["content"]}
+    chat["messages"] += [reply, {"role": "user", "content": "这篇报道登在第几版？"}]
+    follow = c.post("/v1/chat/completions", json=chat).get_json()  # the marked 「来源」 line is read back
+    assert follow["qa"]["followup"] and follow["citations"][0]["citation"]["article_id"] == hit["article_id"]
     hist = c.get("/api/corrections?date=2026-04-20&page=1&paper=聊城日报").get_json()["corrections"]
     assert len(hist) == 1 and "八千米" in hist[0]["original"]["text"] and hist[0]["user"] == "ed"
     assert "六千米" in hist[0]["corrected"]["text"] and hist[0]["article_id"] == hit["article_id"]

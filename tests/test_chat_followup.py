@@ -148,6 +148,14 @@ def test_openai_messages_become_turns_with_cited_sources():
         parse_messages([{"role": "user", "content": "问"}, {"role": "assistant", "content": "答"}])
 
 
+def test_a_corrected_source_line_keeps_its_page_and_title():
+    """/v1 marks a corrected article's 「来源」 line 「（已校对）」; a follow-up finds that article by it."""
+    from qa.answer.turns import _LABEL
+
+    m = _LABEL.match("聊城日报 2026-04-20 第1版《黄河大桥通车》（已校对）")
+    assert (m["paper"], m["date"], m["page"], m["title"]) == ("聊城日报", "2026-04-20", "1", "黄河大桥通车")
+
+
 @pytest.mark.parametrize(
     "sentence, ok",
     [

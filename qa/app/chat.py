@@ -93,6 +93,14 @@ def chat_state() -> ChatState:
     return current_app.extensions["qa_chat"]
 
 
+def marked_events(service, llm: LLMClient | None, req: AskRequest) -> Iterator[tuple[str, dict]]:
+    """``chat_events`` with the citations of corrected articles marked 「已校对」 (every route that
+    answers: ``/api/ask``, its stream, ``/v1/chat/completions``; see qa/app/corrections_api.py)."""
+    mark = current_app.extensions.get("qa_mark_citations") or (lambda d: d)
+    for event, data in chat_events(service, llm, req):
+        yield event, mark(data)
+
+
 def conversation_events(service, req: AskRequest, chat: dict) -> Iterator[tuple[str, dict]]:
     """``chat_events`` with the conversation kept: history from the store, the new turn saved to it."""
     state = chat_state()
@@ -106,9 +114,8 @@ def conversation_events(service, req: AskRequest, chat: dict) -> Iterator[tuple[
         # the client's address (the real one behind a --trusted-proxies proxy) bounds its conversations
         cid = state.store.new(request.remote_addr or "-") if cid == "new" else cid
         history = state.store.turns(cid)  # 404 conversation_not_found when unknown or expired
-    mark = current_app.extensions.get("qa_mark_citations") or (lambda d: d)  # 「已校对」: qa/app/corrections_api.py
-    for event, data in chat_events(service, state.llm, replace(req, history=history)):
-        data = mark(data | {"conversation_id": cid})
+    for event, data in marked_events(service, state.llm, replace(req, history=history)):
+        data = data | {"conversation_id": cid}
         if event == "done" and cid is not None:
             t = data["turn"]
             state.store.append(

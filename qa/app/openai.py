@@ -18,10 +18,9 @@ import time
 
 from flask import Blueprint, Response, jsonify, stream_with_context
 
-from qa.answer.turns import chat_events
 from qa.answer.verify import MARKER
 from qa.app.body import get_service, read_json_object
-from qa.app.chat import chat_state
+from qa.app.chat import chat_state, marked_events
 from qa.errors import BadInput, ModelNotFound, QAError
 from qa.request import AskRequest, parse_ask
 from qa.types import Turn
@@ -87,7 +86,12 @@ def parse_messages(messages) -> tuple[str, list[Turn]]:
 def sources_text(passages: list[dict]) -> str:
     from qa.types import Citation
 
-    lines = [f"[{p['n']}] {Citation(**p['citation']).label()}" for p in passages]
+    def line(p: dict) -> str:
+        fields = dict(p["citation"])
+        mark = "（已校对）" if fields.pop("corrected", False) else ""  # set by qa.app.chat.marked_events
+        return f"[{p['n']}] {Citation(**fields).label()}{mark}"
+
+    lines = [line(p) for p in passages]
     return "\n\n来源：\n" + "\n".join(lines) if lines else ""
 
 
@@ -124,7 +128,7 @@ def _extras(done: dict) -> dict:
 @bp.post("/chat/completions")
 def chat_completions():
     req, model, stream = _request()
-    events = chat_events(get_service(), chat_state().llm, req)
+    events = marked_events(get_service(), chat_state().llm, req)
     cid, created = "chatcmpl-" + secrets.token_hex(12), int(time.time())
     if not stream:
         done = next(data for event, data in events if event == "done")
