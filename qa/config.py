@@ -48,3 +48,9 @@ class Settings:
     upload_max_total: int = 200 * 1024 * 1024
     inbox: Path | None = None
     inbox_poll_s: float = 1.0
+
+    @property
+    def location(self):
+        """What this server reads and its uploads, inbox and corrections publish to: the Milvus target
+        of ``--backend``, else the index folder (a ``qa.store.location.Location``)."""
+        return self.backend or Path(self.index)

@@ -21,6 +21,7 @@ from qa.ingest.archive import read_archive, read_page_file
 from qa.ingest.cache import OcrCache
 from qa.request import parse_day, parse_page
 from qa.store import overlay
+from qa.store.location import Location, local_folder
 from qa.store.plan import segment_articles
 from qa.types import Article, Page
 
@@ -98,10 +99,11 @@ def reindex_target(page_id: str, root: str) -> Path:
 
 
 class Corrections:
-    """The overlay of one index and the change log in the data folder."""
+    """The overlay of one index (folder or Milvus) and the change log in the data folder."""
 
-    def __init__(self, data_dir: Path, index_dir: Path):
-        self.data_dir, self.index_dir = Path(data_dir), Path(index_dir)
+    def __init__(self, data_dir: Path, index: Location):
+        # the overlay sits in the index folder, or in a Milvus target's local folder (qa.store.location)
+        self.data_dir, self.folder = Path(data_dir), local_folder(index)
 
     def _db(self) -> sqlite3.Connection:
         conn = connect(self.data_dir, SCHEMA)
@@ -116,7 +118,7 @@ class Corrections:
             )
 
     def entries(self) -> list[dict]:
-        return [e for es in overlay.load(self.index_dir).values() for e in es]
+        return [e for es in overlay.load(self.folder).values() for e in es]
 
     def correct(self, live: dict, article_id: str, changes: dict, user: str, before_save=None) -> dict:
         """Add (or extend) the correction of the live article ``live`` (``IndexReader.articles_by_id``).
@@ -124,13 +126,13 @@ class Corrections:
         ``before_save(entry)`` runs just before the overlay is written: the server reserves its
         re-index job there, so a crash right after the write still ends with the page indexed."""
         base, moved_at = overlay.base_page(live["page_id"])
-        mine = overlay.load(self.index_dir).get(base, [])
+        mine = overlay.load(self.folder).get(base, [])
         where = {k: live[k] for k in WHERE}
         if moved_at is not None:  # a moved article: its page is named by the correction that moved it
             where = next((e["where"] for e in mine if overlay.moves(e)), None)
             if where is None:
                 raise NotCorrectable("找不到这篇文章原来所在的版面，不能校对。")
-        page = read_page(where, base, self.index_dir)
+        page = read_page(where, base, self.folder)
         arts = segment_articles(page, lambda _m: None)
         k = moved_at if moved_at is not None else _find(arts, mine, article_id, live)
         if k is None or k >= len(arts):
@@ -158,7 +160,7 @@ class Corrections:
         }
         if before_save is not None:
             before_save(entry)
-        overlay.save(self.index_dir, lambda es: [e for e in es if e["id"] != entry["id"]] + [entry])
+        overlay.save(self.folder, lambda es: [e for e in es if e["id"] != entry["id"]] + [entry])
         self._log(user, "correct", entry)
         return entry
 
@@ -168,7 +170,7 @@ class Corrections:
             raise NotFound(f"没有编号为 {correction_id} 的校对（可能已撤销）。")
         if before_save is not None:
             before_save(entry)
-        overlay.save(self.index_dir, lambda es: [e for e in es if e["id"] != correction_id])
+        overlay.save(self.folder, lambda es: [e for e in es if e["id"] != correction_id])
         self._log(user, "revert", entry)
         return entry
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Callable
 
 from qa.admin.ingest_job import copy_atomic, ingest_folders, page_files, skipped_files
+from qa.store.location import Location
 from qa.text.dates import parse_date
 
 log = logging.getLogger("qa.admin.inbox")
@@ -81,7 +82,7 @@ class Inbox:
     def __init__(
         self,
         folder: Path,
-        index_dir: Path,
+        index: Location,
         archive: Path,
         *,
         embedder: Callable[[], object] = lambda: None,
@@ -89,7 +90,7 @@ class Inbox:
         audit: Callable[..., None] | None = None,
         poll_s: float = 1.0,
     ):
-        self.folder, self.index_dir, self.archive = Path(folder), Path(index_dir), Path(archive)
+        self.folder, self.index, self.archive = Path(folder), index, Path(archive)
         self.embedder, self.on_published, self.audit, self.poll_s = embedder, on_published, audit, poll_s
         self.processing, self.done, self.rejected = (self.folder / n for n in ("processing", "done", "rejected"))
         self.pending: dict[Path, tuple] = {}
@@ -137,7 +138,7 @@ class Inbox:
         for f, dst in copies.items():  # step 2
             copy_atomic(f, dst)
         result = ingest_folders(
-            [target], self.index_dir, embedder=self.embedder(), on_published=self.on_published
+            [target], self.index, embedder=self.embedder(), on_published=self.on_published
         )  # step 3
         bad = skipped_files(result, [target])
         back = {dst: f for f, dst in copies.items()}

@@ -19,6 +19,7 @@ from typing import Callable
 
 from qa.ingest.archive import PAGE_SUFFIXES
 from qa.ingest.ocr import IMAGE_SUFFIXES
+from qa.store.location import Location, local_folder
 
 log = logging.getLogger("qa.ingest")
 SCAN_SUFFIXES = {".pdf", *IMAGE_SUFFIXES}
@@ -52,7 +53,7 @@ def page_files(targets: list[Path]) -> list[Path]:
 
 def ingest_folders(
     targets: list[Path],
-    index_dir: Path,
+    index: Location,
     *,
     embedder=None,
     progress: Progress | None = None,
@@ -78,11 +79,11 @@ def ingest_folders(
         pages.append(page)
         progress.set(pages_read=len(pages))
 
-    report = read_archive([str(t) for t in targets], ocr_cache=Path(index_dir) / "cache" / "ocr", sink=sink)
+    report = read_archive([str(t) for t in targets], ocr_cache=local_folder(index) / "cache" / "ocr", sink=sink)
     progress.set(stage="embedding")
     roots = [t.resolve().as_posix() for t in targets if t.exists()]
     built = build_from_pages(
-        pages, roots, index_dir, skipped=list(report.skipped), embedder=embedder, progress=False, log=log.info
+        pages, roots, index, skipped=list(report.skipped), embedder=embedder, progress=False, log=log.info
     )
     if built.published and on_published is not None:
         on_published()

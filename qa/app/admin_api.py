@@ -144,7 +144,7 @@ def start_inbox(app: Flask):
     s = app.config["QA_SETTINGS"]
     inbox = Inbox(
         Path(s.inbox),
-        Path(s.index),
+        s.location,
         Path(s.archive),
         embedder=lambda: getattr(app.extensions.get("qa_service"), "embedder", None),
         on_published=app.extensions["qa_reloader"].check_now,
@@ -191,7 +191,7 @@ def register_admin(app: Flask, settings) -> None:
             dst.with_name(dst.name + ".why.txt").write_text(why + "\n", encoding="utf-8")
 
     jobs = Jobs(
-        Path(settings.index),
+        settings.location,
         embedder,
         reloader.check_now,
         JobStore(settings.data_dir),

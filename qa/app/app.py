@@ -66,7 +66,7 @@ def error_response(code: str, message: str, status: int) -> Response:
 def _default_service(settings: Settings):
     from qa.service import Service  # heavy: FAISS, embedder
 
-    return Service(settings.backend or Path(settings.index), as_of=settings.as_of, route_queries=True)
+    return Service(settings.location, as_of=settings.as_of, route_queries=True)
 
 
 def create_app(settings: Settings | None = None, service=None, static_dir: Path | None = None) -> Flask:

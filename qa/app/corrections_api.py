@@ -12,7 +12,6 @@ called by ``qa.app.chat``).
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from flask import Blueprint, Flask, current_app, jsonify, request
 
@@ -154,7 +153,7 @@ def _public(e: dict) -> dict:
 
 
 def register_corrections(app: Flask, settings) -> None:
-    store = app.extensions["qa_corrections"] = Corrections(settings.data_dir, Path(settings.index))
+    store = app.extensions["qa_corrections"] = Corrections(settings.data_dir, settings.location)
 
     def mark(data: dict) -> dict:
         """Answer events (``/api/ask``, ``/api/ask/stream``): citations of corrected articles get ``corrected``."""

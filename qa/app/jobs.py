@@ -22,6 +22,7 @@ from typing import Callable
 
 from qa.admin.ingest_job import Progress, ingest_folders
 from qa.admin.jobstore import JobStore
+from qa.store.location import Location
 
 log = logging.getLogger("qa.app")
 MAX_RUNS = 3  # a job that brought the server down this often is not started again by itself
@@ -90,14 +91,14 @@ class Jobs:
 
     def __init__(
         self,
-        index_dir: Path,
+        index: Location,
         embedder: Callable[[], object],
         on_published: Callable[[], None],
         store: JobStore,
         after: Callable[[Job], None] | None = None,
         archive: Path | None = None,
     ):
-        self.index_dir, self.embedder, self.on_published, self.after = index_dir, embedder, on_published, after
+        self.index, self.embedder, self.on_published, self.after = index, embedder, on_published, after
         self.store, self.archive = store, archive
         self._live: dict[str, Job] = {}  # this process's unfinished jobs
         self._lock = threading.Lock()
@@ -180,7 +181,7 @@ class Jobs:
             try:
                 job.result = ingest_folders(
                     job.targets,
-                    self.index_dir,
+                    self.index,
                     embedder=self.embedder(),
                     progress=job.progress,
                     on_published=self.on_published,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from qa.cli.common import INDEX_OPTION, Group, friendly_errors
+from qa.cli.common import BACKEND_OPTION, INDEX_OPTION, Group, friendly_errors, index_location
 
 DATA_OPTION = click.option(
     "--data-dir",
@@ -201,6 +201,7 @@ def register(cli: click.Group) -> None:
     @cli.command()
     @click.argument("folder", type=click.Path(file_okay=False))
     @INDEX_OPTION
+    @BACKEND_OPTION
     @DATA_OPTION
     @click.option(
         "--archive",
@@ -211,23 +212,23 @@ def register(cli: click.Group) -> None:
     @click.option("--poll", "poll_s", type=float, default=1.0, show_default=True, help="检查收件箱的间隔（秒）。")
     @click.option("--once", is_flag=True, help="处理完收件箱中现有的文件就退出。")
     @friendly_errors
-    def watch(folder, index, data_dir, archive, poll_s, once) -> None:
+    def watch(folder, index, backend, data_dir, archive, poll_s, once) -> None:
         """监视收件箱 FOLDER：放入的新一期文件复制完成后自动读取、建索引并原子发布；
         处理完的文件移到 FOLDER/done/，读不了的移到 FOLDER/rejected/（旁边的 .why.txt 写明原因）。
 
         \b
         示例：
           qa watch /srv/inbox --index /srv/qa/index
+          qa watch /srv/inbox --backend http://10.0.0.5:19530 --data-dir /srv/qa/data
         """
         from qa.admin.accounts import data_dir as resolve
         from qa.admin.inbox import Inbox
-        from qa.config import index_dir
 
         logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
         data = resolve(data_dir, index)
         inbox = Inbox(
             Path(folder),
-            index_dir(index),
+            index_location(index, backend),
             Path(archive or data / "archive"),
             audit=_accounts(data_dir, index).audit,
             poll_s=poll_s,

@@ -34,8 +34,8 @@ from qa.store.folder.layout import (
 )
 from qa.store.folder.livepages import COLUMNS, LivePages
 from qa.store.folder.version import carry_pages, compose_version, merge_mode, pending_merges
-from qa.store.location import MilvusTarget
-from qa.store.overlay import apply as apply_corrections
+from qa.store.location import MilvusTarget, local_folder
+from qa.store.overlay import corrected
 from qa.store.overlay import load as load_corrections
 from qa.store.plan import (
     BuildReport,
@@ -71,7 +71,7 @@ def build_index(
     if isinstance(index_dir, MilvusTarget):  # --backend URI: the same steps, written to Milvus
         from qa.store.milvus.build import build_milvus
 
-        report = read_archive([str(p) for p in paths])
+        report = read_archive([str(p) for p in paths], ocr_cache=local_folder(index_dir) / CACHE / "ocr")
         roots = [r for r in report.roots if os.path.exists(r)]
         return build_milvus(report.pages, roots, index_dir, skipped=list(report.skipped), log=log, **kw)
     index_dir = Path(index_dir)
@@ -182,10 +182,7 @@ class Build:
     def page(self, page: Page) -> None:
         """One page read now, as the index's corrections make it (``qa.store.overlay``): unchanged
         pages stay where they are, others go to a new segment."""
-        entries = self.corrections.get(page.page_id)
-        if not entries:
-            return self._page(page)
-        for p in apply_corrections(page, entries, segment_articles(page, self.log), self.log):
+        for p in corrected(page, self.corrections, lambda q: segment_articles(q, self.log), self.log):
             self._page(p)
 
     def _page(self, page: Page) -> None:

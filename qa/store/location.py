@@ -47,6 +47,22 @@ class MilvusTarget:
 Location = Path | MilvusTarget
 
 
+def local_folder(location: Location) -> Path:
+    """The folder on this machine that holds an index's corrections overlay (``corrections.json``) and
+    OCR cache (``cache/ocr``): a folder index itself; beside a Milvus Lite database ``<db>.cache``;
+    for a Milvus server ``$QA_MILVUS_DIR``, else ``<user cache>/qa/milvus/<host>_<port>_<prefix>``
+    (replicas on several hosts that take corrections share one folder through ``QA_MILVUS_DIR``)."""
+    if not isinstance(location, MilvusTarget):
+        return Path(location)
+    if location.is_lite:
+        return Path(location.uri + ".cache")
+    if os.environ.get("QA_MILVUS_DIR"):
+        return Path(os.environ["QA_MILVUS_DIR"])
+    parts = urlsplit(location.uri)
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "qa" / "milvus" / f"{parts.hostname}_{parts.port}_{location.prefix}"
+
+
 def parse_backend(text: str) -> MilvusTarget:
     """``--backend URI`` -> a MilvusTarget; BadInput (Chinese, naming the value) for anything else."""
     value = str(text).strip()

@@ -95,6 +95,7 @@ def _parse(path: Path) -> dict[str, list[dict]]:
 def save(index_dir: Path, change: Callable[[list[dict]], list[dict]]) -> None:
     """Rewrite the overlay as ``change(entries)`` returns it, atomically (temporary file, then rename)."""
     path = Path(index_dir) / FILE
+    path.parent.mkdir(parents=True, exist_ok=True)  # a Milvus target's local folder may not exist yet
     # one writer at a time: threads of this server (the lock), and other servers of this index (flock)
     with _WRITE, open(path.with_name(f".{FILE}.lock"), "a") as held:
         fcntl.flock(held, fcntl.LOCK_EX)
@@ -120,6 +121,18 @@ def locate(articles: list[Article], entry: dict) -> int | None:
 def corrected_article(a: Article, entry: dict) -> Article:
     c = entry["corrected"]
     return replace(a, title=c.get("title", a.title), body=c.get("text", a.body))
+
+
+def corrected(
+    page: Page,
+    corrections: dict[str, list[dict]],
+    segment: Callable[[Page], list[Article]],
+    log: Callable[[str], None],
+) -> list[Page]:
+    """``page`` as ``corrections`` (``load``) make it: ``[page]`` when none names it; ``segment``
+    reads a page's articles (only called for a corrected page)."""
+    entries = corrections.get(page.page_id)
+    return apply(page, entries, segment(page), log) if entries else [page]
 
 
 def apply(page: Page, entries: list[dict], articles: list[Article], log: Callable[[str], None]) -> list[Page]:

@@ -1,4 +1,6 @@
-"""The build steps for a Milvus target: recover -> plan from the live fingerprints -> chunk -> vectors
+"""The build steps for a Milvus target: the archive team's corrections applied to the pages read (the
+overlay in the target's local folder, ``qa.store.location.local_folder``) -> recover -> plan from the
+live fingerprints -> chunk -> vectors
 from the cache -> write only what changed -> publish (one ``g:`` record) -> drop what no kept version has.
 
 A daily add inserts the new pages' chunk rows and records as version G and sets died = G on the rows
@@ -21,7 +23,7 @@ import numpy as np
 from qa.embed.cache import VectorCache
 from qa.ingest.chunk import ChunkSettings
 from qa.store.folder.layout import print_to_stderr
-from qa.store.location import MilvusTarget
+from qa.store.location import MilvusTarget, local_folder
 from qa.store.milvus.client import MILVUS_FORMAT_VERSION, chunks_name, connect, visible
 from qa.store.milvus.lease import build_lease
 from qa.store.milvus.plan import Change, chunks_of, fingerprints, judge, vectors_by_hash, whole
@@ -38,7 +40,9 @@ from qa.store.milvus.versions import (
     version_name,
 )
 from qa.store.milvus.writer import BM25_PARAMS, HNSW_THRESHOLD, create_pair, index_info, publish_version, write_rows
-from qa.store.plan import BuildReport, ChunkRows, Live, chunk_rows, kept_report, resume
+from qa.store.overlay import corrected
+from qa.store.overlay import load as load_corrections
+from qa.store.plan import BuildReport, ChunkRows, Live, chunk_rows, kept_report, resume, segment_articles
 from qa.types import Page, Skipped
 
 
@@ -69,6 +73,8 @@ def build_milvus(
 ) -> BuildReport:
     """Build and publish a new version of ``target`` from ``pages`` (see ``qa.store.build.build_pages``)."""
     started = time.monotonic()
+    corrections = load_corrections(local_folder(target))  # the archive team's, as a folder build applies them
+    pages = [q for p in pages for q in corrected(p, corrections, lambda x: segment_articles(x, log), log)]
     client = connect(target)
     with build_lease(client, live_collection(target), target.uri):  # before undoing anyone's rows
         cleanup(target, client, log)  # a killed build's unpublished collection pair

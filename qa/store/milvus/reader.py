@@ -46,6 +46,7 @@ CHUNK_FIELDS = [
     "source",
 ]
 MIN_RANGE = 4  # shorter runs of consecutive rows go into the id list
+PAGE_OF_ARTICLE = ("paper", "date", "page", "page_name", "issue_no", "source", "root")
 PAGE_FIELDS = ["page_id", "paper", "date", "page", "row_lo", "row_hi", "articles", "page_name", "issue_no"]
 
 
@@ -296,6 +297,33 @@ class MilvusReader:
         return np.array(
             sorted(int(r["row"]) for r in query_all(self._client, self.collection, expr, ["row"])), dtype=np.int64
         )
+
+    def articles_by_id(self, article_ids: list[str]) -> dict[str, dict]:
+        """The live articles of these ids with their page's fields (see ``IndexReader.articles_by_id``)."""
+        # one equality per id: Milvus (Lite 2.5 too) compares a JSON path with ==, not with `in`
+        same = " or ".join(f'doc["article_id"] == {quote(a)}' for a in dict.fromkeys(article_ids))
+        if not same:
+            return {}
+        arts = query_all(self._client, self.records, f'kind == "article" and ({same}) and {self.visible}', ["doc"])
+        pages = ",".join(quote(p) for p in {a["doc"]["page_id"] for a in arts})
+        if not pages:
+            return {}
+        docs = query_all(
+            self._client, self.records, f'kind == "page" and page_id in [{pages}] and {self.visible}', ["doc"]
+        )
+        page_of = {d["doc"]["page_id"]: d["doc"] for d in docs}
+        return {
+            a["article_id"]: {k: a.get(k) for k in ("article_id", "page_id", "ordinal", "title", "body")}
+            | {k: page_of[a["page_id"]].get(k) for k in PAGE_OF_ARTICLE}
+            for a in (x["doc"] for x in arts)
+            if a["page_id"] in page_of
+        }
+
+    def page_files(self, date: str, page: int, paper: str | None = None) -> list[str]:
+        """The files (page ids) one printed page was read from (see ``IndexReader.page_files``)."""
+        recs = [p for p in self._pages if p["date"] == date and p["page"] == int(page)]
+        recs = [p for p in recs if p["paper"] == (paper or min((r["paper"] for r in recs), default=None))]
+        return sorted(p["page_id"] for p in recs)
 
     def _period_index(self) -> PeriodIndex:
         """What each chunk speaks of, computed from its text once per reader (Milvus stores no period arrays:
