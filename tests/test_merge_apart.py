@@ -245,3 +245,24 @@ def test_qa_index_merge_options(tmp_path):
     assert both.exit_code == 1 and "不能同时使用" in both.output
     helped = CliRunner().invoke(cli, ["serve", "--help"])
     assert "--merge-interval" in helped.output
+
+
+def test_merge_all_makes_one_segment_that_answers_like_a_whole_build(tmp_path, fake_embedder, small_tiers):
+    """``qa merge --all`` after a backfill: one segment, deleted rows gone, the same answers as one build."""
+    from click.testing import CliRunner
+
+    from qa.cli import cli
+
+    ix, whole = tmp_path / "ix", tmp_path / "whole"
+    for d in dates(5):
+        build(issue(d), [f"/arch/{d}"], ix, fake_embedder)
+    fix = issue("2025-07-02", tag="（更正）")[:1] + issue("2025-07-02")[1:]
+    build(fix, ["/arch/2025-07-02"], ix, fake_embedder)  # page 1 replaced: deleted rows in an older segment
+    assert len(segment_names(ix)) == 6
+    r = CliRunner().invoke(cli, ["merge", "--all", "--index", str(ix)])
+    assert r.exit_code == 0, r.output
+    assert len(segment_names(ix)) == 1 and "6 个分段合并为 1 个" in r.output
+    build([p for d in dates(5) for p in (fix if d == "2025-07-02" else issue(d))], ["/arch"], whole, fake_embedder)
+    assert snapshot(ix, fake_embedder) == snapshot(whole, fake_embedder)
+    again = CliRunner().invoke(cli, ["merge", "--all", "--index", str(ix)])
+    assert again.exit_code == 0 and "没有需要合并的分段" in again.output  # nothing left to do

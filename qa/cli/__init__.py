@@ -140,8 +140,11 @@ def index(
 
 @cli.command()
 @INDEX_OPTION
+@click.option(
+    "--all", "everything", is_flag=True, help="把全部分段合并为一个（大批回填之后运行一次，提问最快；重写整个索引）。"
+)
 @friendly_errors
-def merge(index: str | None) -> None:
+def merge(index: str | None, everything: bool) -> None:
     """合并索引中写满的分段层级，并原子地发布新版本（服务不中断，合并期间照常回答）。
 
     合并期间照常可以加入新一期（qa index 不必等它），发布时两者的分段都保留。
@@ -150,10 +153,11 @@ def merge(index: str | None) -> None:
     \b
     示例：
       qa merge --index /srv/archive-index
+      qa merge --all --index /srv/archive-index    # 回填几十年旧报之后：合并为一个分段
     """
     from qa.store import merge_index
 
-    merge_index(index_dir(index))
+    merge_index(index_dir(index), everything=everything)
 
 
 @cli.command()

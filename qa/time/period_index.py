@@ -167,8 +167,9 @@ class PeriodIndex:
             if shortest > limit:
                 continue
             s = start[lo:hi]
-            i = lo + int(np.searchsorted(s, f - longest + 1, side="left"))
-            j = lo + int(np.searchsorted(s, t, side="right"))
+            day = s.dtype.type  # a Python int would make NumPy cast all of ``s`` to int64 per call
+            i = lo + int(np.searchsorted(s, day(f - longest + 1), side="left"))
+            j = lo + int(np.searchsorted(s, day(t), side="right"))
             if j > i:
                 keep = end[i:j] >= f
                 if longest > limit:
@@ -184,8 +185,9 @@ class PeriodIndex:
         2025-07-28 in particular. None counts every overlapping period.
         """
         rows = self.a["row"][self._matches(date_from, date_to, within)]
-        if len(rows) * 16 < self.rows:
-            return np.unique(rows).astype(np.int64)
+        if len(rows) * 16 < self.rows:  # sort, not np.unique: NumPy 2 dedupes by hashing, 17 ms at 200k rows
+            rows = np.sort(rows)
+            return rows[np.r_[True, rows[1:] != rows[:-1]][: len(rows)]].astype(np.int64)
         seen = np.zeros(self.rows, dtype=bool)  # many matches: a mask beats sorting them
         seen[rows] = True
         return np.flatnonzero(seen).astype(np.int64)

@@ -39,9 +39,9 @@ EXACT_MAX_ROWS = 100_000  # below this a segment keeps exact search only (see be
 EXACT_ALLOWED = 20_000  # filters allowing at most this many rows are scored exactly
 TRAIN_MAX = 163_840  # training sample: 40 per list at 4096 lists (FAISS wants 39), bounds build time
 RERANK = 100  # compressed candidates scored again exactly (300 gained nothing for IVF-SQ8)
-NPROBE_SHARE = 16  # probe 1/16 of the IVF lists, and at least NPROBE_MIN: on vectors modelled on real
-NPROBE_MIN = 256  # news passages, 1/16 of 2,048 lists (1M rows) found 0.938 of the exact top 10 and 256
-# lists 0.973 (+4 ms); at 4,096 lists (3M rows) 1/16 = 256 gave 0.957 (docs/benchmarks.md, real-like set)
+NPROBE_SHARE = 8  # probe 1/8 of the IVF lists, and at least NPROBE_MIN: on vectors modelled on real news
+NPROBE_MIN = 256  # passages, 1/16 of 2,048 lists (1M rows) found 0.938 of the exact top 10 and 256 (1/8)
+# 0.973; one 3.3M-row segment (4,096 lists, noise-reused vectors) 1/16 0.944, 3/32 0.957, 1/8 0.967 (benchmarks.md)
 FILTER_WIDEN = 2.0  # a filter allowing 1/x of the rows probes min(x, this) times more lists: at 1M rows, a
 # year's range plus 1% scattered rows, 4x gave recall@10 0.999 in 27.7 ms, 2x 0.993 in 15.9 ms, 1x 0.938
 SEED = 1234
@@ -62,7 +62,7 @@ def _nprobe(nlist: int) -> int:
     """IVF lists probed per search: a search setting, not part of the index, so it is derived from
     ``nlist`` at load time (segments built with an older rule search with this one).
 
-    >>> _nprobe(256), _nprobe(2048), _nprobe(8192)
+    >>> _nprobe(256), _nprobe(2048), _nprobe(4096)
     (256, 256, 512)
     """
     return min(nlist, max(NPROBE_MIN, nlist // NPROBE_SHARE))

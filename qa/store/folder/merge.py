@@ -54,6 +54,17 @@ def pick_merges(segments: list[tuple[str, int, int]], factor: int | None = None)
     return groups
 
 
+def pick_all(segments: list[tuple[str, int, int]]) -> list[list[str]]:
+    """``qa merge --all``: every segment into one, until one is left with no deleted rows.
+
+    >>> pick_all([("s1", 900, 900), ("s2", 30, 20)]), pick_all([("s3", 920, 920)]), pick_all([("s3", 920, 900)])
+    ([['s1', 's2']], [], [['s3']])
+    """
+    if len(segments) > 1 or (segments and segments[0][2] < segments[0][1]):
+        return [[name for name, _, _ in segments]]
+    return []
+
+
 def merge_segments(folder: Path, segments: list[Segment], dense_threshold: int | None = None) -> dict:
     """Write the live rows of ``segments`` as one new segment in ``folder`` (a new folder; rows sorted by
     issue date); return its segment.json.

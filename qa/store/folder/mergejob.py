@@ -40,7 +40,7 @@ from qa.store.folder.layout import (
     read_meta,
     seal_and_publish,
 )
-from qa.store.folder.merge import merge_segments, pick_merges
+from qa.store.folder.merge import merge_segments, pick_all, pick_merges
 from qa.store.folder.segment import Segment
 from qa.store.folder.version import version_meta
 
@@ -56,10 +56,15 @@ def merge_index(
     publish_wait: float = PUBLISH_WAIT,
     log: Callable[[str], None] = print_to_stderr,
     dense_threshold: int | None = None,
+    everything: bool = False,
 ) -> str | None:
     """``qa merge``: merge the live version's full size tiers (``factor`` segments at a time, cascading)
     and publish the result on top of whatever is live then; the new version's name, or None when there
-    was nothing to merge (or the index changed under the merge so that nothing of it still applies)."""
+    was nothing to merge (or the index changed under the merge so that nothing of it still applies).
+
+    ``everything`` (``qa merge --all``): every segment into one, after a backfill. Each IVF segment
+    probes a share of its own lists, so one segment of N rows scans a fraction of what ten of N/10
+    do (docs/benchmarks.md, "one segment")."""
     index_dir = Path(index_dir)
     if not index_dir.is_dir() or current_version(index_dir) is None:
         raise IndexMissing(f"{index_dir} 中还没有索引：请先运行 qa index。")
@@ -70,7 +75,8 @@ def merge_index(
         try:
             base_name = current_version(index_dir)
             base = read_meta(index_dir / base_name)
-            staged = _merge_staged(index_dir, staging, base, log, dense_threshold)
+            pick = pick_all if everything else pick_merges
+            staged = _merge_staged(index_dir, staging, base, log, dense_threshold, pick)
             if not staged:
                 log(f"没有需要合并的分段（{len(base['segments'])} 个分段），索引版本 {base_name} 不变。")
                 return None
@@ -81,7 +87,12 @@ def merge_index(
 
 
 def _merge_staged(
-    index_dir: Path, staging: Path, base: dict, log: Callable[[str], None], dense_threshold: int | None
+    index_dir: Path,
+    staging: Path,
+    base: dict,
+    log: Callable[[str], None],
+    dense_threshold: int | None,
+    pick: Callable[[list[tuple[str, int, int]]], list[list[str]]] = pick_merges,
 ) -> dict[str, set[str]]:
     """Merge ``base``'s full tiers into ``staging``; staged folder name -> the base segments it replaces."""
     base_deleted = base.get("deleted", {})
@@ -89,7 +100,7 @@ def _merge_staged(
     segments = {n: Segment(index_dir / SEGMENTS / n, frozenset(base_deleted.get(n, ()))) for n in names}
     sources: dict[str, set[str]] = {n: {n} for n in names}
     try:
-        while groups := pick_merges([(n, segments[n].rows, _live(segments[n])) for n in names]):
+        while groups := pick([(n, segments[n].rows, _live(segments[n])) for n in names]):
             for group in groups:
                 folder = staging / f"m{len(segments):06d}"
                 info = merge_segments(folder, [segments[n] for n in group], dense_threshold)

@@ -96,8 +96,11 @@ class Segment:
 
     def date_range(self, low: int, high: int) -> tuple[int, int]:
         """Half-open row range whose issue dates (``20250729`` numbers) lie in ``low..high``."""
-        lo = int(np.searchsorted(self.row_date, low, side="left"))
-        hi = int(np.searchsorted(self.row_date, high, side="right"))
+        # Bounds of the array's own type: with a Python int NumPy first casts the whole int32 array to
+        # int64 (2.4 ms for 3.3M rows, per call; 0.003 ms this way).
+        as_date = self.row_date.dtype.type
+        lo = int(np.searchsorted(self.row_date, as_date(low), side="left"))
+        hi = int(np.searchsorted(self.row_date, as_date(high), side="right"))
         return lo, max(lo, hi)
 
     def rows_matching(self, low: int | None, high: int | None, paper: str | None, page: int | None) -> np.ndarray:
