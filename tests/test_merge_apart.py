@@ -266,3 +266,20 @@ def test_merge_all_makes_one_segment_that_answers_like_a_whole_build(tmp_path, f
     assert snapshot(ix, fake_embedder) == snapshot(whole, fake_embedder)
     again = CliRunner().invoke(cli, ["merge", "--all", "--index", str(ix)])
     assert again.exit_code == 0 and "没有需要合并的分段" in again.output  # nothing left to do
+
+
+def test_a_backfill_suggests_merge_all_and_a_daily_add_does_not(tmp_path, fake_embedder, small_tiers, monkeypatch):
+    import qa.store.build as build_module
+
+    monkeypatch.setattr(build_module, "BACKFILL_ROWS", 40)  # stand-ins for 1M rows and 100k-row IVF segments
+    monkeypatch.setattr(build_module, "EXACT_MAX_ROWS", 8)
+    ix, said = tmp_path / "ix", []
+    pages = [p for d in dates(14) for p in issue(d)]  # 56 rows in batches of 8, left unmerged: 7 segments
+    kw = {"embedder": fake_embedder, "progress": False, "log": said.append}
+    build_from_pages(pages, ["/arch"], ix, batch_rows=8, merge="none", **kw)
+    hint = [m for m in said if "qa merge --all" in m]
+    assert hint and f"索引有 {len(segment_names(ix))} 个分段" in hint[0]
+    merge_index(ix, everything=True, log=lambda m: None)
+    said.clear()
+    build_from_pages(issue("2025-08-01"), ["/arch/2025-08-01"], ix, **kw)
+    assert not [m for m in said if "qa merge --all" in m]

@@ -23,6 +23,7 @@ from typing import Callable, Iterable
 from qa.embed import Embedder
 from qa.ingest.chunk import ChunkSettings
 from qa.store.folder.batch import SegmentBatcher
+from qa.store.folder.dense import EXACT_MAX_ROWS
 from qa.store.folder.layout import (
     CACHE,
     DEFAULT_LOCK_TIMEOUT,
@@ -125,6 +126,16 @@ def build_stream(
         for page in pages:
             build.page(page)
         return build.finish(list(skipped or []))
+
+
+BACKFILL_ROWS = 1_000_000  # a build this big is a backfill: suggest `qa merge --all` after it
+
+
+def backfill_hint(written: list[dict], segments: list[dict]) -> bool:
+    """A build that wrote ``BACKFILL_ROWS`` rows or more and left several IVF-sized segments: one
+    segment answers faster (``qa merge --all``, docs/operations.md)."""
+    big = sum(int(s["live"]) >= EXACT_MAX_ROWS for s in segments)
+    return sum(int(s["rows"]) for s in written) >= BACKFILL_ROWS and big > 1
 
 
 class Build:
@@ -248,6 +259,8 @@ class Build:
         if pending := pending_merges(meta):
             waiting = sum(map(len, pending))
             self.log(f"有 {waiting} 个分段待合并，运行 qa merge 或由 qa serve 在后台合并。")
+        if backfill_hint(new, meta["segments"]):
+            self.log(f"大批回填完成：索引有 {len(meta['segments'])} 个分段，运行 qa merge --all 合并为一个，提问更快。")
         return BuildReport(
             self.version,
             c["pages"],
