@@ -82,3 +82,26 @@ def test_upload_and_correction_publish_to_the_milvus_the_server_reads(site):
     r = c.post("/api/ask", json={"question": QUESTION, "date_from": "2026-04-21", "date_to": "2026-04-21"})
     cited = r.get_json()["passages"][0]["citation"]
     assert cited["date"] == "2026-04-21" and cited.get("corrected") is True  # cited where it now stands
+
+
+def test_the_inbox_publishes_to_milvus(tmp_path):
+    """``qa watch --backend`` / ``qa serve --backend --inbox``: a dropped issue is answered from Milvus."""
+    from test_inbox import ISSUE_PAGE
+
+    from qa.admin.inbox import Inbox
+    from qa.service import Service
+    from qa.store import build_index
+
+    target = parse_backend(str(tmp_path / "milvus.db"))
+    try:
+        build_index([str(SEEDS)], target, embedder=FakeEmbedder(), progress=False)
+        issue = tmp_path / "inbox" / "聊城日报" / "2026-06-01"
+        issue.mkdir(parents=True)
+        (issue / "01.txt").write_text(ISSUE_PAGE, encoding="utf-8")
+        inbox = Inbox(tmp_path / "inbox", target, tmp_path / "archive", embedder=FakeEmbedder, poll_s=0)
+        assert inbox.poll() == 0 and inbox.poll() == 1  # taken once it stopped changing
+        got = Service(target, embedder=FakeEmbedder()).ask("东阿阿胶文化旅游节在哪里开幕？")
+        assert got.passages[0].citation.date == "2026-06-01"
+        assert not (tmp_path / "index").exists()
+    finally:
+        forget_client(target)

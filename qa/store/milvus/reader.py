@@ -300,7 +300,7 @@ class MilvusReader:
 
     def articles_by_id(self, article_ids: list[str]) -> dict[str, dict]:
         """The live articles of these ids with their page's fields (see ``IndexReader.articles_by_id``)."""
-        # one equality per id: Milvus (Lite 2.5 too) compares a JSON path with ==, not with `in`
+        # one equality per id: Milvus Lite (3.2.2) refuses `in` on a JSON path ("left side of in must be a field")
         same = " or ".join(f'doc["article_id"] == {quote(a)}' for a in dict.fromkeys(article_ids))
         if not same:
             return {}
