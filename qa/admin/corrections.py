@@ -21,7 +21,7 @@ from qa.ingest.archive import read_archive, read_page_file
 from qa.ingest.cache import OcrCache
 from qa.request import parse_day, parse_page
 from qa.store import overlay
-from qa.store.location import Location, local_folder
+from qa.store.location import Location, local_folder, ocr_cache
 from qa.store.plan import segment_articles
 from qa.types import Article, Page
 
@@ -63,7 +63,7 @@ def read_page(where: dict, page_id: str, index_dir: Path) -> Page:
             raise NotCorrectable("这条 JSONL 记录已不在原文件中，不能校对。")
         return found[0]
     try:
-        got = read_page_file(Path(page_id), OcrCache(Path(index_dir) / "cache" / "ocr"))
+        got = read_page_file(Path(page_id), OcrCache(ocr_cache(index_dir)))
     except (OSError, BadInput) as exc:
         raise NotCorrectable(f"这一版的原始文件无法读取（{getattr(exc, 'message', exc)}），不能校对。") from None
     return Page(

@@ -19,7 +19,7 @@ from typing import Callable
 
 from qa.ingest.archive import PAGE_SUFFIXES
 from qa.ingest.ocr import IMAGE_SUFFIXES
-from qa.store.location import Location, local_folder
+from qa.store.location import Location, ocr_cache
 
 log = logging.getLogger("qa.ingest")
 SCAN_SUFFIXES = {".pdf", *IMAGE_SUFFIXES}
@@ -79,7 +79,7 @@ def ingest_folders(
         pages.append(page)
         progress.set(pages_read=len(pages))
 
-    report = read_archive([str(t) for t in targets], ocr_cache=local_folder(index) / "cache" / "ocr", sink=sink)
+    report = read_archive([str(t) for t in targets], ocr_cache=ocr_cache(index), sink=sink)
     progress.set(stage="embedding")
     roots = [t.resolve().as_posix() for t in targets if t.exists()]
     built = build_from_pages(

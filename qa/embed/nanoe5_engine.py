@@ -42,14 +42,15 @@ def one_core() -> Iterator[None]:
     count per calling thread): one short query gains little from a second core (2 cores: 16.5 vs
     20.7 ms), which BM25 can use meanwhile (qa.retrieve.search)."""
     omp = _engine_openmp()
-    before = omp.omp_get_max_threads() if omp else 0
-    if omp:
-        omp.omp_set_num_threads(1)
+    if omp is None:
+        yield
+        return
+    before = omp.omp_get_max_threads()
+    omp.omp_set_num_threads(1)
     try:
         yield
     finally:
-        if omp:
-            omp.omp_set_num_threads(before)
+        omp.omp_set_num_threads(before)
 
 
 class E5SmallEmbedder:

@@ -20,6 +20,7 @@ import numpy as np
 from qa.errors import BadInput
 from qa.text.chinese import parse_iso_date
 from qa.text.dates import LAST_AS_OF, date_out_of_range
+from qa.time.period_index import drop_repeats
 from qa.time.question import DateRange, parse_date_range, strip_dates
 from qa.types import Filters
 
@@ -139,4 +140,4 @@ def union_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     rows = np.concatenate([a, b]).astype(np.int64)
     rows.sort(kind="stable")
-    return rows[np.concatenate([[True], rows[1:] != rows[:-1]])] if len(rows) else rows
+    return drop_repeats(rows)

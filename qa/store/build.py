@@ -35,7 +35,7 @@ from qa.store.folder.layout import (
 )
 from qa.store.folder.livepages import COLUMNS, LivePages
 from qa.store.folder.version import carry_pages, compose_version, merge_mode, pending_merges
-from qa.store.location import MilvusTarget, local_folder
+from qa.store.location import MilvusTarget, ocr_cache
 from qa.store.overlay import corrected
 from qa.store.overlay import load as load_corrections
 from qa.store.plan import (
@@ -72,7 +72,7 @@ def build_index(
     if isinstance(index_dir, MilvusTarget):  # --backend URI: the same steps, written to Milvus
         from qa.store.milvus.build import build_milvus
 
-        report = read_archive([str(p) for p in paths], ocr_cache=local_folder(index_dir) / CACHE / "ocr")
+        report = read_archive([str(p) for p in paths], ocr_cache=ocr_cache(index_dir))
         roots = [r for r in report.roots if os.path.exists(r)]
         return build_milvus(report.pages, roots, index_dir, skipped=list(report.skipped), log=log, **kw)
     index_dir = Path(index_dir)
@@ -82,7 +82,7 @@ def build_index(
     with build_lock(index_dir, lock_timeout, log):
         build = Build(index_dir, roots, log=log, **kw)
         report = read_archive(
-            [str(p) for p in paths], ocr_cache=index_dir / CACHE / "ocr", sink=build.page
+            [str(p) for p in paths], ocr_cache=ocr_cache(index_dir), sink=build.page
         )  # OCR once per page
         return build.finish(list(report.skipped))
 

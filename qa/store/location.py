@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from qa.errors import BadInput
+from qa.store.folder.layout import CACHE
 
 ALIAS_SUFFIX = "_live"
 DEFAULT_PREFIX = "qa"
@@ -61,6 +62,11 @@ def local_folder(location: Location) -> Path:
     parts = urlsplit(location.uri)
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return cache / "qa" / "milvus" / f"{parts.hostname}_{parts.port}_{location.prefix}"
+
+
+def ocr_cache(location: Location) -> Path:
+    """Where the OCR text of scanned pages is kept for an index (``cache/ocr`` in its local folder)."""
+    return local_folder(location) / CACHE / "ocr"
 
 
 def parse_backend(text: str) -> MilvusTarget:

@@ -321,9 +321,16 @@ class MilvusReader:
 
     def page_files(self, date: str, page: int, paper: str | None = None) -> list[str]:
         """The files (page ids) one printed page was read from (see ``IndexReader.page_files``)."""
-        recs = [p for p in self._pages if p["date"] == date and p["page"] == int(page)]
-        recs = [p for p in recs if p["paper"] == (paper or min((r["paper"] for r in recs), default=None))]
-        return sorted(p["page_id"] for p in recs)
+        return [r["page_id"] for r in self._page_records(date, page, paper)]
+
+    def _page_records(self, date: str, page: int, paper: str | None) -> list[dict]:
+        """The page list's records of one printed page, of one paper (the first by name), by page id."""
+        recs = [
+            p
+            for p in self._pages
+            if p["date"] == date and p["page"] == int(page) and (paper is None or p["paper"] == paper)
+        ]
+        return [r for r in recs if r["paper"] == recs[0]["paper"]] if recs else []
 
     def _period_index(self) -> PeriodIndex:
         """What each chunk speaks of, computed from its text once per reader (Milvus stores no period arrays:
@@ -351,14 +358,9 @@ class MilvusReader:
 
     def page(self, date: str, page: int, paper: str | None = None) -> dict | None:
         """One printed page with its articles in page order; pages split over several records are merged."""
-        recs = [
-            p
-            for p in self._pages
-            if p["date"] == date and p["page"] == int(page) and (paper is None or p["paper"] == paper)
-        ]
+        recs = self._page_records(date, page, paper)
         if not recs:
             return None
-        recs = [r for r in recs if r["paper"] == recs[0]["paper"]]
         docs = []
         for r in recs:
             expr = f'kind == "page" and page_id == {quote(r["page_id"])} and {self.visible}'
