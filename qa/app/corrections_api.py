@@ -92,7 +92,7 @@ def correct():
     body = read_json_object()
     changes = parse_correction(body)
     date, page, paper = _where(body, page_optional=True)
-    live = getattr(get_service().reader, "articles_by_id", lambda _ids: {})([body["article_id"]])
+    live = get_service().reader.articles_by_id([body["article_id"]])
     row = live.get(body["article_id"])
     if row is None or row["date"] != date or row["page"] != page or (paper and row["paper"] != paper):
         raise NotFound("这一版中没有这篇文章（article_id 不对，或索引已更新）：请刷新后重试。")
@@ -163,7 +163,7 @@ def register_corrections(app: Flask, settings) -> None:
             return data
         reader = app.extensions["qa_service"].reader
         ids = [(p.get("citation") or {}).get("article_id") for p in passages if isinstance(p, dict)]
-        live = getattr(reader, "articles_by_id", lambda _ids: {})([i for i in ids if i])
+        live = reader.articles_by_id([i for i in ids if i])
         done = {aid for aid, row in live.items() if any(is_current(e, row) for e in entries)}
         marked = [
             {**p, "citation": {**p["citation"], "corrected": True}}
