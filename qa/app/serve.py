@@ -120,7 +120,6 @@ def create_server(settings: Settings, service=None, access_log_enabled: bool = T
     yet running; call ``.run()`` (blocks) and ``.close()``. Returns (server, flask_app).
 
     Binds first (ServeError when it cannot), then loads the app, then hands the sockets to waitress."""
-    import faiss
     from waitress import create_server as _create
 
     from qa.app import connguard
@@ -128,9 +127,6 @@ def create_server(settings: Settings, service=None, access_log_enabled: bool = T
     from qa.app.proxies import parse_networks
     from qa.app.wsgi_errors import use_json_errors
 
-    # Requests run in parallel on waitress' threads: one FAISS thread per query beats every query
-    # fighting over all cores (measured 3.5 ms vs 12 ms per segment search on 2 busy cores).
-    faiss.omp_set_num_threads(1)
     trusted = parse_networks(split_list(settings.trusted_proxies))
     socks = bind_sockets(settings.host, settings.port)
     try:
