@@ -25,6 +25,7 @@ from qa.text.tokens import known_word, pos_cut
 
 MAX_PARTS = 6  # 「2022年和2023年特斯拉和比亚迪的交付量」 is 4; more is a list, not a set of questions
 CONJUNCTIONS = {"和", "与", "及", "以及", "、"}
+_CONJUNCTION_CHARS = set("".join(CONJUNCTIONS))  # every conjunction holds one of these characters
 # Questions about how the items relate are one question: splitting 「中国和美国的贸易关系」 loses it.
 RELATION_WORDS = {
     "关系",
@@ -217,6 +218,8 @@ def split_parts(question: str) -> list[Part]:
 
 def _split_once(question: str) -> list[tuple[str, tuple[str, ...]]]:
     """``[(part, (item,))]`` for the first coordination in ``question``; ``[(question, ())]`` without one."""
+    if not any(c in question for c in _CONJUNCTION_CHARS):  # no conjunction, so no need to tag words (~1.8 ms)
+        return [(question, ())]
     toks = tokens(question)
     if any(t.text in RELATION_WORDS for t in toks):
         return [(question, ())]
