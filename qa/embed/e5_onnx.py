@@ -25,12 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from qa.embed.bert import WORD_TABLE, mapped_tensor
-from qa.embed.common import normalise, release_freed_memory
+from qa.embed.common import normalise, release_freed_memory, windows
 
 GRAPH = "question-graph-v1.onnx"  # the version changes whenever encoder_graph writes another graph
 OPSET = 20  # Gelu (exact, erf) is an operator from opset 20
 IR_VERSION = 9  # the oldest ONNX IR that opset 20 allows: any ONNX Runtime >= 1.17 reads it
-WINDOW = 510
 
 
 class OnnxQueryEncoder:
@@ -59,12 +58,9 @@ class OnnxQueryEncoder:
         """L2-normalised vectors of texts given as content token ids (no ``<s>``/``</s>``)."""
         out = np.zeros((len(ids), self._position.shape[1]), dtype=np.float32)
         for i, text in enumerate(ids):
-            total = 0
-            for start in range(0, max(len(text), 1), WINDOW):
-                window = text[start : start + WINDOW]
-                out[i] += max(len(window), 1) * self._window_mean(window)
-                total += max(len(window), 1)
-            out[i] /= total
+            parts = windows(text)
+            weights = [max(len(w), 1) for w in parts]
+            out[i] = sum(n * self._window_mean(w) for n, w in zip(weights, parts)) / sum(weights)
         return normalise(out)
 
     def _window_mean(self, window: list[int]) -> np.ndarray:

@@ -28,12 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.embed.common import DEFAULT_MODEL, normalise, release_freed_memory, torch_device
+from qa.embed.common import DEFAULT_MODEL, normalise, release_freed_memory, torch_device, windows
 from qa.embed.e5_folder import e5_folder
 from qa.embed.e5_onnx import OnnxQueryEncoder
 from qa.errors import BadInput
 
-WINDOW = 510  # content tokens per forward pass (512 positions minus <s> and </s>)
 TOKEN_BUDGET = 4096  # padded tokens per batch: large enough for GEMM efficiency, small in memory
 GPU_TOKEN_BUDGET = 65_536  # a GPU needs wide batches to be busy; 128 windows of 512 tokens
 MIN_AGREEMENT = 0.99
@@ -205,18 +204,17 @@ class E5TorchEmbedder:
         if not n:
             return out
         self._loaded()
-        windows = []  # (text index, content ids); a long text gives several, weighted by length
-        for i, ids in enumerate(tokens.ids):
-            windows += [(i, ids[a : a + WINDOW]) for a in range(0, max(len(ids), 1), WINDOW)]
-        windows.sort(key=lambda w: len(w[1]))
+        # (text index, content ids); a long text gives several, weighted by length
+        pieces = [(i, w) for i, ids in enumerate(tokens.ids) for w in windows(ids)]
+        pieces.sort(key=lambda w: len(w[1]))
         weight = np.zeros(n, dtype=np.float64)
         start = 0
         with self._lock:
-            while start < len(windows):
+            while start < len(pieces):
                 stop = start + 1  # sorted: the last window of a batch is its widest
-                while stop < len(windows) and (stop - start + 1) * (len(windows[stop][1]) + 2) <= self._budget:
+                while stop < len(pieces) and (stop - start + 1) * (len(pieces[stop][1]) + 2) <= self._budget:
                     stop += 1
-                batch = windows[start:stop]
+                batch = pieces[start:stop]
                 means = self._forward([w for _, w in batch])
                 for (i, w), v in zip(batch, means):
                     out[i] += max(len(w), 1) * v
