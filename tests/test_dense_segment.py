@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+import faiss
 import numpy as np
 import pytest
 
@@ -62,6 +65,31 @@ def test_compressed_recall_at_10_and_exact_scores(compressed, data):
         # re-ranked: exact inner products, best first, so several segments merge by score
         np.testing.assert_allclose(scores, data[rows] @ q, rtol=0, atol=1e-5)
         assert np.all(np.diff(scores) <= 0)
+    assert hits / (10 * len(queries)) >= 0.95
+
+
+def test_int8_codes_are_scaled_rows_and_older_per_dimension_codes_still_search(tmp_path, data):
+    """New IVF segments keep signed-byte codes of the rows times a recorded scale; a segment written
+    before that (FAISS's per-dimension ``QT_8bit``, no scale) must answer the same way after an upgrade."""
+    meta = write_dense(tmp_path, data, threshold=1000)
+    scale = meta["params"]["scale"]
+    assert 127 / scale == pytest.approx(np.abs(data).max(), rel=1e-3)  # the largest component fills the byte
+    quantizer = faiss.IndexFlatIP(DIM)
+    old = faiss.IndexIVFScalarQuantizer(
+        quantizer, DIM, meta["params"]["nlist"], faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+    )
+    old.train(data)
+    old.add(data)
+    faiss.write_index(old, str(tmp_path / INDEX))
+    meta["params"].pop("scale")
+    (tmp_path / "dense.json").write_text(json.dumps(meta), encoding="utf-8")
+    seg = DenseSegment.load(tmp_path, exact_allowed=0)
+    queries = unit(data[::60][:50] + 0.3 * np.random.default_rng(5).standard_normal((50, DIM)))
+    hits = 0
+    for q in queries:
+        rows, scores = seg.search(q, 10)
+        hits += len(set(rows.tolist()) & set(brute(data, q, 10).tolist()))
+        np.testing.assert_allclose(scores, data[rows] @ q, rtol=0, atol=1e-5)
     assert hits / (10 * len(queries)) >= 0.95
 
 
