@@ -56,16 +56,21 @@ def test_exact_segment_matches_numpy_top_k(tmp_path):
         np.testing.assert_allclose(scores, v[rows] @ q, rtol=0, atol=1e-5)
 
 
-def test_compressed_recall_at_10_and_exact_scores(compressed, data):
-    queries = unit(data[::60][:100] + 0.3 * np.random.default_rng(3).standard_normal((100, DIM)))
+def recall_at_10_with_exact_scores(seg: DenseSegment, data: np.ndarray, n: int, seed: int) -> float:
+    """Share of the exact top 10 found for ``n`` questions near the data; every score returned must be the
+    exact inner product, best first (re-ranked, so several segments merge by score)."""
+    queries = unit(data[::60][:n] + 0.3 * np.random.default_rng(seed).standard_normal((n, DIM)))
     hits = 0
     for q in queries:
-        rows, scores = compressed.search(q, 10)
+        rows, scores = seg.search(q, 10)
         hits += len(set(rows.tolist()) & set(brute(data, q, 10).tolist()))
-        # re-ranked: exact inner products, best first, so several segments merge by score
         np.testing.assert_allclose(scores, data[rows] @ q, rtol=0, atol=1e-5)
         assert np.all(np.diff(scores) <= 0)
-    assert hits / (10 * len(queries)) >= 0.95
+    return hits / (10 * n)
+
+
+def test_compressed_recall_at_10_and_exact_scores(compressed, data):
+    assert recall_at_10_with_exact_scores(compressed, data, 100, seed=3) >= 0.95
 
 
 def test_int8_codes_are_scaled_rows_and_older_per_dimension_codes_still_search(tmp_path, data):
@@ -84,13 +89,7 @@ def test_int8_codes_are_scaled_rows_and_older_per_dimension_codes_still_search(t
     meta["params"].pop("scale")
     (tmp_path / "dense.json").write_text(json.dumps(meta), encoding="utf-8")
     seg = DenseSegment.load(tmp_path, exact_allowed=0)
-    queries = unit(data[::60][:50] + 0.3 * np.random.default_rng(5).standard_normal((50, DIM)))
-    hits = 0
-    for q in queries:
-        rows, scores = seg.search(q, 10)
-        hits += len(set(rows.tolist()) & set(brute(data, q, 10).tolist()))
-        np.testing.assert_allclose(scores, data[rows] @ q, rtol=0, atol=1e-5)
-    assert hits / (10 * len(queries)) >= 0.95
+    assert recall_at_10_with_exact_scores(seg, data, 50, seed=5) >= 0.95
 
 
 @pytest.mark.parametrize("kind", ["ivf_sq8", "ivf_pq", "hnsw_sq"])
