@@ -52,10 +52,10 @@ def newest_meta(client, collection: str) -> dict | None:
     if not client.has_collection(records):
         return None
     client.load_collection(records)
-    keys = [r["key"] for r in query_all(client, records, f'key like "{GEN_PREFIX}%" or key == "{META_KEY}"', ["key"])]
-    if not keys:
-        return None
-    return client.query(records, filter=f"key == {quote(max(keys))}", output_fields=["doc"])[0]["doc"]
+    # Keys and documents in one query: asking for the newest key's document afterwards raced a build that
+    # replaced that record in between (an empty answer, seen as a failed reload in a server polling here).
+    rows = query_all(client, records, f'key like "{GEN_PREFIX}%" or key == "{META_KEY}"', ["key", "doc"])
+    return max(rows, key=lambda r: r["key"])["doc"] if rows else None
 
 
 def live_version(target: MilvusTarget) -> str | None:
