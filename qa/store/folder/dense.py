@@ -112,7 +112,7 @@ def _build_from(kind: str, dim: int, n: int, train, blocks, seed: int) -> tuple[
     sample = train() if callable(train) else train
     if kind == "ivf_sq8":
         params["scale"] = _int8_scale(sample)
-    index.train(_codes_in(sample, params, whole=False))  # k-means on unrounded rows
+    index.train(_codes_in(sample, params, rounded=False))  # k-means on unrounded rows
     del sample, train
     for block in blocks:
         index.add(_codes_in(np.ascontiguousarray(block, dtype=np.float32), params))
@@ -128,15 +128,15 @@ def _int8_scale(sample: np.ndarray) -> float:
     return 127.0 / top if top > 0 else 1.0
 
 
-def _codes_in(rows: np.ndarray, params: dict, whole: bool = True) -> np.ndarray:
+def _codes_in(rows: np.ndarray, params: dict, rounded: bool = True) -> np.ndarray:
     """Rows as the compressed index takes them: for int8 codes scaled to signed-byte range and, if
-    ``whole``, rounded (FAISS truncates; components beyond the sample's range are clipped, and every
+    ``rounded``, rounded (FAISS truncates; components beyond the sample's range are clipped, and every
     candidate is re-scored exactly anyway)."""
     scale = params.get("scale")
     if scale is None:
         return rows
     out = rows * np.float32(scale)
-    if whole:
+    if rounded:
         np.rint(out, out=out)
     return np.clip(out, -128, 127, out=out)
 
