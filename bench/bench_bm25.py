@@ -3,6 +3,7 @@
     python bench/bench_bm25.py [--rows 1000000] [--articles 2000] [--days 30] [--bm25s-rows N] [--x3] [--merge x3]
     python bench/bench_bm25.py --vocab 2300000     # term-id lookup: mapped vocab.txt + bisect vs a JSON dict
     python bench/bench_bm25.py --reuse DIR --x3 --old /tmp/base  # this code against another source tree
+    python bench/bench_bm25.py --index DIR   # a built index: blocked accumulator vs whole-list passes
 
 Rows are real news chunks (``--articles`` of ../shared/data/news_sample.jsonl, chunked with
 qa.ingest.chunk and cut with qa.text.tokens) replicated to ``--rows`` with small variations: a random
@@ -183,6 +184,45 @@ def measure(d: Path, engine: str, tree: Path = ROOT) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def blocks_on_index(index: Path, n: int = 300, k: int = 50, rounds: int = 4) -> None:
+    """On a built index (``qa index`` / bench_scale), BM25 as asks run it (top 50) with the big segments'
+    accumulator filled a block of rows at a time and read from the rarest words' floor, against one
+    pass per word over the whole accumulator and every hit read; alternating per question."""
+    import platform
+
+    from bench_query import questions
+
+    from qa.store.folder import bm25
+    from qa.store.folder.reader import IndexReader
+    from qa.text.tokens import tokenize
+
+    reader = IndexReader.open(index)
+    queries = [[t for t in tokenize(q["question"]) if t] for q in questions(n)]
+    tuned = (bm25.BLOCK_ROWS, bm25.FLOOR_ROWS)
+    ways = {"blocks": tuned, "whole": (2**62, 0)}
+    times: dict[str, list[float]] = {w: [] for w in ways}
+    tops: dict[str, list] = {w: [] for w in ways}
+    for r in range(rounds):
+        for q in queries:
+            for way in sorted(ways, reverse=bool(r % 2)):
+                bm25.BLOCK_ROWS, bm25.FLOOR_ROWS = ways[way]
+                t = time.perf_counter()
+                top = reader._bm25.search(q, k)
+                times[way].append((time.perf_counter() - t) * 1000)
+                if r == 0:
+                    tops[way].append(top)
+    bm25.BLOCK_ROWS, bm25.FLOOR_ROWS = tuned
+    b, w = np.array(times["blocks"]), np.array(times["whole"])
+    same = sum(x == y for x, y in zip(tops["blocks"], tops["whole"]))
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; {reader.n_chunks:,} rows in "
+        f"{len(reader.segments)} segments; {len(queries)} questions x {rounds}\n"
+        f"blocks p50/p95 {np.median(b):.2f}/{np.percentile(b, 95):.2f} ms, whole lists "
+        f"{np.median(w):.2f}/{np.percentile(w, 95):.2f} ms: blocks/whole p50 {np.median(b) / np.median(w):.3f}x, "
+        f"median per question {np.median(b / w):.3f}x; same top {k} {same}/{len(queries)}"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -197,8 +237,11 @@ def main() -> None:
     ap.add_argument("--reuse", help="a folder an earlier run left: skip the builds, measure and merge again")
     ap.add_argument("--vocab", type=int, help="only compare vocabulary lookups over about this many tokens")
     ap.add_argument("--old", type=Path, help="a source tree to compare with: both measured, interleaved")
+    ap.add_argument("--index", type=Path, help="a built index: blocked accumulator vs whole-list passes")
     ap.add_argument("--child"), ap.add_argument("--dir")
     args = ap.parse_args()
+    if args.index:
+        return blocks_on_index(args.index)
     if args.child:
         return child(args)
     if args.vocab:

@@ -28,14 +28,19 @@ def cmrc() -> tuple[list[list[str]], list[list[str]]]:
     return docs, questions[::7][:40]
 
 
-@pytest.fixture(params=["batched", "accumulator"])
+@pytest.fixture(params=["batched", "accumulator", "blocks"])
 def scoring_path(request, monkeypatch):
-    """Small segments are scored in one sorted batch; big ones with a row-sized accumulator.
+    """Small segments are scored in one sorted batch; big ones with a row-sized accumulator,
+    filled a block of rows at a time and read from a floor taken from the rarest words' rows.
 
-    The test corpus is small, so the accumulator path is forced by lowering its size threshold.
+    The test corpus is small, so the accumulator path is forced by lowering its size threshold,
+    and "blocks" cuts it into blocks of 7 rows with a floor read from at most 40 postings.
     """
-    if request.param == "accumulator":
+    if request.param != "batched":
         monkeypatch.setattr(bm25, "DENSE_MIN_ROWS", 0)
+    if request.param == "blocks":
+        monkeypatch.setattr(bm25, "BLOCK_ROWS", 7)
+        monkeypatch.setattr(bm25, "FLOOR_ROWS", 40)
     return request.param
 
 
