@@ -212,7 +212,9 @@ def _accumulate(acc: np.ndarray, norm: np.ndarray, p: Postings, lo: int, hi: int
     np.add.at(acc, d, x)  # adds in order: every path sums a row's words in query order
 
 
-def _floor(acc: np.ndarray, p: Postings, spans: list[tuple[int, int, np.float32]], allowed: np.ndarray | None, k: int):
+def _floor(
+    acc: np.ndarray, p: Postings, spans: list[tuple[int, int, np.float32]], allowed: np.ndarray | None, k: int
+) -> np.float32:
     """A score the ``k`` best allowed rows all reach (0 when unknown): the k-th best final score
     among the rows of the rarest words. Those are final scores of real rows, so the k-th best
     over all rows is at least this; reading only rows at or above it skips most of the hits."""
