@@ -8,7 +8,7 @@ Base vectors: a pool of real e5-small passage vectors (1,500 chunks of
 ../shared/data/news_sample.jsonl, embedded once and cached in bench/out/dense_pool.npy) cycled
 with Gaussian noise and re-normalised, as bench/bench_query.py's ReplayEmbedder does. Queries:
 real e5-small query vectors of 200 questions cut from news text (cached likewise). Each segment is
-written with ``qa.store.folder.dense.write_dense`` and probed in a fresh child process (RSS after load
+written with ``qa.store.folder.dense_build.write_dense`` and probed in a fresh child process (RSS after load
 and after 100 queries, warm page cache, one query at a time). Filters: a contiguous 1/50 row
 range (one year of a 50-year archive) and a scattered page bitmap (1/8 of the rows, runs of 6).
 Recall@10 is against exact float32 inner-product search (faiss.knn = IndexFlatIP) of the same
@@ -148,7 +148,7 @@ def run_size(
 ) -> None:
     import faiss
 
-    from qa.store.folder.dense import write_dense
+    from qa.store.folder.dense_build import write_dense
 
     base = replay(pool, n, noise)
     b16 = base[: min(n, 200_000)].astype(np.float16).astype(np.float32)

@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from bench_dense import real_vectors, replay  # noqa: E402
 
 from qa.store.folder import dense as D  # noqa: E402
+from qa.store.folder import dense_build as B  # noqa: E402
 
 K = 10
 
@@ -45,8 +46,8 @@ def per_dimension_copy(new: Path, old: Path) -> None:
     index = faiss.IndexIVFScalarQuantizer(
         quantizer, ivf.d, ivf.nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
     )
-    flat = D.FlatFile(new / D.VECTORS)
-    rows = D._sample_rows(flat.n, D.SEED)
+    flat = B.FlatFile(new / D.VECTORS)
+    rows = B._sample_rows(flat.n, B.SEED)
     index.train(flat.vectors(np.arange(flat.n) if rows is None else rows))
     for lo in range(0, flat.n, D.BLOCK):
         index.add(flat.vectors(np.arange(lo, min(flat.n, lo + D.BLOCK))))
@@ -56,7 +57,7 @@ def per_dimension_copy(new: Path, old: Path) -> None:
 
 def exact_top10(folder: Path, queries: np.ndarray) -> list[set[int]]:
     """Each question's exact top 10 over every row, a block at a time (bounded memory at 3M rows)."""
-    flat = D.FlatFile(folder / D.VECTORS)
+    flat = B.FlatFile(folder / D.VECTORS)
     best_rows = np.zeros((len(queries), 0), np.int64)
     best_scores = np.zeros((len(queries), 0), np.float32)
     for lo in range(0, flat.n, D.BLOCK):
@@ -79,11 +80,11 @@ def main() -> None:
         new, old = Path(tmp, "int8"), Path(tmp, "per-dimension")
         started = time.perf_counter()
         if args.segment:
-            flat = D.FlatFile(args.segment / D.VECTORS)
+            flat = B.FlatFile(args.segment / D.VECTORS)
             blocks = (flat.codes(np.arange(lo, min(flat.n, lo + D.BLOCK))) for lo in range(0, flat.n, D.BLOCK))
-            D.write_dense_codes(new, flat.n, flat.dim, blocks, threshold=0)
+            B.write_dense_codes(new, flat.n, flat.dim, blocks, threshold=0)
         else:
-            D.write_dense(new, replay(pool, args.rows, args.noise), threshold=0)
+            B.write_dense(new, replay(pool, args.rows, args.noise), threshold=0)
         print(f"int8 segment built in {time.perf_counter() - started:.0f} s", flush=True)
         started = time.perf_counter()
         per_dimension_copy(new, old)

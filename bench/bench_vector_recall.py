@@ -162,17 +162,17 @@ def recall(rows: list[list[int]], gt: np.ndarray) -> float:
 
 
 def measure(label: str, base: np.ndarray, folder: Path, qv: np.ndarray, old, sweep: bool, nlist: int = 0) -> None:
-    from qa.store.folder import dense
+    from qa.store.folder import dense, dense_build
 
     if not (folder / dense.META).exists():
         t = time.perf_counter()
-        rule = dense._nlist
+        rule = dense_build._nlist
         if nlist:  # a small real set: lists of a set size instead of the production rule's
-            dense._nlist = lambda n: nlist
+            dense_build._nlist = lambda n: nlist
         try:
-            dense.write_dense(folder, base, kind="ivf_sq8", threshold=0)
+            dense_build.write_dense(folder, base, kind="ivf_sq8", threshold=0)
         finally:
-            dense._nlist = rule
+            dense_build._nlist = rule
         print(f"  built {folder} in {time.perf_counter() - t:.0f} s", flush=True)
     exact_allowed = 0 if nlist else dense.EXACT_ALLOWED  # a small set would be scored exactly: force the index
     segs = {"old": old.DenseSegment.load(folder, exact_allowed), "new": dense.DenseSegment.load(folder, exact_allowed)}

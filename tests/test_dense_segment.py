@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from qa.errors import BadInput
-from qa.store.folder.dense import INDEX, DenseSegment, write_dense
+from qa.store.folder.dense import INDEX, DenseSegment
+from qa.store.folder.dense_build import write_dense
 
 DIM = 32
 

@@ -204,14 +204,14 @@ def test_streamed_vector_files_are_the_files_faiss_writes(tmp_path):
     import faiss
     import numpy as np
 
-    from qa.store.folder import dense
+    from qa.store.folder import dense, dense_build
 
     v = np.random.default_rng(0).normal(size=(5000, 32)).astype(np.float32)
     v = (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float16).astype(np.float32)
-    dense.write_dense(tmp_path / "whole", v, threshold=1000)
+    dense_build.write_dense(tmp_path / "whole", v, threshold=1000)
     fp16 = faiss.IndexScalarQuantizer(32, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
     codes = fp16.sa_encode(v)
-    meta = dense.write_dense_codes(
+    meta = dense_build.write_dense_codes(
         tmp_path / "streamed", 5000, 32, (codes[i : i + 700] for i in range(0, 5000, 700)), threshold=1000
     )
     assert meta["type"] == "ivf_sq8"

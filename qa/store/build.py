@@ -23,7 +23,7 @@ from typing import Callable, Iterable
 from qa.embed import Embedder
 from qa.ingest.chunk import ChunkSettings
 from qa.store.folder.batch import SegmentBatcher
-from qa.store.folder.dense import EXACT_MAX_ROWS
+from qa.store.folder.dense_build import EXACT_MAX_ROWS
 from qa.store.folder.layout import (
     CACHE,
     DEFAULT_LOCK_TIMEOUT,

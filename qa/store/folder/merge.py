@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.store.folder.dense import write_dense_codes
+from qa.store.folder.dense_build import write_dense_codes
 from qa.store.folder.layout import BM25, DB
 from qa.store.folder.segment import Segment
 from qa.store.folder.streams import merge_postings, merged_codes

@@ -7,7 +7,7 @@ resident and count as the merging process's RSS).
   :meth:`qa.store.folder.postings.Postings.save` writes. Memory: the block, the vocabularies (one entry
   per distinct word, which grows far slower than the rows), and per-row arrays of a few bytes a row.
 - :func:`merged_codes`: the fp16 vector codes of the merged rows, a block of rows at a time, for
-  :func:`qa.store.folder.dense.write_dense_codes`.
+  :func:`qa.store.folder.dense_build.write_dense_codes`.
 
 >>> import tempfile
 >>> from qa.store.folder.postings import Postings, take
@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.store.folder.dense import VECTORS, FlatFile
+from qa.store.folder.dense import VECTORS
+from qa.store.folder.dense_build import FlatFile
 from qa.store.folder.layout import DENSE_DIR
 from qa.store.folder.postings import VOCAB, VOCAB_OFFSETS, write_meta
 

@@ -1,5 +1,5 @@
-"""Writing one segment's data files: vectors (``qa.store.folder.dense``), BM25 postings (``qa.store.folder.bm25``),
-per-row filter arrays, periods and SQLite records.
+"""Writing one segment's data files: vectors (``qa.store.folder.dense_build``), BM25 postings
+(``qa.store.folder.bm25``), per-row filter arrays, periods and SQLite records.
 
 File names come from ``qa.store.folder.layout``; ``qa.store.folder.segment`` reads what is written here and
 ``qa.store.build`` / ``qa.store.folder.merge`` decide what goes in. Rows are written in the order given,
@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from qa.store.folder.bm25 import Postings
-from qa.store.folder.dense import write_dense
+from qa.store.folder.dense_build import write_dense
 from qa.store.folder.layout import (
     BM25,
     COMPLETE,
