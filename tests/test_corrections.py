@@ -1,7 +1,10 @@
 """Corrections by the archive team on every kind of page (PDF text layer, a scan through OCR, a JSONL
 record): headline, text, date and 版, on the real Flask app over a real index built from a folder
 outside the data folder (fake embedder: the model is not what is tested). The source files are
-never changed; the original stays retrievable; a rebuild keeps the correction; revert restores."""
+never changed; the original stays retrievable; a rebuild keeps the correction; revert restores.
+
+The tests are one story on one module-scoped site, in file order: the rebuild and revert tests check
+corrections made by the tests before them, so select the whole module (``-k`` on one of them fails)."""
 
 from __future__ import annotations
 
