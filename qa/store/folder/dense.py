@@ -1,17 +1,15 @@
 """Dense vectors of one immutable index segment: exact search when small, compressed FAISS when large.
 
-Files in the segment folder (written by :mod:`qa.store.folder.dense_build`): ``vectors.faiss``
-(every row as float16: a FAISS flat fp16 index, memory-mapped on load so rows cost no RSS until
-touched; FAISS scans it with fused fp16 SIMD kernels, 30x faster than converting float16 rows in
-numpy), ``dense.json`` (kind, rows, search params) and, for large segments only, ``dense.faiss``
-(IVF with 8-bit scalar quantizer codes, lists memory-mapped on load; the 8-bit codes are each
-component times ``params["scale"]`` in a signed byte).
-A compressed search fetches ``rerank`` candidates, then scores them
-again exactly against ``vectors.faiss``, so
-every score returned is the exact inner product with the stored vector and results of several
-segments merge by score. Filters: a boolean row mask (a FAISS bitmap selector) or a ``(lo, hi)``
-row range (rows are sorted by issue date, so a date range is a row range); small allowed sets and
-starved compressed searches are scored exactly instead.
+Files in the segment folder (written by :mod:`qa.store.folder.dense_build`): ``vectors.faiss`` (every
+row as float16: a FAISS flat fp16 index, memory-mapped on load so rows cost no RSS until touched; FAISS
+scans it with fused fp16 SIMD kernels, 30x faster than converting float16 rows in numpy), ``dense.json``
+(kind, rows, search params) and, for large segments only, ``dense.faiss`` (IVF with 8-bit scalar
+quantizer codes, lists memory-mapped on load; the 8-bit codes are each component times
+``params["scale"]`` in a signed byte). A compressed search fetches ``rerank`` candidates, then scores
+them again exactly against ``vectors.faiss``, so every score returned is the exact inner product with
+the stored vector and results of several segments merge by score. Filters: a boolean row mask (a FAISS
+bitmap selector) or a ``(lo, hi)`` row range (rows are sorted by issue date, so a date range is a row
+range); small allowed sets and starved compressed searches are scored exactly instead.
 
 >>> import tempfile
 >>> from qa.store.folder.dense_build import write_dense
@@ -203,7 +201,9 @@ class DenseSegment:
             params = faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)
         # int8 codes hold scaled rows and FAISS takes the question in the codes' units: unscaled, the
         # candidates found 0.23 of the exact top 10 (measured), scaled the same as QT_8bit's 0.97
-        q = q * np.float32(self.params.get("scale", 1.0))
+        scale = self.params.get("scale")  # None: per-dimension codes (segments written before), which take q as is
+        if scale is not None:
+            q = q * np.float32(scale)
         _, labels = self._index.search(q.reshape(1, -1), fetch, params=params)
         del keep  # the bitmap had to live through the search
         labels = labels[0]
