@@ -159,9 +159,9 @@ class E5TorchEmbedder:
 
     def torch_may_win(self) -> bool:
         """Whether one question on torch could cost less than on ONNX Runtime's one thread: on a GPU, or
-        with AMX. Elsewhere it never did: on the Zen 5 (AVX-512 BF16) torch took 9.5 ms on 2 cores (19
-        core-ms) against int8's 5.2 ms on one (docs/operations.md#query-embedding), and without bf16 units
-        torch is slower still. Loading it only to lose costs the server ~350 MB."""
+        with AMX. Elsewhere it lost where measured: on the Zen 5 (AVX-512 BF16) torch took 9.5 ms on 2 cores
+        (19 core-ms) against int8's 5.2 ms on one (docs/operations.md#query-embedding), and without bf16
+        units torch is slower still. Loading it only to lose cost the server ~300 MB."""
         wanted = (self._device or os.environ.get("QA_DEVICE") or "auto").strip().lower()
         if wanted.startswith("cuda") or (wanted == "auto" and _nvidia_gpu_present()):
             return True
@@ -233,7 +233,7 @@ class E5TorchEmbedder:
         timed_torch = keep_all or not encoders or self.torch_may_win()
         if timed_torch:
             self._loaded()
-        self._onnx = encoders  # measured with every engine loaded; in use once query_route names one
+        self._onnx = encoders  # measured with every agreeing one loaded; in use once query_route names one
         self.query_route = measure_route(self, self._short, list(encoders.values()), timed_torch)
         if not keep_all:
             self._onnx = {name: e for name, e in encoders.items() if name == self.query_route.engine}
