@@ -29,6 +29,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -100,7 +101,8 @@ def folder_bytes(path: Path, skip: str = "cache") -> int:
 
 
 def serve_rss(index: Path, qs: list[dict]) -> dict:
-    """Start ``qa serve`` on the index, ask it every question over HTTP, read its memory from /proc."""
+    """Start ``qa serve`` on the index, wait until it has measured its question route (the engines it keeps
+    loaded count), ask it every question over HTTP, read its memory from /proc."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -119,7 +121,7 @@ def serve_rss(index: Path, qs: list[dict]) -> dict:
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=(log := tempfile.TemporaryFile()),
     )
     try:
         url = f"http://127.0.0.1:{port}"
@@ -129,6 +131,11 @@ def serve_rss(index: Path, qs: list[dict]) -> dict:
                 break
             except OSError:
                 time.sleep(0.5)
+        for _ in range(600):  # the route is measured in the background after start (a few seconds)
+            log.seek(0)
+            if b"query engine" in log.read():
+                break
+            time.sleep(0.5)
         after_load = _rss(proc.pid)
         for q in qs:
             body = json.dumps({"question": q["question"], "page": q["page"]}).encode()
@@ -144,6 +151,7 @@ def serve_rss(index: Path, qs: list[dict]) -> dict:
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
+        log.close()
 
 
 def _rss(pid: int, field: str = "VmRSS") -> int:
